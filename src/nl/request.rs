@@ -1,0 +1,393 @@
+//! Requests and the answers that belong to them, on top of [`Socket`].
+//!
+//! Every request gets a fresh sequence number and `NLM_F_ACK`; a reply whose sequence number is
+//! not the one awaited is a leftover of an earlier request and is dropped. Dumps are read to
+//! NLMSG_DONE and started again, a bounded number of times, when the kernel marks them
+//! inconsistent (`NLM_F_DUMP_INTR`) or drops part of them (ENOBUFS). Changes go out in batches,
+//! many messages per datagram, and their ACKs are collected without a round trip per message.
+
+use std::fmt;
+use std::io;
+
+use super::error::{DoneMessage, ErrorMessage, ExtAck};
+use super::header::{
+    Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NlmFlags, emit_message,
+};
+use super::socket::Socket;
+use super::{Emit, Error};
+
+/// How many times a dump is started before nlsel gives up on getting a consistent one.
+pub const MAX_DUMP_ATTEMPTS: u32 = 8;
+
+/// At most this many messages go out in one datagram; their ACKs must fit the receive buffer.
+pub const BATCH_MESSAGES: usize = 512;
+
+/// What the kernel answered, as errno and its extended-ack text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelError {
+    /// The positive errno.
+    pub errno: i32,
+    /// `NLMSGERR_ATTR_MSG`, when the kernel sent one.
+    pub message: Option<String>,
+}
+
+impl KernelError {
+    fn from_ext_ack(errno: i32, ext_ack: &ExtAck<'_>) -> Self {
+        let message = ext_ack
+            .msg
+            .map(|msg| String::from_utf8_lossy(msg).into_owned());
+        KernelError { errno, message }
+    }
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", errno_text(self.errno))?;
+        match (&self.message, errno_hint(self.errno)) {
+            (Some(message), _) if !message.is_empty() => write!(f, ": {message}"),
+            (_, Some(hint)) => write!(f, " ({hint})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The C library's text for an errno, without Rust's " (os error N)" suffix.
+pub fn errno_text(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    match text.find(" (os error") {
+        Some(end) => text.get(..end).unwrap_or(&text).to_string(),
+        None => text,
+    }
+}
+
+/// Our own short explanation of the errnos users meet, for kernels that send no extended ack.
+pub fn errno_hint(errno: i32) -> Option<&'static str> {
+    match errno {
+        libc::EPERM | libc::EACCES => Some("CAP_NET_ADMIN (root) is needed to change addresses"),
+        libc::ENODEV => Some("no such interface"),
+        libc::EADDRNOTAVAIL => Some("no such address on that interface"),
+        libc::EEXIST => Some("the address already exists"),
+        libc::EINVAL => Some("the kernel rejected a value in the request"),
+        libc::ENETUNREACH => Some("no route to that destination"),
+        libc::EHOSTUNREACH => Some("destination unreachable"),
+        libc::ENOBUFS => Some("the kernel dropped messages: receive buffer overrun"),
+        libc::EOPNOTSUPP => Some("not supported by this kernel or interface"),
+        _ => None,
+    }
+}
+
+/// Why a request did not get its answer.
+#[derive(Debug)]
+pub enum RequestError {
+    /// A system call failed.
+    Io {
+        call: &'static str,
+        source: io::Error,
+    },
+    /// The kernel refused the request.
+    Kernel(KernelError),
+    /// The kernel's answer could not be decoded.
+    Decode(Error),
+    /// Every attempt at a dump was interrupted by concurrent changes or overruns.
+    DumpInconsistent { attempts: u32 },
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Io { call, source } => {
+                let errno = source.raw_os_error();
+                match errno {
+                    Some(errno) => write!(
+                        f,
+                        "{call}: {}",
+                        KernelError {
+                            errno,
+                            message: None
+                        }
+                    ),
+                    None => write!(f, "{call}: {source}"),
+                }
+            }
+            RequestError::Kernel(error) => error.fmt(f),
+            RequestError::Decode(error) => write!(f, "malformed reply from the kernel: {error}"),
+            RequestError::DumpInconsistent { attempts } => write!(
+                f,
+                "the kernel's address list kept changing during {attempts} dump attempts"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl From<Error> for RequestError {
+    fn from(error: Error) -> Self {
+        RequestError::Decode(error)
+    }
+}
+
+impl RequestError {
+    /// The errno behind this error, when there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            RequestError::Io { source, .. } => source.raw_os_error(),
+            RequestError::Kernel(error) => Some(error.errno),
+            _ => None,
+        }
+    }
+}
+
+fn io_error(call: &'static str) -> impl FnOnce(io::Error) -> RequestError {
+    move |source| RequestError::Io { call, source }
+}
+
+/// The outcome of a batch: one entry per message, in order. `None` means the message was not
+/// sent, or its ACK never came, because of `failure`.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    pub results: Vec<Option<Result<(), KernelError>>>,
+    pub failure: Option<RequestError>,
+}
+
+/// A NETLINK_ROUTE connection: the socket, the sequence counter and a send buffer.
+pub struct Conn {
+    socket: Socket,
+    next_seq: u32,
+    send_buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn open() -> Result<Conn, RequestError> {
+        let socket = Socket::open().map_err(io_error("netlink socket"))?;
+        // Start from a value unlikely to match leftovers addressed to an earlier socket.
+        let next_seq = std::process::id().rotate_left(16) | 1;
+        Ok(Conn {
+            socket,
+            next_seq,
+            send_buf: Vec::new(),
+        })
+    }
+
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    fn take_seq(&mut self) -> u32 {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        seq
+    }
+
+    fn send_one(
+        &mut self,
+        msg_type: u16,
+        flags: NlmFlags,
+        body: &dyn Emit,
+    ) -> Result<u32, RequestError> {
+        let seq = self.take_seq();
+        self.send_buf.clear();
+        let len = header_and_body_len(body);
+        self.send_buf.resize(len, 0);
+        emit_message(&mut self.send_buf, msg_type, flags, seq, body)?;
+        self.socket.send(&self.send_buf).map_err(io_error("send"))?;
+        Ok(seq)
+    }
+
+    /// Dumps objects of one kind. `each` sees every message of the dump in order and folds it
+    /// into a state made by `init`; when the dump must start again, so does the state.
+    pub fn dump<T>(
+        &mut self,
+        msg_type: u16,
+        body: &dyn Emit,
+        mut init: impl FnMut() -> T,
+        mut each: impl FnMut(&mut T, Message<'_>) -> Result<(), Error>,
+    ) -> Result<T, RequestError> {
+        let flags = NlmFlags::REQUEST | NlmFlags::DUMP | NlmFlags::ACK;
+        for _ in 0..MAX_DUMP_ATTEMPTS {
+            let seq = self.send_one(msg_type, flags, body)?;
+            let mut state = init();
+            let mut consistent = true;
+            'datagrams: loop {
+                let datagram = match self.socket.recv() {
+                    Ok(datagram) => datagram,
+                    // Part of the dump was dropped; read on to its end, then start again.
+                    Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                        consistent = false;
+                        continue;
+                    }
+                    Err(error) => return Err(io_error("recv")(error)),
+                };
+                for message in Messages::new(datagram) {
+                    let message = message?;
+                    if message.header.seq != seq {
+                        continue;
+                    }
+                    if message.header.flags.contains(NlmFlags::DUMP_INTR) {
+                        consistent = false;
+                    }
+                    match message.header.msg_type {
+                        NLMSG_DONE => {
+                            let done = DoneMessage::parse(message.header.flags, message.payload)?;
+                            if let Some(errno) = done.errno() {
+                                if errno != libc::EINTR {
+                                    let error = KernelError::from_ext_ack(errno, &done.ext_ack);
+                                    return Err(RequestError::Kernel(error));
+                                }
+                                consistent = false;
+                            }
+                            break 'datagrams;
+                        }
+                        NLMSG_ERROR => {
+                            let error = ErrorMessage::parse(message.header.flags, message.payload)?;
+                            if let Some(errno) = error.errno() {
+                                let error = KernelError::from_ext_ack(errno, &error.ext_ack);
+                                return Err(RequestError::Kernel(error));
+                            }
+                            break 'datagrams;
+                        }
+                        NLMSG_NOOP => {}
+                        NLMSG_OVERRUN => consistent = false,
+                        _ if consistent => each(&mut state, message)?,
+                        _ => {}
+                    }
+                }
+            }
+            if consistent {
+                return Ok(state);
+            }
+        }
+        Err(RequestError::DumpInconsistent {
+            attempts: MAX_DUMP_ATTEMPTS,
+        })
+    }
+
+    /// Sends one request that is not a dump and hands each reply message to `each`, until the
+    /// kernel's ACK.
+    pub fn request(
+        &mut self,
+        msg_type: u16,
+        body: &dyn Emit,
+        mut each: impl FnMut(Message<'_>) -> Result<(), Error>,
+    ) -> Result<(), RequestError> {
+        let seq = self.send_one(msg_type, NlmFlags::REQUEST | NlmFlags::ACK, body)?;
+        loop {
+            let datagram = self.socket.recv().map_err(io_error("recv"))?;
+            for message in Messages::new(datagram) {
+                let message = message?;
+                if message.header.seq != seq {
+                    continue;
+                }
+                match message.header.msg_type {
+                    NLMSG_ERROR => {
+                        let error = ErrorMessage::parse(message.header.flags, message.payload)?;
+                        return match error.errno() {
+                            Some(errno) => Err(RequestError::Kernel(KernelError::from_ext_ack(
+                                errno,
+                                &error.ext_ack,
+                            ))),
+                            None => Ok(()),
+                        };
+                    }
+                    NLMSG_NOOP | NLMSG_DONE => {}
+                    _ => each(message)?,
+                }
+            }
+        }
+    }
+
+    /// Sends the messages `bodies` (all of type `msg_type`, with `flags`, `NLM_F_REQUEST` and
+    /// `NLM_F_ACK`) in batches, and collects every ACK. Stops sending after the first batch in
+    /// which the kernel refused a message, so that a failure part-way changes as little as
+    /// possible beyond what is reported.
+    pub fn batch(&mut self, msg_type: u16, flags: NlmFlags, bodies: &[&dyn Emit]) -> BatchOutcome {
+        let flags = flags | NlmFlags::REQUEST | NlmFlags::ACK;
+        let mut results: Vec<Option<Result<(), KernelError>>> = vec![None; bodies.len()];
+        let mut start: usize = 0;
+        for chunk in bodies.chunks(BATCH_MESSAGES) {
+            let first_seq = self.next_seq;
+            if let Err(failure) = self.send_chunk(msg_type, flags, chunk) {
+                return BatchOutcome {
+                    results,
+                    failure: Some(failure),
+                };
+            }
+            let chunk_results = results.get_mut(start..start.saturating_add(chunk.len()));
+            let Some(chunk_results) = chunk_results else {
+                break;
+            };
+            if let Err(failure) = self.collect_acks(first_seq, chunk_results) {
+                return BatchOutcome {
+                    results,
+                    failure: Some(failure),
+                };
+            }
+            start = start.saturating_add(chunk.len());
+            if chunk_results
+                .iter()
+                .any(|result| matches!(result, Some(Err(_))))
+            {
+                break;
+            }
+        }
+        BatchOutcome {
+            results,
+            failure: None,
+        }
+    }
+
+    fn send_chunk(
+        &mut self,
+        msg_type: u16,
+        flags: NlmFlags,
+        chunk: &[&dyn Emit],
+    ) -> Result<(), RequestError> {
+        self.send_buf.clear();
+        for body in chunk {
+            let seq = self.take_seq();
+            let at = self.send_buf.len();
+            self.send_buf
+                .resize(at.saturating_add(header_and_body_len(*body)), 0);
+            let out = self.send_buf.get_mut(at..).unwrap_or_default();
+            emit_message(out, msg_type, flags, seq, *body)?;
+        }
+        self.socket.send(&self.send_buf).map_err(io_error("send"))
+    }
+
+    /// Reads ACKs for the messages numbered `first_seq` onwards until every slot of `results`
+    /// is filled.
+    fn collect_acks(
+        &mut self,
+        first_seq: u32,
+        results: &mut [Option<Result<(), KernelError>>],
+    ) -> Result<(), RequestError> {
+        let mut pending = results.len();
+        while pending > 0 {
+            let datagram = self.socket.recv().map_err(io_error("recv"))?;
+            for message in Messages::new(datagram) {
+                let message = message?;
+                if message.header.msg_type != NLMSG_ERROR {
+                    continue;
+                }
+                let index = message.header.seq.wrapping_sub(first_seq) as usize;
+                let Some(slot) = results.get_mut(index) else {
+                    continue;
+                };
+                if slot.is_some() {
+                    continue;
+                }
+                let ack = ErrorMessage::parse(message.header.flags, message.payload)?;
+                *slot = Some(match ack.errno() {
+                    Some(errno) => Err(KernelError::from_ext_ack(errno, &ack.ext_ack)),
+                    None => Ok(()),
+                });
+                pending = pending.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn header_and_body_len(body: &dyn Emit) -> usize {
+    Message::buffer_len(body.buffer_len()).unwrap_or(usize::MAX)
+}

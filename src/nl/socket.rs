@@ -1,0 +1,265 @@
+//! The only file with `unsafe`: the system calls nlsel makes, each wrapped in a small safe
+//! function, in the manner of rustix.
+//!
+//! What it promises:
+//! - the socket is `AF_NETLINK`/`NETLINK_ROUTE`, close-on-exec, bound to a kernel-assigned port,
+//!   owned by an [`OwnedFd`] so it is closed exactly once;
+//! - [`Socket::recv`] only ever returns datagrams whose sender is the kernel (port 0): user space
+//!   can send to our port, but it cannot forge the sender address the kernel reports;
+//! - a datagram larger than the receive buffer is an error, never a silently cut message.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// Large enough for any datagram the kernel builds for a dump (it caps them at 32 KiB).
+const RECV_BUF_LEN: usize = 64 * 1024;
+
+/// Receive buffer we ask the kernel for, so that a batch of ACKs is never dropped.
+const SO_RCVBUF_BYTES: libc::c_int = 4 * 1024 * 1024;
+
+const SOL_NETLINK: libc::c_int = 270;
+const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
+const NETLINK_CAP_ACK: libc::c_int = 10;
+const NETLINK_EXT_ACK: libc::c_int = 11;
+const NETLINK_GET_STRICT_CHK: libc::c_int = 12;
+
+/// A NETLINK_ROUTE socket and the buffer its datagrams are read into.
+pub struct Socket {
+    fd: OwnedFd,
+    port: u32,
+    buf: Box<[u8]>,
+}
+
+impl Socket {
+    /// Opens and binds the socket, and turns on extended acks, strict checking of requests and
+    /// capped acks. Kernels too old for an option answer ENOPROTOOPT, which is ignored.
+    pub fn open() -> io::Result<Socket> {
+        // SAFETY: socket(2) takes only integers and returns a new descriptor or -1.
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a descriptor socket(2) just returned; nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut socket = Socket {
+            fd,
+            port: 0,
+            buf: vec![0u8; RECV_BUF_LEN].into_boxed_slice(),
+        };
+        for option in [NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_CAP_ACK] {
+            match socket.set_int_option(SOL_NETLINK, option, 1) {
+                Err(error) if error.raw_os_error() == Some(libc::ENOPROTOOPT) => {}
+                other => other?,
+            }
+        }
+        // Forcing the size needs CAP_NET_ADMIN; without it the capped request is good enough.
+        if socket
+            .set_int_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, SO_RCVBUF_BYTES)
+            .is_err()
+        {
+            let _ = socket.set_int_option(libc::SOL_SOCKET, libc::SO_RCVBUF, SO_RCVBUF_BYTES);
+        }
+        socket.bind()?;
+        socket.port = socket.local_port()?;
+        Ok(socket)
+    }
+
+    /// The port the kernel assigned to this socket.
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// Joins a multicast group (`RTNLGRP_*`), to be told of changes.
+    pub fn add_membership(&self, group: u32) -> io::Result<()> {
+        let group =
+            libc::c_int::try_from(group).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        self.set_int_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
+    }
+
+    fn set_int_option(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: libc::c_int,
+    ) -> io::Result<()> {
+        let len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the pointer and length describe `value`, a live c_int the kernel only reads.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&raw const value).cast(),
+                len,
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn bind(&self) -> io::Result<()> {
+        let addr = kernel_address();
+        let len = size_of::<SockaddrNl>() as libc::socklen_t;
+        // SAFETY: the pointer and length describe `addr`, a live sockaddr_nl the kernel only
+        // reads; port 0 asks the kernel to assign one.
+        let rc = unsafe { libc::bind(self.fd.as_raw_fd(), (&raw const addr).cast(), len) };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn local_port(&self) -> io::Result<u32> {
+        let mut addr = kernel_address();
+        let mut len = size_of::<SockaddrNl>() as libc::socklen_t;
+        // SAFETY: the pointers describe `addr` and `len`, live and writable; the kernel writes
+        // at most `len` bytes into `addr`.
+        let rc =
+            unsafe { libc::getsockname(self.fd.as_raw_fd(), (&raw mut addr).cast(), &raw mut len) };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(addr.nl_pid)
+        }
+    }
+
+    /// Sends one datagram, which may hold many messages, to the kernel. EINTR is retried.
+    pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        let addr = kernel_address();
+        let len = size_of::<SockaddrNl>() as libc::socklen_t;
+        loop {
+            // SAFETY: `bytes` is a live slice the kernel only reads; the address pointer and
+            // length describe `addr`, a live sockaddr_nl.
+            let sent = unsafe {
+                libc::sendto(
+                    self.fd.as_raw_fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    0,
+                    (&raw const addr).cast(),
+                    len,
+                )
+            };
+            match usize::try_from(sent) {
+                Ok(sent) if sent == bytes.len() => return Ok(()),
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "short netlink send",
+                    ));
+                }
+                Err(_) => {
+                    let error = io::Error::last_os_error();
+                    if error.kind() != io::ErrorKind::Interrupted {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Receives the next datagram from the kernel. Datagrams from any other sender are dropped
+    /// unread. EINTR is retried; ENOBUFS (the kernel dropped messages for us) is returned.
+    pub fn recv(&mut self) -> io::Result<&[u8]> {
+        let len = loop {
+            let mut addr = kernel_address();
+            let mut addr_len = size_of::<SockaddrNl>() as libc::socklen_t;
+            // SAFETY: the buffer pointer and length describe `self.buf`, live and writable; the
+            // address pointers describe `addr` and `addr_len`, live and writable. MSG_TRUNC makes
+            // the call return the datagram's full length without writing past the buffer.
+            let received = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    libc::MSG_TRUNC,
+                    (&raw mut addr).cast(),
+                    &raw mut addr_len,
+                )
+            };
+            let Ok(received) = usize::try_from(received) else {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(error);
+            };
+            if addr.nl_pid != 0 {
+                continue;
+            }
+            if received > self.buf.len() {
+                return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+            }
+            break received;
+        };
+        Ok(self.buf.get(..len).unwrap_or_default())
+    }
+
+    /// Waits until the socket is readable or `timeout_ms` passes (-1 waits for ever).
+    /// Returns whether it is readable. EINTR is returned, so a signal can end the wait.
+    pub fn wait_readable(&self, timeout_ms: libc::c_int) -> io::Result<bool> {
+        let mut pollfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: the pointer describes one live, writable pollfd, and the count is 1.
+        let rc = unsafe { libc::poll(&raw mut pollfd, 1, timeout_ms) };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(rc > 0)
+        }
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// `struct sockaddr_nl`, spelled out because the libc crate keeps its padding field private.
+#[repr(C)]
+struct SockaddrNl {
+    nl_family: libc::sa_family_t,
+    nl_pad: libc::c_ushort,
+    nl_pid: u32,
+    nl_groups: u32,
+}
+
+const _: () = assert!(size_of::<SockaddrNl>() == size_of::<libc::sockaddr_nl>());
+
+/// The kernel's netlink address (port 0, no groups); also the template for our own.
+fn kernel_address() -> SockaddrNl {
+    SockaddrNl {
+        nl_family: libc::AF_NETLINK as libc::sa_family_t,
+        nl_pad: 0,
+        nl_pid: 0,
+        nl_groups: 0,
+    }
+}
+
+/// Moves this thread into the network namespace `netns` refers to, as `ip -n` does. Sockets
+/// opened afterwards talk to that namespace's kernel state.
+pub fn enter_netns(netns: &File) -> io::Result<()> {
+    // SAFETY: setns(2) takes a descriptor we own for the duration of the call and a flag; it
+    // touches no memory of ours.
+    let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
