@@ -1,0 +1,231 @@
+//! `nlsel addr change ADDR[/LEN] dev IFACE [preferred_lft LFT] [valid_lft LFT]`: iproute2's
+//! syntax, with the difference that whatever is not given stays as it is (valid lifetime,
+//! flags, protocol, metric) and that a missing address is an error, never created.
+
+use std::net::IpAddr;
+
+use lexopt::prelude::*;
+
+use super::{Context, Outcome, interface_name, text_value, usage_error};
+use crate::failure::{ChangeError, Failure};
+use crate::model::{read_addresses, read_interfaces, resolve_names};
+use crate::nl::Emit;
+use crate::nl::addr::INFINITY_LIFE_TIME;
+use crate::nl::header::{NlmFlags, RTM_NEWADDR};
+use crate::plan::{address_text, lifetime_text};
+
+pub const HELP: &str = "\
+Usage: nlsel [-n NETNS] [-j] [-q] addr change ADDR[/LEN] dev IFACE
+                                  [preferred_lft LFT] [valid_lft LFT]
+
+Change the lifetimes of an existing IPv4 or IPv6 address. LFT is a number of seconds or
+`forever`. Unlike `ip addr change`, what is not given is kept as it is now: the valid
+lifetime, the flags (nodad, noprefixroute, mngtmpaddr, home), the protocol and the metric.
+A missing address is an error; it is never created. /LEN, if given, must be the address's
+prefix length. preferred_lft may not exceed valid_lft.
+
+Options:
+  -h, --help   show this help
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub address: IpAddr,
+    pub prefixlen: Option<u8>,
+    pub dev: Vec<u8>,
+    pub preferred_lft: Option<u32>,
+    pub valid_lft: Option<u32>,
+}
+
+fn parse_lifetime(keyword: &str, text: &str) -> Result<u32, Failure> {
+    if text == "forever" {
+        return Ok(INFINITY_LIFE_TIME);
+    }
+    text.parse::<u32>()
+        .ok()
+        .filter(|seconds| *seconds != INFINITY_LIFE_TIME)
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "invalid {keyword} \"{}\": expected seconds below 4294967295 or \"forever\"",
+                text.escape_debug()
+            ))
+        })
+}
+
+fn parse_address(text: &str) -> Result<(IpAddr, Option<u8>), Failure> {
+    let invalid = |reason: &str| {
+        Failure::usage(format!(
+            "invalid address \"{}\": {reason}",
+            text.escape_debug()
+        ))
+    };
+    let (address_text, len_text) = match text.split_once('/') {
+        Some((address, len)) => (address, Some(len)),
+        None => (text, None),
+    };
+    let address: IpAddr = address_text
+        .parse()
+        .map_err(|_| invalid("not an IP address"))?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefixlen = match len_text {
+        None => None,
+        Some(len) => Some(
+            len.parse::<u8>()
+                .ok()
+                .filter(|len| *len <= max)
+                .ok_or_else(|| {
+                    invalid(&format!("prefix length must be a number from 0 to {max}"))
+                })?,
+        ),
+    };
+    Ok((address, prefixlen))
+}
+
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+    let mut address = None;
+    let mut dev = None;
+    let mut preferred_lft = None;
+    let mut valid_lft = None;
+    while let Some(arg) = parser.next().map_err(usage_error)? {
+        match arg {
+            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Value(value) => {
+                let word = text_value(value, "argument")?;
+                match word.as_str() {
+                    "dev" => dev = Some(interface_name(parser.value().map_err(usage_error)?)),
+                    "preferred_lft" | "preferred" => {
+                        let text =
+                            text_value(parser.value().map_err(usage_error)?, "preferred_lft")?;
+                        preferred_lft = Some(parse_lifetime("preferred_lft", &text)?);
+                    }
+                    "valid_lft" | "valid" => {
+                        let text = text_value(parser.value().map_err(usage_error)?, "valid_lft")?;
+                        valid_lft = Some(parse_lifetime("valid_lft", &text)?);
+                    }
+                    _ if address.is_none() => address = Some(parse_address(&word)?),
+                    _ => {
+                        return Err(Failure::usage(format!(
+                            "unexpected argument \"{}\" (addr change takes dev, preferred_lft and valid_lft)",
+                            word.escape_debug()
+                        )));
+                    }
+                }
+            }
+            _ => return Err(usage_error(arg.unexpected())),
+        }
+    }
+    let (address, prefixlen) =
+        address.ok_or_else(|| Failure::usage("addr change needs an address"))?;
+    let dev = dev.ok_or_else(|| Failure::usage("addr change needs dev IFACE"))?;
+    if preferred_lft.is_none() && valid_lft.is_none() {
+        return Err(Failure::usage(
+            "addr change needs preferred_lft or valid_lft",
+        ));
+    }
+    if let (Some(preferred), Some(valid)) = (preferred_lft, valid_lft) {
+        check_lifetimes(preferred, valid, "")?;
+    }
+    if valid_lft == Some(0) {
+        return Err(Failure::usage(
+            "invalid valid_lft \"0\": that would remove the address; use ip addr del",
+        ));
+    }
+    Ok(Args {
+        address,
+        prefixlen,
+        dev,
+        preferred_lft,
+        valid_lft,
+    })
+}
+
+fn check_lifetimes(preferred: u32, valid: u32, kept: &str) -> Result<(), Failure> {
+    if preferred > valid {
+        return Err(Failure::usage(format!(
+            "preferred_lft {} exceeds valid_lft {}{kept}",
+            lifetime_text(preferred),
+            lifetime_text(valid)
+        )));
+    }
+    Ok(())
+}
+
+pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let ifindex = match resolve_names(&interfaces, std::slice::from_ref(&args.dev)) {
+        Ok(indexes) => indexes.first().copied().unwrap_or(0),
+        Err(name) => return Err(Failure::InterfaceNotFound(name)),
+    };
+    let family = crate::nl::Family::of(&args.address);
+    let found = read_addresses(&mut ctx.conn, family, |address| {
+        address.ifindex == ifindex && address.local == args.address
+    })
+    .map_err(Failure::request("reading addresses"))?;
+    let Some(current) = found.first() else {
+        return Err(Failure::AddressNotFound {
+            address: args.address.to_string(),
+            ifname: Some(args.dev.clone()),
+        });
+    };
+    if args.prefixlen.is_some_and(|len| len != current.prefixlen) {
+        return Err(Failure::PrefixMismatch {
+            address: args.address.to_string(),
+            ifname: args.dev.clone(),
+            actual: current.prefixlen,
+        });
+    }
+    let valid = args.valid_lft.unwrap_or(current.valid_lft);
+    let preferred = args.preferred_lft.unwrap_or(current.preferred_lft);
+    let kept = match (args.preferred_lft, args.valid_lft) {
+        (None, _) => " (preferred_lft kept; give it too)",
+        (_, None) => " (valid_lft kept; give it too)",
+        _ => "",
+    };
+    check_lifetimes(preferred, valid, kept)?;
+    let description = format!(
+        "{} dev {}",
+        address_text(current),
+        String::from_utf8_lossy(&args.dev)
+    );
+    let message = current.change_message(preferred, valid);
+    let outcome = ctx
+        .conn
+        .batch(RTM_NEWADDR, NlmFlags::REPLACE, &[&message as &dyn Emit]);
+    let error = match (outcome.results.first(), outcome.failure) {
+        (Some(Some(Ok(()))), _) => None,
+        (Some(Some(Err(error))), _) => Some(ChangeError::Kernel(error.clone())),
+        (_, Some(error)) => Some(ChangeError::Request(error)),
+        (_, None) => None,
+    };
+    if let Some(error) = error {
+        return Err(Failure::Partial {
+            change: format!("change {description}"),
+            error,
+            applied: 0,
+            not_applied: 1,
+        });
+    }
+    if ctx.globals.json {
+        let mut line = String::new();
+        let mut object = crate::json::Object::begin(&mut line);
+        object
+            .string("action", "change")
+            .number("ifindex", current.ifindex)
+            .string("ifname", &args.dev)
+            .display("local", current.local)
+            .number("prefixlen", current.prefixlen)
+            .number("preferred_life_time", preferred)
+            .number("valid_life_time", valid)
+            .boolean("applied", true);
+        object.end();
+        ctx.out.line(&crate::json::array(&[line]));
+    } else {
+        ctx.out.line(&format!(
+            "changed {description} preferred_lft {} valid_lft {}",
+            lifetime_text(preferred),
+            lifetime_text(valid)
+        ));
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,103 @@
+//! `nlsel deprecate --except PATTERN… [--dev IFACE]… [--dry-run | --check]`: deprecate every
+//! global IPv6 address that matches no pattern, so the kernel picks a kept one as source.
+
+use lexopt::prelude::*;
+
+use super::{Context, Mode, Outcome, execute, interface_name, text_value, usage_error};
+use crate::failure::Failure;
+use crate::model::{Address, name_of, read_addresses, read_interfaces, resolve_names};
+use crate::nl::Family;
+use crate::pattern::Pattern;
+use crate::plan::{self, PolicyError};
+
+pub const HELP: &str = "\
+Usage: nlsel [-n NETNS] [-j] [-q] deprecate --except PATTERN [--except PATTERN]...
+                                  [--dev IFACE]... [--dry-run | --check]
+
+Deprecate (preferred_lft 0) every global IPv6 address that matches no PATTERN, on every
+interface or on those named with --dev. Only the preferred lifetime changes: the valid
+lifetime, flags, protocol and metric stay as they are. Addresses already deprecated are
+not touched, so a second run sends nothing.
+
+PATTERN is matched by bits, never by text:
+  ADDR/LEN   keep addresses inside this IPv6 prefix
+  ADDR       keep ADDR itself, and every address whose host part (the bits after its own
+             prefix length) equals ADDR: ::2 keeps 2001:db8::2/64 and ::2/128,
+             but not 2001:db8::a:2/64
+
+An interface where no global IPv6 address matches is left alone; naming it with --dev is
+an error and then nothing is changed anywhere.
+
+Options:
+  --except PATTERN   address or prefix to keep preferred (at least one)
+  --dev IFACE        only this interface (repeatable)
+  --dry-run          change nothing; print the equivalent ip commands
+  --check            change nothing; list what would change, exit 3 if anything would
+  -h, --help         show this help
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub patterns: Vec<Pattern>,
+    pub devs: Vec<Vec<u8>>,
+    pub mode: Mode,
+}
+
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+    let mut patterns = Vec::new();
+    let mut devs = Vec::new();
+    let mut dry_run = false;
+    let mut check = false;
+    while let Some(arg) = parser.next().map_err(usage_error)? {
+        match arg {
+            Long("except") => {
+                let text = text_value(parser.value().map_err(usage_error)?, "pattern")?;
+                patterns.push(Pattern::parse(&text).map_err(|e| Failure::usage(e.to_string()))?);
+            }
+            Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
+            Long("dry-run") => dry_run = true,
+            Long("check") => check = true,
+            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            _ => return Err(usage_error(arg.unexpected())),
+        }
+    }
+    if patterns.is_empty() {
+        return Err(Failure::usage(
+            "deprecate needs at least one --except PATTERN",
+        ));
+    }
+    let mode = match (dry_run, check) {
+        (true, true) => {
+            return Err(Failure::usage(
+                "--dry-run and --check cannot be used together",
+            ));
+        }
+        (true, false) => Mode::DryRun,
+        (false, true) => Mode::Check,
+        (false, false) => Mode::Apply,
+    };
+    Ok(Args {
+        patterns,
+        devs,
+        mode,
+    })
+}
+
+pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let only = resolve_names(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, Address::is_global_ipv6)
+        .map_err(Failure::request("reading addresses"))?;
+    let only = (!args.devs.is_empty()).then_some(only.as_slice());
+    let plan = plan::deprecate(&addresses, &args.patterns, only).map_err(|error| match error {
+        PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
+            ifname: name_of(&interfaces, ifindex),
+        },
+        PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
+            address: address.to_string(),
+            ifname: None,
+        },
+    })?;
+    execute(ctx, &plan, &interfaces, args.mode)
+}

@@ -1,0 +1,72 @@
+//! `nlsel prefer ADDR`: make ADDR the source address of its interface, by making it preferred
+//! and deprecating every other global IPv6 address there.
+
+use std::net::IpAddr;
+
+use lexopt::prelude::*;
+
+use super::{Context, Mode, Outcome, execute, text_value, usage_error};
+use crate::failure::Failure;
+use crate::model::{read_addresses, read_interfaces};
+use crate::nl::Family;
+use crate::plan::{self, PolicyError};
+
+pub const HELP: &str = "\
+Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR
+
+Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime) and
+deprecate every other global IPv6 address on its interface. ADDR must already exist.
+Nothing but preferred lifetimes changes.
+
+Options:
+  -h, --help   show this help
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub address: IpAddr,
+}
+
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+    let mut address = None;
+    while let Some(arg) = parser.next().map_err(usage_error)? {
+        match arg {
+            Value(value) if address.is_none() => {
+                let text = text_value(value, "address")?;
+                let parsed: IpAddr = text.parse().map_err(|_| {
+                    Failure::usage(format!(
+                        "invalid address \"{}\": not an IPv6 address",
+                        text.escape_debug()
+                    ))
+                })?;
+                if parsed.is_ipv4() {
+                    return Err(Failure::usage(format!(
+                        "invalid address \"{text}\": an IPv4 address; prefer selects among IPv6 addresses"
+                    )));
+                }
+                address = Some(parsed);
+            }
+            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            _ => return Err(usage_error(arg.unexpected())),
+        }
+    }
+    let address = address.ok_or_else(|| Failure::usage("prefer needs an address"))?;
+    Ok(Args { address })
+}
+
+pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
+        .map_err(Failure::request("reading addresses"))?;
+    let plan = plan::prefer(&addresses, args.address).map_err(|error| match error {
+        PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
+            address: address.to_string(),
+            ifname: None,
+        },
+        PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
+            ifname: crate::model::name_of(&interfaces, ifindex),
+        },
+    })?;
+    execute(ctx, &plan, &interfaces, Mode::Apply)
+}

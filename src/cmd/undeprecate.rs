@@ -1,0 +1,49 @@
+//! `nlsel undeprecate [--dev IFACE]…`: undo `deprecate`, making every deprecated global IPv6
+//! address preferred again for as long as it stays valid.
+
+use lexopt::prelude::*;
+
+use super::{Context, Mode, Outcome, execute, interface_name, usage_error};
+use crate::failure::Failure;
+use crate::model::{Address, read_addresses, read_interfaces, resolve_names};
+use crate::nl::Family;
+use crate::plan;
+
+pub const HELP: &str = "\
+Usage: nlsel [-n NETNS] [-j] [-q] undeprecate [--dev IFACE]...
+
+Give every deprecated global IPv6 address, on every interface or on those named with --dev,
+a preferred lifetime equal to its remaining valid lifetime. Nothing else changes.
+
+Options:
+  --dev IFACE   only this interface (repeatable)
+  -h, --help    show this help
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub devs: Vec<Vec<u8>>,
+}
+
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+    let mut devs = Vec::new();
+    while let Some(arg) = parser.next().map_err(usage_error)? {
+        match arg {
+            Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
+            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            _ => return Err(usage_error(arg.unexpected())),
+        }
+    }
+    Ok(Args { devs })
+}
+
+pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let only = resolve_names(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, Address::is_global_ipv6)
+        .map_err(Failure::request("reading addresses"))?;
+    let only = (!args.devs.is_empty()).then_some(only.as_slice());
+    let plan = plan::undeprecate(&addresses, only);
+    execute(ctx, &plan, &interfaces, Mode::Apply)
+}

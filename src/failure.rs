@@ -1,0 +1,173 @@
+//! Everything that can make nlsel fail, each with the context the user needs, shown as one
+//! line on stderr. Usage errors exit 2 and are always found before any system call; the rest
+//! exit 1.
+
+use std::fmt;
+use std::io;
+
+use crate::nl::request::{KernelError, RequestError};
+
+#[derive(Debug)]
+pub enum Failure {
+    /// `--help` was asked for: not a failure, but it ends parsing the same way. Exit 0.
+    Help(&'static str),
+    /// The command line is wrong; nothing was done.
+    Usage(String),
+    /// `-n NETNS` could not be entered.
+    Netns {
+        name: String,
+        source: io::Error,
+    },
+    /// A request failed; `context` says which.
+    Request {
+        context: String,
+        source: RequestError,
+    },
+    InterfaceNotFound(Vec<u8>),
+    AddressNotFound {
+        address: String,
+        ifname: Option<Vec<u8>>,
+    },
+    /// An interface named with `--dev` has no global IPv6 address that matches a pattern.
+    NoMatch {
+        ifname: Vec<u8>,
+    },
+    /// A prefix length given on the command line differs from the address's.
+    PrefixMismatch {
+        address: String,
+        ifname: Vec<u8>,
+        actual: u8,
+    },
+    /// The kernel refused a change part-way through a plan.
+    Partial {
+        change: String,
+        error: ChangeError,
+        applied: usize,
+        not_applied: usize,
+    },
+    /// The kernel found a route but no source address for it.
+    NoSource {
+        destination: String,
+    },
+    /// The output could not be written (other than a closed pipe, which is not an error).
+    Output(io::Error),
+}
+
+/// What went wrong with one change of a batch.
+#[derive(Debug)]
+pub enum ChangeError {
+    Kernel(KernelError),
+    Request(RequestError),
+}
+
+impl fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChangeError::Kernel(error) => error.fmt(f),
+            ChangeError::Request(error) => error.fmt(f),
+        }
+    }
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Help(_) => 0,
+            Failure::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::Usage(message.into())
+    }
+
+    pub fn request(context: impl Into<String>) -> impl FnOnce(RequestError) -> Failure {
+        let context = context.into();
+        move |source| Failure::Request { context, source }
+    }
+}
+
+/// An interface name for a message: quoted, with odd bytes escaped.
+pub fn quoted(bytes: &[u8]) -> String {
+    format!("\"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Help(text) => f.write_str(text),
+            Failure::NoSource { destination } => {
+                write!(
+                    f,
+                    "no source address for \"{destination}\": the kernel has no usable address for that route"
+                )
+            }
+            Failure::Usage(message) => write!(f, "{message} (see 'nlsel --help')"),
+            Failure::Netns { name, source } => {
+                let errno = source.raw_os_error().unwrap_or(0);
+                let error = KernelError {
+                    errno,
+                    message: None,
+                };
+                match errno {
+                    libc::EPERM => write!(
+                        f,
+                        "network namespace \"{}\": {} (entering it needs CAP_SYS_ADMIN, i.e. root)",
+                        name.escape_debug(),
+                        crate::nl::request::errno_text(errno)
+                    ),
+                    _ => write!(f, "network namespace \"{}\": {error}", name.escape_debug()),
+                }
+            }
+            Failure::Request { context, source } => write!(f, "{context}: {source}"),
+            Failure::InterfaceNotFound(name) => write!(f, "interface {} not found", quoted(name)),
+            Failure::AddressNotFound {
+                address,
+                ifname: Some(ifname),
+            } => {
+                write!(
+                    f,
+                    "address \"{address}\" not found on interface {}; nothing was changed",
+                    quoted(ifname)
+                )
+            }
+            Failure::AddressNotFound {
+                address,
+                ifname: None,
+            } => {
+                write!(f, "address \"{address}\" not found; nothing was changed")
+            }
+            Failure::NoMatch { ifname } => write!(
+                f,
+                "interface {}: no global IPv6 address matches --except; nothing was changed",
+                quoted(ifname)
+            ),
+            Failure::PrefixMismatch {
+                address,
+                ifname,
+                actual,
+            } => write!(
+                f,
+                "address \"{address}\" on interface {} has prefix length {actual}; nothing was changed",
+                quoted(ifname)
+            ),
+            Failure::Partial {
+                change,
+                error,
+                applied,
+                not_applied,
+            } => {
+                write!(f, "{change}: {error}")?;
+                match applied {
+                    0 => write!(f, "; nothing was changed"),
+                    _ => write!(
+                        f,
+                        "; {applied} change(s) applied, {not_applied} not applied"
+                    ),
+                }
+            }
+            Failure::Output(error) => write!(f, "writing output: {error}"),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! What nlsel knows of the kernel's state: interfaces and addresses, read by one dump each and
+//! kept as plain owned values, so that the policy in [`crate::plan`] is pure.
+
+use std::net::IpAddr;
+
+use crate::nl::Family;
+use crate::nl::addr::{AddrMessage, CacheInfo, INFINITY_LIFE_TIME, IfaFlags, Scope};
+use crate::nl::header::{RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK};
+use crate::nl::link::LinkMessage;
+use crate::nl::request::{Conn, RequestError};
+
+/// An interface: its index and its name as the kernel spells it (any bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub ifindex: u32,
+    pub name: Vec<u8>,
+}
+
+/// The flags the kernel keeps when an address is changed, and that a change must therefore
+/// send again: the kernel clears them unless they are in the request (`inet6_addr_modify`).
+pub const PRESERVED_FLAGS: IfaFlags = IfaFlags::NODAD
+    .union(IfaFlags::HOMEADDRESS)
+    .union(IfaFlags::MANAGETEMPADDR)
+    .union(IfaFlags::NOPREFIXROUTE);
+
+/// One address as the kernel reported it in a dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub ifindex: u32,
+    pub family: Family,
+    pub prefixlen: u8,
+    pub scope: Scope,
+    pub local: IpAddr,
+    /// The peer of a point-to-point address.
+    pub peer: Option<IpAddr>,
+    pub broadcast: Option<IpAddr>,
+    pub label: Option<Vec<u8>>,
+    pub flags: IfaFlags,
+    /// Remaining lifetimes in seconds; [`INFINITY_LIFE_TIME`] is forever.
+    pub preferred_lft: u32,
+    pub valid_lft: u32,
+    pub proto: Option<u8>,
+    pub rt_priority: Option<u32>,
+}
+
+impl Address {
+    /// The owned form of a dumped address; `None` when it carries no address at all.
+    pub fn from_message(message: &AddrMessage<'_>) -> Option<Address> {
+        let local = message.local_address()?;
+        let cacheinfo = message.cacheinfo.unwrap_or(CacheInfo {
+            preferred_lft: INFINITY_LIFE_TIME,
+            valid_lft: INFINITY_LIFE_TIME,
+            cstamp: 0,
+            tstamp: 0,
+        });
+        Some(Address {
+            ifindex: message.ifindex,
+            family: message.family,
+            prefixlen: message.prefixlen,
+            scope: message.scope,
+            local,
+            peer: message.peer_address(),
+            broadcast: message.broadcast,
+            label: message.label.map(<[u8]>::to_vec),
+            flags: message.flags(),
+            preferred_lft: cacheinfo.preferred_lft,
+            valid_lft: cacheinfo.valid_lft,
+            proto: message.proto,
+            rt_priority: message.rt_priority,
+        })
+    }
+
+    pub fn is_global_ipv6(&self) -> bool {
+        self.family == Family::Inet6 && self.scope == Scope::Universe
+    }
+
+    pub fn is_deprecated(&self) -> bool {
+        self.preferred_lft == 0 || self.flags.contains(IfaFlags::DEPRECATED)
+    }
+
+    pub fn ipv6(&self) -> Option<std::net::Ipv6Addr> {
+        match self.local {
+            IpAddr::V6(v6) => Some(v6),
+            IpAddr::V4(_) => None,
+        }
+    }
+
+    /// The RTM_NEWADDR body that gives this address new lifetimes and keeps everything else:
+    /// peer, preserved flags (in the 32-bit attribute, since some do not fit the header's 8
+    /// bits), protocol and route metric.
+    pub fn change_message(&self, preferred_lft: u32, valid_lft: u32) -> AddrMessage<'_> {
+        let flags = self.flags & PRESERVED_FLAGS;
+        AddrMessage {
+            prefixlen: self.prefixlen,
+            header_flags: flags.header_flags(),
+            ifindex: self.ifindex,
+            address: Some(self.peer.unwrap_or(self.local)),
+            local: Some(self.local),
+            cacheinfo: Some(CacheInfo {
+                preferred_lft,
+                valid_lft,
+                cstamp: 0,
+                tstamp: 0,
+            }),
+            flags_attr: Some(flags),
+            proto: self.proto,
+            rt_priority: self.rt_priority,
+            ..AddrMessage::empty(self.family)
+        }
+    }
+}
+
+/// Every interface, in the kernel's order.
+pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> {
+    conn.dump(
+        RTM_GETLINK,
+        &LinkMessage::by_index(0),
+        Vec::new,
+        |interfaces, message| {
+            if message.header.msg_type == RTM_NEWLINK {
+                let link = LinkMessage::parse(message.payload)?;
+                let name = link.name.unwrap_or_default().to_vec();
+                interfaces.push(Interface {
+                    ifindex: link.ifindex,
+                    name,
+                });
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Every address of `family` (`Family::Unspec` for all), in the kernel's order, kept only when
+/// `keep` says so, so that a large dump is decoded as a stream and not held whole.
+pub fn read_addresses(
+    conn: &mut Conn,
+    family: Family,
+    mut keep: impl FnMut(&Address) -> bool,
+) -> Result<Vec<Address>, RequestError> {
+    conn.dump(
+        RTM_GETADDR,
+        &AddrMessage::empty(family),
+        Vec::new,
+        |addresses, message| {
+            if message.header.msg_type == RTM_NEWADDR {
+                let parsed = AddrMessage::parse(message.payload)?;
+                if let Some(address) = Address::from_message(&parsed).filter(|a| keep(a)) {
+                    addresses.push(address);
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The name of `ifindex`, or its number when the interface is gone.
+pub fn name_of(interfaces: &[Interface], ifindex: u32) -> Vec<u8> {
+    interfaces
+        .iter()
+        .find(|interface| interface.ifindex == ifindex)
+        .map_or_else(
+            || format!("if{ifindex}").into_bytes(),
+            |interface| interface.name.clone(),
+        )
+}
+
+/// Resolves `--dev` names to indexes; the first unknown name is returned as the error.
+pub fn resolve_names(interfaces: &[Interface], names: &[Vec<u8>]) -> Result<Vec<u32>, Vec<u8>> {
+    names
+        .iter()
+        .map(|name| {
+            interfaces
+                .iter()
+                .find(|interface| &interface.name == name)
+                .map(|interface| interface.ifindex)
+                .ok_or_else(|| name.clone())
+        })
+        .collect()
+}

@@ -1,0 +1,62 @@
+//! Standard output, with the rules a command-line tool owes its pipeline: a reader that goes
+//! away (`nlsel show | head -1`) is not an error and gets no message, `-q` prints nothing, and
+//! each line can be flushed at once for journald.
+
+use std::io::{self, BufWriter, Write};
+
+pub struct Output {
+    writer: BufWriter<io::Stdout>,
+    quiet: bool,
+    closed: bool,
+    error: Option<io::Error>,
+}
+
+impl Output {
+    pub fn new(quiet: bool) -> Self {
+        Output {
+            writer: BufWriter::new(io::stdout()),
+            quiet,
+            closed: false,
+            error: None,
+        }
+    }
+
+    /// Writes one line; after a write error nothing more is written.
+    pub fn line(&mut self, text: &str) {
+        if self.quiet || self.closed {
+            return;
+        }
+        let result = self
+            .writer
+            .write_all(text.as_bytes())
+            .and_then(|()| self.writer.write_all(b"\n"));
+        self.note(result);
+    }
+
+    pub fn flush(&mut self) {
+        if self.closed {
+            return;
+        }
+        let result = self.writer.flush();
+        self.note(result);
+    }
+
+    fn note(&mut self, result: io::Result<()>) {
+        if let Err(error) = result {
+            self.closed = true;
+            if error.kind() != io::ErrorKind::BrokenPipe {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    /// Flushes, and returns the first write error that was not a closed pipe.
+    pub fn finish(mut self) -> Option<io::Error> {
+        self.flush();
+        // The buffer would be flushed again on drop; after a broken pipe, drop its content.
+        if self.closed {
+            let (_, _) = self.writer.into_parts();
+        }
+        self.error
+    }
+}

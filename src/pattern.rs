@@ -1,0 +1,157 @@
+//! `--except` patterns, matched against addresses by their bits, never by their text.
+//!
+//! A pattern is either a prefix (`2001:db8::/48`: keep what lies inside) or a host pattern
+//! (`::2`: keep the address equal to it, and every address whose host part — the bits after
+//! that address's own prefix length — equals it, when it fits in those bits). So `::2` keeps
+//! `2001:db8:f1c1:8454:964::2/80` and `::2/128`, but neither `2001:db8::a:2/64` (host part
+//! `::a:2`) nor `2001:db8::12/64` (host part `::12`).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// One `--except` value, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// `ADDR/LEN`: addresses inside the prefix.
+    Prefix { network: Ipv6Addr, len: u8 },
+    /// `ADDR`: the address itself, or a host part.
+    Host(Ipv6Addr),
+}
+
+/// Why a pattern could not be read; the text names the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    pub text: String,
+    pub reason: &'static str,
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid pattern \"{}\": {}",
+            self.text.escape_debug(),
+            self.reason
+        )
+    }
+}
+
+/// The mask of the first `len` bits of an IPv6 address (`len` ≤ 128).
+pub fn prefix_mask(len: u8) -> u128 {
+    match u32::from(len) {
+        0 => 0,
+        len if len >= 128 => u128::MAX,
+        len => u128::MAX << (128 - len),
+    }
+}
+
+impl Pattern {
+    pub fn parse(text: &str) -> Result<Pattern, PatternError> {
+        let error = |reason| PatternError {
+            text: text.to_string(),
+            reason,
+        };
+        let (addr_text, len_text) = match text.split_once('/') {
+            Some((addr, len)) => (addr, Some(len)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr_text
+            .parse()
+            .map_err(|_| error("not an IPv6 address"))?;
+        let IpAddr::V6(addr) = addr else {
+            return Err(error("an IPv4 address; nlsel selects among IPv6 addresses"));
+        };
+        match len_text {
+            None => Ok(Pattern::Host(addr)),
+            Some(len_text) => {
+                let len: u8 = len_text
+                    .parse()
+                    .ok()
+                    .filter(|len| *len <= 128)
+                    .ok_or_else(|| error("prefix length must be a number from 0 to 128"))?;
+                let network = Ipv6Addr::from(u128::from(addr) & prefix_mask(len));
+                Ok(Pattern::Prefix { network, len })
+            }
+        }
+    }
+
+    /// Whether `addr`, configured with prefix length `prefixlen`, matches.
+    pub fn matches(&self, addr: Ipv6Addr, prefixlen: u8) -> bool {
+        let bits = u128::from(addr);
+        match *self {
+            Pattern::Prefix { network, len } => bits & prefix_mask(len) == u128::from(network),
+            Pattern::Host(host) => {
+                let host = u128::from(host);
+                if bits == host {
+                    return true;
+                }
+                if prefixlen >= 128 {
+                    return false;
+                }
+                let network_mask = prefix_mask(prefixlen);
+                let fits_in_host_part = host & network_mask == 0;
+                fits_in_host_part && bits & !network_mask == host
+            }
+        }
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pattern::Prefix { network, len } => write!(f, "{network}/{len}"),
+            Pattern::Host(host) => write!(f, "{host}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v6(text: &str) -> Ipv6Addr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn host_pattern_matches_by_bits() {
+        let two = Pattern::parse("::2").unwrap();
+        assert!(two.matches(v6("2001:db8:f1c1:8454:964::2"), 80));
+        assert!(two.matches(v6("::2"), 128));
+        assert!(!two.matches(v6("2001:db8:f1c1:8454:964::beef"), 80));
+        assert!(
+            !two.matches(v6("2001:db8::a:2"), 64),
+            "text suffix :2 is not host part ::2"
+        );
+        assert!(!two.matches(v6("2001:db8::12"), 64));
+        assert!(
+            !two.matches(v6("2001:db8::2"), 128),
+            "a /128 has no host part"
+        );
+    }
+
+    #[test]
+    fn host_pattern_must_fit_the_host_part() {
+        // ::1:0:0:2 needs 49 host bits; a /80 has only 48.
+        let wide = Pattern::parse("::1:0:0:2").unwrap();
+        assert!(!wide.matches(v6("2001:db8:0:0:1::2"), 80));
+        assert!(wide.matches(v6("2001:db8:0:0:1::2"), 64));
+    }
+
+    #[test]
+    fn prefix_pattern_matches_inside_only() {
+        let net = Pattern::parse("2001:db8:1::/48").unwrap();
+        assert!(net.matches(v6("2001:db8:1:ffff::1"), 64));
+        assert!(!net.matches(v6("2001:db8:2::1"), 64));
+        let host_bits_ignored = Pattern::parse("2001:db8:1::99/48").unwrap();
+        assert_eq!(host_bits_ignored, net);
+    }
+
+    #[test]
+    fn bad_patterns_are_rejected_with_their_text() {
+        for text in ["10.0.0.1", "zzz", "::2/129", "::2/", "::2/x", ""] {
+            let error = Pattern::parse(text).unwrap_err();
+            assert_eq!(error.text, text);
+        }
+    }
+}
