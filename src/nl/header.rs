@@ -170,7 +170,7 @@ pub fn emit_message(
     };
     header.emit(out)?;
     body.emit(field_mut(out, NLMSG_HDRLEN, body_len, "netlink message")?)?;
-    field_mut(out, len, padded - len, "netlink message")?.fill(0);
+    field_mut(out, len, padded.saturating_sub(len), "netlink message")?.fill(0);
     Ok(padded)
 }
 

@@ -11,7 +11,11 @@
 //!   itself. A buffer shorter than that gives [`Error`] instead of a panic.
 //!
 //! Every length read from the kernel is untrusted: it goes through `get`, `checked_add` and the
-//! one [`align4`] below.
+//! one [`align4`] below; the lints below hold that line outside tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)
+)]
 
 pub mod addr;
 pub mod attr;
