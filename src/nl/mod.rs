@@ -26,6 +26,8 @@ pub mod request;
 pub mod route;
 #[allow(unsafe_code)]
 pub mod socket;
+#[cfg(test)]
+mod strategies;
 
 use core::fmt;
 
