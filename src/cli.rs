@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 
+use crate::apply::ADDRESS_GROUPS;
 use crate::cmd::{self, Context, Globals, Outcome, usage_error};
 use crate::failure::Failure;
+use crate::nl::header::RTM_DELADDR;
 use crate::nl::request::Conn;
 use crate::nl::socket::enter_netns;
 use crate::output::Output;
@@ -54,6 +56,15 @@ enum Command {
 }
 
 impl Command {
+    /// Whether the command may send changes, and must so watch for concurrent deletions.
+    fn may_change(&self) -> bool {
+        match self {
+            Command::Deprecate(args) => args.mode == cmd::Mode::Apply,
+            Command::Prefer(_) | Command::Undeprecate(_) | Command::AddrChange(_) => true,
+            Command::Show(_) | Command::Which(_) => false,
+        }
+    }
+
     fn run(&self, ctx: &mut Context) -> Result<Outcome, Failure> {
         match self {
             Command::Show(args) => cmd::show::run(args, ctx),
@@ -144,7 +155,12 @@ fn run(mut parser: lexopt::Parser) -> Result<Outcome, Failure> {
     if let Some(netns) = &globals.netns {
         enter_named_netns(netns)?;
     }
-    let conn = Conn::open().map_err(Failure::request("opening a netlink socket"))?;
+    let mut conn = Conn::open().map_err(Failure::request("opening a netlink socket"))?;
+    if command.may_change() {
+        // Before any dump: see crate::apply for why.
+        conn.subscribe(&ADDRESS_GROUPS, &[RTM_DELADDR])
+            .map_err(Failure::request("subscribing to address notifications"))?;
+    }
     let quiet = globals.quiet;
     let mut ctx = Context {
         conn,

@@ -7,6 +7,7 @@
     clippy::multiple_unsafe_ops_per_block
 )]
 
+pub mod apply;
 pub mod cli;
 pub mod cmd;
 pub mod failure;

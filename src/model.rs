@@ -41,6 +41,10 @@ pub struct Address {
     pub valid_lft: u32,
     pub proto: Option<u8>,
     pub rt_priority: Option<u32>,
+    /// When the kernel created the address and last changed it, in hundredths of a second
+    /// since boot. A deleted and re-created address has a new `cstamp`.
+    pub cstamp: u32,
+    pub tstamp: u32,
 }
 
 impl Address {
@@ -67,6 +71,8 @@ impl Address {
             valid_lft: cacheinfo.valid_lft,
             proto: message.proto,
             rt_priority: message.rt_priority,
+            cstamp: cacheinfo.cstamp,
+            tstamp: cacheinfo.tstamp,
         })
     }
 
@@ -93,6 +99,8 @@ impl Address {
         AddrMessage {
             prefixlen: self.prefixlen,
             header_flags: flags.header_flags(),
+            // IPv4 keeps the scope it is sent on replace; IPv6 ignores it.
+            scope: self.scope,
             ifindex: self.ifindex,
             address: Some(self.peer.unwrap_or(self.local)),
             local: Some(self.local),
@@ -105,6 +113,17 @@ impl Address {
             flags_attr: Some(flags),
             proto: self.proto,
             rt_priority: self.rt_priority,
+            ..AddrMessage::empty(self.family)
+        }
+    }
+
+    /// The RTM_DELADDR body that removes this address.
+    pub fn delete_message(&self) -> AddrMessage<'_> {
+        AddrMessage {
+            prefixlen: self.prefixlen,
+            ifindex: self.ifindex,
+            address: Some(self.peer.unwrap_or(self.local)),
+            local: Some(self.local),
             ..AddrMessage::empty(self.family)
         }
     }

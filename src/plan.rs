@@ -19,6 +19,8 @@ pub enum Action {
     Undeprecate,
     /// preferred_lft := the remaining valid_lft, for the address `prefer` names.
     Prefer,
+    /// Lifetimes given by `addr change`.
+    Change,
 }
 
 impl Action {
@@ -28,6 +30,7 @@ impl Action {
             Action::Deprecate => "deprecated",
             Action::Undeprecate => "undeprecated",
             Action::Prefer => "preferred",
+            Action::Change => "changed",
         }
     }
 
@@ -37,6 +40,7 @@ impl Action {
             Action::Deprecate => "deprecate",
             Action::Undeprecate => "undeprecate",
             Action::Prefer => "prefer",
+            Action::Change => "change",
         }
     }
 }
@@ -290,6 +294,8 @@ mod tests {
             valid_lft: INFINITY_LIFE_TIME,
             proto: None,
             rt_priority: None,
+            cstamp: 0,
+            tstamp: 0,
         }
     }
 

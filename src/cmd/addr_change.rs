@@ -6,13 +6,11 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Context, Outcome, interface_name, text_value, usage_error};
-use crate::failure::{ChangeError, Failure};
+use super::{Context, Mode, Outcome, execute, interface_name, text_value, usage_error};
+use crate::failure::Failure;
 use crate::model::{read_addresses, read_interfaces, resolve_names};
-use crate::nl::Emit;
 use crate::nl::addr::INFINITY_LIFE_TIME;
-use crate::nl::header::{NlmFlags, RTM_NEWADDR};
-use crate::plan::{address_text, lifetime_text};
+use crate::plan::{Action, Change, Plan, Step, lifetime_text};
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] addr change ADDR[/LEN] dev IFACE
@@ -183,49 +181,15 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         _ => "",
     };
     check_lifetimes(preferred, valid, kept)?;
-    let description = format!(
-        "{} dev {}",
-        address_text(current),
-        String::from_utf8_lossy(&args.dev)
-    );
-    let message = current.change_message(preferred, valid);
-    let outcome = ctx
-        .conn
-        .batch(RTM_NEWADDR, NlmFlags::REPLACE, &[&message as &dyn Emit]);
-    let error = match (outcome.results.first(), outcome.failure) {
-        (Some(Some(Ok(()))), _) => None,
-        (Some(Some(Err(error))), _) => Some(ChangeError::Kernel(error.clone())),
-        (_, Some(error)) => Some(ChangeError::Request(error)),
-        (_, None) => None,
+    let change = Change {
+        address: current,
+        action: Action::Change,
+        preferred_lft: preferred,
+        valid_lft: valid,
     };
-    if let Some(error) = error {
-        return Err(Failure::Partial {
-            change: format!("change {description}"),
-            error,
-            applied: 0,
-            not_applied: 1,
-        });
-    }
-    if ctx.globals.json {
-        let mut line = String::new();
-        let mut object = crate::json::Object::begin(&mut line);
-        object
-            .string("action", "change")
-            .number("ifindex", current.ifindex)
-            .string("ifname", &args.dev)
-            .display("local", current.local)
-            .number("prefixlen", current.prefixlen)
-            .number("preferred_life_time", preferred)
-            .number("valid_life_time", valid)
-            .boolean("applied", true);
-        object.end();
-        ctx.out.line(&crate::json::array(&[line]));
-    } else {
-        ctx.out.line(&format!(
-            "changed {description} preferred_lft {} valid_lft {}",
-            lifetime_text(preferred),
-            lifetime_text(valid)
-        ));
-    }
-    Ok(Outcome::Done)
+    let plan = Plan {
+        steps: vec![Step::Change(change)],
+        no_preferred_kept: Vec::new(),
+    };
+    execute(ctx, &plan, &interfaces, Mode::Apply)
 }

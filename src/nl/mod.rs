@@ -14,7 +14,11 @@
 //! one [`align4`] below; the lints below hold that line outside tests.
 #![cfg_attr(
     not(test),
-    deny(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used
+    )
 )]
 
 pub mod addr;

@@ -90,6 +90,9 @@ pub enum RequestError {
     Decode(Error),
     /// Every attempt at a dump was interrupted by concurrent changes or overruns.
     DumpInconsistent { attempts: u32 },
+    /// The kernel dropped acknowledgements (receive buffer overrun), so the outcome of that
+    /// many changes is unknown.
+    AcksLost { missing: usize },
 }
 
 impl fmt::Display for RequestError {
@@ -111,6 +114,10 @@ impl fmt::Display for RequestError {
             }
             RequestError::Kernel(error) => error.fmt(f),
             RequestError::Decode(error) => write!(f, "malformed reply from the kernel: {error}"),
+            RequestError::AcksLost { missing } => write!(
+                f,
+                "the kernel dropped {missing} acknowledgement(s) (receive buffer overrun); their outcome is unknown"
+            ),
             RequestError::DumpInconsistent { attempts } => write!(
                 f,
                 "the kernel's address list kept changing during {attempts} dump attempts"
@@ -147,14 +154,46 @@ fn io_error(call: &'static str) -> impl FnOnce(io::Error) -> RequestError {
 #[derive(Debug)]
 pub struct BatchOutcome {
     pub results: Vec<Option<Result<(), KernelError>>>,
+    /// For each message, how many notifications had been kept when its ACK arrived: those
+    /// happened before the kernel finished with the message.
+    pub notifications_before_ack: Vec<usize>,
     pub failure: Option<RequestError>,
 }
 
-/// A NETLINK_ROUTE connection: the socket, the sequence counter and a send buffer.
+/// A message the kernel sent unasked, to a multicast group this connection joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub msg_type: u16,
+    pub flags: NlmFlags,
+    pub payload: Vec<u8>,
+}
+
+/// A NETLINK_ROUTE connection: the socket, the sequence counter, a send buffer, and the
+/// notifications read so far, in the kernel's order.
+///
+/// Notifications share the socket with replies, and the kernel queues both in the order it
+/// produced them, so the position of a notification among replies tells what happened first.
 pub struct Conn {
     socket: Socket,
     next_seq: u32,
     send_buf: Vec<u8>,
+    /// Which notification types to keep; the others are read and dropped.
+    keep: &'static [u16],
+    notifications: Vec<Notification>,
+    /// The kernel dropped messages for us (ENOBUFS): notifications may be missing.
+    overrun: bool,
+}
+
+/// Keeps `message` when it is a notification of a kept type: sent by the kernel unasked, so
+/// with sequence number 0, which no request of ours uses.
+fn record(keep: &[u16], notifications: &mut Vec<Notification>, message: &Message<'_>) {
+    if message.header.seq == 0 && keep.contains(&message.header.msg_type) {
+        notifications.push(Notification {
+            msg_type: message.header.msg_type,
+            flags: message.header.flags,
+            payload: message.payload.to_vec(),
+        });
+    }
 }
 
 impl Conn {
@@ -166,14 +205,86 @@ impl Conn {
             socket,
             next_seq,
             send_buf: Vec::new(),
+            keep: &[],
+            notifications: Vec::new(),
+            overrun: false,
         })
+    }
+
+    /// Joins the multicast `groups` and keeps the notifications of types `keep` that arrive
+    /// from now on, whatever request is being read when they do.
+    pub fn subscribe(&mut self, groups: &[u32], keep: &'static [u16]) -> Result<(), RequestError> {
+        for &group in groups {
+            self.socket
+                .add_membership(group)
+                .map_err(io_error("joining a netlink group"))?;
+        }
+        self.keep = keep;
+        Ok(())
+    }
+
+    /// The notifications kept so far, oldest first.
+    pub fn notifications(&self) -> &[Notification] {
+        &self.notifications
+    }
+
+    /// Hands over the notifications kept so far.
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        std::mem::take(&mut self.notifications)
+    }
+
+    /// Whether the kernel dropped messages since the last call: notifications may be missing,
+    /// so whoever relies on them must read the state afresh.
+    pub fn take_overrun(&mut self) -> bool {
+        std::mem::take(&mut self.overrun)
+    }
+
+    /// Reads whatever the kernel has queued, without waiting, keeping notifications.
+    pub fn read_pending(&mut self) -> Result<(), RequestError> {
+        while self.read_one_datagram()? {}
+        Ok(())
+    }
+
+    /// Waits up to `timeout_ms` (-1: for ever) for the kernel, then reads what it queued.
+    /// Returns false when the wait timed out or a signal interrupted it.
+    pub fn wait(&mut self, timeout_ms: i32) -> Result<bool, RequestError> {
+        match self.socket.wait_readable(timeout_ms) {
+            Ok(true) => {
+                self.read_pending()?;
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(false),
+            Err(error) => Err(io_error("poll")(error)),
+        }
+    }
+
+    /// Reads one queued datagram, if there is one, keeping its notifications.
+    fn read_one_datagram(&mut self) -> Result<bool, RequestError> {
+        let datagram = match self.socket.try_recv() {
+            Ok(Some(datagram)) => datagram,
+            Ok(None) => return Ok(false),
+            Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                self.overrun = true;
+                return Ok(true);
+            }
+            Err(error) => return Err(io_error("recv")(error)),
+        };
+        for message in Messages::new(datagram) {
+            record(self.keep, &mut self.notifications, &message?);
+        }
+        Ok(true)
     }
 
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
+    /// A fresh sequence number; never 0, which marks the kernel's notifications.
     fn take_seq(&mut self) -> u32 {
+        if self.next_seq == 0 {
+            self.next_seq = 1;
+        }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         seq
@@ -214,6 +325,7 @@ impl Conn {
                     // Part of the dump was dropped; read on to its end, then start again.
                     Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                         consistent = false;
+                        self.overrun = true;
                         continue;
                     }
                     Err(error) => return Err(io_error("recv")(error)),
@@ -221,6 +333,7 @@ impl Conn {
                 for message in Messages::new(datagram) {
                     let message = message?;
                     if message.header.seq != seq {
+                        record(self.keep, &mut self.notifications, &message);
                         continue;
                     }
                     if message.header.flags.contains(NlmFlags::DUMP_INTR) {
@@ -272,10 +385,18 @@ impl Conn {
     ) -> Result<(), RequestError> {
         let seq = self.send_one(msg_type, NlmFlags::REQUEST | NlmFlags::ACK, body)?;
         loop {
-            let datagram = self.socket.recv().map_err(io_error("recv"))?;
+            let datagram = match self.socket.recv() {
+                Ok(datagram) => datagram,
+                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.overrun = true;
+                    continue;
+                }
+                Err(error) => return Err(io_error("recv")(error)),
+            };
             for message in Messages::new(datagram) {
                 let message = message?;
                 if message.header.seq != seq {
+                    record(self.keep, &mut self.notifications, &message);
                     continue;
                 }
                 match message.header.msg_type {
@@ -302,38 +423,37 @@ impl Conn {
     /// possible beyond what is reported.
     pub fn batch(&mut self, msg_type: u16, flags: NlmFlags, bodies: &[&dyn Emit]) -> BatchOutcome {
         let flags = flags | NlmFlags::REQUEST | NlmFlags::ACK;
-        let mut results: Vec<Option<Result<(), KernelError>>> = vec![None; bodies.len()];
+        let mut outcome = BatchOutcome {
+            results: vec![None; bodies.len()],
+            notifications_before_ack: vec![0; bodies.len()],
+            failure: None,
+        };
         let mut start: usize = 0;
         for chunk in bodies.chunks(BATCH_MESSAGES) {
+            let end = start.saturating_add(chunk.len());
+            // Keep the chunk's sequence numbers contiguous: restart below a wrap (and 0).
+            if self.next_seq.checked_add(BATCH_MESSAGES as u32).is_none() || self.next_seq == 0 {
+                self.next_seq = 1;
+            }
             let first_seq = self.next_seq;
-            if let Err(failure) = self.send_chunk(msg_type, flags, chunk) {
-                return BatchOutcome {
-                    results,
-                    failure: Some(failure),
-                };
-            }
-            let chunk_results = results.get_mut(start..start.saturating_add(chunk.len()));
-            let Some(chunk_results) = chunk_results else {
-                break;
-            };
-            if let Err(failure) = self.collect_acks(first_seq, chunk_results) {
-                return BatchOutcome {
-                    results,
-                    failure: Some(failure),
-                };
-            }
-            start = start.saturating_add(chunk.len());
-            if chunk_results
-                .iter()
-                .any(|result| matches!(result, Some(Err(_))))
+            let results = outcome.results.get_mut(start..end).unwrap_or_default();
+            let positions = outcome
+                .notifications_before_ack
+                .get_mut(start..end)
+                .unwrap_or_default();
+            let sent = self.send_chunk(msg_type, flags, chunk);
+            if let Err(failure) =
+                sent.and_then(|()| self.collect_acks(first_seq, results, positions))
             {
+                outcome.failure = Some(failure);
                 break;
             }
+            if results.iter().any(|result| matches!(result, Some(Err(_)))) {
+                break;
+            }
+            start = end;
         }
-        BatchOutcome {
-            results,
-            failure: None,
-        }
+        outcome
     }
 
     fn send_chunk(
@@ -354,33 +474,45 @@ impl Conn {
         self.socket.send(&self.send_buf).map_err(io_error("send"))
     }
 
-    /// Reads ACKs for the messages numbered `first_seq` onwards until every slot of `results`
-    /// is filled.
+    /// Reads the ACKs for the messages numbered `first_seq` onwards into `results`, noting in
+    /// `positions` how many notifications had arrived before each.
+    ///
+    /// The kernel handles a datagram's messages inside the `sendmsg` call, so by the time it
+    /// returns every ACK is already queued, or was dropped on overrun. Reading therefore never
+    /// waits: an ACK still missing when the queue is empty is lost, and said so.
     fn collect_acks(
         &mut self,
         first_seq: u32,
         results: &mut [Option<Result<(), KernelError>>],
+        positions: &mut [usize],
     ) -> Result<(), RequestError> {
         let mut pending = results.len();
         while pending > 0 {
-            let datagram = self.socket.recv().map_err(io_error("recv"))?;
+            let datagram = match self.socket.try_recv() {
+                Ok(Some(datagram)) => datagram,
+                Ok(None) => return Err(RequestError::AcksLost { missing: pending }),
+                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.overrun = true;
+                    continue;
+                }
+                Err(error) => return Err(io_error("recv")(error)),
+            };
             for message in Messages::new(datagram) {
                 let message = message?;
-                if message.header.msg_type != NLMSG_ERROR {
-                    continue;
-                }
                 let index = message.header.seq.wrapping_sub(first_seq) as usize;
-                let Some(slot) = results.get_mut(index) else {
+                let slot = results.get_mut(index);
+                let (NLMSG_ERROR, Some(slot @ None)) = (message.header.msg_type, slot) else {
+                    record(self.keep, &mut self.notifications, &message);
                     continue;
                 };
-                if slot.is_some() {
-                    continue;
-                }
                 let ack = ErrorMessage::parse(message.header.flags, message.payload)?;
                 *slot = Some(match ack.errno() {
                     Some(errno) => Err(KernelError::from_ext_ack(errno, &ack.ext_ack)),
                     None => Ok(()),
                 });
+                if let Some(position) = positions.get_mut(index) {
+                    *position = self.notifications.len();
+                }
                 pending = pending.saturating_sub(1);
             }
         }

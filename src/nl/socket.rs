@@ -169,10 +169,26 @@ impl Socket {
         }
     }
 
-    /// Receives the next datagram from the kernel. Datagrams from any other sender are dropped
-    /// unread. EINTR is retried; ENOBUFS (the kernel dropped messages for us) is returned.
+    /// Receives the next datagram from the kernel, waiting for it. Datagrams from any other
+    /// sender are dropped unread. EINTR is retried; ENOBUFS (the kernel dropped messages for
+    /// us) is returned.
     pub fn recv(&mut self) -> io::Result<&[u8]> {
-        let len = loop {
+        let len = self.recv_len(0)?;
+        Ok(self.buf.get(..len).unwrap_or_default())
+    }
+
+    /// Like [`Socket::recv`], but returns `None` at once when nothing from the kernel is queued.
+    pub fn try_recv(&mut self) -> io::Result<Option<&[u8]>> {
+        match self.recv_len(libc::MSG_DONTWAIT) {
+            Ok(len) => Ok(Some(self.buf.get(..len).unwrap_or_default())),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Reads one datagram from the kernel into the buffer and returns its length.
+    fn recv_len(&mut self, flags: libc::c_int) -> io::Result<usize> {
+        loop {
             let mut addr = kernel_address();
             let mut addr_len = size_of::<SockaddrNl>() as libc::socklen_t;
             // SAFETY: the buffer pointer and length describe `self.buf`, live and writable; the
@@ -183,7 +199,7 @@ impl Socket {
                     self.fd.as_raw_fd(),
                     self.buf.as_mut_ptr().cast(),
                     self.buf.len(),
-                    libc::MSG_TRUNC,
+                    libc::MSG_TRUNC | flags,
                     (&raw mut addr).cast(),
                     &raw mut addr_len,
                 )
@@ -201,9 +217,8 @@ impl Socket {
             if received > self.buf.len() {
                 return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
             }
-            break received;
-        };
-        Ok(self.buf.get(..len).unwrap_or_default())
+            return Ok(received);
+        }
     }
 
     /// Waits until the socket is readable or `timeout_ms` passes (-1 waits for ever).

@@ -1,0 +1,322 @@
+//! Carrying out a plan: the batch of RTM_NEWADDR messages, the report of each step, and the
+//! guard that no address deleted meanwhile is brought back.
+//!
+//! The race: the kernel creates the address an RTM_NEWADDR names when it does not exist, even
+//! without NLM_F_CREATE. If another process deletes an address between nlsel's dump and its
+//! change, the change re-creates it. The guard:
+//!
+//! 1. The connection joins the address notification groups *before* the dump, so every
+//!    RTM_DELADDR from then on reaches nlsel, queued in the kernel's order among the dump
+//!    replies and the ACKs (the kernel handles each message under the RTNL lock and queues the
+//!    notification before it is done with the next one).
+//! 2. A change whose address had an RTM_DELADDR queued before the change's ACK may have
+//!    re-created it. If the kernel dropped notifications (ENOBUFS), every change is suspect.
+//! 3. For each suspect, nlsel reads the address again. One that is absent was deleted after
+//!    the change: nothing to do. One that exists is a new incarnation, since the deletion came
+//!    after the dump saw the old one. If it was never changed after its creation (the
+//!    `tstamp` of IFA_CACHEINFO equals its `cstamp`), nlsel's change created it, and nlsel
+//!    deletes it. If it was, someone else re-added it before the change, which only updated
+//!    it, and it is kept.
+//!
+//! What is left: when another process re-adds the address and nlsel's change updates it within
+//! the same 10 ms tick, the two look alike, and the address is deleted as if nlsel had created
+//! it. The opposite mistake, keeping a copy nlsel created, cannot happen unless someone changes
+//! that copy before nlsel reads it back.
+
+use std::net::IpAddr;
+
+use crate::cmd::{Context, Outcome};
+use crate::failure::{ChangeError, Failure};
+use crate::json;
+use crate::model::{Interface, name_of, read_addresses};
+use crate::nl::Emit;
+use crate::nl::addr::AddrMessage;
+use crate::nl::header::{NlmFlags, RTM_DELADDR, RTM_NEWADDR};
+use crate::nl::request::{BatchOutcome, Notification};
+use crate::plan::{Change, Plan, Step, address_text};
+
+/// The multicast groups that carry address notifications: RTNLGRP_IPV4_IFADDR and
+/// RTNLGRP_IPV6_IFADDR.
+pub const ADDRESS_GROUPS: [u32; 2] = [5, 9];
+
+/// Whether a plan is carried out, printed as commands, or only checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Apply,
+    DryRun,
+    Check,
+}
+
+/// The address a notification of deletion names: (ifindex, address).
+fn deleted_address(notification: &Notification) -> Option<(u32, IpAddr)> {
+    if notification.msg_type != RTM_DELADDR {
+        return None;
+    }
+    let message = AddrMessage::parse(&notification.payload).ok()?;
+    Some((message.ifindex, message.local_address()?))
+}
+
+/// The indexes of the changes that may have re-created a deleted address.
+fn suspects(
+    changes: &[&Change<'_>],
+    outcome: &BatchOutcome,
+    notifications: &[Notification],
+    overrun: bool,
+) -> Vec<usize> {
+    let deleted: Vec<Option<(u32, IpAddr)>> = notifications.iter().map(deleted_address).collect();
+    let applied = |i: &usize| matches!(outcome.results.get(*i), Some(Some(Ok(()))));
+    (0..changes.len())
+        .filter(applied)
+        .filter(|&i| {
+            let Some(change) = changes.get(i) else {
+                return false;
+            };
+            let before_ack = outcome
+                .notifications_before_ack
+                .get(i)
+                .copied()
+                .unwrap_or(0);
+            let key = Some((change.address.ifindex, change.address.local));
+            overrun || deleted.get(..before_ack).unwrap_or_default().contains(&key)
+        })
+        .collect()
+}
+
+/// Deletes what the changes in `suspects` re-created; returns the indexes of those it deleted.
+fn remove_recreated(
+    ctx: &mut Context,
+    changes: &[&Change<'_>],
+    suspects: &[usize],
+) -> Result<Vec<usize>, Failure> {
+    let mut removed = Vec::new();
+    for &i in suspects {
+        let Some(change) = changes.get(i) else {
+            continue;
+        };
+        let original = change.address;
+        let now = read_addresses(&mut ctx.conn, original.family, |address| {
+            address.ifindex == original.ifindex && address.local == original.local
+        })
+        .map_err(Failure::request("re-reading addresses"))?;
+        let Some(current) = now.first() else { continue };
+        let created_by_our_change =
+            current.cstamp != original.cstamp && current.tstamp == current.cstamp;
+        if !created_by_our_change {
+            continue;
+        }
+        let deletion = current.delete_message();
+        match ctx.conn.request(RTM_DELADDR, &deletion, |_| Ok(())) {
+            Ok(()) => removed.push(i),
+            // Deleted again meanwhile: the state is what the other process wanted.
+            Err(error)
+                if error.errno() == Some(libc::EADDRNOTAVAIL)
+                    || error.errno() == Some(libc::ENODEV) =>
+            {
+                removed.push(i)
+            }
+            Err(error) => {
+                let what = format!(
+                    "removing re-created {} dev {}",
+                    address_text(current),
+                    current.ifindex
+                );
+                return Err(Failure::request(what)(error));
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn change_description(change: &Change<'_>, interfaces: &[Interface]) -> String {
+    format!(
+        "{} {} dev {}",
+        change.action.name(),
+        address_text(change.address),
+        String::from_utf8_lossy(&name_of(interfaces, change.address.ifindex))
+    )
+}
+
+/// Carries out `plan` (or prints it, under `--dry-run`/`--check`), then reports each step.
+pub fn execute(
+    ctx: &mut Context,
+    plan: &Plan<'_>,
+    interfaces: &[Interface],
+    mode: Mode,
+) -> Result<Outcome, Failure> {
+    let changes: Vec<&Change<'_>> = plan.changes().collect();
+    let mut applied: Vec<bool> = vec![mode == Mode::Apply; changes.len()];
+    let mut failure = None;
+    if mode == Mode::Apply && !changes.is_empty() {
+        let messages: Vec<_> = changes
+            .iter()
+            .map(|change| {
+                change
+                    .address
+                    .change_message(change.preferred_lft, change.valid_lft)
+            })
+            .collect();
+        let bodies: Vec<&dyn Emit> = messages
+            .iter()
+            .map(|message| message as &dyn Emit)
+            .collect();
+        // REPLACE and never CREATE: only addresses just read from the dump are named.
+        let outcome = ctx.conn.batch(RTM_NEWADDR, NlmFlags::REPLACE, &bodies);
+        for (slot, result) in applied.iter_mut().zip(&outcome.results) {
+            *slot = matches!(result, Some(Ok(())));
+        }
+        let overrun = ctx.conn.take_overrun();
+        let suspects = suspects(&changes, &outcome, ctx.conn.notifications(), overrun);
+        for i in remove_recreated(ctx, &changes, &suspects)? {
+            if let (Some(slot), Some(change)) = (applied.get_mut(i), changes.get(i)) {
+                *slot = false;
+                eprintln!(
+                    "nlsel: warning: {}: deleted by another process during the change; removed the copy the kernel re-created",
+                    change_description(change, interfaces)
+                );
+            }
+        }
+        let refused = outcome
+            .results
+            .iter()
+            .enumerate()
+            .find_map(|(i, result)| match result {
+                Some(Err(error)) => Some((i, ChangeError::Kernel(error.clone()))),
+                _ => None,
+            });
+        let unanswered = || {
+            let i = outcome
+                .results
+                .iter()
+                .position(Option::is_none)
+                .unwrap_or(0);
+            outcome
+                .failure
+                .map(|error| (i, ChangeError::Request(error)))
+        };
+        failure = refused.or_else(unanswered).map(|(i, error)| {
+            let change = changes.get(i).map(|c| change_description(c, interfaces));
+            (change.unwrap_or_default(), error)
+        });
+    }
+
+    report(ctx, plan, interfaces, mode, &changes, &applied);
+    for &ifindex in &plan.no_preferred_kept {
+        eprintln!(
+            "nlsel: warning: {}: no kept address is preferred; the kernel may still choose a deprecated one",
+            String::from_utf8_lossy(&name_of(interfaces, ifindex))
+        );
+    }
+    if let Some((change, error)) = failure {
+        let applied_count = applied.iter().filter(|ok| **ok).count();
+        return Err(Failure::Partial {
+            change,
+            error,
+            applied: applied_count,
+            not_applied: changes.len().saturating_sub(applied_count),
+        });
+    }
+    Ok(if mode == Mode::Check && !changes.is_empty() {
+        Outcome::WorkFound
+    } else {
+        Outcome::Done
+    })
+}
+
+fn report(
+    ctx: &mut Context,
+    plan: &Plan<'_>,
+    interfaces: &[Interface],
+    mode: Mode,
+    changes: &[&Change<'_>],
+    applied: &[bool],
+) {
+    let mut change_index = 0;
+    let mut items = Vec::new();
+    for step in &plan.steps {
+        match step {
+            Step::Change(change) => {
+                let was_applied = applied.get(change_index).copied().unwrap_or(false);
+                change_index += 1;
+                if ctx.globals.json {
+                    items.push(change_json(change, interfaces, was_applied));
+                    continue;
+                }
+                let line = match mode {
+                    Mode::DryRun => change.ip_command(interfaces),
+                    Mode::Check => format!(
+                        "would {}",
+                        describe(change, interfaces, change.action.name())
+                    ),
+                    Mode::Apply if was_applied => {
+                        describe(change, interfaces, change.action.past_tense())
+                    }
+                    Mode::Apply => continue,
+                };
+                ctx.out.line(&line);
+            }
+            Step::LeaveAlone { ifindex } => {
+                let name = name_of(interfaces, *ifindex);
+                if ctx.globals.json {
+                    let mut item = String::new();
+                    let mut object = json::Object::begin(&mut item);
+                    object
+                        .string("action", "leave")
+                        .number("ifindex", *ifindex)
+                        .string("ifname", &name)
+                        .string("reason", LEFT_ALONE_REASON);
+                    object.end();
+                    items.push(item);
+                } else {
+                    ctx.out.line(&format!(
+                        "left alone: {} ({LEFT_ALONE_REASON})",
+                        String::from_utf8_lossy(&name)
+                    ));
+                }
+            }
+        }
+    }
+    debug_assert_eq!(change_index, changes.len());
+    if ctx.globals.json {
+        ctx.out.line(&json::array(&items));
+    }
+}
+
+const LEFT_ALONE_REASON: &str = "no global IPv6 address matches --except";
+
+fn describe(change: &Change<'_>, interfaces: &[Interface], verb: &str) -> String {
+    let mut line = format!(
+        "{verb} {} dev {}",
+        address_text(change.address),
+        String::from_utf8_lossy(&name_of(interfaces, change.address.ifindex))
+    );
+    if change.action == crate::plan::Action::Change {
+        line.push_str(&format!(
+            " preferred_lft {} valid_lft {}",
+            crate::plan::lifetime_text(change.preferred_lft),
+            crate::plan::lifetime_text(change.valid_lft)
+        ));
+    }
+    line
+}
+
+fn change_json(change: &Change<'_>, interfaces: &[Interface], applied: bool) -> String {
+    let address = change.address;
+    let mut item = String::new();
+    let mut object = json::Object::begin(&mut item);
+    object
+        .string("action", change.action.name())
+        .number("ifindex", address.ifindex)
+        .string("ifname", name_of(interfaces, address.ifindex))
+        .display("local", address.local);
+    if let Some(peer) = address.peer {
+        object.display("address", peer);
+    }
+    object
+        .number("prefixlen", address.prefixlen)
+        .number("preferred_life_time", change.preferred_lft)
+        .number("valid_life_time", change.valid_lft)
+        .boolean("applied", applied);
+    object.end();
+    item
+}
