@@ -49,6 +49,11 @@ pub enum Failure {
     NoSource {
         destination: String,
     },
+    /// A system call outside netlink failed.
+    Io {
+        what: &'static str,
+        source: io::Error,
+    },
     /// The output could not be written (other than a closed pipe, which is not an error).
     Output(io::Error),
 }
@@ -168,6 +173,7 @@ impl fmt::Display for Failure {
                 }
             }
             Failure::Output(error) => write!(f, "writing output: {error}"),
+            Failure::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }
 }

@@ -17,3 +17,4 @@ pub mod nl;
 pub mod output;
 pub mod pattern;
 pub mod plan;
+pub mod watch;

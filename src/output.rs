@@ -7,6 +7,8 @@ use std::io::{self, BufWriter, Write};
 pub struct Output {
     writer: BufWriter<io::Stdout>,
     quiet: bool,
+    /// Flush after every line, for a long-running process whose lines journald shows live.
+    flush_each_line: bool,
     closed: bool,
     error: Option<io::Error>,
 }
@@ -16,6 +18,7 @@ impl Output {
         Output {
             writer: BufWriter::new(io::stdout()),
             quiet,
+            flush_each_line: false,
             closed: false,
             error: None,
         }
@@ -31,6 +34,13 @@ impl Output {
             .write_all(text.as_bytes())
             .and_then(|()| self.writer.write_all(b"\n"));
         self.note(result);
+        if self.flush_each_line {
+            self.flush();
+        }
+    }
+
+    pub fn set_flush_each_line(&mut self, flush_each_line: bool) {
+        self.flush_each_line = flush_each_line;
     }
 
     pub fn flush(&mut self) {

@@ -5,14 +5,15 @@ use lexopt::prelude::*;
 
 use super::{Context, Mode, Outcome, execute, interface_name, text_value, usage_error};
 use crate::failure::Failure;
-use crate::model::{Address, name_of, read_addresses, read_interfaces, resolve_names};
+use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces, resolve_names};
 use crate::nl::Family;
 use crate::pattern::Pattern;
-use crate::plan::{self, PolicyError};
+use crate::plan::{self, Plan, PolicyError};
+use crate::watch::watch;
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] deprecate --except PATTERN [--except PATTERN]...
-                                  [--dev IFACE]... [--dry-run | --check]
+                                  [--dev IFACE]... [--dry-run | --check | --watch]
 
 Deprecate (preferred_lft 0) every global IPv6 address that matches no PATTERN, on every
 interface or on those named with --dev. Only the preferred lifetime changes: the valid
@@ -33,6 +34,9 @@ Options:
   --dev IFACE        only this interface (repeatable)
   --dry-run          change nothing; print the equivalent ip commands
   --check            change nothing; list what would change, exit 3 if anything would
+  --watch            after the first pass keep running, and apply the same rule to every
+                     new address, every address whose preferred lifetime comes back (a
+                     Router Advertisement), and new interfaces, until SIGTERM or SIGINT
   -h, --help         show this help
 ";
 
@@ -41,6 +45,8 @@ pub struct Args {
     pub patterns: Vec<Pattern>,
     pub devs: Vec<Vec<u8>>,
     pub mode: Mode,
+    /// Keep running and apply the rule to every change (`--watch`).
+    pub watch: bool,
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
@@ -48,6 +54,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let mut devs = Vec::new();
     let mut dry_run = false;
     let mut check = false;
+    let mut watch = false;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Long("except") => {
@@ -57,6 +64,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
             Long("dry-run") => dry_run = true,
             Long("check") => check = true,
+            Long("watch") => watch = true,
             Short('h') | Long("help") => return Err(Failure::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
@@ -76,28 +84,49 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
         (false, true) => Mode::Check,
         (false, false) => Mode::Apply,
     };
+    if watch && mode != Mode::Apply {
+        return Err(Failure::usage(
+            "--watch cannot be used with --dry-run or --check",
+        ));
+    }
     Ok(Args {
         patterns,
         devs,
         mode,
+        watch,
     })
 }
 
-pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    let only = resolve_names(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, Address::is_global_ipv6)
-        .map_err(Failure::request("reading addresses"))?;
+/// The plan for one pass over the kernel's state.
+fn plan_for<'a>(
+    args: &Args,
+    addresses: &'a [Address],
+    interfaces: &[Interface],
+) -> Result<Plan<'a>, Failure> {
+    let only = resolve_names(interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
     let only = (!args.devs.is_empty()).then_some(only.as_slice());
-    let plan = plan::deprecate(&addresses, &args.patterns, only).map_err(|error| match error {
+    plan::deprecate(addresses, &args.patterns, only).map_err(|error| match error {
         PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
-            ifname: name_of(&interfaces, ifindex),
+            ifname: name_of(interfaces, ifindex),
         },
         PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
             address: address.to_string(),
             ifname: None,
         },
-    })?;
+    })
+}
+
+pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
+    if args.watch {
+        return watch(ctx, |addresses, interfaces| {
+            plan_for(args, addresses, interfaces)
+        });
+    }
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    resolve_names(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, Address::is_global_ipv6)
+        .map_err(Failure::request("reading addresses"))?;
+    let plan = plan_for(args, &addresses, &interfaces)?;
     execute(ctx, &plan, &interfaces, args.mode)
 }

@@ -7,28 +7,35 @@ use lexopt::prelude::*;
 
 use super::{Context, Mode, Outcome, execute, text_value, usage_error};
 use crate::failure::Failure;
-use crate::model::{read_addresses, read_interfaces};
+use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces};
 use crate::nl::Family;
-use crate::plan::{self, PolicyError};
+use crate::plan::{self, Plan, PolicyError};
+use crate::watch::watch;
 
 pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR
+Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--watch]
 
 Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime) and
 deprecate every other global IPv6 address on its interface. ADDR must already exist.
 Nothing but preferred lifetimes changes.
 
 Options:
+  --watch      after the first pass keep running, and deprecate every other global IPv6
+               address that appears on ADDR's interface, or whose preferred lifetime comes
+               back, until SIGTERM or SIGINT
   -h, --help   show this help
 ";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
     pub address: IpAddr,
+    /// Keep running and apply the rule to every change (`--watch`).
+    pub watch: bool,
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let mut address = None;
+    let mut watch = false;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Value(value) if address.is_none() => {
@@ -46,27 +53,42 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
                 }
                 address = Some(parsed);
             }
+            Long("watch") => watch = true,
             Short('h') | Long("help") => return Err(Failure::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
     let address = address.ok_or_else(|| Failure::usage("prefer needs an address"))?;
-    Ok(Args { address })
+    Ok(Args { address, watch })
 }
 
-pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
-        .map_err(Failure::request("reading addresses"))?;
-    let plan = plan::prefer(&addresses, args.address).map_err(|error| match error {
+/// The plan for one pass over the kernel's state.
+fn plan_for<'a>(
+    args: &Args,
+    addresses: &'a [Address],
+    interfaces: &[Interface],
+) -> Result<Plan<'a>, Failure> {
+    plan::prefer(addresses, args.address).map_err(|error| match error {
         PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
             address: address.to_string(),
             ifname: None,
         },
         PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
-            ifname: crate::model::name_of(&interfaces, ifindex),
+            ifname: name_of(interfaces, ifindex),
         },
-    })?;
+    })
+}
+
+pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
+    if args.watch {
+        return watch(ctx, |addresses, interfaces| {
+            plan_for(args, addresses, interfaces)
+        });
+    }
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
+        .map_err(Failure::request("reading addresses"))?;
+    let plan = plan_for(args, &addresses, &interfaces)?;
     execute(ctx, &plan, &interfaces, Mode::Apply)
 }

@@ -310,4 +310,267 @@ mod tests {
             vec![Err(Error::length_too_small("attribute", 0, RTA_HDRLEN))]
         );
     }
+
+    use super::super::header::{Messages, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE};
+    use super::super::strategies::{self, GUARD, attrs_cut};
+    use proptest::prelude::*;
+
+    /// The attribute area of every RTM_NEW* message of every capture that has them.
+    fn captured_areas() -> Vec<(&'static str, &'static [u8])> {
+        let captures: [(&str, &[u8]); 5] = [
+            (
+                "addr_dump_v6.bin",
+                include_bytes!("testdata/addr_dump_v6.bin"),
+            ),
+            (
+                "addr_dump_v4.bin",
+                include_bytes!("testdata/addr_dump_v4.bin"),
+            ),
+            ("link_dump.bin", include_bytes!("testdata/link_dump.bin")),
+            (
+                "route_get_v6.bin",
+                include_bytes!("testdata/route_get_v6.bin"),
+            ),
+            (
+                "route_get_v6_deprecated.bin",
+                include_bytes!("testdata/route_get_v6_deprecated.bin"),
+            ),
+        ];
+        let mut areas = Vec::new();
+        for (name, bytes) in captures {
+            for message in Messages::new(bytes) {
+                let message = message.unwrap();
+                let fixed = match message.header.msg_type {
+                    RTM_NEWADDR => 8,
+                    RTM_NEWLINK => 16,
+                    RTM_NEWROUTE => 12,
+                    _ => continue,
+                };
+                areas.push((name, &message.payload[fixed..]));
+            }
+        }
+        areas
+    }
+
+    #[test]
+    fn test_parse_ipv6_address_attributes() {
+        // The first message of addr_dump_v6.bin: ::1 on lo.
+        let bytes = include_bytes!("testdata/addr_dump_v6.bin");
+        let area = &bytes[16 + 8..80];
+        let attrs: Vec<Attr<'_>> = Attrs::new(area).collect::<Result<_>>().unwrap();
+        let kinds: Vec<(u16, usize)> = attrs.iter().map(|a| (a.kind, a.payload.len())).collect();
+        // IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO (one byte, then padding).
+        assert_eq!(kinds, [(1, 16), (6, 16), (8, 4), (11, 1)]);
+        assert_eq!(
+            attrs[0].ip(Family::Inet6, "IFA_ADDRESS"),
+            Ok(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(attrs[2].u32("IFA_FLAGS"), Ok(0x80));
+        assert_eq!(attrs[3].u8("IFA_PROTO"), Ok(1));
+        assert_eq!(
+            attrs[3].u32("IFA_PROTO"),
+            Err(Error::bad_payload_length("IFA_PROTO", 4, 1))
+        );
+    }
+
+    #[test]
+    fn test_parse_label_and_ipv4() {
+        // The second message of addr_dump_v4.bin: 192.0.2.30 labelled venet0:0.
+        let bytes = include_bytes!("testdata/addr_dump_v4.bin");
+        let area = &bytes[76 + 16 + 8..160];
+        let attrs: Vec<Attr<'_>> = Attrs::new(area).collect::<Result<_>>().unwrap();
+        let label = attrs.iter().find(|a| a.kind == 3).unwrap();
+        assert_eq!(label.payload, b"venet0:0\0");
+        assert_eq!(label.c_str(), b"venet0:0");
+        let local = attrs.iter().find(|a| a.kind == 2).unwrap();
+        assert_eq!(
+            local.ip(Family::Inet, "IFA_LOCAL"),
+            Ok(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 30)))
+        );
+        assert_eq!(
+            local.ip(Family::Inet6, "IFA_LOCAL"),
+            Err(Error::bad_payload_length("IFA_LOCAL", 16, 4))
+        );
+        // A family the parser does not know is read by size.
+        assert_eq!(
+            local.ip(Family::Unknown(99), "IFA_LOCAL"),
+            Ok(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 30)))
+        );
+    }
+
+    #[test]
+    fn test_parse_every_captured_attribute() {
+        for (name, area) in captured_areas() {
+            let mut walked = 0;
+            for attr in Attrs::new(area) {
+                let attr = attr.unwrap_or_else(|error| panic!("{name}: {error}"));
+                walked += attr.buffer_len();
+            }
+            assert_eq!(
+                walked,
+                area.len(),
+                "{name}: attributes do not tile the area"
+            );
+        }
+    }
+
+    #[test]
+    fn test_emit_every_captured_attribute() {
+        // The kernel zeroes padding, and Attr keeps nested payloads as bytes, so re-emitting
+        // each attribute gives back the capture byte for byte.
+        for (name, area) in captured_areas() {
+            let mut rebuilt = Vec::new();
+            for attr in Attrs::new(area) {
+                let attr = attr.unwrap();
+                let len = attr.buffer_len();
+                let mut buf = vec![0xa5u8; len + GUARD];
+                attr.emit(&mut buf[..len]).unwrap();
+                assert!(buf[len..].iter().all(|&b| b == 0xa5), "{name}");
+                rebuilt.extend_from_slice(&buf[..len]);
+            }
+            assert_eq!(rebuilt, area, "{name}");
+        }
+    }
+
+    #[test]
+    fn nested_flag_bits_are_kept_but_masked_from_the_type() {
+        let bytes = [8, 0, 0x1a, 0x80, 1, 0, 0, 0];
+        let (attr, _) = Attr::parse(&bytes).unwrap();
+        assert_eq!(attr.kind, 0x801a);
+        assert_eq!(attr.attr_type(), 0x1a);
+    }
+
+    #[test]
+    fn oversized_payload_is_too_long() {
+        let payload = vec![0u8; usize::from(u16::MAX)];
+        let attr = Attr {
+            kind: 1,
+            payload: &payload,
+        };
+        let mut buf = vec![0u8; attr.buffer_len()];
+        assert_eq!(
+            attr.emit(&mut buf),
+            Err(Error::too_long(
+                "attribute",
+                usize::from(u16::MAX) + RTA_HDRLEN
+            ))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn attr_roundtrip(attr in strategies::attr(), junk in strategies::junk()) {
+            let len = attr.buffer_len();
+            prop_assert_eq!(len, (RTA_HDRLEN + attr.payload.len()).next_multiple_of(4));
+            let mut buf = vec![0xa5u8; len + GUARD];
+            attr.emit(&mut buf[..len]).unwrap();
+            prop_assert!(buf[len..].iter().all(|&b| b == 0xa5));
+            prop_assert!(buf[RTA_HDRLEN + attr.payload.len()..len].iter().all(|&b| b == 0));
+            buf.truncate(len);
+            buf.extend_from_slice(&junk);
+            let (parsed, rest) = Attr::parse(&buf).unwrap();
+            prop_assert_eq!(parsed, attr);
+            prop_assert_eq!(rest, &junk[..]);
+        }
+
+        #[test]
+        fn attrs_walks_emitted_attributes(
+            attrs in proptest::collection::vec(strategies::attr(), 0..8),
+        ) {
+            let mut area = Vec::new();
+            for attr in &attrs {
+                let mut buf = vec![0xa5u8; attr.buffer_len()];
+                attr.emit(&mut buf).unwrap();
+                area.extend(buf);
+            }
+            let parsed: Vec<Attr<'_>> = Attrs::new(&area).collect::<Result<_>>().unwrap();
+            prop_assert_eq!(parsed, attrs);
+        }
+
+        #[test]
+        fn every_truncation_of_attributes_is_exact(
+            attrs in proptest::collection::vec(strategies::attr(), 1..4),
+        ) {
+            let mut area = Vec::new();
+            for attr in &attrs {
+                let mut buf = vec![0xa5u8; attr.buffer_len()];
+                attr.emit(&mut buf).unwrap();
+                area.extend(buf);
+            }
+            for cut in 0..=area.len() {
+                let walked: Result<Vec<Attr<'_>>> = Attrs::new(&area[..cut]).collect();
+                match attrs_cut(&area, cut) {
+                    Ok(()) => {
+                        let walked = walked.unwrap();
+                        prop_assert_eq!(&walked[..], &attrs[..walked.len()]);
+                    }
+                    Err(expected) => prop_assert_eq!(walked.unwrap_err(), expected),
+                }
+            }
+        }
+
+        #[test]
+        fn every_short_buffer_is_an_error(attr in strategies::attr()) {
+            for short in 0..attr.buffer_len() {
+                let mut buf = vec![0xa5u8; short + GUARD];
+                prop_assert_eq!(
+                    attr.emit(&mut buf[..short]),
+                    Err(Error::truncated("attribute", attr.buffer_len(), short))
+                );
+                prop_assert!(buf.iter().all(|&b| b == 0xa5), "a failed emit wrote");
+            }
+        }
+
+        #[test]
+        fn attr_parse_never_panics(bytes in strategies::bytes(64)) {
+            if let Ok((attr, rest)) = Attr::parse(&bytes) {
+                prop_assert!(attr.payload.len() + RTA_HDRLEN <= bytes.len());
+                prop_assert!(rest.len() + attr.payload.len() + RTA_HDRLEN <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn attrs_never_panic_and_stop_after_an_error(bytes in strategies::bytes(128)) {
+            let mut attrs = Attrs::new(&bytes);
+            while let Some(item) = attrs.next() {
+                if item.is_err() {
+                    prop_assert!(attrs.next().is_none());
+                    break;
+                }
+            }
+        }
+
+        #[test]
+        fn typed_readers_check_the_exact_size(
+            kind in any::<u16>(),
+            payload in strategies::bytes(24),
+            family in strategies::family(),
+        ) {
+            let attr = Attr { kind, payload: &payload };
+            let len = payload.len();
+            prop_assert_eq!(attr.u8("x").is_ok(), len == 1);
+            prop_assert_eq!(attr.u32("x").is_ok(), len == 4);
+            if len != 4 {
+                prop_assert_eq!(attr.u32("x"), Err(Error::bad_payload_length("x", 4, len)));
+            }
+            let ip_ok = match family {
+                Family::Inet => len == 4,
+                Family::Inet6 => len == 16,
+                Family::Unspec | Family::Unknown(_) => len == 4 || len == 16,
+            };
+            prop_assert_eq!(attr.ip(family, "x").is_ok(), ip_ok);
+            let c_str = attr.c_str();
+            prop_assert!(!c_str.contains(&0));
+            prop_assert!(payload.starts_with(c_str));
+            prop_assert!(c_str.len() == len || payload[c_str.len()] == 0);
+        }
+
+        #[test]
+        fn ip_octets_roundtrip(ip in prop_oneof![strategies::ipv4(), strategies::ipv6()]) {
+            let octets = ip_octets(&ip);
+            let attr = Attr { kind: 1, payload: octets.as_slice() };
+            prop_assert_eq!(attr.ip(Family::of(&ip), "x"), Ok(ip));
+            prop_assert_eq!(attr.ip(Family::Unspec, "x"), Ok(ip));
+        }
+    }
 }

@@ -294,4 +294,429 @@ mod tests {
         assert!(items[0].is_ok());
         assert!(items[1].is_err());
     }
+
+    use super::super::addr::AddrMessage;
+    use super::super::error::{DoneMessage, ErrorMessage};
+    use super::super::link::LinkMessage;
+    use super::super::route::RouteMessage;
+    use super::super::strategies::{self, GUARD};
+    use crate::nl::ErrorKind;
+    use proptest::prelude::*;
+
+    /// The port the capture's main socket was bound to, echoed in every reply.
+    const CAPTURE_PID: u32 = 0x6e6c7331;
+
+    /// Every capture, with the (type, nlmsg_len, seq) of each message `tools/capture.py` listed.
+    const CAPTURES: &[(&str, &[u8], &[(u16, u32, u32)])] = &[
+        (
+            "addr_dump_v6.bin",
+            include_bytes!("testdata/addr_dump_v6.bin"),
+            &[
+                (RTM_NEWADDR, 80, 1),
+                (RTM_NEWADDR, 72, 1),
+                (RTM_NEWADDR, 72, 1),
+                (RTM_NEWADDR, 72, 1),
+                (RTM_NEWADDR, 80, 1),
+                (RTM_NEWADDR, 80, 1),
+                (NLMSG_DONE, 20, 1),
+            ],
+        ),
+        (
+            "addr_dump_v6_deprecated.bin",
+            include_bytes!("testdata/addr_dump_v6_deprecated.bin"),
+            &[
+                (RTM_NEWADDR, 80, 6),
+                (RTM_NEWADDR, 72, 6),
+                (RTM_NEWADDR, 72, 6),
+                (RTM_NEWADDR, 72, 6),
+                (RTM_NEWADDR, 80, 6),
+                (RTM_NEWADDR, 80, 6),
+                (NLMSG_DONE, 20, 6),
+            ],
+        ),
+        (
+            "addr_dump_v4.bin",
+            include_bytes!("testdata/addr_dump_v4.bin"),
+            &[
+                (RTM_NEWADDR, 76, 2),
+                (RTM_NEWADDR, 84, 2),
+                (NLMSG_DONE, 20, 2),
+            ],
+        ),
+        (
+            "link_dump.bin",
+            include_bytes!("testdata/link_dump.bin"),
+            &[
+                (RTM_NEWLINK, 1468, 3),
+                (RTM_NEWLINK, 1496, 3),
+                (RTM_NEWLINK, 1496, 3),
+                (NLMSG_DONE, 20, 3),
+            ],
+        ),
+        (
+            "route_get_v6.bin",
+            include_bytes!("testdata/route_get_v6.bin"),
+            &[(RTM_NEWROUTE, 156, 4)],
+        ),
+        (
+            "route_get_v6_ack.bin",
+            include_bytes!("testdata/route_get_v6_ack.bin"),
+            &[(NLMSG_ERROR, 36, 4)],
+        ),
+        (
+            "route_get_v6_deprecated.bin",
+            include_bytes!("testdata/route_get_v6_deprecated.bin"),
+            &[(RTM_NEWROUTE, 156, 7)],
+        ),
+        (
+            "newaddr_ack.bin",
+            include_bytes!("testdata/newaddr_ack.bin"),
+            &[(NLMSG_ERROR, 36, 5)],
+        ),
+        (
+            "error_extack.bin",
+            include_bytes!("testdata/error_extack.bin"),
+            &[(NLMSG_ERROR, 96, 8)],
+        ),
+        (
+            "done_with_errno.bin",
+            include_bytes!("testdata/done_with_errno.bin"),
+            &[(NLMSG_DONE, 80, 9)],
+        ),
+    ];
+
+    #[test]
+    fn test_parse_every_capture() {
+        for (name, bytes, expected) in CAPTURES {
+            let messages: Vec<Message<'_>> = Messages::new(bytes)
+                .collect::<Result<_>>()
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let found: Vec<_> = messages
+                .iter()
+                .map(|m| (m.header.msg_type, m.header.len, m.header.seq))
+                .collect();
+            assert_eq!(&found, expected, "{name}");
+            for message in &messages {
+                assert_eq!(message.header.pid, CAPTURE_PID, "{name}");
+                assert_eq!(
+                    message.payload.len() + NLMSG_HDRLEN,
+                    message.header.len as usize
+                );
+            }
+            let total: usize = messages
+                .iter()
+                .map(|m| Message::buffer_len(m.payload.len()).unwrap())
+                .sum();
+            assert_eq!(
+                total,
+                bytes.len(),
+                "{name}: messages do not tile the buffer"
+            );
+        }
+    }
+
+    #[test]
+    fn test_parse_flags_of_captures() {
+        let dump = include_bytes!("testdata/addr_dump_v6.bin");
+        assert!(Messages::new(dump).all(|m| m.unwrap().header.flags == NlmFlags::MULTI));
+        let (ack, _) = Message::parse(include_bytes!("testdata/newaddr_ack.bin")).unwrap();
+        assert_eq!(ack.header.flags, NlmFlags::CAPPED);
+        let (error, _) = Message::parse(include_bytes!("testdata/error_extack.bin")).unwrap();
+        assert_eq!(error.header.flags, NlmFlags::CAPPED | NlmFlags::ACK_TLVS);
+        let (done, _) = Message::parse(include_bytes!("testdata/done_with_errno.bin")).unwrap();
+        assert_eq!(done.header.flags, NlmFlags::MULTI | NlmFlags::ACK_TLVS);
+        let (route, _) = Message::parse(include_bytes!("testdata/route_get_v6.bin")).unwrap();
+        assert_eq!(route.header.flags, NlmFlags::empty());
+    }
+
+    #[test]
+    fn test_emit_header_of_captures() {
+        for (name, bytes, _) in CAPTURES {
+            for message in Messages::new(bytes) {
+                let message = message.unwrap();
+                let mut buf = [0xa5u8; NLMSG_HDRLEN + GUARD];
+                message.header.emit(&mut buf).unwrap();
+                let at = message.payload.as_ptr() as usize - bytes.as_ptr() as usize;
+                let captured = &bytes[at - NLMSG_HDRLEN..at];
+                assert_eq!(&buf[..NLMSG_HDRLEN], captured, "{name}");
+                assert!(buf[NLMSG_HDRLEN..].iter().all(|&b| b == 0xa5));
+            }
+        }
+    }
+
+    #[test]
+    fn test_emit_message_reproduces_captures() {
+        // emit_message always sends port 0, as user space must; the kernel's replies carry ours.
+        for (name, bytes, _) in CAPTURES {
+            let mut rebuilt = Vec::new();
+            for message in Messages::new(bytes) {
+                let message = message.unwrap();
+                let body = Bytes(message.payload);
+                let len = Message::buffer_len(message.payload.len()).unwrap();
+                let mut buf = vec![0xa5u8; len + GUARD];
+                let written = emit_message(
+                    &mut buf,
+                    message.header.msg_type,
+                    message.header.flags,
+                    message.header.seq,
+                    &body,
+                )
+                .unwrap();
+                assert_eq!(written, len);
+                assert!(buf[len..].iter().all(|&b| b == 0xa5), "{name}");
+                buf[12..16].copy_from_slice(&CAPTURE_PID.to_ne_bytes());
+                rebuilt.extend_from_slice(&buf[..len]);
+            }
+            assert_eq!(&rebuilt[..], *bytes, "{name}");
+        }
+    }
+
+    #[test]
+    fn messages_stop_after_a_truncated_message() {
+        let bytes = include_bytes!("testdata/addr_dump_v4.bin");
+        let cut = &bytes[..100]; // inside the second message (76..160)
+        let items: Vec<_> = Messages::new(cut).collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].unwrap().header.len, 76);
+        assert_eq!(items[1], Err(Error::truncated("netlink message", 84, 24)));
+    }
+
+    #[test]
+    fn unpadded_last_message_is_accepted() {
+        // The final message of a buffer may lack its padding: its rest is simply empty.
+        let mut buf = [0u8; 21];
+        buf[0] = 21;
+        let (message, rest) = Message::parse(&buf).unwrap();
+        assert_eq!(message.payload, &[0; 5]);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn huge_length_is_truncated_not_overflowing() {
+        let mut buf = [0u8; 16];
+        buf[..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert_eq!(
+            Message::parse(&buf),
+            Err(Error::truncated("netlink message", u32::MAX as usize, 16))
+        );
+    }
+
+    /// A body emitted through `emit_message`, with `flags` the body needs, parsed back by type.
+    fn frame(msg_type: u16, flags: NlmFlags, seq: u32, body: &dyn Emit, junk: &[u8]) -> Vec<u8> {
+        let len = Message::buffer_len(body.buffer_len()).unwrap();
+        let mut buf = vec![0xa5u8; len + GUARD];
+        assert_eq!(emit_message(&mut buf, msg_type, flags, seq, body), Ok(len));
+        assert!(
+            buf[len..].iter().all(|&b| b == 0xa5),
+            "wrote past the message"
+        );
+        buf.truncate(len);
+        buf.extend_from_slice(junk);
+        buf
+    }
+
+    /// Parses what `frame` built and checks the header and the leftover.
+    fn unframe<'b>(
+        bytes: &'b [u8],
+        msg_type: u16,
+        flags: NlmFlags,
+        seq: u32,
+        body_len: usize,
+        junk: &[u8],
+    ) -> &'b [u8] {
+        let (message, rest) = Message::parse(bytes).unwrap();
+        assert_eq!(
+            message.header,
+            Header {
+                len: u32::try_from(NLMSG_HDRLEN + body_len).unwrap(),
+                msg_type,
+                flags,
+                seq,
+                pid: 0,
+            }
+        );
+        assert_eq!(rest, junk);
+        message.payload
+    }
+
+    proptest! {
+        #[test]
+        fn header_roundtrip(header in strategies::header(), junk in strategies::junk()) {
+            let mut buf = vec![0xa5u8; NLMSG_HDRLEN];
+            header.emit(&mut buf).unwrap();
+            buf.extend_from_slice(&junk);
+            let (parsed, rest) = Header::parse(&buf).unwrap();
+            prop_assert_eq!(parsed, header);
+            prop_assert_eq!(rest, &junk[..]);
+        }
+
+        #[test]
+        fn raw_payload_roundtrip(
+            msg_type in any::<u16>(),
+            flags in strategies::nlm_flags(),
+            seq in any::<u32>(),
+            payload in strategies::bytes(64),
+            junk in strategies::junk(),
+        ) {
+            let bytes = frame(msg_type, flags, seq, &Bytes(&payload), &junk);
+            let parsed = unframe(&bytes, msg_type, flags, seq, payload.len(), &junk);
+            prop_assert_eq!(parsed, &payload[..]);
+            let padding = &bytes[NLMSG_HDRLEN + payload.len()..bytes.len() - junk.len()];
+            prop_assert!(padding.iter().all(|&b| b == 0), "padding is not zero");
+        }
+
+        #[test]
+        fn addr_message_roundtrip(
+            body in strategies::addr_message(),
+            seq in any::<u32>(),
+            junk in strategies::junk(),
+        ) {
+            let flags = NlmFlags::REQUEST | NlmFlags::ACK | NlmFlags::REPLACE;
+            let bytes = frame(RTM_NEWADDR, flags, seq, &body, &junk);
+            let payload = unframe(&bytes, RTM_NEWADDR, flags, seq, body.buffer_len(), &junk);
+            prop_assert_eq!(AddrMessage::parse(payload), Ok(body));
+        }
+
+        #[test]
+        fn link_message_roundtrip(
+            body in strategies::link_message(),
+            seq in any::<u32>(),
+            junk in strategies::junk(),
+        ) {
+            let bytes = frame(RTM_NEWLINK, NlmFlags::MULTI, seq, &body, &junk);
+            let payload =
+                unframe(&bytes, RTM_NEWLINK, NlmFlags::MULTI, seq, body.buffer_len(), &junk);
+            prop_assert_eq!(LinkMessage::parse(payload), Ok(body));
+        }
+
+        #[test]
+        fn route_message_roundtrip(
+            body in strategies::route_message(),
+            seq in any::<u32>(),
+            junk in strategies::junk(),
+        ) {
+            let flags = NlmFlags::REQUEST;
+            let bytes = frame(RTM_GETROUTE, flags, seq, &body, &junk);
+            let payload = unframe(&bytes, RTM_GETROUTE, flags, seq, body.buffer_len(), &junk);
+            prop_assert_eq!(RouteMessage::parse(payload), Ok(body));
+        }
+
+        #[test]
+        fn error_message_roundtrip(
+            body in strategies::error_message(),
+            seq in any::<u32>(),
+            junk in strategies::junk(),
+        ) {
+            let flags = body.nlm_flags();
+            let bytes = frame(NLMSG_ERROR, flags, seq, &body, &junk);
+            let payload = unframe(&bytes, NLMSG_ERROR, flags, seq, body.buffer_len(), &junk);
+            prop_assert_eq!(ErrorMessage::parse(flags, payload), Ok(body));
+        }
+
+        #[test]
+        fn done_message_roundtrip(
+            body in strategies::done_message(),
+            seq in any::<u32>(),
+            junk in strategies::junk(),
+        ) {
+            let flags = strategies::done_flags(&body);
+            let bytes = frame(NLMSG_DONE, flags, seq, &body, &junk);
+            let payload = unframe(&bytes, NLMSG_DONE, flags, seq, body.buffer_len(), &junk);
+            prop_assert_eq!(DoneMessage::parse(flags, payload), Ok(body));
+        }
+
+        #[test]
+        fn messages_walks_a_stream_of_emitted_messages(
+            bodies in proptest::collection::vec(strategies::addr_message(), 0..6),
+            done in strategies::done_message(),
+        ) {
+            let mut stream = Vec::new();
+            for (seq, body) in (0u32..).zip(&bodies) {
+                stream.extend(frame(RTM_NEWADDR, NlmFlags::MULTI, seq, body, &[]));
+            }
+            stream.extend(frame(NLMSG_DONE, strategies::done_flags(&done), 99, &done, &[]));
+            let messages: Vec<_> = Messages::new(&stream).collect::<Result<_>>().unwrap();
+            prop_assert_eq!(messages.len(), bodies.len() + 1);
+            for ((seq, body), message) in (0u32..).zip(&bodies).zip(&messages) {
+                prop_assert_eq!(message.header.seq, seq);
+                prop_assert_eq!(AddrMessage::parse(message.payload), Ok(*body));
+            }
+            let last = messages.last().unwrap();
+            prop_assert_eq!(DoneMessage::parse(last.header.flags, last.payload), Ok(done));
+        }
+
+        #[test]
+        fn every_truncation_of_a_message_is_exact(
+            body in strategies::addr_message(),
+            junk in strategies::junk(),
+        ) {
+            let bytes = frame(RTM_NEWADDR, NlmFlags::MULTI, 1, &body, &junk);
+            let len = NLMSG_HDRLEN + body.buffer_len();
+            for cut in 0..len {
+                let expected = if cut < NLMSG_HDRLEN {
+                    Error::truncated("netlink message header", NLMSG_HDRLEN, cut)
+                } else {
+                    Error::truncated("netlink message", len, cut)
+                };
+                let error = Message::parse(&bytes[..cut]).unwrap_err();
+                prop_assert_eq!(error, expected);
+                let truncated = matches!(error.kind(), ErrorKind::Truncated { .. });
+                prop_assert!(truncated);
+                // The iterator reports the same error, then nothing more.
+                let mut messages = Messages::new(&bytes[..cut]);
+                if cut > 0 {
+                    prop_assert_eq!(messages.next(), Some(Err(expected)));
+                }
+                prop_assert_eq!(messages.next(), None);
+            }
+            // From its length on, the message parses; the rest is what follows its padding.
+            for cut in len..bytes.len() {
+                let (message, rest) = Message::parse(&bytes[..cut]).unwrap();
+                prop_assert_eq!(message.payload.len(), body.buffer_len());
+                let padded = Message::buffer_len(body.buffer_len()).unwrap();
+                prop_assert_eq!(rest, bytes.get(padded..cut).unwrap_or_default());
+            }
+        }
+
+        #[test]
+        fn message_parse_never_panics(bytes in strategies::bytes(128)) {
+            if let Ok((message, rest)) = Message::parse(&bytes) {
+                prop_assert!(message.header.len as usize >= NLMSG_HDRLEN);
+                prop_assert_eq!(message.payload.len() + NLMSG_HDRLEN, message.header.len as usize);
+                prop_assert!(rest.len() + message.header.len as usize <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn messages_never_panic_and_stop_after_an_error(bytes in strategies::bytes(256)) {
+            let mut messages = Messages::new(&bytes);
+            let mut consumed = 0usize;
+            while let Some(item) = messages.next() {
+                match item {
+                    Ok(message) => consumed += message.header.len as usize,
+                    Err(_) => {
+                        prop_assert!(messages.next().is_none());
+                        break;
+                    }
+                }
+            }
+            prop_assert!(consumed <= bytes.len());
+        }
+
+        #[test]
+        fn valid_header_lengths_frame_any_stream(
+            payloads in proptest::collection::vec(strategies::bytes(24), 0..8),
+        ) {
+            // Whatever the payloads hold, correct lengths alone decide the framing.
+            let mut stream = Vec::new();
+            for payload in &payloads {
+                stream.extend(frame(NLMSG_NOOP, NlmFlags::empty(), 0, &Bytes(payload), &[]));
+            }
+            let parsed: Vec<_> = Messages::new(&stream)
+                .map(|m| m.map(|m| m.payload.to_vec()))
+                .collect::<Result<_>>()
+                .unwrap();
+            prop_assert_eq!(parsed, payloads);
+        }
+    }
 }

@@ -1,0 +1,203 @@
+//! `--watch`: keep a plan applied as the kernel's state changes, with one blocking loop and no
+//! threads or async runtime.
+//!
+//! The loop waits in `poll` on two descriptors: the netlink socket, subscribed to address and
+//! link notifications, and a signalfd for SIGTERM and SIGINT. When a notification shows a
+//! global IPv6 address that is preferred (new, re-added, or refreshed by a Router
+//! Advertisement) or an interface it has not seen, it runs a pass: dump, plan, apply, exactly as
+//! the one-shot command does. Its own changes come back as notifications of deprecated
+//! addresses, which trigger nothing, so it never chases itself; and a pass with nothing to do
+//! sends nothing. A receive overrun (ENOBUFS) means notifications were lost, so it runs a pass
+//! to resynchronise. An address the kernel keeps bringing back is changed at most
+//! [`MAX_CHANGES_PER_MINUTE`] times a minute, then left for the rest of that minute with one
+//! warning.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use crate::apply::ADDRESS_GROUPS;
+use crate::cmd::{Context, Mode, Outcome, execute};
+use crate::failure::Failure;
+use crate::model::{Address, Interface, read_addresses, read_interfaces};
+use crate::nl::Family;
+use crate::nl::addr::{AddrMessage, Scope};
+use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK};
+use crate::nl::link::LinkMessage;
+use crate::nl::request::Notification;
+use crate::nl::socket::{SignalFd, poll_readable};
+use crate::plan::{Plan, Step};
+
+/// `RTNLGRP_LINK`: links that appear, change or go.
+const RTNLGRP_LINK: u32 = 1;
+
+/// How often one address may be changed in [`WINDOW`] before nlsel stops fighting over it.
+pub const MAX_CHANGES_PER_MINUTE: usize = 4;
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Recent changes per address, to bound the effort spent on an address that keeps coming back.
+#[derive(Default)]
+struct Limiter {
+    history: HashMap<(u32, IpAddr), Vec<Instant>>,
+    warned: HashMap<(u32, IpAddr), Instant>,
+}
+
+impl Limiter {
+    /// Whether `key` may be changed now; records the change when it may.
+    fn allow(&mut self, key: (u32, IpAddr), now: Instant) -> bool {
+        let changes = self.history.entry(key).or_default();
+        changes.retain(|at| now.duration_since(*at) < WINDOW);
+        if changes.len() >= MAX_CHANGES_PER_MINUTE {
+            return false;
+        }
+        changes.push(now);
+        self.warned.remove(&key);
+        true
+    }
+
+    /// Whether the warning for `key` is still to be given in this window.
+    fn first_refusal(&mut self, key: (u32, IpAddr), now: Instant) -> bool {
+        match self.warned.get(&key) {
+            Some(at) if now.duration_since(*at) < WINDOW => false,
+            _ => {
+                self.warned.insert(key, now);
+                true
+            }
+        }
+    }
+
+    /// When the earliest refused address may be changed again.
+    fn next_release(&self) -> Option<Instant> {
+        self.warned
+            .keys()
+            .filter_map(|key| self.history.get(key)?.first().map(|at| *at + WINDOW))
+            .min()
+    }
+}
+
+/// Whether a notification can call for a change: a global IPv6 address that is preferred, or
+/// an interface not seen before.
+fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
+    match notification.msg_type {
+        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|message| {
+            message.family == Family::Inet6
+                && message.scope == Scope::Universe
+                && message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
+        }),
+        RTM_NEWLINK => LinkMessage::parse(&notification.payload)
+            .is_ok_and(|link| !known_links.contains(&link.ifindex)),
+        _ => false,
+    }
+}
+
+/// One pass: read the state, plan, drop the changes the limiter refuses, apply the rest.
+fn pass<F>(
+    ctx: &mut Context,
+    plan_for: &F,
+    limiter: &mut Limiter,
+) -> Result<Vec<Interface>, Failure>
+where
+    F: for<'a> Fn(&'a [Address], &[Interface]) -> Result<Plan<'a>, Failure>,
+{
+    // Notifications from before this pass must not be taken for concurrent deletions.
+    drop(ctx.conn.take_notifications());
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
+        .map_err(Failure::request("reading addresses"))?;
+    let mut plan = plan_for(&addresses, &interfaces)?;
+    let now = Instant::now();
+    plan.steps.retain(|step| {
+        let Step::Change(change) = step else { return true };
+        let key = (change.address.ifindex, change.address.local);
+        if limiter.allow(key, now) {
+            return true;
+        }
+        if limiter.first_refusal(key, now) {
+            eprintln!(
+                "nlsel: warning: {}/{} keeps coming back ({MAX_CHANGES_PER_MINUTE} changes in a minute); leaving it for now",
+                change.address.local, change.address.prefixlen
+            );
+        }
+        false
+    });
+    execute(ctx, &plan, &interfaces, Mode::Apply)?;
+    Ok(interfaces)
+}
+
+/// Applies `plan_for` now and again whenever the kernel's state calls for it, until SIGTERM or
+/// SIGINT. Errors of the first pass end the command; later ones are reported and waited out.
+pub fn watch<F>(ctx: &mut Context, plan_for: F) -> Result<Outcome, Failure>
+where
+    F: for<'a> Fn(&'a [Address], &[Interface]) -> Result<Plan<'a>, Failure>,
+{
+    let signals =
+        SignalFd::block(&[libc::SIGTERM, libc::SIGINT]).map_err(|source| Failure::Io {
+            what: "blocking SIGTERM and SIGINT",
+            source,
+        })?;
+    let groups = [RTNLGRP_LINK, ADDRESS_GROUPS[1]];
+    ctx.conn
+        .subscribe(&groups, &[RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK])
+        .map_err(Failure::request(
+            "subscribing to address and link notifications",
+        ))?;
+    ctx.out.set_flush_each_line(true);
+    let mut limiter = Limiter::default();
+    let interfaces = pass(ctx, &plan_for, &mut limiter)?;
+    let mut known_links: Vec<u32> = interfaces
+        .iter()
+        .map(|interface| interface.ifindex)
+        .collect();
+    eprintln!("nlsel: watching for address changes");
+    loop {
+        let release = limiter.next_release();
+        let timeout_ms = release.map_or(-1, |at| {
+            let wait = at.saturating_duration_since(Instant::now());
+            i32::try_from(wait.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+        });
+        let ready = match poll_readable(&[ctx.conn.socket().as_fd(), signals.as_fd()], timeout_ms) {
+            Ok(ready) => ready,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(Failure::Io {
+                    what: "waiting for the kernel",
+                    source,
+                });
+            }
+        };
+        if ready.get(1).copied().unwrap_or(false) {
+            let signal = signals.take().map_err(|source| Failure::Io {
+                what: "reading a signal",
+                source,
+            })?;
+            if signal.is_some() {
+                return Ok(Outcome::Done);
+            }
+        }
+        ctx.conn
+            .read_pending()
+            .map_err(Failure::request("reading notifications"))?;
+        let notifications = ctx.conn.take_notifications();
+        let overrun = ctx.conn.take_overrun();
+        let released = release.is_some_and(|at| Instant::now() >= at);
+        let needed = overrun
+            || released
+            || notifications
+                .iter()
+                .any(|notification| calls_for_pass(notification, &known_links));
+        if !needed {
+            continue;
+        }
+        match pass(ctx, &plan_for, &mut limiter) {
+            Ok(interfaces) => {
+                known_links = interfaces
+                    .iter()
+                    .map(|interface| interface.ifindex)
+                    .collect()
+            }
+            Err(failure) => eprintln!("nlsel: {failure}"),
+        }
+    }
+}
