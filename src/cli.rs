@@ -24,13 +24,14 @@ Usage: nlsel [-n NETNS] [-j] [-q] COMMAND ...
 Commands:
   show [[dev] IFACE]             list addresses with scope, flags and lifetimes
                                  (also: addr show)
-  deprecate --except PATTERN... [--dev IFACE]... [--dry-run | --check]
+  deprecate --except PATTERN... [--dev IFACE]... [--dry-run | --check | --watch]
                                  deprecate every global IPv6 address matching no PATTERN
-  prefer ADDR                    make ADDR preferred, deprecate the others on its interface
+  prefer ADDR [--watch]          make ADDR preferred, deprecate the others on its interface
   undeprecate [--dev IFACE]...   make deprecated global IPv6 addresses preferred again
   addr change ADDR[/LEN] dev IFACE [preferred_lft LFT] [valid_lft LFT]
                                  change lifetimes, keeping everything not given
   which DEST                     print the source address the kernel would use for DEST
+  unit deprecate|prefer ARGS...  print a systemd unit that runs that command
 
 Options:
   -n, --netns NETNS   work in network namespace /run/netns/NETNS (a path if it has a '/')
@@ -53,6 +54,7 @@ enum Command {
     Undeprecate(cmd::undeprecate::Args),
     AddrChange(cmd::addr_change::Args),
     Which(cmd::which::Args),
+    Unit(cmd::unit::Args),
 }
 
 impl Command {
@@ -61,7 +63,7 @@ impl Command {
         match self {
             Command::Deprecate(args) => args.mode == cmd::Mode::Apply,
             Command::Prefer(_) | Command::Undeprecate(_) | Command::AddrChange(_) => true,
-            Command::Show(_) | Command::Which(_) => false,
+            Command::Show(_) | Command::Which(_) | Command::Unit(_) => false,
         }
     }
 
@@ -73,6 +75,8 @@ impl Command {
             Command::Undeprecate(args) => cmd::undeprecate::run(args, ctx),
             Command::AddrChange(args) => cmd::addr_change::run(args, ctx),
             Command::Which(args) => cmd::which::run(args, ctx),
+            // Handled before the socket is opened: printing a unit touches no kernel state.
+            Command::Unit(_) => Ok(Outcome::Done),
         }
     }
 }
@@ -104,6 +108,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
         "prefer" => Command::Prefer(cmd::prefer::parse(parser)?),
         "undeprecate" => Command::Undeprecate(cmd::undeprecate::parse(parser)?),
         "which" => Command::Which(cmd::which::parse(parser)?),
+        "unit" => Command::Unit(cmd::unit::parse(parser)?),
         "addr" | "address" => {
             let sub = match parser.next().map_err(usage_error)? {
                 Some(Value(sub)) => cmd::text_value(sub, "addr command")?,
@@ -150,6 +155,15 @@ fn run(mut parser: lexopt::Parser) -> Result<Outcome, Failure> {
             None => return Err(Failure::usage("missing command")),
         }
     };
+
+    if let Command::Unit(args) = &command {
+        // -q and -j are for the unit's command, not for printing the unit.
+        let mut out = Output::new(false);
+        let outcome = cmd::unit::run(args, &globals, &mut out)?;
+        return out
+            .finish()
+            .map_or(Ok(outcome), |error| Err(Failure::Output(error)));
+    }
 
     // Every argument has been checked: only now touch the system.
     if let Some(netns) = &globals.netns {

@@ -6,6 +6,7 @@ pub mod deprecate;
 pub mod prefer;
 pub mod show;
 pub mod undeprecate;
+pub mod unit;
 pub mod which;
 
 use std::ffi::OsString;

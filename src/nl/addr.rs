@@ -354,3 +354,344 @@ impl Emit for AddrMessage<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::nl::error::DoneMessage;
+    use crate::nl::header::{Message, Messages, NLMSG_DONE, RTM_NEWADDR};
+    use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
+
+    static DUMP_V6: &[u8] = include_bytes!("testdata/addr_dump_v6.bin");
+    static DUMP_V6_DEPRECATED: &[u8] = include_bytes!("testdata/addr_dump_v6_deprecated.bin");
+    static DUMP_V4: &[u8] = include_bytes!("testdata/addr_dump_v4.bin");
+
+    fn v6(text: &str) -> IpAddr {
+        IpAddr::V6(text.parse::<Ipv6Addr>().unwrap())
+    }
+
+    /// The RTM_NEWADDR messages of a dump, checking that it ends in a successful NLMSG_DONE.
+    fn dump(bytes: &[u8]) -> Vec<Message<'_>> {
+        let mut messages: Vec<Message<'_>> = Messages::new(bytes).map(Result::unwrap).collect();
+        let done = messages.pop().unwrap();
+        assert_eq!(done.header.msg_type, NLMSG_DONE);
+        let done = DoneMessage::parse(done.header.flags, done.payload).unwrap();
+        assert_eq!((done.error, done.errno()), (0, None));
+        assert!(messages.iter().all(|m| m.header.msg_type == RTM_NEWADDR));
+        messages
+    }
+
+    fn find<'m>(messages: &'m [AddrMessage<'m>], address: IpAddr) -> &'m AddrMessage<'m> {
+        messages
+            .iter()
+            .find(|m| m.address == Some(address))
+            .unwrap()
+    }
+
+    #[test]
+    fn test_parse_v6_dump() {
+        let parsed: Vec<AddrMessage<'_>> = dump(DUMP_V6)
+            .iter()
+            .map(|m| AddrMessage::parse(m.payload).unwrap())
+            .collect();
+        let addresses: Vec<_> = parsed.iter().map(|m| m.address.unwrap()).collect();
+        assert_eq!(
+            addresses,
+            [
+                v6("::1"),
+                v6("::2"),
+                v6("2001:db8:f1c1:8454:964::beef"),
+                v6("2001:db8:f1c1:8454:964::2"),
+                v6("fe80::ff:fe00:1"),
+                v6("fe80::ff:fe00:2"),
+            ]
+        );
+        for message in &parsed {
+            assert_eq!(message.family, Family::Inet6);
+            assert_eq!(message.local, None, "IPv6 dumps carry IFA_ADDRESS only");
+            assert_eq!(message.local_address(), message.address);
+            assert_eq!(message.peer_address(), None);
+            assert_eq!(message.label, None);
+            assert_eq!(message.broadcast, None);
+            assert!(message.cacheinfo.is_some());
+        }
+
+        let beef = find(&parsed, v6("2001:db8:f1c1:8454:964::beef"));
+        assert_eq!(beef.prefixlen, 80);
+        assert_eq!(beef.ifindex, 2);
+        assert_eq!(beef.scope, Scope::Universe);
+        assert_eq!(beef.header_flags, IfaHeaderFlags::NODAD);
+        assert_eq!(
+            beef.flags_attr,
+            Some(IfaFlags::NODAD | IfaFlags::NOPREFIXROUTE)
+        );
+        assert_eq!(beef.flags(), IfaFlags::NODAD | IfaFlags::NOPREFIXROUTE);
+        let lifetimes = beef.cacheinfo.unwrap();
+        assert!(0 < lifetimes.preferred_lft && lifetimes.preferred_lft <= 1800);
+        assert!(0 < lifetimes.valid_lft && lifetimes.valid_lft <= 3600);
+        assert!(lifetimes.cstamp <= lifetimes.tstamp);
+        assert_eq!(beef.proto, None);
+
+        let two = find(&parsed, v6("2001:db8:f1c1:8454:964::2"));
+        assert_eq!((two.prefixlen, two.ifindex), (80, 2));
+        assert_eq!(two.flags(), IfaFlags::PERMANENT);
+        assert_eq!(two.cacheinfo.unwrap().preferred_lft, INFINITY_LIFE_TIME);
+        assert_eq!(two.cacheinfo.unwrap().valid_lft, INFINITY_LIFE_TIME);
+
+        let lo = find(&parsed, v6("::1"));
+        assert_eq!((lo.prefixlen, lo.ifindex, lo.scope), (128, 1, Scope::Host));
+        assert_eq!(lo.proto, Some(1), "kernel-made addresses carry IFA_PROTO");
+        let link_local = find(&parsed, v6("fe80::ff:fe00:2"));
+        assert_eq!(link_local.scope, Scope::Link);
+        assert_eq!((link_local.prefixlen, link_local.ifindex), (64, 3));
+    }
+
+    #[test]
+    fn test_parse_v6_dump_after_deprecation() {
+        let parsed: Vec<AddrMessage<'_>> = dump(DUMP_V6_DEPRECATED)
+            .iter()
+            .map(|m| AddrMessage::parse(m.payload).unwrap())
+            .collect();
+        let beef = find(&parsed, v6("2001:db8:f1c1:8454:964::beef"));
+        assert_eq!(
+            beef.header_flags,
+            IfaHeaderFlags::NODAD | IfaHeaderFlags::DEPRECATED
+        );
+        assert_eq!(
+            beef.flags(),
+            IfaFlags::NODAD | IfaFlags::DEPRECATED | IfaFlags::NOPREFIXROUTE
+        );
+        assert_eq!(beef.cacheinfo.unwrap().preferred_lft, 0);
+        assert!(beef.cacheinfo.unwrap().valid_lft <= 3600);
+    }
+
+    #[test]
+    fn test_parse_v4_dump() {
+        let parsed: Vec<AddrMessage<'_>> = dump(DUMP_V4)
+            .iter()
+            .map(|m| AddrMessage::parse(m.payload).unwrap())
+            .collect();
+        assert_eq!(parsed.len(), 2);
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(parsed[0].family, Family::Inet);
+        assert_eq!((parsed[0].address, parsed[0].local), (Some(lo), Some(lo)));
+        assert_eq!(parsed[0].label, Some(&b"lo"[..]));
+        assert_eq!((parsed[0].prefixlen, parsed[0].scope), (8, Scope::Host));
+
+        let venet = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 30));
+        let message = &parsed[1];
+        assert_eq!(message.local, Some(venet), "IPv4 dumps carry IFA_LOCAL");
+        assert_eq!(message.address, Some(venet));
+        assert_eq!(message.local_address(), Some(venet));
+        assert_eq!(message.peer_address(), None);
+        assert_eq!(message.label, Some(&b"venet0:0"[..]));
+        assert_eq!((message.prefixlen, message.ifindex), (32, 2));
+        assert_eq!(message.scope, Scope::Universe);
+        assert_eq!(message.flags_attr, Some(IfaFlags::PERMANENT));
+        assert_eq!(message.cacheinfo.unwrap().valid_lft, INFINITY_LIFE_TIME);
+    }
+
+    #[test]
+    fn test_emit_v6_dump_is_byte_exact() {
+        // The kernel sends IPv6 addresses with attributes nlsel knows, in the order it emits.
+        let deprecated = dump(DUMP_V6_DEPRECATED);
+        for message in dump(DUMP_V6).iter().chain(&deprecated) {
+            let parsed = AddrMessage::parse(message.payload).unwrap();
+            assert_eq!(parsed.buffer_len(), message.payload.len());
+            assert_eq!(emit_vec(&parsed), message.payload);
+        }
+    }
+
+    #[test]
+    fn test_emit_v4_dump_has_the_same_attributes() {
+        // IPv4 dumps put IFA_FLAGS before IFA_CACHEINFO; nlsel emits them the other way round.
+        for message in dump(DUMP_V4) {
+            let parsed = AddrMessage::parse(message.payload).unwrap();
+            let emitted = emit_vec(&parsed);
+            assert_eq!(emitted.len(), message.payload.len());
+            assert_eq!(emitted[..IFADDRMSG_LEN], message.payload[..IFADDRMSG_LEN]);
+            let sorted = |area: &[u8]| {
+                let mut attrs: Vec<(u16, Vec<u8>)> = Attrs::new(area)
+                    .map(|a| a.map(|a| (a.kind, a.payload.to_vec())))
+                    .collect::<Result<_>>()
+                    .unwrap();
+                attrs.sort();
+                attrs
+            };
+            assert_eq!(
+                sorted(&emitted[IFADDRMSG_LEN..]),
+                sorted(&message.payload[IFADDRMSG_LEN..])
+            );
+            assert_eq!(AddrMessage::parse(&emitted), Ok(parsed));
+        }
+    }
+
+    #[test]
+    fn test_emit_change_request() {
+        // The body of newaddr_ack.bin's request, as the README lists it: 72 bytes with header.
+        let beef = v6("2001:db8:f1c1:8454:964::beef");
+        let request = AddrMessage {
+            prefixlen: 80,
+            header_flags: IfaHeaderFlags::NODAD,
+            ifindex: 2,
+            address: Some(beef),
+            cacheinfo: Some(CacheInfo {
+                preferred_lft: 0,
+                valid_lft: 3600,
+                cstamp: 0,
+                tstamp: 0,
+            }),
+            flags_attr: Some(IfaFlags::NODAD | IfaFlags::NOPREFIXROUTE),
+            ..AddrMessage::empty(Family::Inet6)
+        };
+        assert_eq!(16 + request.buffer_len(), 72);
+        let bytes = emit_vec(&request);
+        assert_eq!(bytes[..IFADDRMSG_LEN], [10, 80, 0x02, 0, 2, 0, 0, 0]);
+        assert_eq!(AddrMessage::parse(&bytes), Ok(request));
+    }
+
+    #[test]
+    fn unknown_and_repeated_attributes() {
+        let mut payload = vec![10, 64, 0, 0, 1, 0, 0, 0];
+        payload.extend([8, 0, 0x63, 0, 1, 2, 3, 4]); // unknown type 99: skipped
+        payload.extend([8, 0, 9, 0, 1, 0, 0, 0]); // IFA_RT_PRIORITY 1
+        payload.extend([8, 0, 9, 0, 2, 0, 0, 0]); // again: the last one wins
+        let parsed = AddrMessage::parse(&payload).unwrap();
+        assert_eq!(parsed.rt_priority, Some(2));
+        assert_eq!(emit_vec(&parsed).len(), IFADDRMSG_LEN + 8);
+    }
+
+    #[test]
+    fn wrong_sizes_are_typed_errors() {
+        let mut payload = vec![10, 64, 0, 0, 1, 0, 0, 0];
+        payload.extend([8, 0, 1, 0, 127, 0, 0, 1]); // a 4-byte IFA_ADDRESS on AF_INET6
+        assert_eq!(
+            AddrMessage::parse(&payload),
+            Err(Error::bad_payload_length("IFA_ADDRESS", 16, 4))
+        );
+        let mut payload = vec![2, 8, 0, 0, 1, 0, 0, 0];
+        payload.extend([8, 0, 6, 0, 0, 0, 0, 0]); // a 4-byte IFA_CACHEINFO
+        assert_eq!(
+            AddrMessage::parse(&payload),
+            Err(Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, 4))
+        );
+        let mut payload = vec![2, 8, 0, 0, 1, 0, 0, 0];
+        payload.extend([6, 0, 8, 0, 0, 0, 0, 0]); // a 2-byte IFA_FLAGS
+        assert_eq!(
+            AddrMessage::parse(&payload),
+            Err(Error::bad_payload_length("IFA_FLAGS", 4, 2))
+        );
+    }
+
+    #[test]
+    fn header_flags_are_the_low_byte() {
+        let flags = IfaFlags::NODAD | IfaFlags::DEPRECATED | IfaFlags::NOPREFIXROUTE;
+        assert_eq!(
+            flags.header_flags(),
+            IfaHeaderFlags::NODAD | IfaHeaderFlags::DEPRECATED
+        );
+        let mut message = AddrMessage::empty(Family::Inet6);
+        message.header_flags = IfaHeaderFlags::PERMANENT;
+        assert_eq!(message.flags(), IfaFlags::PERMANENT);
+        message.flags_attr = Some(flags);
+        assert_eq!(message.flags(), flags);
+    }
+
+    proptest! {
+        #[test]
+        fn addr_message_roundtrip(message in strategies::addr_message()) {
+            let bytes = emit_vec(&message);
+            prop_assert_eq!(AddrMessage::parse(&bytes), Ok(message));
+        }
+
+        #[test]
+        fn addr_message_emit_into_short_buffers_fails(message in strategies::addr_message()) {
+            check_short_buffers(&message);
+        }
+
+        #[test]
+        fn every_truncation_of_an_addr_message_is_exact(message in strategies::addr_message()) {
+            let bytes = emit_vec(&message);
+            for cut in 0..=bytes.len() {
+                let parsed = AddrMessage::parse(&bytes[..cut]);
+                if cut < IFADDRMSG_LEN {
+                    prop_assert_eq!(
+                        parsed,
+                        Err(Error::truncated("ifaddrmsg", IFADDRMSG_LEN, cut))
+                    );
+                    continue;
+                }
+                match attrs_cut(&bytes[IFADDRMSG_LEN..], cut - IFADDRMSG_LEN) {
+                    // Whole attributes survive: the message is the original one with a
+                    // prefix of its attributes, so it emits a prefix of the bytes.
+                    Ok(()) => {
+                        let parsed = parsed.unwrap();
+                        let emitted = emit_vec(&parsed);
+                        prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
+                    }
+                    Err(expected) => prop_assert_eq!(parsed, Err(expected)),
+                }
+            }
+        }
+
+        #[test]
+        fn cache_info_roundtrip(info in strategies::cache_info(), junk in strategies::junk()) {
+            let mut buf = vec![0xa5u8; CacheInfo::buffer_len() + strategies::GUARD];
+            info.emit(&mut buf).unwrap();
+            prop_assert!(buf[IFA_CACHEINFO_LEN..].iter().all(|&b| b == 0xa5));
+            prop_assert_eq!(&buf[..IFA_CACHEINFO_LEN], &info.to_bytes()[..]);
+            buf.truncate(IFA_CACHEINFO_LEN);
+            buf.extend_from_slice(&junk);
+            let (parsed, rest) = CacheInfo::parse(&buf).unwrap();
+            prop_assert_eq!(parsed, info);
+            prop_assert_eq!(rest, &junk[..]);
+            for cut in 0..IFA_CACHEINFO_LEN {
+                prop_assert_eq!(
+                    CacheInfo::parse(&buf[..cut]),
+                    Err(Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, cut))
+                );
+                prop_assert_eq!(
+                    info.emit(&mut buf[..cut]),
+                    Err(Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, cut))
+                );
+            }
+        }
+
+        #[test]
+        fn addr_message_parse_never_panics(bytes in strategies::bytes(160)) {
+            if let Ok(message) = AddrMessage::parse(&bytes) {
+                // Whatever parses can be written back within the same number of bytes or so.
+                let emitted = emit_vec(&message);
+                prop_assert_eq!(AddrMessage::parse(&emitted), Ok(message));
+            }
+        }
+
+        #[test]
+        fn addr_message_with_attributes_never_panics(
+            header in any::<[u8; IFADDRMSG_LEN]>(),
+            attrs in proptest::collection::vec((0u16..12, strategies::bytes(20)), 0..6),
+        ) {
+            // Known attribute types with payloads of any size, so the typed readers are hit.
+            let mut bytes = header.to_vec();
+            for (kind, payload) in &attrs {
+                let attr = Attr { kind: *kind, payload };
+                let mut buf = vec![0u8; attr.buffer_len()];
+                attr.emit(&mut buf).unwrap();
+                bytes.extend(buf);
+            }
+            if let Ok(message) = AddrMessage::parse(&bytes) {
+                prop_assert_eq!(AddrMessage::parse(&emit_vec(&message)), Ok(message));
+            }
+        }
+
+        #[test]
+        fn cache_info_parse_never_panics(bytes in strategies::bytes(40)) {
+            let parsed = CacheInfo::parse(&bytes);
+            prop_assert_eq!(parsed.is_ok(), bytes.len() >= IFA_CACHEINFO_LEN);
+        }
+    }
+}
