@@ -170,8 +170,8 @@ pub fn execute(
         for i in remove_recreated(ctx, &changes, &suspects)? {
             if let (Some(slot), Some(change)) = (applied.get_mut(i), changes.get(i)) {
                 *slot = false;
-                eprintln!(
-                    "nlsel: warning: {}: deleted by another process during the change; removed the copy the kernel re-created",
+                crate::warn!(
+                    "{}: deleted by another process during the change; removed the copy the kernel re-created",
                     change_description(change, interfaces)
                 );
             }
@@ -202,8 +202,8 @@ pub fn execute(
 
     report(ctx, plan, interfaces, mode, &changes, &applied);
     for &ifindex in &plan.no_preferred_kept {
-        eprintln!(
-            "nlsel: warning: {}: no kept address is preferred; the kernel may still choose a deprecated one",
+        crate::warn!(
+            "{}: no kept address is preferred; the kernel may still choose a deprecated one",
             String::from_utf8_lossy(&name_of(interfaces, ifindex))
         );
     }

@@ -94,7 +94,7 @@ pub fn main() -> ExitCode {
             }
         }
         Err(failure) => {
-            eprintln!("nlsel: {failure}");
+            crate::output::diagnostic(format_args!("{failure}"));
             ExitCode::from(failure.exit_code())
         }
     }

@@ -70,3 +70,18 @@ impl Output {
         self.error
     }
 }
+
+/// Writes one line to stderr, prefixed `nlsel: `. Unlike `eprintln!`, a closed or broken
+/// stderr is ignored rather than a panic: a message nobody can read is not worth a crash.
+pub fn diagnostic(message: std::fmt::Arguments<'_>) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "nlsel: {message}");
+}
+
+/// `nlsel: warning: …` on stderr.
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        $crate::output::diagnostic(format_args!("warning: {}", format_args!($($arg)*)))
+    };
+}

@@ -115,8 +115,8 @@ where
             return true;
         }
         if limiter.first_refusal(key, now) {
-            eprintln!(
-                "nlsel: warning: {}/{} keeps coming back ({MAX_CHANGES_PER_MINUTE} changes in a minute); leaving it for now",
+            crate::warn!(
+                "{}/{} keeps coming back ({MAX_CHANGES_PER_MINUTE} changes in a minute); leaving it for now",
                 change.address.local, change.address.prefixlen
             );
         }
@@ -150,7 +150,7 @@ where
         .iter()
         .map(|interface| interface.ifindex)
         .collect();
-    eprintln!("nlsel: watching for address changes");
+    crate::output::diagnostic(format_args!("watching for address changes"));
     loop {
         let release = limiter.next_release();
         let timeout_ms = release.map_or(-1, |at| {
@@ -197,7 +197,7 @@ where
                     .map(|interface| interface.ifindex)
                     .collect()
             }
-            Err(failure) => eprintln!("nlsel: {failure}"),
+            Err(failure) => crate::output::diagnostic(format_args!("{failure}")),
         }
     }
 }

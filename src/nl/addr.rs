@@ -498,8 +498,9 @@ mod tests {
     #[test]
     fn test_emit_v6_dump_is_byte_exact() {
         // The kernel sends IPv6 addresses with attributes nlsel knows, in the order it emits.
-        let deprecated = dump(DUMP_V6_DEPRECATED);
-        for message in dump(DUMP_V6).iter().chain(&deprecated) {
+        let mut messages = dump(DUMP_V6);
+        messages.extend(dump(DUMP_V6_DEPRECATED));
+        for message in messages {
             let parsed = AddrMessage::parse(message.payload).unwrap();
             assert_eq!(parsed.buffer_len(), message.payload.len());
             assert_eq!(emit_vec(&parsed), message.payload);
@@ -684,7 +685,8 @@ mod tests {
                 bytes.extend(buf);
             }
             if let Ok(message) = AddrMessage::parse(&bytes) {
-                prop_assert_eq!(AddrMessage::parse(&emit_vec(&message)), Ok(message));
+                let emitted = emit_vec(&message);
+                prop_assert_eq!(AddrMessage::parse(&emitted), Ok(message));
             }
         }
 

@@ -44,6 +44,10 @@ impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", errno_text(self.errno))?;
         match (&self.message, errno_hint(self.errno)) {
+            // A missing capability is the one error whose remedy the kernel's text never names.
+            (Some(message), Some(hint)) if self.errno == libc::EPERM => {
+                write!(f, ": {message} ({hint})")
+            }
             (Some(message), _) if !message.is_empty() => write!(f, ": {message}"),
             (_, Some(hint)) => write!(f, " ({hint})"),
             _ => Ok(()),
@@ -120,7 +124,7 @@ impl fmt::Display for RequestError {
             ),
             RequestError::DumpInconsistent { attempts } => write!(
                 f,
-                "the kernel's address list kept changing during {attempts} dump attempts"
+                "no consistent dump in {attempts} attempts: the kernel's state kept changing, or it dropped messages"
             ),
         }
     }

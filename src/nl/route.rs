@@ -165,3 +165,161 @@ impl Emit for RouteMessage {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::nl::error::ErrorMessage;
+    use crate::nl::header::{Message, NLMSG_ERROR, NlmFlags, RTM_GETROUTE, RTM_NEWROUTE};
+    use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
+
+    static ROUTE: &[u8] = include_bytes!("testdata/route_get_v6.bin");
+    static ROUTE_ACK: &[u8] = include_bytes!("testdata/route_get_v6_ack.bin");
+    static ROUTE_DEPRECATED: &[u8] = include_bytes!("testdata/route_get_v6_deprecated.bin");
+
+    fn v6(text: &str) -> IpAddr {
+        IpAddr::V6(text.parse::<Ipv6Addr>().unwrap())
+    }
+
+    fn route(bytes: &[u8]) -> RouteMessage {
+        let (message, rest) = Message::parse(bytes).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(message.header.msg_type, RTM_NEWROUTE);
+        RouteMessage::parse(message.payload).unwrap()
+    }
+
+    /// The lookup nlsel sends for 2001:db8:9f16:8fc7::9; the replies echo its header fields.
+    fn lookup() -> RouteMessage {
+        RouteMessage::get(v6("2001:db8:9f16:8fc7::9"))
+    }
+
+    #[test]
+    fn test_parse_route_get() {
+        let expected = RouteMessage {
+            src_len: 128, // RTA_SRC is ::/128, which nlsel skips
+            table: 254,
+            protocol: 3,
+            route_type: 1,
+            prefsrc: Some(v6("2001:db8:f1c1:8454:964::beef")),
+            oif: Some(2),
+            table_id: Some(254),
+            ..lookup()
+        };
+        assert_eq!(route(ROUTE), expected);
+        // After ::beef is deprecated the kernel picks ::2 instead: the fix nlsel exists for.
+        let after = route(ROUTE_DEPRECATED);
+        assert_eq!(after.prefsrc, Some(v6("2001:db8:f1c1:8454:964::2")));
+        assert_eq!(
+            after,
+            RouteMessage {
+                prefsrc: after.prefsrc,
+                ..expected
+            }
+        );
+    }
+
+    #[test]
+    fn test_parse_route_get_ack() {
+        let (message, rest) = Message::parse(ROUTE_ACK).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(message.header.msg_type, NLMSG_ERROR);
+        assert_eq!(message.header.seq, 4);
+        let ack = ErrorMessage::parse(message.header.flags, message.payload).unwrap();
+        assert_eq!(ack.error, 0);
+        assert_eq!(ack.errno(), None);
+        assert_eq!(ack.request.msg_type, RTM_GETROUTE);
+        assert_eq!(ack.request.len, 48);
+        assert_eq!(ack.request.seq, 4);
+        assert_eq!(ack.request.flags, NlmFlags::REQUEST | NlmFlags::ACK);
+        assert_eq!(ack.request_payload, None, "success ACKs are capped");
+    }
+
+    #[test]
+    fn test_emit_lookup_request() {
+        // The README's request: 48 bytes with the header, rtmsg{AF_INET6, dst_len=128} + RTA_DST.
+        let request = lookup();
+        assert_eq!(16 + request.buffer_len(), 48);
+        let bytes = emit_vec(&request);
+        let captured = &ROUTE[16..];
+        assert_eq!(bytes[..2], [10, 128]);
+        assert_eq!(bytes[2..RTMSG_LEN], [0; RTMSG_LEN - 2]);
+        // RTA_DST as the kernel echoes it in its reply.
+        assert_eq!(
+            bytes[RTMSG_LEN..],
+            captured[RTMSG_LEN + 8..RTMSG_LEN + 8 + 20]
+        );
+    }
+
+    #[test]
+    fn test_emit_route_reply() {
+        // The reply carries RTA_SRC, RTA_PRIORITY, RTA_CACHEINFO, RTA_PREF that nlsel skips.
+        for bytes in [ROUTE, ROUTE_DEPRECATED] {
+            let parsed = route(bytes);
+            let emitted = emit_vec(&parsed);
+            assert_eq!(emitted[..RTMSG_LEN], bytes[16..16 + RTMSG_LEN]);
+            assert_eq!(RouteMessage::parse(&emitted), Ok(parsed));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn route_message_roundtrip(message in strategies::route_message()) {
+            let bytes = emit_vec(&message);
+            prop_assert_eq!(RouteMessage::parse(&bytes), Ok(message));
+        }
+
+        #[test]
+        fn route_message_emit_into_short_buffers_fails(message in strategies::route_message()) {
+            check_short_buffers(&message);
+        }
+
+        #[test]
+        fn every_truncation_of_a_route_message_is_exact(message in strategies::route_message()) {
+            let bytes = emit_vec(&message);
+            for cut in 0..=bytes.len() {
+                let parsed = RouteMessage::parse(&bytes[..cut]);
+                if cut < RTMSG_LEN {
+                    prop_assert_eq!(parsed, Err(Error::truncated("rtmsg", RTMSG_LEN, cut)));
+                    continue;
+                }
+                match attrs_cut(&bytes[RTMSG_LEN..], cut - RTMSG_LEN) {
+                    Ok(()) => {
+                        let emitted = emit_vec(&parsed.unwrap());
+                        prop_assert_eq!(&emitted[..], &bytes[..cut]);
+                    }
+                    Err(expected) => prop_assert_eq!(parsed, Err(expected)),
+                }
+            }
+        }
+
+        #[test]
+        fn route_message_parse_never_panics(bytes in strategies::bytes(96)) {
+            if let Ok(message) = RouteMessage::parse(&bytes) {
+                let emitted = emit_vec(&message);
+                prop_assert_eq!(RouteMessage::parse(&emitted), Ok(message));
+            }
+        }
+
+        #[test]
+        fn route_message_with_attributes_never_panics(
+            header in any::<[u8; RTMSG_LEN]>(),
+            attrs in proptest::collection::vec((0u16..16, strategies::bytes(20)), 0..6),
+        ) {
+            let mut bytes = header.to_vec();
+            for (kind, payload) in &attrs {
+                let attr = Attr { kind: *kind, payload };
+                let mut buf = vec![0u8; attr.buffer_len()];
+                attr.emit(&mut buf).unwrap();
+                bytes.extend(buf);
+            }
+            if let Ok(message) = RouteMessage::parse(&bytes) {
+                let emitted = emit_vec(&message);
+                prop_assert_eq!(RouteMessage::parse(&emitted), Ok(message));
+            }
+        }
+    }
+}
