@@ -26,7 +26,7 @@
 use std::net::IpAddr;
 
 use crate::cmd::{Context, Outcome};
-use crate::failure::{ChangeError, Failure};
+use crate::failure::{ChangeError, ChangeTally, Failure};
 use crate::json;
 use crate::model::{Interface, name_of, read_addresses};
 use crate::nl::Emit;
@@ -194,9 +194,21 @@ pub fn execute(
                 .failure
                 .map(|error| (i, ChangeError::Request(error)))
         };
+        let acknowledged = outcome.results.iter().flatten().count();
+        let refused_count = outcome
+            .results
+            .iter()
+            .filter(|r| matches!(r, Some(Err(_))))
+            .count();
+        let tally = ChangeTally {
+            applied: applied.iter().filter(|ok| **ok).count(),
+            refused: refused_count,
+            unknown: outcome.sent.saturating_sub(acknowledged),
+            not_sent: changes.len().saturating_sub(outcome.sent),
+        };
         failure = refused.or_else(unanswered).map(|(i, error)| {
             let change = changes.get(i).map(|c| change_description(c, interfaces));
-            (change.unwrap_or_default(), error)
+            (change.unwrap_or_default(), error, tally)
         });
     }
 
@@ -207,13 +219,11 @@ pub fn execute(
             String::from_utf8_lossy(&name_of(interfaces, ifindex))
         );
     }
-    if let Some((change, error)) = failure {
-        let applied_count = applied.iter().filter(|ok| **ok).count();
+    if let Some((change, error, tally)) = failure {
         return Err(Failure::Partial {
             change,
             error,
-            applied: applied_count,
-            not_applied: changes.len().saturating_sub(applied_count),
+            tally,
         });
     }
     Ok(if mode == Mode::Check && !changes.is_empty() {

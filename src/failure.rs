@@ -42,8 +42,7 @@ pub enum Failure {
     Partial {
         change: String,
         error: ChangeError,
-        applied: usize,
-        not_applied: usize,
+        tally: ChangeTally,
     },
     /// The kernel found a route but no source address for it.
     NoSource {
@@ -56,6 +55,38 @@ pub enum Failure {
     },
     /// The output could not be written (other than a closed pipe, which is not an error).
     Output(io::Error),
+}
+
+/// How the changes of a plan that failed part-way ended, so the user knows what to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChangeTally {
+    /// The kernel acknowledged them.
+    pub applied: usize,
+    /// The kernel refused them.
+    pub refused: usize,
+    /// Sent, but their acknowledgement never came: they may or may not have been applied.
+    pub unknown: usize,
+    /// Never sent.
+    pub not_sent: usize,
+}
+
+impl fmt::Display for ChangeTally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.applied == 0 && self.unknown == 0 {
+            return write!(f, "nothing was changed");
+        }
+        write!(f, "{} change(s) applied", self.applied)?;
+        for (count, what) in [
+            (self.refused, "refused"),
+            (self.unknown, "of unknown outcome"),
+            (self.not_sent, "not sent"),
+        ] {
+            if count > 0 {
+                write!(f, ", {count} {what}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What went wrong with one change of a batch.
@@ -160,18 +191,8 @@ impl fmt::Display for Failure {
             Failure::Partial {
                 change,
                 error,
-                applied,
-                not_applied,
-            } => {
-                write!(f, "{change}: {error}")?;
-                match applied {
-                    0 => write!(f, "; nothing was changed"),
-                    _ => write!(
-                        f,
-                        "; {applied} change(s) applied, {not_applied} not applied"
-                    ),
-                }
-            }
+                tally,
+            } => write!(f, "{change}: {error}; {tally}"),
             Failure::Output(error) => write!(f, "writing output: {error}"),
             Failure::Io { what, source } => write!(f, "{what}: {source}"),
         }

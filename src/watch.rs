@@ -91,11 +91,41 @@ fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
     }
 }
 
-/// One pass: read the state, plan, drop the changes the limiter refuses, apply the rest.
+/// What earlier passes already reported about interfaces, so that a long-running process says
+/// "left alone" or "no kept address is preferred" once per change of state, not on every pass.
+#[derive(Default)]
+struct Reported {
+    left_alone: Vec<u32>,
+    no_preferred_kept: Vec<u32>,
+}
+
+impl Reported {
+    /// Drops from `plan` what was already reported, and remembers what it still reports.
+    fn filter(&mut self, plan: &mut Plan<'_>) {
+        let left_alone: Vec<u32> = plan
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::LeaveAlone { ifindex } => Some(*ifindex),
+                Step::Change(_) => None,
+            })
+            .collect();
+        let seen = std::mem::replace(&mut self.left_alone, left_alone);
+        plan.steps
+            .retain(|step| !matches!(step, Step::LeaveAlone { ifindex } if seen.contains(ifindex)));
+        let seen = std::mem::replace(&mut self.no_preferred_kept, plan.no_preferred_kept.clone());
+        plan.no_preferred_kept
+            .retain(|ifindex| !seen.contains(ifindex));
+    }
+}
+
+/// One pass: read the state, plan, drop what was reported already and the changes the limiter
+/// refuses, apply the rest.
 fn pass<F>(
     ctx: &mut Context,
     plan_for: &F,
     limiter: &mut Limiter,
+    reported: &mut Reported,
 ) -> Result<Vec<Interface>, Failure>
 where
     F: for<'a> Fn(&'a [Address], &[Interface]) -> Result<Plan<'a>, Failure>,
@@ -107,6 +137,7 @@ where
     let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
         .map_err(Failure::request("reading addresses"))?;
     let mut plan = plan_for(&addresses, &interfaces)?;
+    reported.filter(&mut plan);
     let now = Instant::now();
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };
@@ -145,7 +176,8 @@ where
         ))?;
     ctx.out.set_flush_each_line(true);
     let mut limiter = Limiter::default();
-    let interfaces = pass(ctx, &plan_for, &mut limiter)?;
+    let mut reported = Reported::default();
+    let interfaces = pass(ctx, &plan_for, &mut limiter, &mut reported)?;
     let mut known_links: Vec<u32> = interfaces
         .iter()
         .map(|interface| interface.ifindex)
@@ -190,7 +222,7 @@ where
         if !needed {
             continue;
         }
-        match pass(ctx, &plan_for, &mut limiter) {
+        match pass(ctx, &plan_for, &mut limiter, &mut reported) {
             Ok(interfaces) => {
                 known_links = interfaces
                     .iter()

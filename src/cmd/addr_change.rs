@@ -6,7 +6,9 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, execute, interface_name, text_value, usage_error};
+use super::{
+    Context, Mode, Outcome, execute, interface_name, keyword_value, text_value, usage_error,
+};
 use crate::failure::Failure;
 use crate::model::{read_addresses, read_interfaces, resolve_names};
 use crate::nl::addr::INFINITY_LIFE_TIME;
@@ -90,14 +92,14 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Value(value) => {
                 let word = text_value(value, "argument")?;
                 match word.as_str() {
-                    "dev" => dev = Some(interface_name(parser.value().map_err(usage_error)?)),
+                    "dev" => dev = Some(interface_name(keyword_value(parser, "dev")?)),
                     "preferred_lft" | "preferred" => {
                         let text =
-                            text_value(parser.value().map_err(usage_error)?, "preferred_lft")?;
+                            text_value(keyword_value(parser, "preferred_lft")?, "preferred_lft")?;
                         preferred_lft = Some(parse_lifetime("preferred_lft", &text)?);
                     }
                     "valid_lft" | "valid" => {
-                        let text = text_value(parser.value().map_err(usage_error)?, "valid_lft")?;
+                        let text = text_value(keyword_value(parser, "valid_lft")?, "valid_lft")?;
                         valid_lft = Some(parse_lifetime("valid_lft", &text)?);
                     }
                     _ if address.is_none() => address = Some(parse_address(&word)?),

@@ -3,7 +3,7 @@
 
 use lexopt::prelude::*;
 
-use super::{Context, Outcome, interface_name, usage_error};
+use super::{Context, Outcome, interface_name, keyword_value, usage_error};
 use crate::failure::Failure;
 use crate::json;
 use crate::model::{Address, Interface, read_addresses, read_interfaces};
@@ -35,7 +35,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
         match arg {
             Value(value) if dev.is_none() => {
                 let value = if value == "dev" {
-                    parser.value().map_err(usage_error)?
+                    keyword_value(parser, "dev")?
                 } else {
                     value
                 };

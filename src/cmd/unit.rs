@@ -122,6 +122,13 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
         Some(_) => ("CAP_NET_ADMIN CAP_SYS_ADMIN", "net"),
         None => ("CAP_NET_ADMIN", "yes"),
     };
+    // ProtectHome=yes hides /home, /root and /run/user, and with them a binary kept there.
+    let home = ["/home/", "/root/", "/run/user/"];
+    let protect_home = if home.iter().any(|dir| exe.starts_with(dir)) {
+        "read-only"
+    } else {
+        "yes"
+    };
     let service = if args.watch {
         "Type=exec\nRestart=on-failure\nRestartSec=5s\n"
     } else {
@@ -142,7 +149,7 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          RestrictAddressFamilies=AF_NETLINK AF_UNIX\n\
          RestrictNamespaces={namespaces}\n\
          ProtectSystem=strict\n\
-         ProtectHome=yes\n\
+         ProtectHome={protect_home}\n\
          PrivateTmp=yes\n\
          PrivateDevices=yes\n\
          ProtectKernelTunables=yes\n\

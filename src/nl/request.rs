@@ -161,6 +161,8 @@ pub struct BatchOutcome {
     /// For each message, how many notifications had been kept when its ACK arrived: those
     /// happened before the kernel finished with the message.
     pub notifications_before_ack: Vec<usize>,
+    /// How many messages, from the first, were sent; the rest never left.
+    pub sent: usize,
     pub failure: Option<RequestError>,
 }
 
@@ -430,6 +432,7 @@ impl Conn {
         let mut outcome = BatchOutcome {
             results: vec![None; bodies.len()],
             notifications_before_ack: vec![0; bodies.len()],
+            sent: 0,
             failure: None,
         };
         let mut start: usize = 0;
@@ -445,10 +448,12 @@ impl Conn {
                 .notifications_before_ack
                 .get_mut(start..end)
                 .unwrap_or_default();
-            let sent = self.send_chunk(msg_type, flags, chunk);
-            if let Err(failure) =
-                sent.and_then(|()| self.collect_acks(first_seq, results, positions))
-            {
+            if let Err(failure) = self.send_chunk(msg_type, flags, chunk) {
+                outcome.failure = Some(failure);
+                break;
+            }
+            outcome.sent = end;
+            if let Err(failure) = self.collect_acks(first_seq, results, positions) {
                 outcome.failure = Some(failure);
                 break;
             }

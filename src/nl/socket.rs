@@ -4,8 +4,10 @@
 //! What it promises:
 //! - the socket is `AF_NETLINK`/`NETLINK_ROUTE`, close-on-exec, bound to a kernel-assigned port,
 //!   owned by an [`OwnedFd`] so it is closed exactly once;
-//! - [`Socket::recv`] only ever returns datagrams whose sender is the kernel (port 0): user space
-//!   can send to our port, but it cannot forge the sender address the kernel reports;
+//! - the socket is connected to the kernel, so the kernel refuses unicast datagrams that other
+//!   user-space sockets address to our port;
+//! - [`Socket::recv`] only ever returns datagrams whose sender is the kernel (port 0), which
+//!   also covers multicast: user space cannot forge the sender address the kernel reports;
 //! - a datagram larger than the receive buffer is an error, never a silently cut message.
 
 use std::fs::File;
@@ -67,6 +69,7 @@ impl Socket {
             let _ = socket.set_int_option(libc::SOL_SOCKET, libc::SO_RCVBUF, SO_RCVBUF_BYTES);
         }
         socket.bind()?;
+        socket.connect_to_kernel()?;
         socket.port = socket.local_port()?;
         Ok(socket)
     }
@@ -113,6 +116,23 @@ impl Socket {
         // SAFETY: the pointer and length describe `addr`, a live sockaddr_nl the kernel only
         // reads; port 0 asks the kernel to assign one.
         let rc = unsafe { libc::bind(self.fd.as_raw_fd(), (&raw const addr).cast(), len) };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Connects to the kernel's port 0. The kernel then refuses (ECONNREFUSED) any unicast
+    /// datagram another user-space socket sends to our port, so a flood of forged messages can
+    /// neither reach us nor crowd our acknowledgements out of the receive queue. Multicast
+    /// notifications still arrive; [`Socket::recv`] checks their sender.
+    fn connect_to_kernel(&self) -> io::Result<()> {
+        let addr = kernel_address();
+        let len = size_of::<SockaddrNl>() as libc::socklen_t;
+        // SAFETY: the pointer and length describe `addr`, a live sockaddr_nl the kernel only
+        // reads.
+        let rc = unsafe { libc::connect(self.fd.as_raw_fd(), (&raw const addr).cast(), len) };
         if rc < 0 {
             Err(io::Error::last_os_error())
         } else {

@@ -1,0 +1,583 @@
+//! Issue 4, `deprecate --watch` / `prefer --watch`: after the first pass nlsel keeps the rule
+//! applied to new addresses, to addresses whose preferred lifetime comes back (`ip addr change`,
+//! a Router Advertisement), and to interfaces created later; it sends nothing while nothing
+//! needs doing, and SIGTERM or SIGINT end it with exit 0.
+//!
+//! Every test runs the real binary in private namespaces. Synchronisation is by nlsel's own
+//! output: the `nlsel: watching for address changes` line on stderr once the first pass is
+//! done, then one `deprecated ...` line on stdout per change. Two reader threads forward both
+//! streams into one channel; the 20 s bound on each wait is only a guard against a hang, never
+//! a delay the test relies on. iproute2 then checks the kernel's state. The child is killed
+//! and reaped on every path (see [`Watch`]'s `Drop`).
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use common::{BIN, FOREVER, Netns, have_program, skip};
+
+/// What nlsel prints on stderr once it is subscribed and the first pass is done.
+const READY: &str = "nlsel: watching for address changes";
+
+/// Upper bound for any single wait; only reached when something is broken.
+const GUARD: Duration = Duration::from_secs(20);
+
+const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py");
+
+const IF: &str = "venet0";
+const KEPT: &str = "2001:db8::2";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+enum Event {
+    Line(Stream, String),
+    Closed,
+}
+
+fn forward<R: Read + Send + 'static>(stream: Stream, reader: R, events: Sender<Event>) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    if events.send(Event::Line(stream, text)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = events.send(Event::Closed);
+    });
+}
+
+/// How a watch run ended.
+struct Ended {
+    status: ExitStatus,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+}
+
+/// A running `nlsel -n NS ... --watch`. Dropping it kills (SIGKILL) and reaps the child if it
+/// is still running, so a failed assertion never leaves it behind.
+struct Watch {
+    child: Child,
+    command: String,
+    netns: String,
+    events: Receiver<Event>,
+    open_streams: usize,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+}
+
+impl Watch {
+    /// Starts `nlsel -n NS ARGS...` and waits for its ready line.
+    fn start(ns: &Netns, args: &[&str]) -> Watch {
+        let mut child = Command::new(BIN)
+            .arg("-n")
+            .arg(ns.name())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start nlsel");
+        let (tx, events) = mpsc::channel();
+        forward(
+            Stream::Stdout,
+            child.stdout.take().expect("stdout is piped"),
+            tx.clone(),
+        );
+        forward(
+            Stream::Stderr,
+            child.stderr.take().expect("stderr is piped"),
+            tx,
+        );
+        let mut watch = Watch {
+            child,
+            command: format!("{BIN} -n {} {}", ns.name(), args.join(" ")),
+            netns: ns.name().to_owned(),
+            events,
+            open_streams: 2,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        watch.wait_lines(Stream::Stderr, 1, "the ready line", |l| l == READY);
+        watch
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Everything seen so far, and the namespace's state, for a failure message.
+    fn transcript(&self) -> String {
+        let ip = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_else(|e| format!("(cannot run ip: {e})"))
+        };
+        format!(
+            "`{}`\n--- stdout so far:\n{}\n--- stderr so far:\n{}\n--- ip -n {ns} addr show:\n{}\n--- nstat:\n{}",
+            self.command,
+            self.stdout.join("\n"),
+            self.stderr.join("\n"),
+            ip(&["-n", &self.netns, "addr", "show"]),
+            ip(&[
+                "netns",
+                "exec",
+                &self.netns,
+                "nstat",
+                "-asz",
+                "Icmp6InRouterAdvertisements",
+                "Icmp6InErrors",
+            ]),
+            ns = self.netns,
+        )
+    }
+
+    /// Takes the next event into the transcript; `false` once both streams are closed.
+    fn receive(&mut self, deadline: Instant, what: &str) -> bool {
+        if self.open_streams == 0 {
+            return false;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.events.recv_timeout(left) {
+            Ok(Event::Line(Stream::Stdout, line)) => self.stdout.push(line),
+            Ok(Event::Line(Stream::Stderr, line)) => self.stderr.push(line),
+            Ok(Event::Closed) => self.open_streams -= 1,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no {what} within {GUARD:?}\n{}", self.transcript())
+            }
+            Err(RecvTimeoutError::Disconnected) => self.open_streams = 0,
+        }
+        true
+    }
+
+    /// Waits until `stream` has carried `count` lines satisfying `matches` (counting lines
+    /// already seen) and returns those lines.
+    fn wait_lines(
+        &mut self,
+        stream: Stream,
+        count: usize,
+        what: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + GUARD;
+        loop {
+            let seen = match stream {
+                Stream::Stdout => &self.stdout,
+                Stream::Stderr => &self.stderr,
+            };
+            let found: Vec<String> = seen.iter().filter(|l| matches(l)).cloned().collect();
+            if found.len() >= count {
+                return found;
+            }
+            if !self.receive(deadline, what) {
+                let status = self.child.try_wait();
+                panic!(
+                    "nlsel ended ({status:?}) before {what}\n{}",
+                    self.transcript()
+                );
+            }
+        }
+    }
+
+    /// Waits for the `count`th stdout line exactly equal to `line`.
+    fn wait_line(&mut self, line: &str, count: usize) {
+        self.wait_lines(
+            Stream::Stdout,
+            count,
+            &format!("line {line:?} #{count}"),
+            |l| l == line,
+        );
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) and waits for the child to end.
+    fn stop(&mut self, signal: &str) -> Ended {
+        let kill = Command::new("kill")
+            .args(["-s", signal, &self.pid()])
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run kill");
+        assert!(
+            kill.status.success(),
+            "kill -s {signal} failed: {}",
+            String::from_utf8_lossy(&kill.stderr)
+        );
+        let deadline = Instant::now() + GUARD;
+        while self.receive(deadline, &format!("end after SIG{signal}")) {}
+        let status = self.child.wait().expect("cannot reap nlsel");
+        Ended {
+            status,
+            stdout: self.stdout.clone(),
+            stderr: self.stderr.clone(),
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn deprecated(cidr: &str, dev: &str) -> String {
+    format!("deprecated {cidr} dev {dev}")
+}
+
+/// A namespace with `venet0` (a veth whose peer stays in the namespace) carrying `KEPT/64` and
+/// `extra` (specs for `ip addr add`).
+fn venet0_with(extra: &[&str]) -> Option<Netns> {
+    let ns = Netns::new_or_skip()?;
+    ns.veth(IF, "venet0p");
+    ns.add_addr(IF, &format!("{KEPT}/64"));
+    for spec in extra {
+        ns.add_addr(IF, spec);
+    }
+    Some(ns)
+}
+
+/// Panics unless the watch ended with exit 0, printed exactly `stdout`, and only the ready
+/// line on stderr.
+fn assert_clean_end(ended: &Ended, stdout: &[String]) {
+    assert_eq!(
+        ended.status.code(),
+        Some(0),
+        "watch must end with exit 0: {:?}\nstdout: {:?}\nstderr: {:?}",
+        ended.status,
+        ended.stdout,
+        ended.stderr
+    );
+    assert_eq!(ended.stdout, stdout, "watch's stdout");
+    assert_eq!(ended.stderr, [READY], "watch's stderr");
+}
+
+fn assert_preferred_forever(ns: &Netns, local: &str) {
+    let addr = ns.addr(local);
+    assert!(
+        !addr.is_deprecated() && !addr.has("deprecated") && addr.preferred == FOREVER,
+        "{local} must stay preferred: {addr:?}"
+    );
+}
+
+fn assert_deprecated(ns: &Netns, local: &str) -> common::Addr {
+    let addr = ns.addr(local);
+    assert!(addr.is_deprecated(), "{local} must be deprecated: {addr:?}");
+    addr
+}
+
+#[test]
+fn new_address_is_deprecated() {
+    let Some(ns) = venet0_with(&[]) else { return };
+    let mut watch = Watch::start(
+        &ns,
+        &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
+    );
+    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+    let line = deprecated("2001:db8::cafe/64", IF);
+    watch.wait_line(&line, 1);
+
+    let cafe = assert_deprecated(&ns, "2001:db8::cafe");
+    assert_eq!(cafe.valid, FOREVER, "valid lifetime must stay forever");
+    assert_preferred_forever(&ns, KEPT);
+
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &[line]);
+}
+
+#[test]
+fn address_made_preferred_again_is_deprecated_again() {
+    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
+        return;
+    };
+    let mut watch = Watch::start(
+        &ns,
+        &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
+    );
+    let line = deprecated("2001:db8::beef/64", IF);
+    // The first pass.
+    watch.wait_line(&line, 1);
+    assert_deprecated(&ns, "2001:db8::beef");
+
+    ns.ip(&[
+        "addr",
+        "change",
+        "2001:db8::beef/64",
+        "dev",
+        IF,
+        "preferred_lft",
+        "forever",
+    ]);
+    watch.wait_line(&line, 2);
+    let beef = assert_deprecated(&ns, "2001:db8::beef");
+    assert_eq!(beef.valid, FOREVER, "valid lifetime must stay forever");
+    assert_preferred_forever(&ns, KEPT);
+
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &[line.clone(), line]);
+}
+
+#[test]
+fn interface_created_later_is_handled() {
+    let Some(ns) = venet0_with(&[]) else { return };
+    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+    // All in one batch, so that the link and its addresses arrive close together.
+    ns.ip_batch(
+        "link add veth1 type veth peer name veth1p\n\
+         link set veth1 up\n\
+         link set veth1p up\n\
+         addr add 2001:db8:3::2/64 dev veth1\n\
+         addr add 2001:db8:3::bad/64 dev veth1\n",
+    );
+    let line = deprecated("2001:db8:3::bad/64", "veth1");
+    watch.wait_line(&line, 1);
+
+    let bad = assert_deprecated(&ns, "2001:db8:3::bad");
+    assert_eq!(bad.ifname, "veth1");
+    assert_preferred_forever(&ns, "2001:db8:3::2");
+    assert_preferred_forever(&ns, KEPT);
+
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &[line]);
+}
+
+/// `timeout 1 ip -n NS monitor address`: asserts that no address notification at all was
+/// emitted in the namespace during that second.
+fn assert_quiet_second(ns: &Netns, when: &str) {
+    let out = Command::new("timeout")
+        .args(["1", "ip", "-n", ns.name(), "monitor", "address"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run timeout ip monitor");
+    assert_eq!(
+        out.status.code(),
+        Some(124),
+        "{when}: `timeout 1 ip monitor address` must be cut off by timeout: {:?}, stderr {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{when}: watch sent something while idle:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn idle_watch_sends_nothing() {
+    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
+        return;
+    };
+    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+    let beef = deprecated("2001:db8::beef/64", IF);
+    watch.wait_line(&beef, 1);
+    ns.settle();
+    assert_quiet_second(&ns, "after the first pass");
+
+    // And again after it has handled a change: its own change must not make it loop.
+    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+    let cafe = deprecated("2001:db8::cafe/64", IF);
+    watch.wait_line(&cafe, 1);
+    ns.settle();
+    assert_quiet_second(&ns, "after handling a new address");
+
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &[beef, cafe]);
+}
+
+fn signal_ends_watch(signal: &str) {
+    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
+        return;
+    };
+    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+    let beef = deprecated("2001:db8::beef/64", IF);
+    watch.wait_line(&beef, 1);
+    let ended = watch.stop(signal);
+    assert_clean_end(&ended, &[beef]);
+    // Nothing was undone on the way out.
+    assert_deprecated(&ns, "2001:db8::beef");
+    assert_preferred_forever(&ns, KEPT);
+}
+
+#[test]
+fn sigterm_ends_watch_with_exit_0() {
+    signal_ends_watch("TERM");
+}
+
+#[test]
+fn sigint_ends_watch_with_exit_0() {
+    signal_ends_watch("INT");
+}
+
+#[test]
+fn prefer_watch_deprecates_new_addresses() {
+    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
+        return;
+    };
+    let mut watch = Watch::start(&ns, &["prefer", KEPT, "--watch"]);
+    let beef = deprecated("2001:db8::beef/64", IF);
+    watch.wait_line(&beef, 1);
+    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+    let cafe = deprecated("2001:db8::cafe/64", IF);
+    watch.wait_line(&cafe, 1);
+    assert_deprecated(&ns, "2001:db8::beef");
+    assert_deprecated(&ns, "2001:db8::cafe");
+    assert_preferred_forever(&ns, KEPT);
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &[beef, cafe]);
+}
+
+/// An address brought back 4 times within a minute is changed 4 times, then left alone with one
+/// warning.
+#[test]
+fn address_that_keeps_coming_back_is_left_alone_with_one_warning() {
+    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
+        return;
+    };
+    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+    let beef = deprecated("2001:db8::beef/64", IF);
+    let bring_back = || {
+        ns.ip(&[
+            "addr",
+            "change",
+            "2001:db8::beef/64",
+            "dev",
+            IF,
+            "preferred_lft",
+            "forever",
+        ]);
+    };
+    // Change 1 is the first pass, changes 2..=4 follow `ip addr change`.
+    watch.wait_line(&beef, 1);
+    for n in 2..=4 {
+        bring_back();
+        watch.wait_line(&beef, n);
+    }
+    // The fifth time it is left alone, with a warning.
+    bring_back();
+    let warning = |l: &str| l.starts_with("nlsel: warning: 2001:db8::beef/64");
+    watch.wait_lines(Stream::Stderr, 1, "the rate-limit warning", warning);
+    assert_preferred_forever(&ns, "2001:db8::beef");
+    // A sixth time gives no second warning. A later, unrelated address is still handled, and
+    // its line shows that the sixth notification (sent before it) has been read.
+    bring_back();
+    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+    let cafe = deprecated("2001:db8::cafe/64", IF);
+    watch.wait_line(&cafe, 1);
+    assert_preferred_forever(&ns, "2001:db8::beef");
+
+    let ended = watch.stop("TERM");
+    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+    let mut expected = vec![beef; 4];
+    expected.push(cafe);
+    assert_eq!(ended.stdout, expected);
+    assert_eq!(
+        ended.stderr.len(),
+        2,
+        "ready line and one warning: {:?}",
+        ended.stderr
+    );
+    assert_eq!(ended.stderr[0], READY);
+    assert!(warning(&ended.stderr[1]), "{:?}", ended.stderr);
+}
+
+/// Sends one RA for `prefix` with valid 7200 s, preferred 3600 s from `ra0` in `ns`.
+fn send_ra(ns: &Netns, prefix: &str) {
+    let out = ns.exec(&["python3", RA_SENDER, "ra0", prefix, "7200", "3600"]);
+    assert!(
+        out.status.success(),
+        "ra_sender.py failed: {:?}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn router_advertisement_address_is_deprecated_and_again_after_refresh() {
+    if !have_program("python3") {
+        skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
+        return;
+    }
+    let Some(a) = Netns::new_or_skip() else {
+        return;
+    };
+    let Some(b) = Netns::new_or_skip() else {
+        return;
+    };
+    // venet0 is created after the fixture disabled DAD for new interfaces in A.
+    a.ip(&["link", "add", IF, "type", "veth", "peer", "name", "ra0"]);
+    a.ip(&["link", "set", "ra0", "netns", b.name()]);
+    let sysctl = a.exec(&[
+        "sysctl",
+        "-qw",
+        "net.ipv6.conf.venet0.accept_ra=2",
+        "net.ipv6.conf.venet0.autoconf=1",
+    ]);
+    assert!(
+        sysctl.status.success(),
+        "sysctl: {}",
+        String::from_utf8_lossy(&sysctl.stderr)
+    );
+    a.ip(&["link", "set", IF, "up"]);
+    b.ip(&["link", "set", "ra0", "up"]);
+    // The RA must come from ra0's link-local address: wait until it has one, not tentative.
+    b.settle();
+    a.settle();
+    a.add_addr(IF, &format!("{KEPT}/64"));
+
+    let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
+    let slaac = |l: &str| l.starts_with("deprecated 2001:db8:5:") && l.ends_with(" dev venet0");
+
+    send_ra(&b, "2001:db8:5::");
+    let first = watch.wait_lines(Stream::Stdout, 1, "the SLAAC address's line", slaac);
+    let line = first[0].clone();
+    let cidr = line
+        .strip_prefix("deprecated ")
+        .and_then(|rest| rest.strip_suffix(" dev venet0"))
+        .expect("line shape");
+    let local = cidr.strip_suffix("/64").expect("a /64 SLAAC address");
+    let check = |when: &str| {
+        let addr = assert_deprecated(&a, local);
+        assert!(
+            addr.has("dynamic"),
+            "{when}: SLAAC address is dynamic: {addr:?}"
+        );
+        assert!(
+            addr.valid <= 7200 && addr.valid > 7000 && addr.valid != FOREVER,
+            "{when}: the valid lifetime must stay the RA's: {addr:?}"
+        );
+    };
+    check("after RA #1");
+    assert_preferred_forever(&a, KEPT);
+
+    // RFC 4862 5.5.3 e): the second RA resets the preferred lifetime to 3600.
+    send_ra(&b, "2001:db8:5::");
+    let both = watch.wait_lines(Stream::Stdout, 2, "the second line for it", slaac);
+    assert_eq!(both, [line.clone(), line.clone()], "same address twice");
+    check("after RA #2");
+    assert_preferred_forever(&a, KEPT);
+
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &[line.clone(), line]);
+}
