@@ -28,8 +28,9 @@ use std::net::IpAddr;
 use crate::cmd::{Context, Outcome};
 use crate::failure::{ChangeError, ChangeTally, Failure};
 use crate::json;
-use crate::model::{Interface, name_of, read_addresses};
+use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces};
 use crate::nl::Emit;
+use crate::nl::Family;
 use crate::nl::addr::AddrMessage;
 use crate::nl::header::{NlmFlags, RTM_DELADDR, RTM_NEWADDR};
 use crate::nl::request::{BatchOutcome, Notification};
@@ -126,6 +127,39 @@ fn remove_recreated(
         }
     }
     Ok(removed)
+}
+
+/// Reads the interfaces and the IPv6 addresses `keep` accepts: what every plan is made from.
+pub fn read_state(
+    ctx: &mut Context,
+    keep: impl FnMut(&Address) -> bool,
+) -> Result<(Vec<Interface>, Vec<Address>), Failure> {
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, keep)
+        .map_err(Failure::request("reading addresses"))?;
+    Ok((interfaces, addresses))
+}
+
+/// A policy over the kernel's state: deprecate, prefer, undeprecate. The same rule runs once,
+/// or on every change under `--watch`.
+pub trait Rule {
+    /// Which addresses the plan needs to see; the others are dropped while the dump is read.
+    fn reads(&self, address: &Address) -> bool;
+
+    /// The changes that bring `addresses` in line with the rule.
+    fn plan<'a>(
+        &self,
+        addresses: &'a [Address],
+        interfaces: &[Interface],
+    ) -> Result<Plan<'a>, Failure>;
+}
+
+/// The one-shot run of a rule: read the state, plan, carry the plan out in `mode`.
+pub fn apply_rule(ctx: &mut Context, rule: &dyn Rule, mode: Mode) -> Result<Outcome, Failure> {
+    let (interfaces, addresses) = read_state(ctx, |address| rule.reads(address))?;
+    let plan = rule.plan(&addresses, &interfaces)?;
+    execute(ctx, &plan, &interfaces, mode)
 }
 
 fn change_description(change: &Change<'_>, interfaces: &[Interface]) -> String {

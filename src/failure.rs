@@ -5,7 +5,9 @@
 use std::fmt;
 use std::io;
 
+use crate::model::{Interface, name_of};
 use crate::nl::request::{KernelError, RequestError};
+use crate::plan::PolicyError;
 
 #[derive(Debug)]
 pub enum Failure {
@@ -116,6 +118,19 @@ impl Failure {
 
     pub fn usage(message: impl Into<String>) -> Self {
         Failure::Usage(message.into())
+    }
+
+    /// The failure for a plan that could not be made.
+    pub fn from_policy(error: PolicyError, interfaces: &[Interface]) -> Failure {
+        match error {
+            PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
+                ifname: name_of(interfaces, ifindex),
+            },
+            PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
+                address: address.to_string(),
+                ifname: None,
+            },
+        }
     }
 
     pub fn request(context: impl Into<String>) -> impl FnOnce(RequestError) -> Failure {

@@ -17,10 +17,10 @@ use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::apply::ADDRESS_GROUPS;
+use crate::apply::{ADDRESS_GROUPS, Rule, read_state};
 use crate::cmd::{Context, Mode, Outcome, execute};
 use crate::failure::Failure;
-use crate::model::{Address, Interface, read_addresses, read_interfaces};
+use crate::model::Interface;
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, Scope};
 use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK};
@@ -121,22 +121,16 @@ impl Reported {
 
 /// One pass: read the state, plan, drop what was reported already and the changes the limiter
 /// refuses, apply the rest.
-fn pass<F>(
+fn pass(
     ctx: &mut Context,
-    plan_for: &F,
+    rule: &dyn Rule,
     limiter: &mut Limiter,
     reported: &mut Reported,
-) -> Result<Vec<Interface>, Failure>
-where
-    F: for<'a> Fn(&'a [Address], &[Interface]) -> Result<Plan<'a>, Failure>,
-{
+) -> Result<Vec<Interface>, Failure> {
     // Notifications from before this pass must not be taken for concurrent deletions.
     drop(ctx.conn.take_notifications());
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
-        .map_err(Failure::request("reading addresses"))?;
-    let mut plan = plan_for(&addresses, &interfaces)?;
+    let (interfaces, addresses) = read_state(ctx, |address| rule.reads(address))?;
+    let mut plan = rule.plan(&addresses, &interfaces)?;
     reported.filter(&mut plan);
     let now = Instant::now();
     plan.steps.retain(|step| {
@@ -159,10 +153,7 @@ where
 
 /// Applies `plan_for` now and again whenever the kernel's state calls for it, until SIGTERM or
 /// SIGINT. Errors of the first pass end the command; later ones are reported and waited out.
-pub fn watch<F>(ctx: &mut Context, plan_for: F) -> Result<Outcome, Failure>
-where
-    F: for<'a> Fn(&'a [Address], &[Interface]) -> Result<Plan<'a>, Failure>,
-{
+pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
     let signals =
         SignalFd::block(&[libc::SIGTERM, libc::SIGINT]).map_err(|source| Failure::Io {
             what: "blocking SIGTERM and SIGINT",
@@ -177,7 +168,7 @@ where
     ctx.out.set_flush_each_line(true);
     let mut limiter = Limiter::default();
     let mut reported = Reported::default();
-    let interfaces = pass(ctx, &plan_for, &mut limiter, &mut reported)?;
+    let interfaces = pass(ctx, rule, &mut limiter, &mut reported)?;
     let mut known_links: Vec<u32> = interfaces
         .iter()
         .map(|interface| interface.ifindex)
@@ -222,7 +213,7 @@ where
         if !needed {
             continue;
         }
-        match pass(ctx, &plan_for, &mut limiter, &mut reported) {
+        match pass(ctx, rule, &mut limiter, &mut reported) {
             Ok(interfaces) => {
                 known_links = interfaces
                     .iter()

@@ -3,12 +3,12 @@
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, execute, interface_name, text_value, usage_error};
+use super::{Context, Mode, Outcome, apply_rule, interface_name, text_value, usage_error};
+use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces, resolve_names};
-use crate::nl::Family;
+use crate::model::{Address, Interface, resolve_names};
 use crate::pattern::Pattern;
-use crate::plan::{self, Plan, PolicyError};
+use crate::plan::{self, Plan};
 use crate::watch::watch;
 
 pub const HELP: &str = "\
@@ -97,36 +97,26 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     })
 }
 
-/// The plan for one pass over the kernel's state.
-fn plan_for<'a>(
-    args: &Args,
-    addresses: &'a [Address],
-    interfaces: &[Interface],
-) -> Result<Plan<'a>, Failure> {
-    let only = resolve_names(interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
-    let only = (!args.devs.is_empty()).then_some(only.as_slice());
-    plan::deprecate(addresses, &args.patterns, only).map_err(|error| match error {
-        PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
-            ifname: name_of(interfaces, ifindex),
-        },
-        PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
-            address: address.to_string(),
-            ifname: None,
-        },
-    })
+impl Rule for Args {
+    fn reads(&self, address: &Address) -> bool {
+        address.is_global_ipv6()
+    }
+
+    fn plan<'a>(
+        &self,
+        addresses: &'a [Address],
+        interfaces: &[Interface],
+    ) -> Result<Plan<'a>, Failure> {
+        let only = resolve_names(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
+        let only = (!self.devs.is_empty()).then_some(only.as_slice());
+        plan::deprecate(addresses, &self.patterns, only)
+            .map_err(|error| Failure::from_policy(error, interfaces))
+    }
 }
 
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
-        return watch(ctx, |addresses, interfaces| {
-            plan_for(args, addresses, interfaces)
-        });
+        return watch(ctx, args);
     }
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    resolve_names(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, Address::is_global_ipv6)
-        .map_err(Failure::request("reading addresses"))?;
-    let plan = plan_for(args, &addresses, &interfaces)?;
-    execute(ctx, &plan, &interfaces, args.mode)
+    apply_rule(ctx, args, args.mode)
 }

@@ -12,7 +12,7 @@ pub mod which;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-pub use crate::apply::{Mode, execute};
+pub use crate::apply::{Mode, apply_rule, execute};
 use crate::failure::Failure;
 use crate::nl::request::Conn;
 use crate::output::Output;

@@ -5,11 +5,11 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, execute, text_value, usage_error};
+use super::{Context, Mode, Outcome, apply_rule, text_value, usage_error};
+use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces};
-use crate::nl::Family;
-use crate::plan::{self, Plan, PolicyError};
+use crate::model::{Address, Interface};
+use crate::plan::{self, Plan};
 use crate::watch::watch;
 
 pub const HELP: &str = "\
@@ -62,33 +62,25 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     Ok(Args { address, watch })
 }
 
-/// The plan for one pass over the kernel's state.
-fn plan_for<'a>(
-    args: &Args,
-    addresses: &'a [Address],
-    interfaces: &[Interface],
-) -> Result<Plan<'a>, Failure> {
-    plan::prefer(addresses, args.address).map_err(|error| match error {
-        PolicyError::AddressNotFound(address) => Failure::AddressNotFound {
-            address: address.to_string(),
-            ifname: None,
-        },
-        PolicyError::NoMatchOnNamedInterface { ifindex } => Failure::NoMatch {
-            ifname: name_of(interfaces, ifindex),
-        },
-    })
+impl Rule for Args {
+    /// ADDR itself may be of any scope, so every IPv6 address is read.
+    fn reads(&self, _address: &Address) -> bool {
+        true
+    }
+
+    fn plan<'a>(
+        &self,
+        addresses: &'a [Address],
+        interfaces: &[Interface],
+    ) -> Result<Plan<'a>, Failure> {
+        plan::prefer(addresses, self.address)
+            .map_err(|error| Failure::from_policy(error, interfaces))
+    }
 }
 
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
-        return watch(ctx, |addresses, interfaces| {
-            plan_for(args, addresses, interfaces)
-        });
+        return watch(ctx, args);
     }
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
-        .map_err(Failure::request("reading addresses"))?;
-    let plan = plan_for(args, &addresses, &interfaces)?;
-    execute(ctx, &plan, &interfaces, Mode::Apply)
+    apply_rule(ctx, args, Mode::Apply)
 }

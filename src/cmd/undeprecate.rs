@@ -3,11 +3,11 @@
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, execute, interface_name, usage_error};
+use super::{Context, Mode, Outcome, apply_rule, interface_name, usage_error};
+use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, read_addresses, read_interfaces, resolve_names};
-use crate::nl::Family;
-use crate::plan;
+use crate::model::{Address, Interface, resolve_names};
+use crate::plan::{self, Plan};
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] undeprecate [--dev IFACE]...
@@ -37,13 +37,22 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     Ok(Args { devs })
 }
 
+impl Rule for Args {
+    fn reads(&self, address: &Address) -> bool {
+        address.is_global_ipv6()
+    }
+
+    fn plan<'a>(
+        &self,
+        addresses: &'a [Address],
+        interfaces: &[Interface],
+    ) -> Result<Plan<'a>, Failure> {
+        let only = resolve_names(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
+        let only = (!self.devs.is_empty()).then_some(only.as_slice());
+        Ok(plan::undeprecate(addresses, only))
+    }
+}
+
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    let only = resolve_names(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, Address::is_global_ipv6)
-        .map_err(Failure::request("reading addresses"))?;
-    let only = (!args.devs.is_empty()).then_some(only.as_slice());
-    let plan = plan::undeprecate(&addresses, only);
-    execute(ctx, &plan, &interfaces, Mode::Apply)
+    apply_rule(ctx, args, Mode::Apply)
 }

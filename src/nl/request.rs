@@ -190,6 +190,20 @@ pub struct Conn {
     overrun: bool,
 }
 
+/// What [`Conn::read_replies`] hands its caller.
+enum Incoming<'a> {
+    Reply(Message<'a>),
+    /// The kernel dropped messages for this socket (ENOBUFS).
+    Overrun,
+}
+
+/// Whether a reply ends what the caller waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Yes,
+    No,
+}
+
 /// Keeps `message` when it is a notification of a kept type: sent by the kernel unasked, so
 /// with sequence number 0, which no request of ours uses.
 fn record(keep: &[u16], notifications: &mut Vec<Notification>, message: &Message<'_>) {
@@ -311,6 +325,38 @@ impl Conn {
         Ok(seq)
     }
 
+    /// Reads datagrams until `handle` says it has what it waited for, handing it every
+    /// message with sequence number `seq`, and [`Incoming::Overrun`] when the kernel dropped
+    /// messages. Everything else is a notification, or a leftover of an earlier request, and
+    /// is kept or dropped by [`record`].
+    fn read_replies(
+        &mut self,
+        seq: u32,
+        mut handle: impl FnMut(Incoming<'_>) -> Result<Done, RequestError>,
+    ) -> Result<(), RequestError> {
+        loop {
+            let datagram = match self.socket.recv() {
+                Ok(datagram) => datagram,
+                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.overrun = true;
+                    if handle(Incoming::Overrun)? == Done::Yes {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(error) => return Err(io_error("recv")(error)),
+            };
+            for message in Messages::new(datagram) {
+                let message = message?;
+                if message.header.seq != seq {
+                    record(self.keep, &mut self.notifications, &message);
+                } else if handle(Incoming::Reply(message))? == Done::Yes {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
     /// Dumps objects of one kind. `each` sees every message of the dump in order and folds it
     /// into a state made by `init`; when the dump must start again, so does the state.
     pub fn dump<T>(
@@ -325,53 +371,47 @@ impl Conn {
             let seq = self.send_one(msg_type, flags, body)?;
             let mut state = init();
             let mut consistent = true;
-            'datagrams: loop {
-                let datagram = match self.socket.recv() {
-                    Ok(datagram) => datagram,
+            self.read_replies(seq, |incoming| {
+                let message = match incoming {
                     // Part of the dump was dropped; read on to its end, then start again.
-                    Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                    Incoming::Overrun => {
                         consistent = false;
-                        self.overrun = true;
-                        continue;
+                        return Ok(Done::No);
                     }
-                    Err(error) => return Err(io_error("recv")(error)),
+                    Incoming::Reply(message) => message,
                 };
-                for message in Messages::new(datagram) {
-                    let message = message?;
-                    if message.header.seq != seq {
-                        record(self.keep, &mut self.notifications, &message);
-                        continue;
-                    }
-                    if message.header.flags.contains(NlmFlags::DUMP_INTR) {
-                        consistent = false;
-                    }
-                    match message.header.msg_type {
-                        NLMSG_DONE => {
-                            let done = DoneMessage::parse(message.header.flags, message.payload)?;
-                            if let Some(errno) = done.errno() {
-                                if errno != libc::EINTR {
-                                    let error = KernelError::from_ext_ack(errno, &done.ext_ack);
-                                    return Err(RequestError::Kernel(error));
-                                }
-                                consistent = false;
-                            }
-                            break 'datagrams;
-                        }
-                        NLMSG_ERROR => {
-                            let error = ErrorMessage::parse(message.header.flags, message.payload)?;
-                            if let Some(errno) = error.errno() {
-                                let error = KernelError::from_ext_ack(errno, &error.ext_ack);
+                if message.header.flags.contains(NlmFlags::DUMP_INTR) {
+                    consistent = false;
+                }
+                match message.header.msg_type {
+                    NLMSG_DONE => {
+                        let done = DoneMessage::parse(message.header.flags, message.payload)?;
+                        match done.errno() {
+                            // The dump was interrupted: start again.
+                            Some(libc::EINTR) => consistent = false,
+                            Some(errno) => {
+                                let error = KernelError::from_ext_ack(errno, &done.ext_ack);
                                 return Err(RequestError::Kernel(error));
                             }
-                            break 'datagrams;
+                            None => {}
                         }
-                        NLMSG_NOOP => {}
-                        NLMSG_OVERRUN => consistent = false,
-                        _ if consistent => each(&mut state, message)?,
-                        _ => {}
+                        return Ok(Done::Yes);
                     }
+                    NLMSG_ERROR => {
+                        let error = ErrorMessage::parse(message.header.flags, message.payload)?;
+                        if let Some(errno) = error.errno() {
+                            let error = KernelError::from_ext_ack(errno, &error.ext_ack);
+                            return Err(RequestError::Kernel(error));
+                        }
+                        return Ok(Done::Yes);
+                    }
+                    NLMSG_OVERRUN => consistent = false,
+                    NLMSG_NOOP => {}
+                    _ if consistent => each(&mut state, message)?,
+                    _ => {}
                 }
-            }
+                Ok(Done::No)
+            })?;
             if consistent {
                 return Ok(state);
             }
@@ -390,37 +430,28 @@ impl Conn {
         mut each: impl FnMut(Message<'_>) -> Result<(), Error>,
     ) -> Result<(), RequestError> {
         let seq = self.send_one(msg_type, NlmFlags::REQUEST | NlmFlags::ACK, body)?;
-        loop {
-            let datagram = match self.socket.recv() {
-                Ok(datagram) => datagram,
-                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
-                    self.overrun = true;
-                    continue;
-                }
-                Err(error) => return Err(io_error("recv")(error)),
+        self.read_replies(seq, |incoming| {
+            let Incoming::Reply(message) = incoming else {
+                return Ok(Done::No);
             };
-            for message in Messages::new(datagram) {
-                let message = message?;
-                if message.header.seq != seq {
-                    record(self.keep, &mut self.notifications, &message);
-                    continue;
-                }
-                match message.header.msg_type {
-                    NLMSG_ERROR => {
-                        let error = ErrorMessage::parse(message.header.flags, message.payload)?;
-                        return match error.errno() {
-                            Some(errno) => Err(RequestError::Kernel(KernelError::from_ext_ack(
-                                errno,
-                                &error.ext_ack,
-                            ))),
-                            None => Ok(()),
-                        };
+            match message.header.msg_type {
+                NLMSG_ERROR => {
+                    let error = ErrorMessage::parse(message.header.flags, message.payload)?;
+                    match error.errno() {
+                        Some(errno) => Err(RequestError::Kernel(KernelError::from_ext_ack(
+                            errno,
+                            &error.ext_ack,
+                        ))),
+                        None => Ok(Done::Yes),
                     }
-                    NLMSG_NOOP | NLMSG_DONE => {}
-                    _ => each(message)?,
+                }
+                NLMSG_NOOP | NLMSG_DONE => Ok(Done::No),
+                _ => {
+                    each(message)?;
+                    Ok(Done::No)
                 }
             }
-        }
+        })
     }
 
     /// Sends the messages `bodies` (all of type `msg_type`, with `flags`, `NLM_F_REQUEST` and
