@@ -12,11 +12,12 @@
 //! 2. A change whose address had an RTM_DELADDR queued before the change's ACK may have
 //!    re-created it. If the kernel dropped notifications (ENOBUFS), every change is suspect.
 //! 3. For each suspect, nlsel reads the address again. One that is absent was deleted after
-//!    the change: nothing to do. One that exists is a new incarnation, since the deletion came
-//!    after the dump saw the old one. If it was never changed after its creation (the
-//!    `tstamp` of IFA_CACHEINFO equals its `cstamp`), nlsel's change created it, and nlsel
-//!    deletes it. If it was, someone else re-added it before the change, which only updated
-//!    it, and it is kept.
+//!    the change: nothing to do. One that exists after a deletion was seen is a new
+//!    incarnation, since the deletion came after the dump saw the old one; after an overrun,
+//!    only a creation stamp (`cstamp` of IFA_CACHEINFO) newer than the dump's shows one. A new
+//!    incarnation never changed after its creation (its `tstamp` equals its `cstamp`) is the
+//!    one nlsel's change created, and nlsel deletes it. One changed since was re-added by
+//!    someone else before the change, which only updated it, and it is kept.
 //!
 //! What is left: when another process re-adds the address and nlsel's change updates it within
 //! the same 10 ms tick, the two look alike, and the address is deleted as if nlsel had created
@@ -58,28 +59,38 @@ fn deleted_address(notification: &Notification) -> Option<(u32, IpAddr)> {
     Some((message.ifindex, message.local_address()?))
 }
 
-/// The indexes of the changes that may have re-created a deleted address.
+/// A change that may have re-created a deleted address.
+struct Suspect {
+    /// Index of the change.
+    index: usize,
+    /// A deletion of its address was seen; without it the suspicion comes from an overrun.
+    deletion_seen: bool,
+}
+
+/// The changes that may have re-created a deleted address.
 fn suspects(
     changes: &[&Change<'_>],
     outcome: &BatchOutcome,
     notifications: &[Notification],
     overrun: bool,
-) -> Vec<usize> {
+) -> Vec<Suspect> {
     let deleted: Vec<Option<(u32, IpAddr)>> = notifications.iter().map(deleted_address).collect();
     let applied = |i: &usize| matches!(outcome.results.get(*i), Some(Some(Ok(()))));
     (0..changes.len())
         .filter(applied)
-        .filter(|&i| {
-            let Some(change) = changes.get(i) else {
-                return false;
-            };
+        .filter_map(|index| {
+            let change = changes.get(index)?;
             let before_ack = outcome
                 .notifications_before_ack
-                .get(i)
+                .get(index)
                 .copied()
                 .unwrap_or(0);
             let key = Some((change.address.ifindex, change.address.local));
-            overrun || deleted.get(..before_ack).unwrap_or_default().contains(&key)
+            let deletion_seen = deleted.get(..before_ack).unwrap_or_default().contains(&key);
+            (deletion_seen || overrun).then_some(Suspect {
+                index,
+                deletion_seen,
+            })
         })
         .collect()
 }
@@ -88,10 +99,11 @@ fn suspects(
 fn remove_recreated(
     ctx: &mut Context,
     changes: &[&Change<'_>],
-    suspects: &[usize],
+    suspects: &[Suspect],
 ) -> Result<Vec<usize>, Failure> {
     let mut removed = Vec::new();
-    for &i in suspects {
+    for suspect in suspects {
+        let i = suspect.index;
         let Some(change) = changes.get(i) else {
             continue;
         };
@@ -101,8 +113,10 @@ fn remove_recreated(
         })
         .map_err(Failure::request("re-reading addresses"))?;
         let Some(current) = now.first() else { continue };
-        let created_by_our_change =
-            current.cstamp != original.cstamp && current.tstamp == current.cstamp;
+        // After a deletion, what exists is a new incarnation whatever its stamp says (the two
+        // can share a 10 ms tick); after an overrun only a new creation stamp shows one.
+        let new_incarnation = suspect.deletion_seen || current.cstamp != original.cstamp;
+        let created_by_our_change = new_incarnation && current.tstamp == current.cstamp;
         if !created_by_our_change {
             continue;
         }
