@@ -30,7 +30,6 @@ use crate::cmd::{Context, Outcome};
 use crate::failure::{ChangeError, ChangeTally, Failure};
 use crate::json;
 use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces};
-use crate::nl::Emit;
 use crate::nl::Family;
 use crate::nl::addr::AddrMessage;
 use crate::nl::header::{NlmFlags, RTM_DELADDR, RTM_NEWADDR};
@@ -196,20 +195,13 @@ pub fn execute(
     let mut applied: Vec<bool> = vec![mode == Mode::Apply; changes.len()];
     let mut failure = None;
     if mode == Mode::Apply && !changes.is_empty() {
-        let messages: Vec<_> = changes
-            .iter()
-            .map(|change| {
-                change
-                    .address
-                    .change_message(change.preferred_lft, change.valid_lft)
-            })
-            .collect();
-        let bodies: Vec<&dyn Emit> = messages
-            .iter()
-            .map(|message| message as &dyn Emit)
-            .collect();
+        let messages = changes.iter().map(|change| {
+            change
+                .address
+                .change_message(change.preferred_lft, change.valid_lft)
+        });
         // REPLACE and never CREATE: only addresses just read from the dump are named.
-        let outcome = ctx.conn.batch(RTM_NEWADDR, NlmFlags::REPLACE, &bodies);
+        let outcome = ctx.conn.batch(RTM_NEWADDR, NlmFlags::REPLACE, messages);
         for (slot, result) in applied.iter_mut().zip(&outcome.results) {
             *slot = matches!(result, Some(Ok(())));
         }

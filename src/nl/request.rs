@@ -455,35 +455,46 @@ impl Conn {
     }
 
     /// Sends the messages `bodies` (all of type `msg_type`, with `flags`, `NLM_F_REQUEST` and
-    /// `NLM_F_ACK`) in batches, and collects every ACK. Stops sending after the first batch in
+    /// `NLM_F_ACK`) in batches of many messages per datagram, and collects every ACK. Stops sending after the first batch in
     /// which the kernel refused a message, so that a failure part-way changes as little as
     /// possible beyond what is reported.
-    pub fn batch(&mut self, msg_type: u16, flags: NlmFlags, bodies: &[&dyn Emit]) -> BatchOutcome {
+    pub fn batch<E: Emit>(
+        &mut self,
+        msg_type: u16,
+        flags: NlmFlags,
+        bodies: impl ExactSizeIterator<Item = E>,
+    ) -> BatchOutcome {
         let flags = flags | NlmFlags::REQUEST | NlmFlags::ACK;
+        let total = bodies.len();
+        let mut bodies = bodies.fuse();
         let mut outcome = BatchOutcome {
-            results: vec![None; bodies.len()],
-            notifications_before_ack: vec![0; bodies.len()],
+            results: vec![None; total],
+            notifications_before_ack: vec![0; total],
             sent: 0,
             failure: None,
         };
         let mut start: usize = 0;
-        for chunk in bodies.chunks(BATCH_MESSAGES) {
-            let end = start.saturating_add(chunk.len());
+        while start < total {
             // Keep the chunk's sequence numbers contiguous: restart below a wrap (and 0).
             if self.next_seq.checked_add(BATCH_MESSAGES as u32).is_none() || self.next_seq == 0 {
                 self.next_seq = 1;
             }
             let first_seq = self.next_seq;
+            let count = match self.send_chunk(msg_type, flags, &mut bodies) {
+                Ok(0) => break,
+                Ok(count) => count,
+                Err(failure) => {
+                    outcome.failure = Some(failure);
+                    break;
+                }
+            };
+            let end = start.saturating_add(count);
+            outcome.sent = end;
             let results = outcome.results.get_mut(start..end).unwrap_or_default();
             let positions = outcome
                 .notifications_before_ack
                 .get_mut(start..end)
                 .unwrap_or_default();
-            if let Err(failure) = self.send_chunk(msg_type, flags, chunk) {
-                outcome.failure = Some(failure);
-                break;
-            }
-            outcome.sent = end;
             if let Err(failure) = self.collect_acks(first_seq, results, positions) {
                 outcome.failure = Some(failure);
                 break;
@@ -496,22 +507,30 @@ impl Conn {
         outcome
     }
 
-    fn send_chunk(
+    /// Emits up to [`BATCH_MESSAGES`] messages from `bodies` into one datagram and sends it.
+    /// Each message is built only now, so a large plan never exists as messages all at once.
+    /// Returns how many were sent.
+    fn send_chunk<E: Emit>(
         &mut self,
         msg_type: u16,
         flags: NlmFlags,
-        chunk: &[&dyn Emit],
-    ) -> Result<(), RequestError> {
+        bodies: &mut impl Iterator<Item = E>,
+    ) -> Result<usize, RequestError> {
         self.send_buf.clear();
-        for body in chunk {
+        let mut count: usize = 0;
+        for body in bodies.take(BATCH_MESSAGES) {
             let seq = self.take_seq();
             let at = self.send_buf.len();
             self.send_buf
-                .resize(at.saturating_add(header_and_body_len(*body)), 0);
+                .resize(at.saturating_add(header_and_body_len(&body)), 0);
             let out = self.send_buf.get_mut(at..).unwrap_or_default();
-            emit_message(out, msg_type, flags, seq, *body)?;
+            emit_message(out, msg_type, flags, seq, &body)?;
+            count = count.saturating_add(1);
         }
-        self.socket.send(&self.send_buf).map_err(io_error("send"))
+        if count > 0 {
+            self.socket.send(&self.send_buf).map_err(io_error("send"))?;
+        }
+        Ok(count)
     }
 
     /// Reads the ACKs for the messages numbered `first_seq` onwards into `results`, noting in
