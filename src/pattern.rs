@@ -154,4 +154,114 @@ mod tests {
             assert_eq!(error.text, text);
         }
     }
+
+    use proptest::prelude::*;
+
+    /// The bits after the first `prefixlen`, computed by shifts rather than by `prefix_mask`.
+    fn host_part(addr: u128, prefixlen: u8) -> u128 {
+        let host_bits = 128u32.saturating_sub(u32::from(prefixlen));
+        match host_bits {
+            0 => 0,
+            128 => addr,
+            n => addr & ((1u128 << n) - 1),
+        }
+    }
+
+    /// Whether `addr` lies in `network/len`, by comparing the top `len` bits.
+    fn in_prefix(addr: u128, network: u128, len: u8) -> bool {
+        let shift = 128 - u32::from(len);
+        addr.checked_shr(shift).unwrap_or(0) == network.checked_shr(shift).unwrap_or(0)
+    }
+
+    fn prefix_pattern(network: u128, len: u8) -> Pattern {
+        Pattern::parse(&format!("{}/{len}", Ipv6Addr::from(network))).unwrap()
+    }
+
+    /// An address in `network/len` with random host bits, or any address at all.
+    fn near(network: u128, len: u8) -> impl Strategy<Value = u128> {
+        prop_oneof![
+            any::<u128>().prop_map(move |bits| {
+                (network & prefix_mask(len)) | (bits & !prefix_mask(len))
+            }),
+            any::<u128>(),
+            // One bit flipped: the addresses just outside (or inside) the prefix.
+            (0u32..128).prop_map(move |bit| network ^ (1u128 << bit)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn address_matches_itself_as_host(addr in any::<u128>(), prefixlen in any::<u8>()) {
+            let addr = Ipv6Addr::from(addr);
+            let pattern = Pattern::parse(&addr.to_string()).unwrap();
+            prop_assert_eq!(pattern, Pattern::Host(addr));
+            prop_assert!(pattern.matches(addr, prefixlen));
+        }
+
+        #[test]
+        fn prefix_matches_exactly_the_addresses_inside(
+            (network, len, addr) in (any::<u128>(), 0u8..=128)
+                .prop_flat_map(|(network, len)| (Just(network), Just(len), near(network, len))),
+            prefixlen in any::<u8>(),
+        ) {
+            let pattern = prefix_pattern(network, len);
+            prop_assert_eq!(
+                pattern.matches(Ipv6Addr::from(addr), prefixlen),
+                in_prefix(addr, network, len)
+            );
+        }
+
+        #[test]
+        fn prefix_pattern_text_roundtrips(network in any::<u128>(), len in 0u8..=128) {
+            let pattern = prefix_pattern(network, len);
+            prop_assert_eq!(Pattern::parse(&pattern.to_string()), Ok(pattern));
+            let Pattern::Prefix { network: kept, len: kept_len } = pattern else {
+                return Err(TestCaseError::fail("not a prefix"));
+            };
+            prop_assert_eq!(kept_len, len);
+            prop_assert_eq!(host_part(u128::from(kept), len), 0, "host bits are cleared");
+        }
+
+        #[test]
+        fn host_pattern_matches_by_host_part(
+            host in prop_oneof![any::<u128>(), any::<u64>().prop_map(u128::from), 0u128..256],
+            network in any::<u128>(),
+            prefixlen in any::<u8>(),
+            same_host in any::<bool>(),
+            other in any::<u128>(),
+        ) {
+            // An address whose host part is the pattern's, or a random one.
+            let addr = if same_host {
+                (network & prefix_mask(prefixlen)) | host_part(host, prefixlen)
+            } else {
+                other
+            };
+            let matched = Pattern::Host(Ipv6Addr::from(host)).matches(Ipv6Addr::from(addr), prefixlen);
+            let expected = addr == host
+                || (prefixlen < 128 && host_part(host, prefixlen) == host
+                    && host_part(addr, prefixlen) == host);
+            prop_assert_eq!(matched, expected);
+            if addr != host && host_part(addr, prefixlen) != host {
+                prop_assert!(!matched, "a different host part never matches");
+            }
+        }
+
+        #[test]
+        fn two_never_matches_a_longer_host_part(
+            network in any::<u64>(),
+            group in 1u16..,
+            low in any::<u16>(),
+        ) {
+            let two = Pattern::parse("::2").unwrap();
+            let network = u128::from(network) << 64;
+            // X::a:2, X::<group>:2 and X::12: text that ends in "2", host parts that are not ::2.
+            for host in [0xa_0002, (u128::from(group) << 16) | 2, 0x12] {
+                prop_assert!(!two.matches(Ipv6Addr::from(network | host), 64));
+            }
+            if low != 2 {
+                prop_assert!(!two.matches(Ipv6Addr::from(network | u128::from(low)), 64));
+            }
+            prop_assert!(two.matches(Ipv6Addr::from(network | 2), 64));
+        }
+    }
 }

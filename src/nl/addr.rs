@@ -363,7 +363,7 @@ mod tests {
 
     use super::*;
     use crate::nl::error::DoneMessage;
-    use crate::nl::header::{Message, Messages, NLMSG_DONE, RTM_NEWADDR};
+    use crate::nl::header::{Header, Message, Messages, NLMSG_DONE, RTM_NEWADDR, emit_message};
     use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
 
     static DUMP_V6: &[u8] = include_bytes!("testdata/addr_dump_v6.bin");
@@ -504,6 +504,35 @@ mod tests {
             let parsed = AddrMessage::parse(message.payload).unwrap();
             assert_eq!(parsed.buffer_len(), message.payload.len());
             assert_eq!(emit_vec(&parsed), message.payload);
+        }
+    }
+
+    #[test]
+    fn test_emit_v6_dump_messages_whole() {
+        // Framed by emit_message, only the port differs: user space sends 0.
+        for message in dump(DUMP_V6) {
+            let parsed = AddrMessage::parse(message.payload).unwrap();
+            let len = Message::buffer_len(parsed.buffer_len()).unwrap();
+            let mut buf = vec![0xa5u8; len + strategies::GUARD];
+            let written = emit_message(
+                &mut buf,
+                RTM_NEWADDR,
+                message.header.flags,
+                message.header.seq,
+                &parsed,
+            );
+            assert_eq!(written, Ok(len));
+            assert!(buf[len..].iter().all(|&b| b == 0xa5));
+            let (reparsed, rest) = Message::parse(&buf[..len]).unwrap();
+            assert!(rest.is_empty());
+            assert_eq!(
+                reparsed.header,
+                Header {
+                    pid: 0,
+                    ..message.header
+                }
+            );
+            assert_eq!(reparsed.payload, message.payload);
         }
     }
 

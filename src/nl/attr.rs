@@ -311,6 +311,7 @@ mod tests {
         );
     }
 
+    use super::super::ErrorKind;
     use super::super::header::{Messages, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE};
     use super::super::strategies::{self, GUARD, attrs_cut};
     use proptest::prelude::*;
@@ -433,6 +434,41 @@ mod tests {
     }
 
     #[test]
+    fn errors_say_what_and_how_many_bytes() {
+        let error = Attr::parse(&[12, 0, 1, 0, 0, 0]).unwrap_err();
+        assert_eq!(error.what(), "attribute");
+        assert_eq!(
+            error.kind(),
+            ErrorKind::Truncated {
+                needed: 12,
+                available: 6
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "buffer is too small to read attribute: need 12 bytes, have 6"
+        );
+        let error = Attr::parse(&[2, 0, 1, 0]).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::LengthTooSmall {
+                declared: 2,
+                minimum: RTA_HDRLEN
+            }
+        );
+        let (attr, _) = Attr::parse(&[5, 0, 8, 0, 1, 0, 0, 0]).unwrap();
+        let error = attr.u32("IFA_FLAGS").unwrap_err();
+        assert_eq!(error.what(), "IFA_FLAGS");
+        assert_eq!(
+            error.kind(),
+            ErrorKind::BadPayloadLength {
+                expected: 4,
+                actual: 1
+            }
+        );
+    }
+
+    #[test]
     fn nested_flag_bits_are_kept_but_masked_from_the_type() {
         let bytes = [8, 0, 0x1a, 0x80, 1, 0, 0, 0];
         let (attr, _) = Attr::parse(&bytes).unwrap();
@@ -504,7 +540,16 @@ mod tests {
                         let walked = walked.unwrap();
                         prop_assert_eq!(&walked[..], &attrs[..walked.len()]);
                     }
-                    Err(expected) => prop_assert_eq!(walked.unwrap_err(), expected),
+                    Err(expected) => {
+                        let error = walked.unwrap_err();
+                        prop_assert_eq!(error, expected);
+                        prop_assert!(error.what().starts_with("attribute"));
+                        let truncated = matches!(
+                            error.kind(),
+                            ErrorKind::Truncated { needed, available } if available < needed
+                        );
+                        prop_assert!(truncated);
+                    }
                 }
             }
         }

@@ -306,8 +306,14 @@ mod tests {
     /// The port the capture's main socket was bound to, echoed in every reply.
     const CAPTURE_PID: u32 = 0x6e6c7331;
 
-    /// Every capture, with the (type, nlmsg_len, seq) of each message `tools/capture.py` listed.
-    const CAPTURES: &[(&str, &[u8], &[(u16, u32, u32)])] = &[
+    /// A capture's name, its bytes, and the (type, nlmsg_len, seq) of each of its messages.
+    type Capture = (&'static str, &'static [u8], &'static [(u16, u32, u32)]);
+
+    /// The port of the fresh socket that `error_extack_uncapped.bin` was read from.
+    const UNCAPPED_PID: u32 = 0x6e6c7332;
+
+    /// Every capture, with the messages `tools/capture.py --decode` lists for it.
+    const CAPTURES: &[Capture] = &[
         (
             "addr_dump_v6.bin",
             include_bytes!("testdata/addr_dump_v6.bin"),
@@ -379,11 +385,24 @@ mod tests {
             &[(NLMSG_ERROR, 96, 8)],
         ),
         (
+            "error_extack_uncapped.bin",
+            include_bytes!("testdata/error_extack_uncapped.bin"),
+            &[(NLMSG_ERROR, 128, 1)],
+        ),
+        (
             "done_with_errno.bin",
             include_bytes!("testdata/done_with_errno.bin"),
             &[(NLMSG_DONE, 80, 9)],
         ),
     ];
+
+    fn capture_pid(name: &str) -> u32 {
+        if name == "error_extack_uncapped.bin" {
+            UNCAPPED_PID
+        } else {
+            CAPTURE_PID
+        }
+    }
 
     #[test]
     fn test_parse_every_capture() {
@@ -397,7 +416,7 @@ mod tests {
                 .collect();
             assert_eq!(&found, expected, "{name}");
             for message in &messages {
-                assert_eq!(message.header.pid, CAPTURE_PID, "{name}");
+                assert_eq!(message.header.pid, capture_pid(name), "{name}");
                 assert_eq!(
                     message.payload.len() + NLMSG_HDRLEN,
                     message.header.len as usize
@@ -464,7 +483,7 @@ mod tests {
                 .unwrap();
                 assert_eq!(written, len);
                 assert!(buf[len..].iter().all(|&b| b == 0xa5), "{name}");
-                buf[12..16].copy_from_slice(&CAPTURE_PID.to_ne_bytes());
+                buf[12..16].copy_from_slice(&capture_pid(name).to_ne_bytes());
                 rebuilt.extend_from_slice(&buf[..len]);
             }
             assert_eq!(&rebuilt[..], *bytes, "{name}");

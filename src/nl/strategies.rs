@@ -250,17 +250,22 @@ pub fn done_flags(done: &DoneMessage<'_>) -> NlmFlags {
 }
 
 /// Emits `body` into a buffer of `buffer_len()` bytes followed by a guard, all pre-filled with
-/// 0xa5, checks that the guard is untouched and returns the emitted bytes.
+/// 0xa5, checks that the guard is untouched and returns the emitted bytes. The same emit into a
+/// buffer filled with 0x5a must give the same bytes: otherwise some byte was left unset.
 pub fn emit_vec(body: &dyn Emit) -> Vec<u8> {
     let len = body.buffer_len();
-    let mut buf = vec![0xa5; len + GUARD];
-    body.emit(&mut buf[..len]).unwrap();
-    assert!(
-        buf[len..].iter().all(|&b| b == 0xa5),
-        "emit wrote past buffer_len() = {len}"
-    );
-    buf.truncate(len);
-    buf
+    let mut emitted = [0xa5u8, 0x5a].map(|fill| {
+        let mut buf = vec![fill; len + GUARD];
+        body.emit(&mut buf[..len]).unwrap();
+        assert!(
+            buf[len..].iter().all(|&b| b == fill),
+            "emit wrote past buffer_len() = {len}"
+        );
+        buf.truncate(len);
+        buf
+    });
+    assert_eq!(emitted[0], emitted[1], "emit left bytes unset");
+    std::mem::take(&mut emitted[0])
 }
 
 /// Every buffer shorter than `buffer_len()` gives an error, and `emit` never writes past it.
