@@ -163,6 +163,18 @@ impl CacheInfo {
         Ok((info, rest))
     }
 
+    /// Reads an `IFA_CACHEINFO` payload, which must be exactly the struct's size.
+    pub fn parse_exact(payload: &[u8]) -> Result<CacheInfo> {
+        if payload.len() != IFA_CACHEINFO_LEN {
+            return Err(Error::bad_payload_length(
+                "IFA_CACHEINFO",
+                IFA_CACHEINFO_LEN,
+                payload.len(),
+            ));
+        }
+        Ok(CacheInfo::parse(payload)?.0)
+    }
+
     pub const fn buffer_len() -> usize {
         IFA_CACHEINFO_LEN
     }
@@ -247,7 +259,7 @@ impl<'a> AddrMessage<'a> {
                 IFA_LOCAL => message.local = Some(attr.ip(family, "IFA_LOCAL")?),
                 IFA_BROADCAST => message.broadcast = Some(attr.ip(family, "IFA_BROADCAST")?),
                 IFA_LABEL => message.label = Some(attr.c_str()),
-                IFA_CACHEINFO => message.cacheinfo = Some(CacheInfo::parse(attr.payload)?.0),
+                IFA_CACHEINFO => message.cacheinfo = Some(CacheInfo::parse_exact(attr.payload)?),
                 IFA_FLAGS => {
                     message.flags_attr = Some(IfaFlags::from_bits_retain(attr.u32("IFA_FLAGS")?))
                 }
@@ -607,7 +619,22 @@ mod tests {
         payload.extend([8, 0, 6, 0, 0, 0, 0, 0]); // a 4-byte IFA_CACHEINFO
         assert_eq!(
             AddrMessage::parse(&payload),
-            Err(Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, 4))
+            Err(Error::bad_payload_length(
+                "IFA_CACHEINFO",
+                IFA_CACHEINFO_LEN,
+                4
+            ))
+        );
+        let mut payload = vec![2, 8, 0, 0, 1, 0, 0, 0];
+        payload.extend([24, 0, 6, 0]); // a 20-byte IFA_CACHEINFO: a later kernel's, not ours
+        payload.extend([0; 20]);
+        assert_eq!(
+            AddrMessage::parse(&payload),
+            Err(Error::bad_payload_length(
+                "IFA_CACHEINFO",
+                IFA_CACHEINFO_LEN,
+                20
+            ))
         );
         let mut payload = vec![2, 8, 0, 0, 1, 0, 0, 0];
         payload.extend([6, 0, 8, 0, 0, 0, 0, 0]); // a 2-byte IFA_FLAGS

@@ -162,7 +162,20 @@ impl super::Emit for ErrorMessage<'_> {
         field_mut(buf, 0, ERRNO_LEN, "nlmsgerr")?.copy_from_slice(&self.error.to_ne_bytes());
         let area = field_mut(buf, ERRNO_LEN, self.request_area_len(), "nlmsgerr")?;
         area.fill(0);
-        self.request.emit(area)?;
+        // An echoed request's length covers what is echoed; a capped one keeps the original's.
+        let request = match self.request_payload {
+            Some(body) => {
+                let len = NLMSG_HDRLEN.saturating_add(body.len());
+                let len =
+                    u32::try_from(len).map_err(|_| Error::too_long("nlmsgerr request", len))?;
+                Header {
+                    len,
+                    ..self.request
+                }
+            }
+            None => self.request,
+        };
+        request.emit(area)?;
         if let Some(body) = self.request_payload {
             field_mut(area, NLMSG_HDRLEN, body.len(), "nlmsgerr request")?.copy_from_slice(body);
         }
