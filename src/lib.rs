@@ -2,7 +2,7 @@
 //! netlink. The wire format and the socket are in [`nl`]; the policy, which addresses to
 //! change, is the pure [`plan`]; each subcommand is a file in [`cmd`].
 #![deny(unsafe_code)]
-#![warn(
+#![deny(
     clippy::undocumented_unsafe_blocks,
     clippy::multiple_unsafe_ops_per_block
 )]
