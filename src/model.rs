@@ -183,6 +183,18 @@ pub fn name_of(interfaces: &[Interface], ifindex: u32) -> Vec<u8> {
         )
 }
 
+/// The interfaces `--dev` names, or `None` for all when it names none; the first unknown name
+/// is the error.
+pub fn selected_interfaces(
+    interfaces: &[Interface],
+    names: &[Vec<u8>],
+) -> Result<Option<Vec<u32>>, Vec<u8>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    resolve_names(interfaces, names).map(Some)
+}
+
 /// Resolves `--dev` names to indexes; the first unknown name is returned as the error.
 pub fn resolve_names(interfaces: &[Interface], names: &[Vec<u8>]) -> Result<Vec<u32>, Vec<u8>> {
     names

@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{Context, Mode, Outcome, apply_rule, interface_name, text_value, usage_error};
 use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, Interface, resolve_names};
+use crate::model::{Address, Interface, selected_interfaces};
 use crate::pattern::Pattern;
 use crate::plan::{self, Plan};
 use crate::watch::watch;
@@ -107,9 +107,9 @@ impl Rule for Args {
         addresses: &'a [Address],
         interfaces: &[Interface],
     ) -> Result<Plan<'a>, Failure> {
-        let only = resolve_names(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
-        let only = (!self.devs.is_empty()).then_some(only.as_slice());
-        plan::deprecate(addresses, &self.patterns, only)
+        let only =
+            selected_interfaces(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
+        plan::deprecate(addresses, &self.patterns, only.as_deref())
             .map_err(|error| Failure::from_policy(error, interfaces))
     }
 }

@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{Context, Mode, Outcome, apply_rule, interface_name, usage_error};
 use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, Interface, resolve_names};
+use crate::model::{Address, Interface, selected_interfaces};
 use crate::plan::{self, Plan};
 
 pub const HELP: &str = "\
@@ -47,9 +47,9 @@ impl Rule for Args {
         addresses: &'a [Address],
         interfaces: &[Interface],
     ) -> Result<Plan<'a>, Failure> {
-        let only = resolve_names(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
-        let only = (!self.devs.is_empty()).then_some(only.as_slice());
-        Ok(plan::undeprecate(addresses, only))
+        let only =
+            selected_interfaces(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
+        Ok(plan::undeprecate(addresses, only.as_deref()))
     }
 }
 

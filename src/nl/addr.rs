@@ -733,13 +733,7 @@ mod tests {
             attrs in proptest::collection::vec((0u16..12, strategies::bytes(20)), 0..6),
         ) {
             // Known attribute types with payloads of any size, so the typed readers are hit.
-            let mut bytes = header.to_vec();
-            for (kind, payload) in &attrs {
-                let attr = Attr { kind: *kind, payload };
-                let mut buf = vec![0u8; attr.buffer_len()];
-                attr.emit(&mut buf).unwrap();
-                bytes.extend(buf);
-            }
+            let bytes = strategies::header_and_attrs(&header, &attrs);
             if let Ok(message) = AddrMessage::parse(&bytes) {
                 let emitted = emit_vec(&message);
                 prop_assert_eq!(AddrMessage::parse(&emitted), Ok(message));

@@ -309,13 +309,7 @@ mod tests {
             header in any::<[u8; RTMSG_LEN]>(),
             attrs in proptest::collection::vec((0u16..16, strategies::bytes(20)), 0..6),
         ) {
-            let mut bytes = header.to_vec();
-            for (kind, payload) in &attrs {
-                let attr = Attr { kind: *kind, payload };
-                let mut buf = vec![0u8; attr.buffer_len()];
-                attr.emit(&mut buf).unwrap();
-                bytes.extend(buf);
-            }
+            let bytes = strategies::header_and_attrs(&header, &attrs);
             if let Ok(message) = RouteMessage::parse(&bytes) {
                 let emitted = emit_vec(&message);
                 prop_assert_eq!(RouteMessage::parse(&emitted), Ok(message));

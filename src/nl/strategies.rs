@@ -299,3 +299,19 @@ pub fn attrs_cut(area: &[u8], cut: usize) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// A fixed header followed by the attributes `attrs` (type, payload), as bytes: input that
+/// reaches every typed reader with payloads of any size.
+pub fn header_and_attrs(header: &[u8], attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut bytes = header.to_vec();
+    for (kind, payload) in attrs {
+        let attr = Attr {
+            kind: *kind,
+            payload,
+        };
+        let mut buf = vec![0u8; attr.buffer_len()];
+        attr.emit(&mut buf).unwrap();
+        bytes.extend(buf);
+    }
+    bytes
+}
