@@ -40,8 +40,9 @@ Options:
   -h, --help          show this help; COMMAND --help shows the command's
   -V, --version       show the version
 
-Only preferred lifetimes change: valid lifetimes, flags, protocol and metric are kept,
-and no address is ever created or deleted.
+Only preferred lifetimes change: valid lifetimes, flags, protocol and metric are kept.
+No address is created or deleted, except that an address the kernel re-creates because
+another process deleted it during the change is removed again.
 
 Exit status: 0 success, 1 failure (kernel error, missing interface or address, no
 permission), 2 usage error, 3 `deprecate --check` found work to do.
