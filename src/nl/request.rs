@@ -265,20 +265,6 @@ impl Conn {
         Ok(())
     }
 
-    /// Waits up to `timeout_ms` (-1: for ever) for the kernel, then reads what it queued.
-    /// Returns false when the wait timed out or a signal interrupted it.
-    pub fn wait(&mut self, timeout_ms: i32) -> Result<bool, RequestError> {
-        match self.socket.wait_readable(timeout_ms) {
-            Ok(true) => {
-                self.read_pending()?;
-                Ok(true)
-            }
-            Ok(false) => Ok(false),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(false),
-            Err(error) => Err(io_error("poll")(error)),
-        }
-    }
-
     /// Reads one queued datagram, if there is one, keeping its notifications.
     fn read_one_datagram(&mut self) -> Result<bool, RequestError> {
         let datagram = match self.socket.try_recv() {

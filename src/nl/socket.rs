@@ -29,7 +29,6 @@ const NETLINK_GET_STRICT_CHK: libc::c_int = 12;
 /// A NETLINK_ROUTE socket and the buffer its datagrams are read into.
 pub struct Socket {
     fd: OwnedFd,
-    port: u32,
     buf: Box<[u8]>,
 }
 
@@ -50,9 +49,8 @@ impl Socket {
         }
         // SAFETY: `raw` is a descriptor socket(2) just returned; nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut socket = Socket {
+        let socket = Socket {
             fd,
-            port: 0,
             buf: vec![0u8; RECV_BUF_LEN].into_boxed_slice(),
         };
         for option in [NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_CAP_ACK] {
@@ -70,13 +68,7 @@ impl Socket {
         }
         socket.bind()?;
         socket.connect_to_kernel()?;
-        socket.port = socket.local_port()?;
         Ok(socket)
-    }
-
-    /// The port the kernel assigned to this socket.
-    pub fn port(&self) -> u32 {
-        self.port
     }
 
     /// Joins a multicast group (`RTNLGRP_*`), to be told of changes.
@@ -137,20 +129,6 @@ impl Socket {
             Err(io::Error::last_os_error())
         } else {
             Ok(())
-        }
-    }
-
-    fn local_port(&self) -> io::Result<u32> {
-        let mut addr = kernel_address();
-        let mut len = size_of::<SockaddrNl>() as libc::socklen_t;
-        // SAFETY: the pointers describe `addr` and `len`, live and writable; the kernel writes
-        // at most `len` bytes into `addr`.
-        let rc =
-            unsafe { libc::getsockname(self.fd.as_raw_fd(), (&raw mut addr).cast(), &raw mut len) };
-        if rc < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(addr.nl_pid)
         }
     }
 
@@ -238,23 +216,6 @@ impl Socket {
                 return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
             }
             return Ok(received);
-        }
-    }
-
-    /// Waits until the socket is readable or `timeout_ms` passes (-1 waits for ever).
-    /// Returns whether it is readable. EINTR is returned, so a signal can end the wait.
-    pub fn wait_readable(&self, timeout_ms: libc::c_int) -> io::Result<bool> {
-        let mut pollfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: the pointer describes one live, writable pollfd, and the count is 1.
-        let rc = unsafe { libc::poll(&raw mut pollfd, 1, timeout_ms) };
-        if rc < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(rc > 0)
         }
     }
 }
