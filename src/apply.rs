@@ -97,6 +97,7 @@ fn suspects(
 /// Deletes what the changes in `suspects` re-created; returns the indexes of those it deleted.
 fn remove_recreated(
     ctx: &mut Context,
+    interfaces: &[Interface],
     changes: &[&Change<'_>],
     suspects: &[Suspect],
 ) -> Result<Vec<usize>, Failure> {
@@ -131,9 +132,8 @@ fn remove_recreated(
             }
             Err(error) => {
                 let what = format!(
-                    "removing re-created {} dev {}",
-                    address_text(current),
-                    current.ifindex
+                    "removing re-created {}",
+                    change_description(change, interfaces)
                 );
                 return Err(Failure::request(what)(error));
             }
@@ -207,7 +207,7 @@ pub fn execute(
         }
         let overrun = ctx.conn.take_overrun();
         let suspects = suspects(&changes, &outcome, ctx.conn.notifications(), overrun);
-        for i in remove_recreated(ctx, &changes, &suspects)? {
+        for i in remove_recreated(ctx, interfaces, &changes, &suspects)? {
             if let (Some(slot), Some(change)) = (applied.get_mut(i), changes.get(i)) {
                 *slot = false;
                 crate::warn!(
