@@ -149,7 +149,13 @@ fn run(mut parser: lexopt::Parser) -> Result<Outcome, Failure> {
             Some(Short('q') | Long("quiet")) => globals.quiet = true,
             Some(Short('h') | Long("help")) => return Err(Failure::Help(HELP)),
             Some(Short('V') | Long("version")) => {
-                return Err(Failure::Help(concat!("nlsel ", env!("CARGO_PKG_VERSION"))));
+                return Err(Failure::Help(concat!(
+                    "nlsel ",
+                    env!("CARGO_PKG_VERSION"),
+                    " (commit ",
+                    env!("NLSEL_COMMIT"),
+                    ")"
+                )));
             }
             Some(Value(word)) => break parse_command(&mut parser, word)?,
             Some(other) => return Err(usage_error(other.unexpected())),

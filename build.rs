@@ -1,0 +1,67 @@
+//! Embeds the git commit the binary is built from as `NLSEL_COMMIT`, for `nlsel --version`.
+//!
+//! No network and no build dependency: the commit comes from the `NLSEL_COMMIT` environment
+//! variable when set (a release script or a distribution package may set it), else from the
+//! checkout's own `.git` files (`HEAD`, the loose ref it names, or `packed-refs`; a worktree's
+//! `.git` file and its `commondir` are followed), else it is "unknown" (a source tarball).
+//! Nothing else about the build machine is embedded, so the build stays reproducible.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    println!("cargo::rerun-if-env-changed=NLSEL_COMMIT");
+    let commit = match env::var("NLSEL_COMMIT") {
+        Ok(commit) if !commit.is_empty() => commit,
+        _ => {
+            let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+            git_commit(&root).unwrap_or_else(|| "unknown".to_string())
+        }
+    };
+    println!("cargo::rustc-env=NLSEL_COMMIT={commit}");
+}
+
+/// The commit `HEAD` points at, reading git's files directly.
+fn git_commit(root: &Path) -> Option<String> {
+    let dot_git = root.join(".git");
+    println!("cargo::rerun-if-changed={}", dot_git.display());
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        // A worktree or submodule: `.git` is a file saying "gitdir: PATH".
+        let text = fs::read_to_string(&dot_git).ok()?;
+        root.join(text.strip_prefix("gitdir:")?.trim())
+    };
+    // A worktree keeps its own HEAD but shares refs with the main repository.
+    let common_dir = match fs::read_to_string(git_dir.join("commondir")) {
+        Ok(text) => git_dir.join(text.trim()),
+        Err(_) => git_dir.clone(),
+    };
+    let head_path = git_dir.join("HEAD");
+    println!("cargo::rerun-if-changed={}", head_path.display());
+    let head = fs::read_to_string(head_path).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
+        return is_commit(head).then(|| head.to_string());
+    };
+    for dir in [&git_dir, &common_dir] {
+        let loose = dir.join(reference);
+        println!("cargo::rerun-if-changed={}", loose.display());
+        if let Ok(text) = fs::read_to_string(&loose) {
+            let text = text.trim();
+            return is_commit(text).then(|| text.to_string());
+        }
+    }
+    let packed_path = common_dir.join("packed-refs");
+    println!("cargo::rerun-if-changed={}", packed_path.display());
+    let packed = fs::read_to_string(packed_path).ok()?;
+    packed.lines().find_map(|line| {
+        let (commit, name) = line.split_once(' ')?;
+        (name == reference && is_commit(commit)).then(|| commit.to_string())
+    })
+}
+
+fn is_commit(text: &str) -> bool {
+    text.len() >= 40 && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+}

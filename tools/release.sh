@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds nlsel as it ships: static musl binaries for x86_64 and aarch64, from the nightly
+# toolchain with the standard library rebuilt without its panic and backtrace machinery
+# (-Z build-std, panic=immediate-abort), so each is under 256 KiB.
+#
+#   tools/release.sh [TARGET...]      default: x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+#
+# Writes dist/nlsel-VERSION-TARGET and dist/SHA256SUMS, and prints the sha256s and the
+# toolchain. The build is reproducible: every path that could end up in the binary (this
+# checkout, cargo's home, rustup's home) is remapped to a fixed name, symbols are stripped,
+# nothing records a time, and the commit comes from git's files (build.rs), so two clones of
+# one commit in different directories give the same bytes.
+#
+# Needs: rustup with a nightly toolchain (NLSEL_TOOLCHAIN overrides "nightly") and its rust-src
+# component; `rust-lld` (shipped with rustc) links both targets, so no cross toolchain is used.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$root"
+
+toolchain=${NLSEL_TOOLCHAIN:-nightly}
+max_size=$((256 * 1024))
+targets=("$@")
+if [ "${#targets[@]}" -eq 0 ]; then
+  targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
+fi
+
+rustup component add rust-src --toolchain "$toolchain" >/dev/null
+cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
+rustup_home=$(cd "${RUSTUP_HOME:-$HOME/.rustup}" && pwd -P)
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+
+# The release profile (Cargo.toml) already strips and uses one codegen unit and LTO.
+rustflags=(
+  -Zunstable-options -Cpanic=immediate-abort
+  -Cstrip=symbols
+  -Clink-self-contained=yes -Clinker=rust-lld
+  "--remap-path-prefix=$root=/nlsel"
+  "--remap-path-prefix=$cargo_home=/cargo"
+  "--remap-path-prefix=$rustup_home=/rustup"
+)
+
+mkdir -p dist
+: >dist/SHA256SUMS.new
+for target in "${targets[@]}"; do
+  echo "building $target" >&2
+  # musl's C runtime (crt*.o, libc.a) comes from the target's rust-std component. Some nightlies
+  # ship none for a target (aarch64-unknown-linux-musl at times); then the stable toolchain's
+  # copy of the same musl is linked, while all Rust code is still built from nightly's source.
+  crt_flags=()
+  sysroot=$(rustc "+$toolchain" --print sysroot)
+  if ! rustup target add --toolchain "$toolchain" "$target" >/dev/null 2>&1 ||
+    [ ! -d "$sysroot/lib/rustlib/$target/lib/self-contained" ]; then
+    rustup target add --toolchain stable "$target" >/dev/null
+    stable_sysroot=$(rustc +stable --print sysroot)
+    echo "note: $toolchain has no rust-std for $target; linking musl from $(rustc +stable --version)" >&2
+    crt_flags=("-Lnative=$stable_sysroot/lib/rustlib/$target/lib/self-contained")
+  fi
+  # A target directory of its own, so no artefact of another build (other flags, the stable
+  # toolchain) is reused.
+  RUSTFLAGS="${rustflags[*]} ${crt_flags[*]}" SOURCE_DATE_EPOCH=0 \
+    cargo "+$toolchain" build --release --locked --target "$target" \
+    --target-dir target/release-build -Z build-std=std,panic_abort
+  built=target/release-build/$target/release/nlsel
+  name=nlsel-$version-$target
+  cp "$built" "dist/$name"
+
+  size=$(stat -c %s "dist/$name")
+  if [ "$size" -gt "$max_size" ]; then
+    echo "error: dist/$name is $size bytes, over $max_size" >&2
+    exit 1
+  fi
+  # Static: no program interpreter and no shared library.
+  if LC_ALL=C readelf -lW "dist/$name" | grep -q 'INTERP' ||
+    LC_ALL=C readelf -dW "dist/$name" 2>/dev/null | grep -q 'NEEDED'; then
+    echo "error: dist/$name is not statically linked" >&2
+    exit 1
+  fi
+  (cd dist && sha256sum "$name") >>dist/SHA256SUMS.new
+  echo "$name: $size bytes" >&2
+done
+mv dist/SHA256SUMS.new dist/SHA256SUMS
+
+echo "toolchain: $(rustc "+$toolchain" --version)"
+# The --version text is one literal in the binary; show what each build embedded.
+for target in "${targets[@]}"; do
+  echo "$target: $(grep -ao "nlsel $version (commit [0-9a-z]*)" "dist/nlsel-$version-$target")"
+done
+cat dist/SHA256SUMS
