@@ -149,6 +149,76 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
     )
 }
 
+/// A link with what `ip addr show` prints about it, for `show`; the commands that change
+/// addresses need only [`Interface`]. Names and hardware addresses are the kernel's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub ifindex: u32,
+    pub name: Vec<u8>,
+    /// `ARPHRD_*`.
+    pub link_type: u16,
+    /// `IFF_*`.
+    pub flags: u32,
+    pub mtu: Option<u32>,
+    pub qdisc: Option<Vec<u8>>,
+    /// The index of the link this one sits on, and the peer namespace's id when it is in
+    /// another namespace.
+    pub link: Option<u32>,
+    pub link_netnsid: Option<i32>,
+    pub master: Option<u32>,
+    pub txqlen: Option<u32>,
+    pub operstate: Option<u8>,
+    pub group: Option<u32>,
+    pub address: Option<Vec<u8>>,
+    pub broadcast: Option<Vec<u8>>,
+    pub perm_address: Option<Vec<u8>>,
+    pub proto_down: bool,
+    /// `None` when the kernel sent no `IFLA_PROP_LIST`.
+    pub alt_names: Option<Vec<Vec<u8>>>,
+}
+
+impl Link {
+    pub fn from_message(message: &LinkMessage<'_>) -> Link {
+        let owned = |bytes: Option<&[u8]>| bytes.map(<[u8]>::to_vec);
+        Link {
+            ifindex: message.ifindex,
+            name: message.name.unwrap_or_default().to_vec(),
+            link_type: message.link_type,
+            flags: message.flags,
+            mtu: message.mtu,
+            qdisc: owned(message.qdisc),
+            link: message.link,
+            link_netnsid: message.link_netnsid,
+            master: message.master,
+            txqlen: message.txqlen,
+            operstate: message.operstate,
+            group: message.group,
+            address: owned(message.address),
+            broadcast: owned(message.broadcast),
+            perm_address: owned(message.perm_address),
+            proto_down: message.proto_down.is_some_and(|down| down != 0),
+            alt_names: message
+                .prop_list
+                .map(|_| message.alt_names().map(<[u8]>::to_vec).collect()),
+        }
+    }
+}
+
+/// Every link with its link-level details, in the kernel's order.
+pub fn read_links(conn: &mut Conn) -> Result<Vec<Link>, RequestError> {
+    conn.dump(
+        RTM_GETLINK,
+        &LinkMessage::by_index(0),
+        Vec::new,
+        |links, message| {
+            if message.header.msg_type == RTM_NEWLINK {
+                links.push(Link::from_message(&LinkMessage::parse(message.payload)?));
+            }
+            Ok(())
+        },
+    )
+}
+
 /// Every address of `family` (`Family::Unspec` for all), in the kernel's order, kept only when
 /// `keep` says so, so that a large dump is decoded as a stream and not held whole.
 pub fn read_addresses(

@@ -1,4 +1,8 @@
-//! `struct ifinfomsg` with `IFLA_IFNAME`: what nlsel needs of a link is its index and its name.
+//! `struct ifinfomsg` and the `IFLA_*` attributes that `ip -j addr show` prints for a link:
+//! its name, MTU, queueing discipline, master, queue length, operational state, group,
+//! hardware addresses, the peer's namespace id, protocol-down state and alternative names.
+//! Every other attribute of a dump (statistics, `IFLA_LINKINFO`, `IFLA_AF_SPEC`, ...) is
+//! skipped when parsing and never emitted.
 
 use zerocopy::byteorder::native_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -20,18 +24,53 @@ struct RawIfInfoMsg {
 pub const IFINFOMSG_LEN: usize = 16;
 const _: () = assert!(size_of::<RawIfInfoMsg>() == IFINFOMSG_LEN);
 
+pub const IFLA_ADDRESS: u16 = 1;
+pub const IFLA_BROADCAST: u16 = 2;
 pub const IFLA_IFNAME: u16 = 3;
+pub const IFLA_MTU: u16 = 4;
+pub const IFLA_LINK: u16 = 5;
+pub const IFLA_QDISC: u16 = 6;
+pub const IFLA_MASTER: u16 = 10;
+pub const IFLA_TXQLEN: u16 = 13;
+pub const IFLA_OPERSTATE: u16 = 16;
+pub const IFLA_GROUP: u16 = 27;
+pub const IFLA_LINK_NETNSID: u16 = 37;
+pub const IFLA_PROTO_DOWN: u16 = 39;
+pub const IFLA_PROP_LIST: u16 = 52;
+pub const IFLA_ALT_IFNAME: u16 = 53;
+pub const IFLA_PERM_ADDRESS: u16 = 54;
 
-/// One link message. `name` is `IFLA_IFNAME` without its NUL: the kernel allows any byte but
-/// NUL, '/', ':' and white space in it, so it is kept as bytes, not as a `str`.
+/// One link message. Names are kept as bytes, not as `str`: the kernel allows any byte but
+/// NUL, '/', ':' and white space in them. Hardware addresses are the kernel's bytes, whose
+/// length depends on the link type (6 for Ethernet, 4 for an IPv4 tunnel, 0 for none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkMessage<'a> {
     pub family: Family,
+    /// `ifi_type`, an `ARPHRD_*` value.
     pub link_type: u16,
     pub ifindex: u32,
+    /// `ifi_flags`, the `IFF_*` bits.
     pub flags: u32,
     pub change: u32,
+    /// `IFLA_IFNAME` without its NUL.
     pub name: Option<&'a [u8]>,
+    pub address: Option<&'a [u8]>,
+    pub broadcast: Option<&'a [u8]>,
+    pub mtu: Option<u32>,
+    /// `IFLA_LINK`: the index of the link this one sits on (a veth's peer, a VLAN's parent),
+    /// in the namespace `link_netnsid` names when that is present.
+    pub link: Option<u32>,
+    pub qdisc: Option<&'a [u8]>,
+    pub master: Option<u32>,
+    pub txqlen: Option<u32>,
+    /// `IFLA_OPERSTATE`, RFC 2863's `IF_OPER_*`.
+    pub operstate: Option<u8>,
+    pub group: Option<u32>,
+    pub link_netnsid: Option<i32>,
+    pub proto_down: Option<u8>,
+    /// `IFLA_PROP_LIST`'s payload: nested `IFLA_ALT_IFNAME` attributes, checked by `parse`.
+    pub prop_list: Option<&'a [u8]>,
+    pub perm_address: Option<&'a [u8]>,
 }
 
 impl<'a> LinkMessage<'a> {
@@ -44,36 +83,134 @@ impl<'a> LinkMessage<'a> {
             flags: 0,
             change: 0,
             name: None,
+            address: None,
+            broadcast: None,
+            mtu: None,
+            link: None,
+            qdisc: None,
+            master: None,
+            txqlen: None,
+            operstate: None,
+            group: None,
+            link_netnsid: None,
+            proto_down: None,
+            prop_list: None,
+            perm_address: None,
         }
     }
 
+    /// Reads a message payload. Unknown attributes are skipped; a repeated one keeps the last.
     pub fn parse(payload: &'a [u8]) -> Result<LinkMessage<'a>> {
         let (raw, attrs) = RawIfInfoMsg::ref_from_prefix(payload)
             .map_err(|_| Error::truncated("ifinfomsg", IFINFOMSG_LEN, payload.len()))?;
         let mut message = LinkMessage {
             family: Family::from(raw.ifi_family),
             link_type: raw.ifi_type.get(),
-            ifindex: raw.ifi_index.get(),
             flags: raw.ifi_flags.get(),
             change: raw.ifi_change.get(),
-            name: None,
+            ..LinkMessage::by_index(raw.ifi_index.get())
         };
         for attr in Attrs::new(attrs) {
             let attr = attr?;
-            if attr.attr_type() == IFLA_IFNAME {
-                message.name = Some(attr.c_str());
+            match attr.attr_type() {
+                IFLA_IFNAME => message.name = Some(attr.c_str()),
+                IFLA_ADDRESS => message.address = Some(attr.payload),
+                IFLA_BROADCAST => message.broadcast = Some(attr.payload),
+                IFLA_MTU => message.mtu = Some(attr.u32("IFLA_MTU")?),
+                IFLA_LINK => message.link = Some(attr.u32("IFLA_LINK")?),
+                IFLA_QDISC => message.qdisc = Some(attr.c_str()),
+                IFLA_MASTER => message.master = Some(attr.u32("IFLA_MASTER")?),
+                IFLA_TXQLEN => message.txqlen = Some(attr.u32("IFLA_TXQLEN")?),
+                IFLA_OPERSTATE => message.operstate = Some(attr.u8("IFLA_OPERSTATE")?),
+                IFLA_GROUP => message.group = Some(attr.u32("IFLA_GROUP")?),
+                IFLA_LINK_NETNSID => {
+                    let id = attr.u32("IFLA_LINK_NETNSID")?;
+                    message.link_netnsid = Some(i32::from_ne_bytes(id.to_ne_bytes()));
+                }
+                IFLA_PROTO_DOWN => message.proto_down = Some(attr.u8("IFLA_PROTO_DOWN")?),
+                IFLA_PROP_LIST => {
+                    // Checked here, so that `alt_names` cannot fail.
+                    for nested in Attrs::new(attr.payload) {
+                        nested?;
+                    }
+                    message.prop_list = Some(attr.payload);
+                }
+                IFLA_PERM_ADDRESS => message.perm_address = Some(attr.payload),
+                _ => {}
             }
         }
         Ok(message)
+    }
+
+    /// The alternative names in `IFLA_PROP_LIST`, in the kernel's order.
+    pub fn alt_names(&self) -> impl Iterator<Item = &'a [u8]> {
+        Attrs::new(self.prop_list.unwrap_or_default())
+            .map_while(Result::ok)
+            .filter(|attr| attr.attr_type() == IFLA_ALT_IFNAME)
+            .map(|attr| attr.c_str())
+    }
+
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrBytes<'a>)> {
+        let bytes = |kind, bytes: Option<&'a [u8]>| bytes.map(|b| (kind, AttrBytes::Raw(b)));
+        let c_str = |kind, bytes: Option<&'a [u8]>| bytes.map(|b| (kind, AttrBytes::CStr(b)));
+        let u32 = |kind, value: Option<u32>| value.map(|v| (kind, AttrBytes::U32(v.to_ne_bytes())));
+        let u8 = |kind, value: Option<u8>| value.map(|v| (kind, AttrBytes::U8([v])));
+        [
+            c_str(IFLA_IFNAME, self.name),
+            bytes(IFLA_ADDRESS, self.address),
+            bytes(IFLA_BROADCAST, self.broadcast),
+            u32(IFLA_MTU, self.mtu),
+            u32(IFLA_LINK, self.link),
+            c_str(IFLA_QDISC, self.qdisc),
+            u32(IFLA_MASTER, self.master),
+            u32(IFLA_TXQLEN, self.txqlen),
+            u8(IFLA_OPERSTATE, self.operstate),
+            u32(IFLA_GROUP, self.group),
+            self.link_netnsid
+                .map(|id| (IFLA_LINK_NETNSID, AttrBytes::U32(id.to_ne_bytes()))),
+            u8(IFLA_PROTO_DOWN, self.proto_down),
+            bytes(IFLA_PROP_LIST, self.prop_list),
+            bytes(IFLA_PERM_ADDRESS, self.perm_address),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// An attribute payload held by value or borrowed, so that emitting allocates nothing.
+enum AttrBytes<'a> {
+    Raw(&'a [u8]),
+    CStr(&'a [u8]),
+    U32([u8; 4]),
+    U8([u8; 1]),
+}
+
+impl AttrBytes<'_> {
+    /// Payload length; a C string counts its NUL.
+    fn len(&self) -> usize {
+        match self {
+            AttrBytes::Raw(bytes) => bytes.len(),
+            AttrBytes::CStr(bytes) => bytes.len().saturating_add(1),
+            AttrBytes::U32(bytes) => bytes.len(),
+            AttrBytes::U8(bytes) => bytes.len(),
+        }
+    }
+
+    fn put(&self, kind: u16, writer: &mut AttrWriter<'_>) -> Result<()> {
+        match self {
+            AttrBytes::Raw(bytes) => writer.put(kind, bytes),
+            AttrBytes::CStr(bytes) => writer.put_c_str(kind, bytes),
+            AttrBytes::U32(bytes) => writer.put(kind, bytes),
+            AttrBytes::U8(bytes) => writer.put(kind, bytes),
+        }
     }
 }
 
 impl Emit for LinkMessage<'_> {
     fn buffer_len(&self) -> usize {
-        let name_len = self
-            .name
-            .map_or(0, |name| Attr::len_for(name.len().saturating_add(1)));
-        IFINFOMSG_LEN.saturating_add(name_len)
+        self.attrs()
+            .map(|(_, bytes)| Attr::len_for(bytes.len()))
+            .fold(IFINFOMSG_LEN, usize::saturating_add)
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -88,8 +225,9 @@ impl Emit for LinkMessage<'_> {
         let available = buf.len();
         raw.write_to_prefix(buf)
             .map_err(|_| Error::truncated("ifinfomsg", IFINFOMSG_LEN, available))?;
-        if let Some(name) = self.name {
-            AttrWriter::new(buf, IFINFOMSG_LEN).put_c_str(IFLA_IFNAME, name)?;
+        let mut writer = AttrWriter::new(buf, IFINFOMSG_LEN);
+        for (kind, bytes) in self.attrs() {
+            bytes.put(kind, &mut writer)?;
         }
         Ok(())
     }
@@ -136,18 +274,75 @@ mod tests {
     }
 
     #[test]
+    fn test_parse_link_level_attributes() {
+        // What `ip addr show` printed for this capture (see testdata/README.md).
+        let [lo, venet0, venet0p] = links().try_into().unwrap();
+        assert_eq!(lo.mtu, Some(65536));
+        assert_eq!(lo.qdisc, Some(&b"noqueue"[..]));
+        assert_eq!(lo.operstate, Some(0)); // IF_OPER_UNKNOWN
+        assert_eq!(lo.group, Some(0));
+        assert_eq!(lo.txqlen, Some(1000));
+        assert_eq!(lo.address, Some(&[0u8; 6][..]));
+        assert_eq!(lo.broadcast, Some(&[0u8; 6][..]));
+        assert_eq!(lo.link, None);
+        assert_eq!(venet0.mtu, Some(1500));
+        assert_eq!(venet0.operstate, Some(6)); // IF_OPER_UP
+        assert_eq!(venet0.address, Some(&[2u8, 0, 0, 0, 0, 1][..]));
+        assert_eq!(venet0.broadcast, Some(&[0xffu8; 6][..]));
+        // A veth names its peer; both ends are in one namespace, so no netnsid.
+        assert_eq!((venet0.link, venet0p.link), (Some(3), Some(2)));
+        assert_eq!(venet0.link_netnsid, None);
+        assert_eq!(venet0p.address, Some(&[2u8, 0, 0, 0, 0, 2][..]));
+        for link in [lo, venet0, venet0p] {
+            assert_eq!(link.master, None);
+            assert_eq!(link.proto_down, Some(0));
+            assert_eq!(link.alt_names().count(), 0);
+        }
+    }
+
+    #[test]
     fn test_emit_link_dump() {
         // A dump carries some forty attributes nlsel skips; what it keeps must come back.
         for link in links() {
             let bytes = emit_vec(&link);
-            assert_eq!(
-                bytes.len(),
-                IFINFOMSG_LEN + Attr::len_for(link.name.unwrap().len() + 1)
-            );
             assert_eq!(LinkMessage::parse(&bytes), Ok(link));
         }
         let lo = emit_vec(&links()[0]);
-        assert_eq!(&lo[IFINFOMSG_LEN..], [7, 0, 3, 0, b'l', b'o', 0, 0]);
+        assert_eq!(&lo[IFINFOMSG_LEN..][..8], [7, 0, 3, 0, b'l', b'o', 0, 0]);
+        // IFLA_MTU 65536 follows the name and the two addresses (12 bytes each with padding).
+        assert_eq!(&lo[IFINFOMSG_LEN + 32..][..8], [8, 0, 4, 0, 0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn alt_names_are_read_from_the_nested_list() {
+        let mut payload = vec![0u8; IFINFOMSG_LEN];
+        // IFLA_PROP_LIST with NLA_F_NESTED, holding two IFLA_ALT_IFNAME.
+        payload.extend([28, 0, 52, 0x80]);
+        payload.extend([12, 0, 53, 0, b'e', b'n', b'p', b'1', b's', b'0', 0, 0]);
+        payload.extend([12, 0, 53, 0, b'w', b'a', b'n', 0, 0, 0, 0, 0]);
+        let link = LinkMessage::parse(&payload).unwrap();
+        let names: Vec<&[u8]> = link.alt_names().collect();
+        assert_eq!(names, [&b"enp1s0"[..], &b"wan"[..]]);
+    }
+
+    #[test]
+    fn a_broken_nested_list_is_an_error() {
+        let mut payload = vec![0u8; IFINFOMSG_LEN];
+        payload.extend([12, 0, 52, 0x80, 12, 0, 53, 0, b'x', 0, 0, 0]);
+        assert_eq!(
+            LinkMessage::parse(&payload),
+            Err(Error::truncated("attribute", 12, 8))
+        );
+    }
+
+    #[test]
+    fn fixed_size_attributes_check_their_size() {
+        let mut payload = vec![0u8; IFINFOMSG_LEN];
+        payload.extend([6, 0, 4, 0, 0xdc, 0x05, 0, 0]);
+        assert_eq!(
+            LinkMessage::parse(&payload),
+            Err(Error::bad_payload_length("IFLA_MTU", 4, 2))
+        );
     }
 
     #[test]
@@ -191,13 +386,12 @@ mod tests {
                     continue;
                 }
                 match attrs_cut(&bytes[IFINFOMSG_LEN..], cut - IFINFOMSG_LEN) {
+                    // Whole attributes survive: the message is the original one with a
+                    // prefix of its attributes, so it emits a prefix of the bytes.
                     Ok(()) => {
                         let parsed = parsed.unwrap();
-                        prop_assert_eq!(parsed.name.is_some(), cut > IFINFOMSG_LEN);
-                        prop_assert_eq!(parsed, LinkMessage { name: parsed.name, ..link });
-                        if cut > IFINFOMSG_LEN {
-                            prop_assert_eq!(parsed, link);
-                        }
+                        let emitted = emit_vec(&parsed);
+                        prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
                     }
                     Err(expected) => prop_assert_eq!(parsed, Err(expected)),
                 }
@@ -205,7 +399,7 @@ mod tests {
         }
 
         #[test]
-        fn link_message_parse_never_panics(bytes in strategies::bytes(96)) {
+        fn link_message_parse_never_panics(bytes in strategies::bytes(160)) {
             if let Ok(link) = LinkMessage::parse(&bytes) {
                 let emitted = emit_vec(&link);
                 prop_assert_eq!(LinkMessage::parse(&emitted), Ok(link));

@@ -146,21 +146,72 @@ pub fn addr_message() -> impl Strategy<Value = AddrMessage<'static>> {
 }
 
 pub fn link_message() -> impl Strategy<Value = LinkMessage<'static>> {
-    (
+    let header = (
         any::<u8>().prop_map(Family::from),
         any::<(u16, u32, u32, u32)>(),
+    );
+    let strings = (
         option::of(c_str_bytes(20)),
+        option::of(c_str_bytes(12)),
+        option::of(alt_name_list()),
+    );
+    let hardware = (
+        option::of(bytes(20).prop_map(leak)),
+        option::of(bytes(20).prop_map(leak)),
+        option::of(bytes(20).prop_map(leak)),
+    );
+    let numbers = (
+        option::of(any::<u32>()),
+        option::of(any::<u32>()),
+        option::of(any::<u32>()),
+        option::of(any::<u32>()),
+        option::of(any::<u8>()),
+        option::of(any::<u32>()),
+        option::of(any::<i32>()),
+        option::of(any::<u8>()),
+    );
+    (header, strings, hardware, numbers).prop_map(
+        |(
+            (family, (link_type, ifindex, flags, change)),
+            (name, qdisc, prop_list),
+            (address, broadcast, perm_address),
+            (mtu, link, master, txqlen, operstate, group, link_netnsid, proto_down),
+        )| LinkMessage {
+            family,
+            link_type,
+            ifindex,
+            flags,
+            change,
+            name,
+            address,
+            broadcast,
+            mtu,
+            link,
+            qdisc,
+            master,
+            txqlen,
+            operstate,
+            group,
+            link_netnsid,
+            proto_down,
+            prop_list,
+            perm_address,
+        },
     )
-        .prop_map(
-            |(family, (link_type, ifindex, flags, change), name)| LinkMessage {
-                family,
-                link_type,
-                ifindex,
-                flags,
-                change,
-                name,
-            },
-        )
+}
+
+/// An `IFLA_PROP_LIST` payload: well-formed nested `IFLA_ALT_IFNAME` attributes.
+fn alt_name_list() -> impl Strategy<Value = &'static [u8]> {
+    vec(vec(1u8..=255, 0..16), 0..3).prop_map(|names| {
+        let attrs: Vec<(u16, Vec<u8>)> = names
+            .into_iter()
+            .map(|mut name| {
+                name.push(0);
+                (super::link::IFLA_ALT_IFNAME, name)
+            })
+            .collect();
+        leak(header_and_attrs(&[], &attrs))
+    })
 }
 
 pub fn route_message() -> impl Strategy<Value = RouteMessage> {

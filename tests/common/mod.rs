@@ -227,8 +227,16 @@ impl Netns {
                     .as_array()
                     .is_some_and(|f| f.iter().any(|f| f == "UP"));
                 let is_loopback = link["link_type"] == "loopback";
+                // Up without carrier (a veth whose peer is down, a bridge with no port up):
+                // ready once linkwatch has moved it out of UNKNOWN.
+                let no_carrier = link["flags"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f == "NO-CARRIER"));
+                let carrier_off_seen =
+                    link["operstate"] == "DOWN" || link["operstate"] == "LOWERLAYERDOWN";
                 let ready = !admin_up
                     || is_loopback
+                    || (no_carrier && carrier_off_seen)
                     || (link["operstate"] == "UP"
                         && infos
                             .iter()
