@@ -38,6 +38,12 @@ pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_DELROUTE: u16 = 25;
 pub const RTM_GETROUTE: u16 = 26;
 
+/// The NETLINK_ROUTE multicast groups nlsel joins (`RTNLGRP_*` in `<linux/rtnetlink.h>`), as
+/// NETLINK_ADD_MEMBERSHIP numbers them.
+pub const RTNLGRP_LINK: u32 = 1;
+pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
+pub const RTNLGRP_IPV6_IFADDR: u32 = 9;
+
 bitflags! {
     /// `nlmsg_flags`. The upper byte means different things for GET, NEW and ACK messages, so
     /// several names share a bit, as in `<linux/netlink.h>`.

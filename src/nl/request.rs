@@ -184,7 +184,7 @@ pub struct Conn {
     next_seq: u32,
     send_buf: Vec<u8>,
     /// Which notification types to keep; the others are read and dropped.
-    keep: &'static [u16],
+    keep: Vec<u16>,
     notifications: Vec<Notification>,
     /// The kernel dropped messages for us (ENOBUFS): notifications may be missing.
     overrun: bool,
@@ -225,21 +225,26 @@ impl Conn {
             socket,
             next_seq,
             send_buf: Vec::new(),
-            keep: &[],
+            keep: Vec::new(),
             notifications: Vec::new(),
             overrun: false,
         })
     }
 
     /// Joins the multicast `groups` and keeps the notifications of types `keep` that arrive
-    /// from now on, whatever request is being read when they do.
-    pub fn subscribe(&mut self, groups: &[u32], keep: &'static [u16]) -> Result<(), RequestError> {
+    /// from now on, whatever request is being read when they do. Subscriptions add up: each
+    /// layer asks for what it needs, and a second call for the same group changes nothing.
+    pub fn subscribe(&mut self, groups: &[u32], keep: &[u16]) -> Result<(), RequestError> {
         for &group in groups {
             self.socket
                 .add_membership(group)
                 .map_err(io_error("joining a netlink group"))?;
         }
-        self.keep = keep;
+        for &msg_type in keep {
+            if !self.keep.contains(&msg_type) {
+                self.keep.push(msg_type);
+            }
+        }
         Ok(())
     }
 
@@ -277,7 +282,7 @@ impl Conn {
             Err(error) => return Err(io_error("recv")(error)),
         };
         for message in Messages::new(datagram) {
-            record(self.keep, &mut self.notifications, &message?);
+            record(&self.keep, &mut self.notifications, &message?);
         }
         Ok(true)
     }
@@ -335,7 +340,7 @@ impl Conn {
             for message in Messages::new(datagram) {
                 let message = message?;
                 if message.header.seq != seq {
-                    record(self.keep, &mut self.notifications, &message);
+                    record(&self.keep, &mut self.notifications, &message);
                 } else if handle(Incoming::Reply(message))? == Done::Yes {
                     return Ok(());
                 }
@@ -547,7 +552,7 @@ impl Conn {
                 let index = message.header.seq.wrapping_sub(first_seq) as usize;
                 let slot = results.get_mut(index);
                 let (NLMSG_ERROR, Some(slot @ None)) = (message.header.msg_type, slot) else {
-                    record(self.keep, &mut self.notifications, &message);
+                    record(&self.keep, &mut self.notifications, &message);
                     continue;
                 };
                 let ack = ErrorMessage::parse(message.header.flags, message.payload)?;
