@@ -43,7 +43,7 @@ fn deleted_address(notification: &Notification) -> Option<(u32, IpAddr)> {
     if notification.msg_type != RTM_DELADDR {
         return None;
     }
-    let message = AddrMessage::parse(&notification.payload).ok()?;
+    let (message, _) = AddrMessage::parse(&notification.payload).ok()?;
     Some((message.ifindex, message.local_address()?))
 }
 

@@ -79,13 +79,13 @@ impl Limiter {
 /// an interface not seen before.
 fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
     match notification.msg_type {
-        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|message| {
+        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|(message, _)| {
             message.family == Family::Inet6
                 && message.scope == Scope::Universe
                 && message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
         }),
         RTM_NEWLINK => LinkMessage::parse(&notification.payload)
-            .is_ok_and(|link| !known_links.contains(&link.ifindex)),
+            .is_ok_and(|(link, _)| !known_links.contains(&link.ifindex)),
         _ => false,
     }
 }

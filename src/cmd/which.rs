@@ -57,7 +57,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     ctx.conn
         .request(RTM_GETROUTE, &RouteMessage::get(destination), |message| {
             if message.header.msg_type == RTM_NEWROUTE {
-                route = Some(RouteMessage::parse(message.payload)?);
+                route = Some(RouteMessage::parse(message.payload)?.0);
             }
             Ok(())
         })
@@ -74,6 +74,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
             .request(RTM_GETLINK, &LinkMessage::by_index(oif), |message| {
                 if message.header.msg_type == RTM_NEWLINK {
                     device = LinkMessage::parse(message.payload)?
+                        .0
                         .name
                         .unwrap_or_default()
                         .to_vec();
