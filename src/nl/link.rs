@@ -7,8 +7,8 @@
 use zerocopy::byteorder::native_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{Attr, AttrWriter, Attrs};
-use super::{Emit, Error, Family, Result};
+use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len};
+use super::{Emit, Error, Family, Result, add_len};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -99,8 +99,9 @@ impl<'a> LinkMessage<'a> {
         }
     }
 
-    /// Reads a message payload. Unknown attributes are skipped; a repeated one keeps the last.
-    pub fn parse(payload: &'a [u8]) -> Result<LinkMessage<'a>> {
+    /// Reads a message payload; its attributes run to its end. Unknown attributes are
+    /// skipped; a repeated one keeps the last.
+    pub fn parse(payload: &'a [u8]) -> Result<(LinkMessage<'a>, &'a [u8])> {
         let (raw, attrs) = RawIfInfoMsg::ref_from_prefix(payload)
             .map_err(|_| Error::truncated("ifinfomsg", IFINFOMSG_LEN, payload.len()))?;
         let mut message = LinkMessage {
@@ -139,7 +140,7 @@ impl<'a> LinkMessage<'a> {
                 _ => {}
             }
         }
-        Ok(message)
+        Ok((message, &[]))
     }
 
     /// The alternative names in `IFLA_PROP_LIST`, in the kernel's order.
@@ -150,15 +151,15 @@ impl<'a> LinkMessage<'a> {
             .map(|attr| attr.c_str())
     }
 
-    fn attrs(&self) -> impl Iterator<Item = (u16, AttrBytes<'a>)> {
-        let bytes = |kind, bytes: Option<&'a [u8]>| bytes.map(|b| (kind, AttrBytes::Raw(b)));
-        let c_str = |kind, bytes: Option<&'a [u8]>| bytes.map(|b| (kind, AttrBytes::CStr(b)));
-        let u32 = |kind, value: Option<u32>| value.map(|v| (kind, AttrBytes::U32(v.to_ne_bytes())));
-        let u8 = |kind, value: Option<u8>| value.map(|v| (kind, AttrBytes::U8([v])));
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'a>)> {
+        let raw = |kind, bytes: Option<&'a [u8]>| bytes.map(|b| (kind, AttrPayload::Raw(b)));
+        let c_str = |kind, bytes: Option<&'a [u8]>| bytes.map(|b| (kind, AttrPayload::CStr(b)));
+        let u32 = |kind, value: Option<u32>| value.map(|v| (kind, AttrPayload::U32(v)));
+        let u8 = |kind, value: Option<u8>| value.map(|v| (kind, AttrPayload::U8(v)));
         [
             c_str(IFLA_IFNAME, self.name),
-            bytes(IFLA_ADDRESS, self.address),
-            bytes(IFLA_BROADCAST, self.broadcast),
+            raw(IFLA_ADDRESS, self.address),
+            raw(IFLA_BROADCAST, self.broadcast),
             u32(IFLA_MTU, self.mtu),
             u32(IFLA_LINK, self.link),
             c_str(IFLA_QDISC, self.qdisc),
@@ -166,51 +167,23 @@ impl<'a> LinkMessage<'a> {
             u32(IFLA_TXQLEN, self.txqlen),
             u8(IFLA_OPERSTATE, self.operstate),
             u32(IFLA_GROUP, self.group),
-            self.link_netnsid
-                .map(|id| (IFLA_LINK_NETNSID, AttrBytes::U32(id.to_ne_bytes()))),
+            u32(
+                IFLA_LINK_NETNSID,
+                self.link_netnsid
+                    .map(|id| u32::from_ne_bytes(id.to_ne_bytes())),
+            ),
             u8(IFLA_PROTO_DOWN, self.proto_down),
-            bytes(IFLA_PROP_LIST, self.prop_list),
-            bytes(IFLA_PERM_ADDRESS, self.perm_address),
+            raw(IFLA_PROP_LIST, self.prop_list),
+            raw(IFLA_PERM_ADDRESS, self.perm_address),
         ]
         .into_iter()
         .flatten()
     }
 }
 
-/// An attribute payload held by value or borrowed, so that emitting allocates nothing.
-enum AttrBytes<'a> {
-    Raw(&'a [u8]),
-    CStr(&'a [u8]),
-    U32([u8; 4]),
-    U8([u8; 1]),
-}
-
-impl AttrBytes<'_> {
-    /// Payload length; a C string counts its NUL.
-    fn len(&self) -> usize {
-        match self {
-            AttrBytes::Raw(bytes) => bytes.len(),
-            AttrBytes::CStr(bytes) => bytes.len().saturating_add(1),
-            AttrBytes::U32(bytes) => bytes.len(),
-            AttrBytes::U8(bytes) => bytes.len(),
-        }
-    }
-
-    fn put(&self, kind: u16, writer: &mut AttrWriter<'_>) -> Result<()> {
-        match self {
-            AttrBytes::Raw(bytes) => writer.put(kind, bytes),
-            AttrBytes::CStr(bytes) => writer.put_c_str(kind, bytes),
-            AttrBytes::U32(bytes) => writer.put(kind, bytes),
-            AttrBytes::U8(bytes) => writer.put(kind, bytes),
-        }
-    }
-}
-
 impl Emit for LinkMessage<'_> {
-    fn buffer_len(&self) -> usize {
-        self.attrs()
-            .map(|(_, bytes)| Attr::len_for(bytes.len()))
-            .fold(IFINFOMSG_LEN, usize::saturating_add)
+    fn buffer_len(&self) -> Result<usize> {
+        add_len(IFINFOMSG_LEN, attrs_len(self.attrs())?, "ifinfomsg")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -225,11 +198,7 @@ impl Emit for LinkMessage<'_> {
         let available = buf.len();
         raw.write_to_prefix(buf)
             .map_err(|_| Error::truncated("ifinfomsg", IFINFOMSG_LEN, available))?;
-        let mut writer = AttrWriter::new(buf, IFINFOMSG_LEN);
-        for (kind, bytes) in self.attrs() {
-            bytes.put(kind, &mut writer)?;
-        }
-        Ok(())
+        AttrWriter::new(buf, IFINFOMSG_LEN).put_all(self.attrs())
     }
 }
 
@@ -251,7 +220,7 @@ mod tests {
             .iter()
             .map(|m| {
                 assert_eq!(m.header.msg_type, RTM_NEWLINK);
-                LinkMessage::parse(m.payload).unwrap()
+                LinkMessage::parse(m.payload).unwrap().0
             })
             .collect()
     }
@@ -305,7 +274,7 @@ mod tests {
         // A dump carries some forty attributes nlsel skips; what it keeps must come back.
         for link in links() {
             let bytes = emit_vec(&link);
-            assert_eq!(LinkMessage::parse(&bytes), Ok(link));
+            assert_eq!(LinkMessage::parse(&bytes), Ok((link, &[][..])));
         }
         let lo = emit_vec(&links()[0]);
         assert_eq!(&lo[IFINFOMSG_LEN..][..8], [7, 0, 3, 0, b'l', b'o', 0, 0]);
@@ -320,7 +289,7 @@ mod tests {
         payload.extend([28, 0, 52, 0x80]);
         payload.extend([12, 0, 53, 0, b'e', b'n', b'p', b'1', b's', b'0', 0, 0]);
         payload.extend([12, 0, 53, 0, b'w', b'a', b'n', 0, 0, 0, 0, 0]);
-        let link = LinkMessage::parse(&payload).unwrap();
+        let (link, _) = LinkMessage::parse(&payload).unwrap();
         let names: Vec<&[u8]> = link.alt_names().collect();
         assert_eq!(names, [&b"enp1s0"[..], &b"wan"[..]]);
     }
@@ -357,7 +326,7 @@ mod tests {
     fn name_stops_at_its_nul() {
         let mut payload = vec![0u8; IFINFOMSG_LEN];
         payload.extend([12, 0, 3, 0, b'e', b't', b'h', 0, b'x', b'y', b'z', 0]);
-        let link = LinkMessage::parse(&payload).unwrap();
+        let (link, _) = LinkMessage::parse(&payload).unwrap();
         assert_eq!(link.name, Some(&b"eth"[..]));
     }
 
@@ -365,7 +334,7 @@ mod tests {
         #[test]
         fn link_message_roundtrip(link in strategies::link_message()) {
             let bytes = emit_vec(&link);
-            prop_assert_eq!(LinkMessage::parse(&bytes), Ok(link));
+            prop_assert_eq!(LinkMessage::parse(&bytes), Ok((link, &[][..])));
         }
 
         #[test]
@@ -389,7 +358,7 @@ mod tests {
                     // Whole attributes survive: the message is the original one with a
                     // prefix of its attributes, so it emits a prefix of the bytes.
                     Ok(()) => {
-                        let parsed = parsed.unwrap();
+                        let (parsed, _) = parsed.unwrap();
                         let emitted = emit_vec(&parsed);
                         prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
                     }
@@ -400,9 +369,9 @@ mod tests {
 
         #[test]
         fn link_message_parse_never_panics(bytes in strategies::bytes(160)) {
-            if let Ok(link) = LinkMessage::parse(&bytes) {
+            if let Ok((link, _)) = LinkMessage::parse(&bytes) {
                 let emitted = emit_vec(&link);
-                prop_assert_eq!(LinkMessage::parse(&emitted), Ok(link));
+                prop_assert_eq!(LinkMessage::parse(&emitted), Ok((link, &[][..])));
             }
         }
     }
