@@ -31,6 +31,7 @@ Commands:
                                  change lifetimes, keeping everything not given
   which DEST                     print the source address the kernel would use for DEST
   unit deprecate|prefer ARGS...  print a systemd unit that runs that command
+  completions bash|zsh|fish      print a shell completion script
 
 Options:
   -n, --netns NETNS   work in network namespace /run/netns/NETNS (a path if it has a '/')
@@ -51,6 +52,7 @@ permission), 2 usage error, 3 `deprecate --check` found work to do.
 enum Command {
     /// Prints without entering a namespace or opening a socket.
     Unit(cmd::unit::Args),
+    Completions(cmd::completions::Shell),
     /// Talks to the kernel, in the namespace `-n` names.
     Kernel(KernelCommand),
 }
@@ -108,6 +110,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
         }
         "which" => Command::Kernel(KernelCommand::Which(cmd::which::parse(parser)?)),
         "unit" => Command::Unit(cmd::unit::parse(parser)?),
+        "completions" => Command::Completions(cmd::completions::parse(parser)?),
         "addr" | "address" => {
             let sub = match parser.next().map_err(usage_error)? {
                 Some(Value(sub)) => cmd::text_value(sub, "addr command")?,
@@ -174,6 +177,13 @@ fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
             // -q and -j are for the unit's command, not for printing the unit.
             let mut out = Output::new(false);
             let outcome = cmd::unit::run(&args, &globals, &mut out)?;
+            return out
+                .finish()
+                .map_or(Ok(outcome), |error| Err(Failure::Output(error)));
+        }
+        Command::Completions(shell) => {
+            let mut out = Output::new(false);
+            let outcome = cmd::completions::run(shell, &mut out);
             return out
                 .finish()
                 .map_or(Ok(outcome), |error| Err(Failure::Output(error)));

@@ -2,6 +2,7 @@
 //! system call (so a usage error changes nothing), and `run`, which does the work.
 
 pub mod addr_change;
+pub mod completions;
 pub mod deprecate;
 pub mod prefer;
 pub mod show;
