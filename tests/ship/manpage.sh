@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# doc/nlsel.8: `mandoc -Tlint` reports nothing; every option and command that a --help lists
+# is in the page, and every option the page gives (`Fl`) is in some --help.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need mandoc:mandoc
+
+page=doc/nlsel.8
+bin=$(nlsel_bin)
+
+# mandoc also notes, on stderr, Xr targets missing from this machine's outdated mandoc.db:
+# that is about the machine, not the page.
+lint=$(mandoc -Tlint "$page" 2>&1 | grep -v '^mandoc: outdated mandoc.db lacks ' || true)
+[ -z "$lint" ] || fail "mandoc -Tlint $page reports:
+$lint"
+
+page_options=$(grep -oE '(^|[ .])Fl -?[A-Za-z][A-Za-z-]*' "$page" | sed -E 's/^[ .]?Fl /-/' | sort -u)
+help=$(help_options "$bin")
+missing=0
+while read -r line; do
+  option=${line##* } command=${line% *}
+  if ! grep -qxF -- "$option" <<<"$page_options"; then
+    echo "missing from $page: $option (listed by \`nlsel ${command#nlsel} --help\`)" >&2
+    missing=1
+  fi
+done <<<"$help"
+for option in $page_options; do
+  if ! awk '{ print $NF }' <<<"$help" | grep -qxF -- "$option"; then
+    echo "$page gives $option, which no --help lists" >&2
+    missing=1
+  fi
+done
+# Commands: the first word of each line of the Commands: section of `nlsel --help`.
+commands=$("$bin" --help | awk '/^Commands:/ { on = 1; next } /^[^ ]/ { on = 0 } on && /^  [a-z]/ { print $1 }' | sort -u)
+[ -n "$commands" ] || fail "found no commands in nlsel --help"
+for command in $commands; do
+  grep -qE "^\.It Cm $command( |$)" "$page" || {
+    echo "missing from $page: the command $command (an .It Cm $command entry)" >&2
+    missing=1
+  }
+done
+[ "$missing" = 0 ] || fail "$page and --help disagree (see above)"
+echo "man page: ok (mandoc -Tlint clean; $(wc -l <<<"$page_options") options and $(wc -w <<<"$commands") commands match --help)"
