@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# tools/release.sh as it ships: both static binaries under 256 KiB, built twice, here and in
+# a clone of the same commit in another directory, with the same sha256; then the aarch64
+# binary under qemu-aarch64-static against the real kernel in a namespace (show, deprecate
+# --except ::2, which), checked with ip -j.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need qemu-aarch64-static:qemu-user-static jq:jq readelf:binutils git:git
+
+git diff --quiet HEAD -- . ':!dist' ||
+  fail "the work tree has uncommitted changes: a clone would not build the same bytes"
+
+tools/release.sh
+cp dist/SHA256SUMS "$(mktemp)"
+first=$(cat dist/SHA256SUMS)
+
+# A second clone of the same commit, at another depth and name.
+elsewhere=$(mktemp -d /tmp/nlsel-repro.XXXXXX)
+ship_cleanup+=("rm -rf '$elsewhere'")
+git clone -q --no-local "$root" "$elsewhere/some/deeper/checkout"
+(cd "$elsewhere/some/deeper/checkout" && git checkout -q "$(git -C "$root" rev-parse HEAD)" &&
+  tools/release.sh >/dev/null)
+second=$(cat "$elsewhere/some/deeper/checkout/dist/SHA256SUMS")
+if [ "$first" != "$second" ]; then
+  fail "not reproducible:
+$root:
+$first
+$elsewhere/some/deeper/checkout:
+$second"
+fi
+echo "reproducible: both builds give
+$first"
+for file in dist/nlsel-*; do
+  [ "$(stat -c %s "$file")" -le $((256 * 1024)) ] || fail "$file is over 256 KiB"
+  [ "$("$file" --version 2>/dev/null || qemu-aarch64-static "$file" --version)" = \
+    "nlsel $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1) (commit $(git rev-parse HEAD))" ] ||
+    fail "$file --version does not name the commit"
+done
+
+# The aarch64 binary, emulated, against this kernel.
+arm=$(ls dist/nlsel-*-aarch64-unknown-linux-musl)
+LC_ALL=C readelf -hW "$arm" | grep -q 'Machine:.*AArch64' || fail "$arm is not an AArch64 binary"
+ns=nlsel-ship-arm
+seed_netns "$ns"
+ours=$(qemu-aarch64-static "$arm" -n "$ns" -j show | jq -S 'del(.. | .protocol?)')
+theirs=$(ip -n "$ns" -j addr show | jq -S .)
+[ "$ours" = "$theirs" ] || fail "aarch64 show -j differs from ip -j addr show:
+$(diff <(echo "$theirs") <(echo "$ours"))"
+qemu-aarch64-static "$arm" -n "$ns" deprecate --except ::2 ||
+  fail "aarch64 deprecate --except ::2 failed"
+assert_seed_deprecated "$ns" "aarch64 deprecate --except ::2"
+src=$(qemu-aarch64-static "$arm" -n "$ns" -j which 2001:db8:f1c1:8454:964::9 | jq -r .src)
+want=$(ip -n "$ns" -j -6 route get 2001:db8:f1c1:8454:964::9 | jq -r '.[0].prefsrc')
+[ "$src" = "$want" ] && [ "$src" = 2001:db8:f1c1:8454:964::2 ] ||
+  fail "aarch64 which: nlsel says $src, ip -6 route get says $want"
+echo "aarch64 under qemu: show, deprecate --except ::2 and which agree with ip -j"
