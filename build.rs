@@ -1,4 +1,6 @@
-//! Embeds the git commit the binary is built from as `NLSEL_COMMIT`, for `nlsel --version`.
+//! Embeds the git commit the binary is built from as `NLSEL_COMMIT`, for `nlsel --version`,
+//! and writes the shell completion scripts into `OUT_DIR` without their comments and indentation
+//! (a third of their size, which the binary carries), for `nlsel completions`.
 //!
 //! No network and no build dependency: the commit comes from the `NLSEL_COMMIT` environment
 //! variable when set (a release script or a distribution package may set it), else from the
@@ -20,6 +22,34 @@ fn main() {
         }
     };
     println!("cargo::rustc-env=NLSEL_COMMIT={commit}");
+
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    for script in ["nlsel.bash", "_nlsel.zsh", "nlsel.fish"] {
+        let source = format!("src/cmd/completions/{script}");
+        println!("cargo::rerun-if-changed={source}");
+        let text = fs::read_to_string(&source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        fs::write(out_dir.join(script), compact_script(&text))
+            .unwrap_or_else(|e| panic!("writing {script}: {e}"));
+    }
+}
+
+/// A shell script without its comment lines (the first comment block, which says what the
+/// script is and where it goes, stays), blank lines and leading white space. The scripts have
+/// no here-documents and no string that spans lines with meaningful indentation.
+fn compact_script(text: &str) -> String {
+    let mut out = String::new();
+    let mut header = true;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let is_comment = trimmed.starts_with('#') && !trimmed.starts_with("#compdef");
+        header &= is_comment || trimmed.starts_with("#compdef");
+        if trimmed.is_empty() || (is_comment && !header) {
+            continue;
+        }
+        out.push_str(trimmed);
+        out.push('\n');
+    }
+    out
 }
 
 /// The commit `HEAD` points at, reading git's files directly.

@@ -34,7 +34,7 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 rustflags=(
   -Zunstable-options -Cpanic=immediate-abort
   -Cstrip=symbols
-  -Clink-self-contained=yes -Clinker=rust-lld
+  -Clink-self-contained=yes -Clinker=rust-lld -Clink-arg=-zpack-relative-relocs
   "--remap-path-prefix=$root=/nlsel"
   "--remap-path-prefix=$cargo_home=/cargo"
   "--remap-path-prefix=$rustup_home=/rustup"

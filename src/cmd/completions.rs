@@ -56,9 +56,10 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Shell, Failure> {
 
 pub fn run(shell: Shell, out: &mut Output) -> Outcome {
     let script = match shell {
-        Shell::Bash => include_str!("completions/nlsel.bash"),
-        Shell::Zsh => include_str!("completions/_nlsel.zsh"),
-        Shell::Fish => include_str!("completions/nlsel.fish"),
+        // The scripts in src/cmd/completions/, compacted by build.rs.
+        Shell::Bash => include_str!(concat!(env!("OUT_DIR"), "/nlsel.bash")),
+        Shell::Zsh => include_str!(concat!(env!("OUT_DIR"), "/_nlsel.zsh")),
+        Shell::Fish => include_str!(concat!(env!("OUT_DIR"), "/nlsel.fish")),
     };
     out.line(script.trim_end());
     Outcome::Done
