@@ -17,4 +17,5 @@ pub mod nl;
 pub mod output;
 pub mod pattern;
 pub mod plan;
+pub mod srcsel;
 pub mod watch;
