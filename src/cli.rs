@@ -25,12 +25,14 @@ Commands:
   show [[dev] IFACE]             list addresses with scope, flags and lifetimes
                                  (also: addr show)
   deprecate --except PATTERN... [--dev IFACE]... [--dry-run | --check | --watch]
-                                 deprecate every global IPv6 address matching no PATTERN
-  prefer ADDR [--watch]          make ADDR preferred, deprecate the others on its interface
+            [--probe DEST]...    deprecate every global IPv6 address matching no PATTERN
+  prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
+                                 make ADDR preferred, deprecate the others on its interface
   undeprecate [--dev IFACE]...   make deprecated global IPv6 addresses preferred again
   addr change ADDR[/LEN] dev IFACE [preferred_lft LFT] [valid_lft LFT]
                                  change lifetimes, keeping everything not given
-  which DEST                     print the source address the kernel would use for DEST
+  which DEST [--explain]         print the source address the kernel would use for DEST,
+                                 and with --explain why, rule by rule
   unit deprecate|prefer ARGS...  print a systemd unit that runs that command
 
 Options:
@@ -45,7 +47,8 @@ No address is created or deleted, except that an address the kernel re-creates b
 another process deleted it during the change is removed again.
 
 Exit status: 0 success, 1 failure (kernel error, missing interface or address, no
-permission), 2 usage error, 3 `deprecate --check` found work to do.
+permission, `which --explain` disagreeing with the kernel), 2 usage error, 3 `--check`
+found work to do.
 ";
 
 enum Command {
@@ -63,7 +66,8 @@ impl Command {
     fn may_change(&self) -> bool {
         match self {
             Command::Deprecate(args) => args.mode == cmd::Mode::Apply,
-            Command::Prefer(_) | Command::Undeprecate(_) | Command::AddrChange(_) => true,
+            Command::Prefer(args) => args.mode == cmd::Mode::Apply,
+            Command::Undeprecate(_) | Command::AddrChange(_) => true,
             Command::Show(_) | Command::Which(_) | Command::Unit(_) => false,
         }
     }

@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod cli;
 pub mod cmd;
+pub mod explain;
 pub mod failure;
 pub mod json;
 pub mod model;
@@ -18,4 +19,5 @@ pub mod output;
 pub mod pattern;
 pub mod plan;
 pub mod srcsel;
+pub mod srcsel_read;
 pub mod watch;

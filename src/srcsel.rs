@@ -405,9 +405,7 @@ impl SourceState {
         })
     }
 
-    /// The kernel's source address for `destination` routed out of `oif`, with every candidate
-    /// and the rule it lost at.
-    pub fn select(&self, destination: Ipv6Addr, oif: Option<u32>) -> Selection {
+    fn select_known(&self, destination: Ipv6Addr, oif: Option<u32>) -> Selection {
         let (dst_kind, dst_scope) = classify(destination).unwrap_or((0, -1));
         let dst = Destination {
             addr: destination,
@@ -480,7 +478,6 @@ impl SourceState {
                 }
             })
             .collect::<Vec<_>>();
-        let unsupported = self.unsupported(&candidates);
         Selection {
             destination,
             oif,
@@ -489,29 +486,48 @@ impl SourceState {
             oif_only,
             candidates,
             excluded,
-            unsupported,
+            unsupported: None,
         }
     }
 
-    /// A reason the answer may be wrong: a rule whose presence in this kernel is unknown
-    /// separates the candidates.
-    fn unsupported(&self, candidates: &[Candidate]) -> Option<&'static str> {
-        let differ = |f: fn(&Score) -> bool| {
-            candidates.iter().any(|c| f(&c.score)) && candidates.iter().any(|c| !f(&c.score))
-        };
-        if self.build.home_address_rule.is_none() && differ(|s| s.home) {
-            return Some(
-                "home addresses (rule 4) count only in a kernel built with CONFIG_IPV6_MIP6=y, and this kernel's configuration is unknown",
-            );
+    /// The kernel's source address for `destination` routed out of `oif`, with every candidate
+    /// and the rule it lost at. When whether this kernel has a rule is unknown, the choice is
+    /// made both ways: if they differ, the first is returned marked unsupported.
+    pub fn select(&self, destination: Ipv6Addr, oif: Option<u32>) -> Selection {
+        let unknowns: [(BuildField, &'static str); 2] = [
+            (
+                |build| &mut build.home_address_rule,
+                "home addresses (rule 4) count only in a kernel built with CONFIG_IPV6_MIP6=y, which nlsel cannot tell, and they decide here",
+            ),
+            (
+                |build| &mut build.not_optimistic_rule,
+                "optimistic addresses (rule 9) count only in a kernel built with CONFIG_IPV6_OPTIMISTIC_DAD, which nlsel cannot tell, and they decide here",
+            ),
+        ];
+        for (field, reason) in unknowns {
+            let mut build = self.build;
+            if field(&mut build).is_some() {
+                continue;
+            }
+            let with = |present: bool| {
+                let mut state = self.clone();
+                *field(&mut state.build) = Some(present);
+                state.select(destination, oif)
+            };
+            let (absent, present) = (with(false), with(true));
+            let local = |s: &Selection| s.chosen().map(|c| c.address.local);
+            let mut selection = absent;
+            if local(&selection) != local(&present) {
+                selection.unsupported = Some(reason);
+            }
+            return selection;
         }
-        if self.build.not_optimistic_rule.is_none() && differ(|s| s.optimistic) {
-            return Some(
-                "optimistic addresses (rules 3 and 9) depend on CONFIG_IPV6_OPTIMISTIC_DAD, and this kernel's configuration is unknown",
-            );
-        }
-        None
+        self.select_known(destination, oif)
     }
 }
+
+/// Selects one optional-rule field of [`KernelBuild`].
+type BuildField = fn(&mut KernelBuild) -> &mut Option<bool>;
 
 struct Destination {
     addr: Ipv6Addr,
