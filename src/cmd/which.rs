@@ -8,15 +8,17 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, text_value, usage_error};
+use super::{text_value, usage_error};
 use crate::apply::Rule;
-use crate::explain::{self, Decision, Explanation, Prediction, Probe};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::json;
 use crate::model::{Interface, read_addresses, read_interfaces};
 use crate::nl::Family;
-use crate::srcsel::with_preferred_lifetimes;
-use crate::srcsel_read::{RouteAnswer, read_source_state, route_answer};
+use crate::plan::Mode;
+use crate::present;
+use crate::present::explain::{self, Decision, Explanation, Prediction, Probe};
+use crate::srcsel::read::{ReadError, RouteAnswer, read_source_state, route_answer};
+use crate::srcsel::{SourceState, with_preferred_lifetimes};
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] which DEST [--explain]
@@ -85,29 +87,38 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         return run_explain(args.destination, ctx);
     }
     let destination = args.destination;
-    let answer = route_answer(&mut ctx.conn, destination)?;
+    let answer = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
     let source = answer.source.ok_or_else(|| Failure::NoSource {
         destination: destination.to_string(),
     })?;
     let interfaces =
         read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
     let device = device_name(&interfaces, answer.oif);
-    if ctx.globals.json {
-        let mut line = String::new();
-        let mut object = json::Object::begin(&mut line);
-        object
-            .display("dst", destination)
-            .display("src", source)
-            .string("dev", &device);
-        object.end();
-        ctx.out.line(&line);
-    } else {
-        ctx.out.line(&format!(
-            "{source} dev {}",
-            String::from_utf8_lossy(&device)
-        ));
-    }
+    ctx.out.line(&present::route_source(
+        destination,
+        source,
+        &device,
+        ctx.globals.json,
+    ));
     Ok(Outcome::Done)
+}
+
+fn read_failure(error: ReadError) -> Failure {
+    Failure::Request {
+        context: error.what,
+        source: error.source,
+    }
+}
+
+fn interfaces_of(state: &SourceState) -> Vec<Interface> {
+    state
+        .interfaces
+        .iter()
+        .map(|i| Interface {
+            ifindex: i.ifindex,
+            name: i.name.clone(),
+        })
+        .collect()
 }
 
 /// The kernel's answer for `destination` and how it came about, as far as nlsel can tell.
@@ -115,16 +126,9 @@ fn explanation(
     ctx: &mut Context,
     destination: IpAddr,
 ) -> Result<(Explanation, Vec<Interface>), Failure> {
-    let kernel = route_answer(&mut ctx.conn, destination)?;
-    let state = read_source_state(&mut ctx.conn)?;
-    let interfaces: Vec<Interface> = state
-        .interfaces
-        .iter()
-        .map(|i| Interface {
-            ifindex: i.ifindex,
-            name: i.name.clone(),
-        })
-        .collect();
+    let kernel = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
+    let state = read_source_state(&mut ctx.conn).map_err(read_failure)?;
+    let interfaces = interfaces_of(&state);
     let decision = match (kernel.configured_prefsrc, destination) {
         (Some(prefsrc), _) => Decision::RoutePrefsrc(prefsrc),
         (None, IpAddr::V6(v6)) => Decision::Ipv6(state.select(v6, kernel.nexthop_oif)),
@@ -181,7 +185,7 @@ pub fn probe(
     let mut probes = Vec::new();
     if mode == Mode::Apply {
         for &destination in destinations {
-            let kernel = route_answer(&mut ctx.conn, destination)?;
+            let kernel = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
             probes.push(Probe {
                 destination,
                 kernel: kernel.source,
@@ -189,15 +193,8 @@ pub fn probe(
             });
         }
     } else {
-        let before = read_source_state(&mut ctx.conn)?;
-        let interfaces: Vec<Interface> = before
-            .interfaces
-            .iter()
-            .map(|i| Interface {
-                ifindex: i.ifindex,
-                name: i.name.clone(),
-            })
-            .collect();
+        let before = read_source_state(&mut ctx.conn).map_err(read_failure)?;
+        let interfaces = interfaces_of(&before);
         let plan = rule.plan(&before.addresses, &interfaces)?;
         let changes: Vec<(u32, IpAddr, u32)> = plan
             .changes()
@@ -206,7 +203,7 @@ pub fn probe(
         let mut after = before.clone();
         after.addresses = with_preferred_lifetimes(&before.addresses, &changes);
         for &destination in destinations {
-            let kernel = route_answer(&mut ctx.conn, destination)?;
+            let kernel = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
             probes.push(Probe {
                 destination,
                 kernel: kernel.source,
@@ -227,11 +224,10 @@ pub fn probe(
 fn predict(
     kernel: &RouteAnswer,
     destination: IpAddr,
-    before: &crate::srcsel::SourceState,
-    after: &crate::srcsel::SourceState,
+    before: &SourceState,
+    after: &SourceState,
 ) -> Prediction {
-    let choose = |state: &crate::srcsel::SourceState| match (kernel.configured_prefsrc, destination)
-    {
+    let choose = |state: &SourceState| match (kernel.configured_prefsrc, destination) {
         (Some(prefsrc), _) => Some(prefsrc),
         (None, IpAddr::V6(v6)) => state
             .select(v6, kernel.nexthop_oif)

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{Attr, AttrWriter, Attrs, ip_octets};
-use super::{Emit, Error, Family, Result};
+use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
+use super::{Emit, Error, Family, Result, add_len};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -63,7 +63,8 @@ impl AddrLabelMessage {
         }
     }
 
-    pub fn parse(payload: &[u8]) -> Result<AddrLabelMessage> {
+    /// Reads a message payload; its attributes run to its end.
+    pub fn parse(payload: &[u8]) -> Result<(AddrLabelMessage, &[u8])> {
         let (raw, attrs) = RawIfAddrLblMsg::ref_from_prefix(payload)
             .map_err(|_| Error::truncated("ifaddrlblmsg", IFADDRLBLMSG_LEN, payload.len()))?;
         let family = Family::from(raw.ifal_family);
@@ -84,19 +85,24 @@ impl AddrLabelMessage {
                 _ => {}
             }
         }
-        Ok(message)
+        Ok((message, &[]))
+    }
+
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'static>)> {
+        [
+            self.address
+                .map(|ip| (IFAL_ADDRESS, AttrPayload::Ip(ip_octets(&ip)))),
+            self.label
+                .map(|label| (IFAL_LABEL, AttrPayload::U32(label))),
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
 impl Emit for AddrLabelMessage {
-    fn buffer_len(&self) -> usize {
-        let address = self
-            .address
-            .map_or(0, |ip| Attr::len_for(ip_octets(&ip).as_slice().len()));
-        let label = self.label.map_or(0, |_| Attr::len_for(4));
-        IFADDRLBLMSG_LEN
-            .saturating_add(address)
-            .saturating_add(label)
+    fn buffer_len(&self) -> Result<usize> {
+        add_len(IFADDRLBLMSG_LEN, attrs_len(self.attrs())?, "ifaddrlblmsg")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -111,14 +117,7 @@ impl Emit for AddrLabelMessage {
         let available = buf.len();
         raw.write_to_prefix(buf)
             .map_err(|_| Error::truncated("ifaddrlblmsg", IFADDRLBLMSG_LEN, available))?;
-        let mut writer = AttrWriter::new(buf, IFADDRLBLMSG_LEN);
-        if let Some(ip) = self.address {
-            writer.put(IFAL_ADDRESS, ip_octets(&ip).as_slice())?;
-        }
-        if let Some(label) = self.label {
-            writer.put(IFAL_LABEL, &label.to_ne_bytes())?;
-        }
-        Ok(())
+        AttrWriter::new(buf, IFADDRLBLMSG_LEN).put_all(self.attrs())
     }
 }
 
@@ -142,7 +141,7 @@ mod tests {
             .iter()
             .map(|m| {
                 assert_eq!(m.header.msg_type, RTM_NEWADDRLABEL);
-                AddrLabelMessage::parse(m.payload).unwrap()
+                AddrLabelMessage::parse(m.payload).unwrap().0
             })
             .collect()
     }
@@ -189,7 +188,7 @@ mod tests {
             if message.header.msg_type != RTM_NEWADDRLABEL {
                 continue;
             }
-            let parsed = AddrLabelMessage::parse(message.payload).unwrap();
+            let parsed = AddrLabelMessage::parse(message.payload).unwrap().0;
             assert_eq!(emit_vec(&parsed), message.payload);
         }
     }
@@ -204,7 +203,7 @@ mod tests {
         #[test]
         fn addrlabel_message_roundtrip(message in strategies::addrlabel_message()) {
             let bytes = emit_vec(&message);
-            prop_assert_eq!(AddrLabelMessage::parse(&bytes), Ok(message));
+            prop_assert_eq!(AddrLabelMessage::parse(&bytes), Ok((message, &[][..])));
         }
 
         #[test]
@@ -230,7 +229,7 @@ mod tests {
                 }
                 match attrs_cut(&bytes[IFADDRLBLMSG_LEN..], cut - IFADDRLBLMSG_LEN) {
                     Ok(()) => {
-                        let emitted = emit_vec(&parsed.unwrap());
+                        let emitted = emit_vec(&parsed.unwrap().0);
                         prop_assert_eq!(&emitted[..], &bytes[..cut]);
                     }
                     Err(expected) => prop_assert_eq!(parsed, Err(expected)),
@@ -244,9 +243,9 @@ mod tests {
             attrs in proptest::collection::vec((0u16..4, strategies::bytes(20)), 0..4),
         ) {
             let bytes = strategies::header_and_attrs(&header, &attrs);
-            if let Ok(message) = AddrLabelMessage::parse(&bytes) {
+            if let Ok((message, _)) = AddrLabelMessage::parse(&bytes) {
                 let emitted = emit_vec(&message);
-                prop_assert_eq!(AddrLabelMessage::parse(&emitted), Ok(message));
+                prop_assert_eq!(AddrLabelMessage::parse(&emitted), Ok((message, &[][..])));
             }
         }
     }

@@ -1,16 +1,16 @@
 //! What `which --explain` and `--probe` print: plain words and JSON for a source-address
 //! choice, made from [`crate::srcsel`]'s result and the kernel's answer. Only strings come out
-//! of here; nothing is read or decided, so this can move whole into a presentation layer.
+//! of here; nothing is read or decided.
 
 use std::net::IpAddr;
 
-use crate::json;
+use super::json;
 use crate::model::{Address, Interface, name_of};
+use crate::srcsel::read::RouteAnswer;
 use crate::srcsel::{
     Candidate, Exclusion, LABEL_DEFAULT, OifOnly, Rule, SCOPE_GLOBAL, SCOPE_LINKLOCAL,
     SCOPE_NODELOCAL, SCOPE_SITELOCAL, Score, Selection, Verdict,
 };
-use crate::srcsel_read::RouteAnswer;
 
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]

@@ -25,8 +25,12 @@
 //! too small a scope, never fires: its condition (a positive scope distance) cannot hold for a
 //! unicast candidate, since both branches of the scope value are negative.
 //!
+//! The reading of that state from the kernel is in [`read`]; everything else here is pure.
+//!
 //! Not modelled: VRF (l3mdev) domains, socket preferences (`IPV6_ADDR_PREFERENCES`: the route
 //! lookup `which` asks for uses none), and rule 5.5 (next-hop prefixes, not implemented by Linux).
+
+pub mod read;
 
 use std::net::Ipv6Addr;
 

@@ -1,4 +1,4 @@
-//! Reads what [`crate::srcsel`] needs from the kernel: interfaces and IPv6 addresses (one dump
+//! Reads what the source-selection model needs from the kernel: interfaces and IPv6 addresses (one dump
 //! each, as every command reads them), the address-label table (`RTM_GETADDRLABEL`), and each
 //! interface's settings from `/proc/sys/net/ipv6/conf/IF/`.
 //!
@@ -9,14 +9,25 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::failure::Failure;
+use super::{InterfaceState, Ipv6Conf, KernelBuild, LabelEntry, SourceState};
 use crate::model::{read_addresses, read_interfaces};
 use crate::nl::Family;
 use crate::nl::addrlabel::{AddrLabelMessage, RTM_GETADDRLABEL, RTM_NEWADDRLABEL};
 use crate::nl::header::{RTM_GETROUTE, RTM_NEWROUTE};
-use crate::nl::request::Conn;
+use crate::nl::request::{Conn, RequestError};
 use crate::nl::route::RouteMessage;
-use crate::srcsel::{InterfaceState, Ipv6Conf, KernelBuild, LabelEntry, SourceState};
+
+/// A request that failed, and what it was reading.
+#[derive(Debug)]
+pub struct ReadError {
+    pub what: String,
+    pub source: RequestError,
+}
+
+fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
+    let what = what.into();
+    move |source| ReadError { what, source }
+}
 
 /// `RTM_F_FIB_MATCH`: answer with the routing-table entry as configured, not the resolved
 /// route, so a configured preferred source can be told from a chosen one.
@@ -36,7 +47,11 @@ pub struct RouteAnswer {
     pub nexthop_oif: Option<u32>,
 }
 
-fn lookup(conn: &mut Conn, destination: IpAddr, flags: u32) -> Result<RouteMessage, Failure> {
+fn lookup(
+    conn: &mut Conn,
+    destination: IpAddr,
+    flags: u32,
+) -> Result<Option<RouteMessage>, ReadError> {
     let mut route = None;
     let request = RouteMessage {
         flags,
@@ -44,37 +59,36 @@ fn lookup(conn: &mut Conn, destination: IpAddr, flags: u32) -> Result<RouteMessa
     };
     conn.request(RTM_GETROUTE, &request, |message| {
         if message.header.msg_type == RTM_NEWROUTE {
-            route = Some(RouteMessage::parse(message.payload)?);
+            route = Some(RouteMessage::parse(message.payload)?.0);
         }
         Ok(())
     })
-    .map_err(Failure::request(format!("route to \"{destination}\"")))?;
-    route.ok_or_else(|| Failure::NoSource {
-        destination: destination.to_string(),
-    })
+    .map_err(reading(format!("route to \"{destination}\"")))?;
+    Ok(route)
 }
 
 /// Asks the kernel for the route to `destination`, twice: resolved, and as configured.
-pub fn route_answer(conn: &mut Conn, destination: IpAddr) -> Result<RouteAnswer, Failure> {
+pub fn route_answer(conn: &mut Conn, destination: IpAddr) -> Result<RouteAnswer, ReadError> {
     let resolved = lookup(conn, destination, 0)?;
     let configured = lookup(conn, destination, RTM_F_FIB_MATCH)?;
+    let oif = resolved.and_then(|route| route.oif);
     Ok(RouteAnswer {
-        source: resolved.prefsrc,
-        oif: resolved.oif,
-        configured_prefsrc: configured.prefsrc,
-        nexthop_oif: configured.oif.or(resolved.oif),
+        source: resolved.and_then(|route| route.prefsrc),
+        oif,
+        configured_prefsrc: configured.and_then(|route| route.prefsrc),
+        nexthop_oif: configured.and_then(|route| route.oif).or(oif),
     })
 }
 
 /// The address-label table, in the kernel's precedence order.
-pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, Failure> {
+pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, ReadError> {
     conn.dump(
         RTM_GETADDRLABEL,
         &AddrLabelMessage::dump_request(),
         Vec::new,
         |labels, message| {
             if message.header.msg_type == RTM_NEWADDRLABEL {
-                let entry = AddrLabelMessage::parse(message.payload)?;
+                let (entry, _) = AddrLabelMessage::parse(message.payload)?;
                 if let (Some(IpAddr::V6(prefix)), Some(label)) = (entry.address, entry.label) {
                     labels.push(LabelEntry {
                         prefix,
@@ -87,7 +101,7 @@ pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, Failure> {
             Ok(())
         },
     )
-    .map_err(Failure::request("reading the address-label table"))
+    .map_err(reading("reading the address-label table"))
 }
 
 fn conf_dir(name: &[u8]) -> PathBuf {
@@ -116,10 +130,10 @@ fn read_conf(dir: &std::path::Path) -> Ipv6Conf {
 }
 
 /// Everything the source-address choice depends on, as the kernel has it now.
-pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, Failure> {
-    let interfaces = read_interfaces(conn).map_err(Failure::request("reading interfaces"))?;
-    let addresses = read_addresses(conn, Family::Inet6, |_| true)
-        .map_err(Failure::request("reading addresses"))?;
+pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
+    let interfaces = read_interfaces(conn).map_err(reading("reading interfaces"))?;
+    let addresses =
+        read_addresses(conn, Family::Inet6, |_| true).map_err(reading("reading addresses"))?;
     let labels = read_labels(conn)?;
     let all_dir = conf_dir(b"all");
     Ok(SourceState {
