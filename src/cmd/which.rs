@@ -87,7 +87,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         return run_explain(args.destination, ctx);
     }
     let destination = args.destination;
-    let answer = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
+    let answer = route_answer(&mut ctx.conn, destination, false).map_err(read_failure)?;
     let source = answer.source.ok_or_else(|| Failure::NoSource {
         destination: destination.to_string(),
     })?;
@@ -126,7 +126,7 @@ fn explanation(
     ctx: &mut Context,
     destination: IpAddr,
 ) -> Result<(Explanation, Vec<Interface>), Failure> {
-    let kernel = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
+    let kernel = route_answer(&mut ctx.conn, destination, true).map_err(read_failure)?;
     let state = read_source_state(&mut ctx.conn).map_err(read_failure)?;
     let interfaces = interfaces_of(&state);
     let decision = match (kernel.configured_prefsrc, destination) {
@@ -185,7 +185,7 @@ pub fn probe(
     let mut probes = Vec::new();
     if mode == Mode::Apply {
         for &destination in destinations {
-            let kernel = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
+            let kernel = route_answer(&mut ctx.conn, destination, false).map_err(read_failure)?;
             probes.push(Probe {
                 destination,
                 kernel: kernel.source,
@@ -203,7 +203,7 @@ pub fn probe(
         let mut after = before.clone();
         after.addresses = with_preferred_lifetimes(&before.addresses, &changes);
         for &destination in destinations {
-            let kernel = route_answer(&mut ctx.conn, destination).map_err(read_failure)?;
+            let kernel = route_answer(&mut ctx.conn, destination, true).map_err(read_failure)?;
             probes.push(Probe {
                 destination,
                 kernel: kernel.source,

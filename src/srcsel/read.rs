@@ -67,10 +67,19 @@ fn lookup(
     Ok(route)
 }
 
-/// Asks the kernel for the route to `destination`, twice: resolved, and as configured.
-pub fn route_answer(conn: &mut Conn, destination: IpAddr) -> Result<RouteAnswer, ReadError> {
+/// Asks the kernel for the route to `destination`: resolved, and, when `configured` is set,
+/// as configured too (kernels before 4.13 lack that second question).
+pub fn route_answer(
+    conn: &mut Conn,
+    destination: IpAddr,
+    configured: bool,
+) -> Result<RouteAnswer, ReadError> {
     let resolved = lookup(conn, destination, 0)?;
-    let configured = lookup(conn, destination, RTM_F_FIB_MATCH)?;
+    let configured = if configured {
+        lookup(conn, destination, RTM_F_FIB_MATCH)?
+    } else {
+        None
+    };
     let oif = resolved.and_then(|route| route.oif);
     Ok(RouteAnswer {
         source: resolved.and_then(|route| route.prefsrc),
