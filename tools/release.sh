@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds nlsel as it ships: static musl binaries for x86_64 and aarch64, from the nightly
 # toolchain with the standard library rebuilt without its panic and backtrace machinery
-# (-Z build-std, panic=immediate-abort), so each is under 256 KiB.
+# (-Z build-std, panic=immediate-abort, no unwind tables), so each is under 256 KiB.
 #
 #   tools/release.sh [TARGET...]      default: x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 #
@@ -30,9 +30,11 @@ cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
 rustup_home=$(cd "${RUSTUP_HOME:-$HOME/.rustup}" && pwd -P)
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 
-# The release profile (Cargo.toml) already strips and uses one codegen unit and LTO.
+# The release profile (Cargo.toml) already strips and uses one codegen unit and LTO. A panic
+# aborts on the spot, so nothing ever unwinds: no unwind tables (a seventh of the binary), and
+# packed relative relocations (DT_RELR, which musl's static-PIE start code applies).
 rustflags=(
-  -Zunstable-options -Cpanic=immediate-abort
+  -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
   -Cstrip=symbols
   -Clink-self-contained=yes -Clinker=rust-lld -Clink-arg=-zpack-relative-relocs
   "--remap-path-prefix=$root=/nlsel"

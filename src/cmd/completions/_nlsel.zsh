@@ -98,7 +98,7 @@ _nlsel() {
   local j
   for (( j = i; j < CURRENT; j++ )); do
     case $words[j] in
-      (--except|--dev|dev|preferred_lft|valid_lft) (( j++ )) ;;
+      (--except|--dev|--probe|dev|preferred_lft|valid_lft) (( j++ )) ;;
       (-*) ;;
       (*) positional+=($words[j]) ;;
     esac
@@ -115,13 +115,16 @@ _nlsel() {
       case $prev in
         (--dev) _nlsel_interfaces ;;
         (--except) _message 'address or prefix' ;;
-        (*) compadd -- --except --dev --dry-run --check --watch -h --help ;;
+        (--probe) _message 'destination address' ;;
+        (*) compadd -- --except --dev --dry-run --check --watch --probe -h --help ;;
       esac ;;
     (prefer)
-      if (( $#positional == 0 )) && [[ $PREFIX != -* ]]; then
+      if [[ $prev == --probe ]]; then
+        _message 'destination address'
+      elif (( $#positional == 0 )) && [[ $PREFIX != -* ]]; then
         _nlsel_addresses global6
       else
-        compadd -- --watch -h --help
+        compadd -- --dry-run --check --watch --probe -h --help
       fi ;;
     (undeprecate)
       if [[ $prev == --dev ]]; then _nlsel_interfaces; else compadd -- --dev -h --help; fi ;;
@@ -137,7 +140,7 @@ _nlsel() {
           fi ;;
       esac ;;
     (which)
-      if [[ $PREFIX == -* ]]; then compadd -- -h --help; else _message 'destination'; fi ;;
+      if [[ $PREFIX == -* ]]; then compadd -- --explain -h --help; else _message 'destination'; fi ;;
     (completions)
       (( $#positional == 0 )) && compadd bash zsh fish ;;
   esac

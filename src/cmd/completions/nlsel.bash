@@ -103,7 +103,7 @@ _nlsel() {
     local j
     for ((j = i; j < cword; j++)); do
         case ${words[j]} in
-            --except | --dev | dev | preferred_lft | valid_lft) ((j++)) ;;
+            --except | --dev | --probe | dev | preferred_lft | valid_lft) ((j++)) ;;
             -*) ;;
             *) positional+=("${words[j]}") ;;
         esac
@@ -123,15 +123,17 @@ $(_nlsel_interfaces)
         deprecate)
             case $prev in
                 --dev) _nlsel_reply "$(_nlsel_interfaces)" ;;
-                --except) ;;
-                *) _nlsel_reply "--except --dev --dry-run --check --watch -h --help" ;;
+                --except | --probe) ;;
+                *) _nlsel_reply "--except --dev --dry-run --check --watch --probe -h --help" ;;
             esac
             ;;
         prefer)
-            if ((${#positional[@]} == 0)) && [[ $_nlsel_cur != -* ]]; then
+            if [[ $prev == --probe ]]; then
+                :
+            elif ((${#positional[@]} == 0)) && [[ $_nlsel_cur != -* ]]; then
                 _nlsel_reply "$(_nlsel_addresses global6)"
             else
-                _nlsel_reply "--watch -h --help"
+                _nlsel_reply "--dry-run --check --watch --probe -h --help"
             fi
             ;;
         undeprecate)
@@ -154,7 +156,7 @@ $(_nlsel_interfaces)
             esac
             ;;
         which)
-            [[ $_nlsel_cur == -* ]] && _nlsel_reply "-h --help"
+            [[ $_nlsel_cur == -* ]] && _nlsel_reply "--explain -h --help"
             ;;
         completions)
             ((${#positional[@]} == 0)) && _nlsel_reply "bash zsh fish"

@@ -99,10 +99,14 @@ complete -c nlsel -n $dep -l dev -x -a '(__nlsel_interfaces)' -d 'only this inte
 complete -c nlsel -n $dep -l dry-run -d 'print the equivalent ip commands'
 complete -c nlsel -n $dep -l check -d 'exit 3 if anything would change'
 complete -c nlsel -n $dep -l watch -d 'keep running'
+complete -c nlsel -n $dep -l probe -x -d 'destination whose source to report'
 
 set -l pref '__nlsel_at prefer "unit prefer"'
-complete -c nlsel -n $pref -a '(__nlsel_global6)' -d 'global IPv6 address'
+complete -c nlsel -n "$pref; and not __nlsel_prev_is --probe" -a '(__nlsel_global6)' -d 'global IPv6 address'
 complete -c nlsel -n $pref -l watch -d 'keep running'
+complete -c nlsel -n $pref -l dry-run -d 'print the equivalent ip commands'
+complete -c nlsel -n $pref -l check -d 'exit 3 if anything would change'
+complete -c nlsel -n $pref -l probe -x -d 'destination whose source to report'
 
 complete -c nlsel -n '__nlsel_at undeprecate' -l dev -x -a '(__nlsel_interfaces)' -d 'only this interface'
 
@@ -110,3 +114,5 @@ set -l change '__nlsel_at "addr change"; and not __nlsel_prev_is dev preferred_l
 complete -c nlsel -n $change -a '(__nlsel_addresses)' -d address
 complete -c nlsel -n $change -a 'dev preferred_lft valid_lft'
 complete -c nlsel -n '__nlsel_at "addr change"; and __nlsel_prev_is preferred_lft valid_lft' -a forever
+
+complete -c nlsel -n '__nlsel_at which' -l explain -d 'explain the choice rule by rule'
