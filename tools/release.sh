@@ -28,7 +28,7 @@ fi
 rustup component add rust-src --toolchain "$toolchain" >/dev/null
 cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
 rustup_home=$(cd "${RUSTUP_HOME:-$HOME/.rustup}" && pwd -P)
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 
 # The release profile (Cargo.toml) already strips and uses one codegen unit and LTO. A panic
 # aborts on the spot, so nothing ever unwinds: no unwind tables (a seventh of the binary), and
@@ -73,8 +73,8 @@ for target in "${targets[@]}"; do
     exit 1
   fi
   # Static: no program interpreter and no shared library.
-  if LC_ALL=C readelf -lW "dist/$name" | grep -q 'INTERP' ||
-    LC_ALL=C readelf -dW "dist/$name" 2>/dev/null | grep -q 'NEEDED'; then
+  headers=$(LC_ALL=C readelf -lW "dist/$name"; LC_ALL=C readelf -dW "dist/$name" 2>/dev/null || true)
+  if [[ $headers == *INTERP* || $headers == *NEEDED* ]]; then
     echo "error: dist/$name is not statically linked" >&2
     exit 1
   fi

@@ -16,7 +16,8 @@ if ! "$venv/bin/ansible-playbook" --version >/dev/null 2>&1; then
   }
   "$venv/bin/pip" install -q ansible-core || fail "cannot install ansible-core from PyPI"
 fi
-"$venv/bin/ansible-playbook" --version | head -n 1
+version=$("$venv/bin/ansible-playbook" --version) # whole: a closed pipe would make it fail
+echo "${version%%$'\n'*}"
 
 bin=$(nlsel_bin)
 ns=nlsel-ship-ansible

@@ -23,8 +23,9 @@ while read -r line; do
     missing=1
   fi
 done <<<"$help"
+help_words=$(awk '{ print $NF }' <<<"$help")
 for option in $page_options; do
-  if ! awk '{ print $NF }' <<<"$help" | grep -qxF -- "$option"; then
+  if ! grep -qxF -- "$option" <<<"$help_words"; then
     echo "$page gives $option, which no --help lists" >&2
     missing=1
   fi

@@ -32,13 +32,13 @@ $first"
 for file in dist/nlsel-*; do
   [ "$(stat -c %s "$file")" -le $((256 * 1024)) ] || fail "$file is over 256 KiB"
   [ "$("$file" --version 2>/dev/null || qemu-aarch64-static "$file" --version)" = \
-    "nlsel $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1) (commit $(git rev-parse HEAD))" ] ||
+    "nlsel $(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml) (commit $(git rev-parse HEAD))" ] ||
     fail "$file --version does not name the commit"
 done
 
 # The aarch64 binary, emulated, against this kernel.
 arm=$(ls dist/nlsel-*-aarch64-unknown-linux-musl)
-LC_ALL=C readelf -hW "$arm" | grep -q 'Machine:.*AArch64' || fail "$arm is not an AArch64 binary"
+[[ $(LC_ALL=C readelf -hW "$arm") == *Machine:*AArch64* ]] || fail "$arm is not an AArch64 binary"
 ns=nlsel-ship-arm
 seed_netns "$ns"
 ours=$(qemu-aarch64-static "$arm" -n "$ns" -j show | jq -S 'del(.. | .protocol?)')
