@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{Context, Mode, Outcome, apply_rule, interface_name, text_value, usage_error};
 use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, Interface, selected_interfaces};
+use crate::model::{Address, Interface, prefers_temporaries, selected_interfaces};
 use crate::pattern::Pattern;
 use crate::plan::{self, Plan};
 use crate::watch::watch;
@@ -109,8 +109,14 @@ impl Rule for Args {
     ) -> Result<Plan<'a>, Failure> {
         let only =
             selected_interfaces(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
-        plan::deprecate(addresses, &self.patterns, only.as_deref())
-            .map_err(|error| Failure::from_policy(error, interfaces))
+        let prefers_temporaries = |ifindex| prefers_temporaries(interfaces, ifindex);
+        plan::deprecate(
+            addresses,
+            &self.patterns,
+            only.as_deref(),
+            &prefers_temporaries,
+        )
+        .map_err(|error| Failure::from_policy(error, interfaces))
     }
 }
 

@@ -8,7 +8,7 @@ use lexopt::prelude::*;
 use super::{Context, Mode, Outcome, apply_rule, text_value, usage_error};
 use crate::apply::Rule;
 use crate::failure::Failure;
-use crate::model::{Address, Interface};
+use crate::model::{Address, Interface, prefers_temporaries};
 use crate::plan::{self, Plan};
 use crate::watch::watch;
 
@@ -73,7 +73,8 @@ impl Rule for Args {
         addresses: &'a [Address],
         interfaces: &[Interface],
     ) -> Result<Plan<'a>, Failure> {
-        plan::prefer(addresses, self.address)
+        let prefers_temporaries = |ifindex| prefers_temporaries(interfaces, ifindex);
+        plan::prefer(addresses, self.address, &prefers_temporaries)
             .map_err(|error| Failure::from_policy(error, interfaces))
     }
 }

@@ -22,7 +22,9 @@ service unit that runs this binary, by its absolute path, with them:
 
 Without --watch the unit is a oneshot run after network-online.target; with --watch it is a
 long-running service restarted on failure. Either way it runs with CAP_NET_ADMIN only, no
-new privileges, netlink and unix sockets only, and a read-only system.
+new privileges, netlink and unix sockets only, and a read-only system. A binary under /tmp,
+/var/tmp or /dev/shm gets a unit without the private /tmp or /dev that would hide it, and a
+comment saying to copy it somewhere lasting.
 
 Options:
   -h, --help   show this help
@@ -116,7 +118,10 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
     }
     exec.extend(args.words.iter().cloned());
     let exec_start: Vec<String> = exec.iter().map(|word| exec_word(word)).collect();
-    let description = format!("nlsel {}", args.words.join(" ")).replace('%', "%%");
+    // The command as a user would type it, -n NETNS included, so that units for two
+    // namespaces tell themselves apart in `systemctl status`.
+    let command = exec.get(1..).unwrap_or_default().join(" ");
+    let description = format!("nlsel {command}").replace('%', "%%");
     // Entering another namespace with setns(2) needs CAP_SYS_ADMIN and the "net" namespace type.
     let (capabilities, namespaces) = match globals.netns {
         Some(_) => ("CAP_NET_ADMIN CAP_SYS_ADMIN", "net"),
@@ -129,13 +134,39 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
     } else {
         "yes"
     };
+    // PrivateTmp=yes gives the service empty /tmp and /var/tmp, and PrivateDevices=yes an
+    // empty /dev/shm, which would hide a binary kept there (status=203/EXEC). The unit then
+    // goes without that one protection, and says why: such a directory may be emptied at boot.
+    let temporary = TEMPORARY_DIRS.iter().find(|dir| exe.starts_with(*dir));
+    let private_tmp = if matches!(temporary, Some(&("/tmp/" | "/var/tmp/"))) {
+        "no"
+    } else {
+        "yes"
+    };
+    let private_devices = if temporary == Some(&"/dev/shm/") {
+        "no"
+    } else {
+        "yes"
+    };
+    let warning = temporary.map_or_else(String::new, |dir| {
+        let setting = if private_tmp == "no" {
+            "PrivateTmp=no"
+        } else {
+            "PrivateDevices=no"
+        };
+        format!(
+            "# {exe} is under {dir}, which may be emptied at boot; the unit has {setting} so \
+             that it can run it.\n# Copy nlsel to /usr/local/bin and write the unit again.\n"
+        )
+    });
     let service = if args.watch {
         "Type=exec\nRestart=on-failure\nRestartSec=5s\n"
     } else {
         "Type=oneshot\nRemainAfterExit=yes\n"
     };
     Ok(format!(
-        "# Written by `nlsel unit {words}`.\n\
+        "# Written by `nlsel {written_by}`.\n\
+         {warning}\
          [Unit]\n\
          Description=Choose the IPv6 source address: {description}\n\
          After=network-online.target\n\
@@ -150,8 +181,8 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          RestrictNamespaces={namespaces}\n\
          ProtectSystem=strict\n\
          ProtectHome={protect_home}\n\
-         PrivateTmp=yes\n\
-         PrivateDevices=yes\n\
+         PrivateTmp={private_tmp}\n\
+         PrivateDevices={private_devices}\n\
          ProtectKernelTunables=yes\n\
          ProtectKernelModules=yes\n\
          ProtectKernelLogs=yes\n\
@@ -170,9 +201,30 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          \n\
          [Install]\n\
          WantedBy=multi-user.target\n",
-        words = args.words.join(" "),
+        written_by = written_by(globals, &args.words)?,
         exec_start = exec_start.join(" "),
     ))
+}
+
+/// Directories whose content the unit's sandbox hides or the system may empty at boot.
+const TEMPORARY_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
+
+/// `[-n NETNS] [-j] [-q] unit WORDS…`: the command line that wrote the unit.
+fn written_by(globals: &Globals, words: &[String]) -> Result<String, Failure> {
+    let mut line = Vec::new();
+    if let Some(netns) = &globals.netns {
+        line.push("-n".to_string());
+        line.push(text_value(netns.clone(), "network namespace")?);
+    }
+    if globals.json {
+        line.push("-j".to_string());
+    }
+    if globals.quiet {
+        line.push("-q".to_string());
+    }
+    line.push("unit".to_string());
+    line.extend(words.iter().cloned());
+    Ok(line.join(" "))
 }
 
 pub fn run(args: &Args, globals: &Globals, out: &mut Output) -> Result<Outcome, Failure> {
