@@ -746,3 +746,270 @@ fn prefer_of_a_temporary_is_refused_and_changes_nothing() {
     assert_eq!(run.stdout, "");
     a.assert_unchanged(&before, "after prefer TEMP");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Soak tests: a watch left running, measured. Each is bounded in time (30 to 65 s); the sleeps
+// in them pace the scenario (an RA every 3 s, an idle minute), never synchronise with nlsel.
+// CPU time is read from /proc/PID/stat. Run them alone with `cargo test --test watch soak`.
+
+/// User plus system CPU time of `pid` so far, in seconds, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("cannot read stat");
+    // The command name is in parentheses and may hold spaces: count fields after the last ')'.
+    let after = stat.rsplit_once(')').expect("stat has a command name").1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 (utime) and 15 (stime) of proc_pid_stat(5); field 3 is the first after ')'.
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / clock_ticks_per_second()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    let out = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("cannot run getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK is a number")
+}
+
+/// `ip -n NS monitor address`, collecting its lines until [`Monitor::finish`].
+struct Monitor {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Monitor {
+    fn start(ns: &Netns) -> Monitor {
+        let mut child = Command::new("ip")
+            .args(["-n", ns.name(), "monitor", "address"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot run ip monitor");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Monitor { child, lines }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.lines.iter().collect()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every temporary address that existed in `ns` now or in the monitor's lines.
+fn temporaries_ever(ns: &Netns, monitored: &[String]) -> std::collections::BTreeSet<String> {
+    let mut seen: std::collections::BTreeSet<String> =
+        temporaries(ns).into_iter().map(|a| a.local).collect();
+    for line in monitored.iter().filter(|l| l.contains(" temporary ")) {
+        let mut words = line.split_whitespace();
+        if let Some(cidr) = words.find(|w| *w == "inet6").and_then(|_| words.next()) {
+            seen.insert(cidr.split('/').next().unwrap_or(cidr).to_owned());
+        }
+    }
+    seen
+}
+
+/// (a) A kept SLAAC parent with use_tempaddr=2 and an RA every 3 s for 30 s: nlsel creates no
+/// temporaries beyond what the kernel alone creates in a twin namespace given the same RAs,
+/// warns once, and uses < 0.2 s of CPU.
+#[test]
+fn soak_privacy_addresses_stay_bounded_and_cost_no_cpu() {
+    let Some((a, b)) = slaac_pair(2) else { return };
+    let Some((twin, twin_router)) = slaac_pair(2) else {
+        return;
+    };
+    autoconfigure(&a, &b);
+    autoconfigure(&twin, &twin_router);
+    let monitor = Monitor::start(&a);
+    let twin_monitor = Monitor::start(&twin);
+    let mut watch = Watch::start(&a, &["prefer", SLAAC_PARENT, "--watch"]);
+    let start = Instant::now();
+    for round in 0..10u32 {
+        let due = start + Duration::from_secs(3) * round;
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        send_ra(&b, SLAAC_PREFIX);
+        send_ra(&twin_router, SLAAC_PREFIX);
+    }
+    std::thread::sleep((start + Duration::from_secs(30)).saturating_duration_since(Instant::now()));
+    let cpu = cpu_seconds(watch.child.id());
+    let ended = watch.stop("TERM");
+    let ours = temporaries_ever(&a, &monitor.finish());
+    let kernel_alone = temporaries_ever(&twin, &twin_monitor.finish());
+    eprintln!(
+        "soak (a): temporaries with nlsel {}, kernel alone {}; CPU {cpu:.3} s",
+        ours.len(),
+        kernel_alone.len()
+    );
+    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+    assert!(
+        ours.len() <= kernel_alone.len(),
+        "nlsel made the kernel create temporaries: {ours:?} against {kernel_alone:?}"
+    );
+    assert!(cpu < 0.2, "watch used {cpu} s of CPU in 30 s");
+    let warnings: Vec<&String> = ended
+        .stderr
+        .iter()
+        .filter(|l| l.contains("use_tempaddr=2"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning while the state stays: {:?}",
+        ended.stderr
+    );
+    assert!(
+        ended
+            .stdout
+            .iter()
+            .all(|l| l == &format!("preferred {SLAAC_PARENT}/64 dev {IF}")),
+        "only the parent is ever changed: {:?}",
+        ended.stdout
+    );
+    assert!(temporaries(&a).iter().all(|t| !t.is_deprecated()));
+}
+
+/// (b) The old busy loop: a change refused by the limiter for an address then deleted. After
+/// it, 65 s idle must cost < 0.1 s of CPU.
+#[test]
+fn soak_fight_then_delete_then_65_s_idle_uses_no_cpu() {
+    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
+        return;
+    };
+    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+    watch.wait_line(&deprecated("2001:db8::beef/64", IF), 1);
+    for _ in 0..5 {
+        ns.ip(&[
+            "addr",
+            "change",
+            "2001:db8::beef/64",
+            "dev",
+            IF,
+            "preferred_lft",
+            "forever",
+        ]);
+    }
+    ns.ip(&["addr", "del", "2001:db8::beef/64", "dev", IF]);
+    ns.settle();
+    let pid = watch.child.id();
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(65));
+    let after = cpu_seconds(pid);
+    eprintln!("soak (b): CPU {before:.3} s before the idle 65 s, {after:.3} s after");
+    assert!(
+        after - before < 0.1,
+        "idle watch used {} s of CPU in 65 s",
+        after - before
+    );
+    let ended = watch.stop("TERM");
+    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+}
+
+/// (c) An RA every 3 s (RFC 4861's shortest MinRtrAdvInterval) for 30 s: every refresh is
+/// undone, none is deferred or warned about.
+#[test]
+fn soak_ra_every_3_s_is_undone_every_time() {
+    let Some((a, b)) = slaac_pair(0) else { return };
+    a.add_addr(IF, &format!("{KEPT}/64"));
+    let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
+    let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
+    let start = Instant::now();
+    let mut undone_after = Vec::new();
+    for round in 0..10u32 {
+        let due = start + Duration::from_secs(3) * round;
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let started = Instant::now();
+        send_ra(&b, SLAAC_PREFIX);
+        // The RA leaves between the sender's start (python's start-up included) and its exit.
+        let exited = Instant::now();
+        watch.wait_line(&line, usize::try_from(round).unwrap() + 1);
+        undone_after.push((started.elapsed().as_millis(), exited.elapsed().as_micros()));
+        let addr = assert_deprecated(&a, SLAAC_PARENT);
+        assert!(
+            addr.valid <= 7200 && addr.valid > 7000,
+            "valid lifetime kept: {addr:?}"
+        );
+    }
+    eprintln!(
+        "soak (c): 10 RAs, each undone; (ms from the sender's start, µs from its exit) to nlsel's line: {undone_after:?}"
+    );
+    assert_preferred_forever(&a, KEPT);
+    let ended = watch.stop("TERM");
+    assert_clean_end(&ended, &vec![line; 10]);
+}
+
+/// (d) SIGTERM in the middle of a first pass that deprecates 6,000 addresses: exit 0 within
+/// 1 s, measured by a bounded wait for the child.
+#[test]
+fn soak_sigterm_during_a_large_batch_exits_0_within_1_s() {
+    const COUNT: usize = 6000;
+    let Some(ns) = venet0_with(&[]) else { return };
+    let mut batch = String::new();
+    for i in 1..=COUNT {
+        batch.push_str(&format!("addr add 2001:db8::{i:x}:1/64 dev {IF}\n"));
+    }
+    ns.ip_batch(&batch);
+    let deprecated_count = || {
+        ns.ip(&["-6", "addr", "show", "dev", IF, "deprecated"])
+            .lines()
+            .filter(|l| l.trim_start().starts_with("inet6 "))
+            .count()
+    };
+    let mut child = Command::new(BIN)
+        .args(["-n", ns.name(), "deprecate", "--except", "::2", "--watch"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start nlsel");
+    let pid = child.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while deprecated_count() == 0 {
+        assert!(Instant::now() < deadline, "the batch never started");
+        std::thread::yield_now();
+    }
+    let signalled = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .expect("cannot run kill");
+    assert!(kill.success());
+    let (tx, ended) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let Ok(status) = ended.recv_timeout(Duration::from_secs(1)) else {
+        let _ = Command::new("kill").args(["-s", "KILL", &pid]).status();
+        panic!("nlsel did not end within 1 s of SIGTERM");
+    };
+    let status = status.expect("cannot reap nlsel");
+    let took = signalled.elapsed();
+    let done = deprecated_count();
+    eprintln!(
+        "soak (d): SIGTERM after the batch began, exit after {took:?}, {done} of {COUNT} deprecated"
+    );
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        done < COUNT,
+        "the batch was over before the signal: not a test of mid-batch"
+    );
+}

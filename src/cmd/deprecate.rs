@@ -18,7 +18,8 @@ Usage: nlsel [-n NETNS] [-j] [-q] deprecate --except PATTERN [--except PATTERN].
 Deprecate (preferred_lft 0) every global IPv6 address that matches no PATTERN, on every
 interface or on those named with --dev. Only the preferred lifetime changes: the valid
 lifetime, flags, protocol and metric stay as they are. Addresses already deprecated are
-not touched, so a second run sends nothing.
+not touched, so a second run sends nothing. Temporary (privacy) addresses are never
+changed: deprecating their SLAAC parent deprecates them.
 
 PATTERN is matched by bits, never by text:
   ADDR/LEN   keep addresses inside this IPv6 prefix

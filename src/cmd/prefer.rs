@@ -16,8 +16,9 @@ pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--watch]
 
 Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime) and
-deprecate every other global IPv6 address on its interface. ADDR must already exist.
-Nothing but preferred lifetimes changes.
+deprecate every other global IPv6 address on its interface. ADDR must already exist and
+not be a temporary (privacy) address. Nothing but preferred lifetimes changes; temporary
+addresses are never changed (they follow the SLAAC address they were made from).
 
 Options:
   --watch      after the first pass keep running, and deprecate every other global IPv6
