@@ -16,8 +16,9 @@
 //!   interval is at least 3 s (RFC 4861 MinRtrAdvInterval), so a refresh is normally undone at
 //!   once; a fight with another program that resets the lifetime right after each change costs
 //!   one change per address per second, with one warning per episode (its third deferral).
-//! - Bounded memory: the limiter forgets an address once it is gone from the dump, or quiet
-//!   (not changed for [`QUIET`] and nothing deferred).
+//! - Bounded memory: at each pass the limiter forgets every address that is gone from the
+//!   dump, or quiet (not changed for [`QUIET`] and nothing deferred); what it holds between
+//!   passes is at most the addresses the last passes changed.
 //! - No idle work: `poll` has a timeout only while a change is deferred, or while a failed
 //!   pass waits to be retried; a deferred change is decided again by each pass, so one for an
 //!   address that has gone or no longer needs it clears its timer. A timer is always set in
@@ -25,7 +26,7 @@
 //! - SIGTERM and SIGINT end the process with exit 0 at once, in any state, by a handler that
 //!   only calls `_exit` ([`exit_on_signals`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -222,7 +223,8 @@ fn pass(
     let mut plan = rule.plan(&addresses, &interfaces)?;
     reported.filter(&mut plan);
     let now = Instant::now();
-    limiter.start_pass(now, |key| addresses.iter().any(|a| key_of(a) == *key));
+    let present: HashSet<Key> = addresses.iter().map(key_of).collect();
+    limiter.start_pass(now, |key| present.contains(key));
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };
         match limiter.admit(key_of(change.address), now) {

@@ -294,7 +294,14 @@ impl BinCopy {
             return None;
         }
         let copy = BinCopy(sub);
-        std::fs::copy(BIN, copy.bin()).expect("cannot copy the binary");
+        // Copied by another process: a descriptor open for writing in this one would leak into
+        // a child another test thread forks meanwhile, and exec would fail with ETXTBSY.
+        let status = Command::new("cp")
+            .arg(BIN)
+            .arg(copy.bin())
+            .status()
+            .expect("cannot run cp");
+        assert!(status.success(), "cannot copy the binary");
         Some(copy)
     }
 

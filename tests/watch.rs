@@ -9,6 +9,11 @@
 //! streams into one channel; the 20 s bound on each wait is only a guard against a hang, never
 //! a delay the test relies on. iproute2 then checks the kernel's state. The child is killed
 //! and reaped on every path (see [`Watch`]'s `Drop`).
+//!
+//! Further down: temporary (privacy) addresses, which nlsel never changes, checked against
+//! what the kernel does with them; and the soak tests (`soak_*`, 30 to 65 s each), which leave
+//! a watch running and read its CPU time from /proc. The fast tests run alone with
+//! `cargo test --test watch -- --skip soak`.
 
 mod common;
 
