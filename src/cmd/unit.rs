@@ -105,23 +105,30 @@ pub fn exec_word(word: &str) -> String {
 
 /// The unit's text for `args`, run from the executable at `exe`.
 pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failure> {
-    let mut exec = vec![exe.to_string()];
+    let mut options = Vec::new();
     if let Some(netns) = &globals.netns {
-        exec.push("-n".to_string());
-        exec.push(text_value(netns.clone(), "network namespace")?);
+        options.push("-n".to_string());
+        options.push(text_value(netns.clone(), "network namespace")?);
     }
     if globals.json {
-        exec.push("-j".to_string());
+        options.push("-j".to_string());
     }
     if globals.quiet {
-        exec.push("-q".to_string());
+        options.push("-q".to_string());
     }
-    exec.extend(args.words.iter().cloned());
-    let exec_start: Vec<String> = exec.iter().map(|word| exec_word(word)).collect();
-    // The command as a user would type it, -n NETNS included, so that units for two
-    // namespaces tell themselves apart in `systemctl status`.
-    let command = exec.get(1..).unwrap_or_default().join(" ");
-    let description = format!("nlsel {command}").replace('%', "%%");
+    let words = args.words.join(" ");
+    let exec_start: Vec<String> = std::iter::once(exe)
+        .chain(options.iter().map(String::as_str))
+        .chain(args.words.iter().map(String::as_str))
+        .map(exec_word)
+        .collect();
+    // The header and Description= carry the whole command, -n NETNS included, so that units
+    // for two namespaces tell themselves apart in `systemctl status`.
+    let options = options
+        .iter()
+        .map(|option| format!("{option} "))
+        .collect::<String>();
+    let description = format!("nlsel {options}{words}").replace('%', "%%");
     // Entering another namespace with setns(2) needs CAP_SYS_ADMIN and the "net" namespace type.
     let (capabilities, namespaces) = match globals.netns {
         Some(_) => ("CAP_NET_ADMIN CAP_SYS_ADMIN", "net"),
@@ -165,7 +172,7 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
         "Type=oneshot\nRemainAfterExit=yes\n"
     };
     Ok(format!(
-        "# Written by `nlsel {written_by}`.\n\
+        "# Written by `nlsel {options}unit {words}`.\n\
          {warning}\
          [Unit]\n\
          Description=Choose the IPv6 source address: {description}\n\
@@ -201,31 +208,12 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          \n\
          [Install]\n\
          WantedBy=multi-user.target\n",
-        written_by = written_by(globals, &args.words)?,
         exec_start = exec_start.join(" "),
     ))
 }
 
 /// Directories whose content the unit's sandbox hides or the system may empty at boot.
 const TEMPORARY_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
-
-/// `[-n NETNS] [-j] [-q] unit WORDS…`: the command line that wrote the unit.
-fn written_by(globals: &Globals, words: &[String]) -> Result<String, Failure> {
-    let mut line = Vec::new();
-    if let Some(netns) = &globals.netns {
-        line.push("-n".to_string());
-        line.push(text_value(netns.clone(), "network namespace")?);
-    }
-    if globals.json {
-        line.push("-j".to_string());
-    }
-    if globals.quiet {
-        line.push("-q".to_string());
-    }
-    line.push("unit".to_string());
-    line.extend(words.iter().cloned());
-    Ok(line.join(" "))
-}
 
 pub fn run(args: &Args, globals: &Globals, out: &mut Output) -> Result<Outcome, Failure> {
     let exe = std::env::current_exe().map_err(|source| Failure::Io {
