@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 
 use crate::model::{Interface, name_of};
-use crate::nl::request::{KernelError, RequestError};
+use crate::nl::request::{KernelError, RequestError, errno_text};
 use crate::plan::PolicyError;
 
 #[derive(Debug)]
@@ -162,20 +162,20 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Usage(message) => write!(f, "{message} (see 'nlsel --help')"),
+            // Not a netlink error: the netlink hints (CAP_NET_ADMIN, …) would mislead here.
             Failure::Netns { name, source } => {
-                let errno = source.raw_os_error().unwrap_or(0);
-                let error = KernelError {
-                    errno,
-                    message: None,
-                };
-                match errno {
-                    libc::EPERM => write!(
+                write!(f, "network namespace \"{}\": ", name.escape_debug())?;
+                match source.raw_os_error() {
+                    Some(errno @ libc::EPERM) => write!(
                         f,
-                        "network namespace \"{}\": {} (entering it needs CAP_SYS_ADMIN, i.e. root, and no seccomp filter or RestrictNamespaces= setting that forbids setns)",
-                        name.escape_debug(),
-                        crate::nl::request::errno_text(errno)
+                        "{} (entering it needs CAP_SYS_ADMIN, i.e. root, and no seccomp filter or RestrictNamespaces= setting that forbids setns)",
+                        errno_text(errno)
                     ),
-                    _ => write!(f, "network namespace \"{}\": {error}", name.escape_debug()),
+                    Some(errno @ libc::EACCES) => {
+                        write!(f, "{} (opening it needs root)", errno_text(errno))
+                    }
+                    Some(errno) => f.write_str(&errno_text(errno)),
+                    None => write!(f, "{source}"),
                 }
             }
             Failure::Request { context, source } => write!(f, "{context}: {source}"),

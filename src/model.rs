@@ -149,7 +149,7 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
         Vec::new,
         |interfaces, message| {
             if message.header.msg_type == RTM_NEWLINK {
-                let link = LinkMessage::parse(message.payload)?;
+                let (link, _) = LinkMessage::parse(message.payload)?;
                 let name = link.name.unwrap_or_default().to_vec();
                 interfaces.push(Interface {
                     ifindex: link.ifindex,
@@ -174,7 +174,7 @@ pub fn read_addresses(
         Vec::new,
         |addresses, message| {
             if message.header.msg_type == RTM_NEWADDR {
-                let parsed = AddrMessage::parse(message.payload)?;
+                let (parsed, _) = AddrMessage::parse(message.payload)?;
                 if let Some(address) = Address::from_message(&parsed).filter(|a| keep(a)) {
                     addresses.push(address);
                 }

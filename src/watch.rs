@@ -31,20 +31,19 @@ use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::apply::{ADDRESS_GROUPS, Rule, read_state};
-use crate::cmd::{Context, Mode, Outcome, execute};
+use crate::apply::execute;
+use crate::apply::{Rule, read_state};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
 use crate::model::{Address, Interface};
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, IfaFlags, Scope};
-use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK};
+use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK};
 use crate::nl::link::LinkMessage;
 use crate::nl::request::Notification;
 use crate::nl::socket::{exit_on_signals, poll_readable};
-use crate::plan::{Plan, Step, address_text};
-
-/// `RTNLGRP_LINK`: links that appear, change or go.
-const RTNLGRP_LINK: u32 = 1;
+use crate::plan::{Mode, Plan, Step};
+use crate::present::address_text;
 
 /// The least time between two changes of one address.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -150,14 +149,14 @@ impl Limiter {
 /// not temporary, or an interface not seen before.
 fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
     match notification.msg_type {
-        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|message| {
+        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|(message, _)| {
             message.family == Family::Inet6
                 && message.scope == Scope::Universe
                 && !message.flags().contains(IfaFlags::TEMPORARY)
                 && message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
         }),
         RTM_NEWLINK => LinkMessage::parse(&notification.payload)
-            .is_ok_and(|link| !known_links.contains(&link.ifindex)),
+            .is_ok_and(|(link, _)| !known_links.contains(&link.ifindex)),
         _ => false,
     }
 }
@@ -167,7 +166,7 @@ fn deleted_address(notification: &Notification) -> Option<Key> {
     if notification.msg_type != RTM_DELADDR {
         return None;
     }
-    let message = AddrMessage::parse(&notification.payload).ok()?;
+    let (message, _) = AddrMessage::parse(&notification.payload).ok()?;
     Some((message.ifindex, message.local_address()?))
 }
 
@@ -219,7 +218,9 @@ fn pass(
 ) -> Result<Vec<Interface>, Failure> {
     // Notifications from before this pass must not be taken for concurrent deletions.
     drop(ctx.conn.take_notifications());
-    let (interfaces, addresses) = read_state(ctx, |address| rule.reads(address))?;
+    let (interfaces, addresses) = read_state(ctx, Mode::Apply, Family::Inet6, |address| {
+        rule.reads(address)
+    })?;
     let mut plan = rule.plan(&addresses, &interfaces)?;
     reported.filter(&mut plan);
     let now = Instant::now();
@@ -262,7 +263,7 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
         what: "setting up SIGTERM and SIGINT",
         source,
     })?;
-    let groups = [RTNLGRP_LINK, ADDRESS_GROUPS[1]];
+    let groups = [RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR];
     ctx.conn
         .subscribe(&groups, &[RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK])
         .map_err(Failure::request(
