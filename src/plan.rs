@@ -324,6 +324,37 @@ mod tests {
     }
 
     #[test]
+    fn expired_addresses_are_never_changed() {
+        // The kernel refuses valid_lft 0 and is about to remove the address anyway.
+        let mut addresses = seed();
+        addresses[1].valid_lft = 0;
+        addresses[1].preferred_lft = 0;
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
+        assert!(plan.steps.is_empty());
+        addresses[1].flags |= IfaFlags::DEPRECATED;
+        assert!(undeprecate(&addresses, None).steps.is_empty());
+        // Even with lifetimes the kernel would never report together, valid 0 is not changed.
+        addresses[0].valid_lft = 0;
+        addresses[0].preferred_lft = 1;
+        let target: IpAddr = "2001:db8:f1c1:8454:964::2".parse().unwrap();
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        assert_eq!(changed(&plan), ["::2"]);
+    }
+
+    #[test]
+    fn prefer_touches_only_global_addresses_on_the_target_interface() {
+        let mut addresses = seed();
+        addresses.push(address(3, "2001:db8::beef", 64, INFINITY_LIFE_TIME));
+        let mut link_local = address(2, "fe80::1", 64, INFINITY_LIFE_TIME);
+        link_local.scope = Scope::Link;
+        addresses.push(link_local);
+        let target: IpAddr = "2001:db8:f1c1:8454:964::2".parse().unwrap();
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        // Already preferred: only the two other global addresses of interface 2 change.
+        assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef", "::2"]);
+    }
+
+    #[test]
     fn deprecated_addresses_are_not_touched_again() {
         let mut addresses = seed();
         addresses[1].preferred_lft = 0;
