@@ -177,7 +177,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     };
     let plan = Plan {
         steps: vec![Step::Change(change)],
-        no_preferred_kept: Vec::new(),
+        ..Plan::default()
     };
     execute(ctx, &plan, &interfaces, Mode::Apply)
 }
