@@ -33,7 +33,7 @@ use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces}
 use crate::nl::Family;
 use crate::nl::addr::AddrMessage;
 use crate::nl::header::{NlmFlags, RTM_DELADDR, RTM_NEWADDR};
-use crate::nl::request::{BatchOutcome, Notification};
+use crate::nl::request::{BatchOutcome, Notification, RequestError};
 use crate::plan::{Change, Plan, Step, address_text};
 
 /// The multicast groups that carry address notifications: RTNLGRP_IPV4_IFADDR and
@@ -49,49 +49,139 @@ pub enum Mode {
     Check,
 }
 
-/// The address a notification of deletion names: (ifindex, address).
-fn deleted_address(notification: &Notification) -> Option<(u32, IpAddr)> {
-    if notification.msg_type != RTM_DELADDR {
+/// The address a notification names, with the notification's type: (type, ifindex, address).
+fn notified_address(notification: &Notification) -> Option<(u16, u32, IpAddr)> {
+    if notification.msg_type != RTM_DELADDR && notification.msg_type != RTM_NEWADDR {
         return None;
     }
     let message = AddrMessage::parse(&notification.payload).ok()?;
-    Some((message.ifindex, message.local_address()?))
+    Some((
+        notification.msg_type,
+        message.ifindex,
+        message.local_address()?,
+    ))
+}
+
+/// What the notifications before a change's ACK say of its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct History {
+    /// An RTM_DELADDR for it was seen.
+    deleted: bool,
+    /// RTM_NEWADDR notifications for it after its last RTM_DELADDR.
+    news_after_deletion: usize,
+}
+
+fn history(notified: &[Option<(u16, u32, IpAddr)>], key: (u32, IpAddr)) -> History {
+    let mut history = History::default();
+    for &(msg_type, ifindex, local) in notified.iter().flatten() {
+        if (ifindex, local) != key {
+            continue;
+        }
+        if msg_type == RTM_DELADDR {
+            history = History {
+                deleted: true,
+                news_after_deletion: 0,
+            };
+        } else if history.deleted {
+            history.news_after_deletion = history.news_after_deletion.saturating_add(1);
+        }
+    }
+    history
 }
 
 /// A change that may have re-created a deleted address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Suspect {
     /// Index of the change.
     index: usize,
-    /// A deletion of its address was seen; without it the suspicion comes from an overrun.
-    deletion_seen: bool,
+    /// What the notifications said, up to the change's ACK (up to the end, when its ACK
+    /// never came).
+    history: History,
+    /// The kernel acknowledged the change; otherwise its outcome is unknown.
+    acknowledged: bool,
 }
 
-/// The changes that may have re-created a deleted address.
+/// The changes that may have re-created a deleted address: those acknowledged after an
+/// RTM_DELADDR of their address, and, when notifications may be missing (`overrun`) or the
+/// change's outcome is unknown (sent, but no ACK), all of them.
 fn suspects(
     changes: &[&Change<'_>],
     outcome: &BatchOutcome,
     notifications: &[Notification],
     overrun: bool,
 ) -> Vec<Suspect> {
-    let deleted: Vec<Option<(u32, IpAddr)>> = notifications.iter().map(deleted_address).collect();
-    let applied = |i: &usize| matches!(outcome.results.get(*i), Some(Some(Ok(()))));
-    (0..changes.len())
-        .filter(applied)
+    let notified: Vec<Option<(u16, u32, IpAddr)>> =
+        notifications.iter().map(notified_address).collect();
+    (0..outcome.sent.min(changes.len()))
         .filter_map(|index| {
             let change = changes.get(index)?;
-            let before_ack = outcome
-                .notifications_before_ack
-                .get(index)
-                .copied()
-                .unwrap_or(0);
-            let key = Some((change.address.ifindex, change.address.local));
-            let deletion_seen = deleted.get(..before_ack).unwrap_or_default().contains(&key);
-            (deletion_seen || overrun).then_some(Suspect {
+            let acknowledged = match outcome.results.get(index) {
+                Some(Some(Ok(()))) => true,
+                // Refused: the kernel changed nothing.
+                Some(Some(Err(_))) => return None,
+                _ => false,
+            };
+            let before_ack = if acknowledged {
+                outcome
+                    .notifications_before_ack
+                    .get(index)
+                    .copied()
+                    .unwrap_or(0)
+            } else {
+                notified.len()
+            };
+            let key = (change.address.ifindex, change.address.local);
+            let history = history(notified.get(..before_ack).unwrap_or_default(), key);
+            (history.deleted || overrun || !acknowledged).then_some(Suspect {
                 index,
-                deletion_seen,
+                history,
+                acknowledged,
             })
         })
         .collect()
+}
+
+/// Who created the address that exists now, as far as nlsel can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creator {
+    /// The address nlsel's dump saw, never deleted: nothing to undo.
+    Original,
+    /// nlsel's change re-created it after someone deleted it.
+    OurChange,
+    /// Someone else re-added it, and nlsel's change only updated it.
+    SomeoneElse,
+}
+
+/// Decides who created `current`, the address as read back after the change, for a change of
+/// `original` that is suspect as `suspect` says.
+fn creator(original: &Address, current: &Address, suspect: &Suspect, overrun: bool) -> Creator {
+    let history = suspect.history;
+    // IPv4 notifies every creation and every change at once, under the RTNL lock, so between
+    // the last deletion and the ACK exactly one RTM_NEWADDR means our change created the
+    // address, and two or more that someone else created it and our change updated it.
+    // IPv6 notifies a tentative address only when DAD ends, so only the stamps can tell.
+    if original.family == Family::Inet
+        && history.deleted
+        && suspect.acknowledged
+        && !overrun
+        && history.news_after_deletion > 0
+    {
+        return if history.news_after_deletion == 1 {
+            Creator::OurChange
+        } else {
+            Creator::SomeoneElse
+        };
+    }
+    // After a deletion, what exists is a new incarnation whatever its stamp says (the two can
+    // share a 10 ms tick); otherwise only a new creation stamp shows one.
+    let new_incarnation = history.deleted || current.cstamp != original.cstamp;
+    if !new_incarnation {
+        Creator::Original
+    } else if current.tstamp == current.cstamp {
+        Creator::OurChange
+    } else {
+        Creator::SomeoneElse
+    }
 }
 
 /// Deletes what the changes in `suspects` re-created; returns the indexes of those it deleted.
@@ -100,6 +190,7 @@ fn remove_recreated(
     interfaces: &[Interface],
     changes: &[&Change<'_>],
     suspects: &[Suspect],
+    overrun: bool,
 ) -> Result<Vec<usize>, Failure> {
     let mut removed = Vec::new();
     for suspect in suspects {
@@ -108,16 +199,11 @@ fn remove_recreated(
             continue;
         };
         let original = change.address;
-        let now = read_addresses(&mut ctx.conn, original.family, |address| {
-            address.ifindex == original.ifindex && address.local == original.local
-        })
-        .map_err(Failure::request("re-reading addresses"))?;
-        let Some(current) = now.first() else { continue };
-        // After a deletion, what exists is a new incarnation whatever its stamp says (the two
-        // can share a 10 ms tick); after an overrun only a new creation stamp shows one.
-        let new_incarnation = suspect.deletion_seen || current.cstamp != original.cstamp;
-        let created_by_our_change = new_incarnation && current.tstamp == current.cstamp;
-        if !created_by_our_change {
+        let Some(current) = read_back(ctx, original)? else {
+            // Absent: deleted after the change, or the change never re-created it.
+            continue;
+        };
+        if creator(original, &current, suspect, overrun) != Creator::OurChange {
             continue;
         }
         let deletion = current.delete_message();
@@ -130,6 +216,10 @@ fn remove_recreated(
             {
                 removed.push(i)
             }
+            // The ACK was dropped: read the state instead of waiting for it.
+            Err(RequestError::AcksLost { .. }) if read_back(ctx, original)?.is_none() => {
+                removed.push(i)
+            }
             Err(error) => {
                 let what = format!(
                     "removing re-created {}",
@@ -140,6 +230,16 @@ fn remove_recreated(
         }
     }
     Ok(removed)
+}
+
+/// The address `original` names (same interface, same local address) as the kernel has it
+/// now, if it has it.
+fn read_back(ctx: &mut Context, original: &Address) -> Result<Option<Address>, Failure> {
+    let now = read_addresses(&mut ctx.conn, original.family, |address| {
+        address.ifindex == original.ifindex && address.local == original.local
+    })
+    .map_err(Failure::request("re-reading addresses"))?;
+    Ok(now.into_iter().next())
 }
 
 /// Reads the interfaces and the IPv6 addresses `keep` accepts: what every plan is made from.
@@ -207,7 +307,7 @@ pub fn execute(
         }
         let overrun = ctx.conn.take_overrun();
         let suspects = suspects(&changes, &outcome, ctx.conn.notifications(), overrun);
-        for i in remove_recreated(ctx, interfaces, &changes, &suspects)? {
+        for i in remove_recreated(ctx, interfaces, &changes, &suspects, overrun)? {
             if let (Some(slot), Some(change)) = (applied.get_mut(i), changes.get(i)) {
                 *slot = false;
                 crate::warn!(

@@ -2,7 +2,6 @@
 //! before nlsel enters a namespace or opens a socket, so a usage error changes nothing.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,7 +10,7 @@ use lexopt::prelude::*;
 use crate::apply::ADDRESS_GROUPS;
 use crate::cmd::{self, Context, Globals, Outcome, usage_error};
 use crate::failure::Failure;
-use crate::nl::header::RTM_DELADDR;
+use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR};
 use crate::nl::request::Conn;
 use crate::nl::socket::enter_netns;
 use crate::output::Output;
@@ -173,7 +172,7 @@ fn run(mut parser: lexopt::Parser) -> Result<Outcome, Failure> {
     let mut conn = Conn::open().map_err(Failure::request("opening a netlink socket"))?;
     if command.may_change() {
         // Before any dump: see crate::apply for why.
-        conn.subscribe(&ADDRESS_GROUPS, &[RTM_DELADDR])
+        conn.subscribe(&ADDRESS_GROUPS, &[RTM_NEWADDR, RTM_DELADDR])
             .map_err(Failure::request("subscribing to address notifications"))?;
     }
     let quiet = globals.quiet;
@@ -199,9 +198,5 @@ fn enter_named_netns(netns: &OsString) -> Result<(), Failure> {
     } else {
         PathBuf::from("/run/netns").join(netns)
     };
-    let file = File::open(&path).map_err(|source| Failure::Netns {
-        name: name.clone(),
-        source,
-    })?;
-    enter_netns(&file).map_err(|source| Failure::Netns { name, source })
+    enter_netns(&path).map_err(|source| Failure::Netns { name, source })
 }

@@ -7,6 +7,7 @@ use std::io;
 
 use crate::model::{Interface, name_of};
 use crate::nl::request::{KernelError, RequestError};
+use crate::nl::socket::NetnsError;
 use crate::plan::PolicyError;
 
 #[derive(Debug)]
@@ -18,7 +19,7 @@ pub enum Failure {
     /// `-n NETNS` could not be entered.
     Netns {
         name: String,
-        source: io::Error,
+        source: NetnsError,
     },
     /// A request failed; `context` says which.
     Request {
@@ -155,7 +156,26 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Usage(message) => write!(f, "{message} (see 'nlsel --help')"),
-            Failure::Netns { name, source } => {
+            Failure::Netns {
+                name,
+                source: NetnsError::NotANamespace,
+            } => write!(
+                f,
+                "network namespace \"{}\": not a namespace file (expected /run/netns/NAME or /proc/PID/ns/net)",
+                name.escape_debug()
+            ),
+            Failure::Netns {
+                name,
+                source: NetnsError::NotNetwork,
+            } => write!(
+                f,
+                "network namespace \"{}\": a namespace file, but not of a network namespace",
+                name.escape_debug()
+            ),
+            Failure::Netns {
+                name,
+                source: NetnsError::Io(source),
+            } => {
                 let errno = source.raw_os_error().unwrap_or(0);
                 let error = KernelError {
                     errno,
