@@ -24,14 +24,17 @@
 //! it. The opposite mistake, keeping a copy nlsel created, cannot happen unless someone changes
 //! that copy before nlsel reads it back.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::cmd::{Context, Outcome};
 use crate::failure::{ChangeError, ChangeTally, Failure};
 use crate::json;
-use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces};
+use crate::model::{
+    Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
+};
 use crate::nl::Family;
 use crate::nl::addr::AddrMessage;
+use crate::nl::addr::IfaFlags;
 use crate::nl::header::{NlmFlags, RTM_DELADDR, RTM_NEWADDR};
 use crate::nl::request::{BatchOutcome, Notification, RequestError};
 use crate::plan::{Change, Plan, Step, address_text};
@@ -275,6 +278,43 @@ pub fn apply_rule(ctx: &mut Context, rule: &dyn Rule, mode: Mode) -> Result<Outc
     execute(ctx, &plan, &interfaces, mode)
 }
 
+/// The changes after which the kernel will re-install a prefix route that is missing now, with
+/// that route as text: an IPv6 address without `noprefixroute` gets its prefix route back on
+/// every RTM_NEWADDR (`inet6_addr_modify`), also when an operator deleted it on purpose. IPv4
+/// leaves routes alone on a change.
+fn missing_prefix_routes<'a, 'b>(
+    ctx: &mut Context,
+    changes: &[&'a Change<'b>],
+) -> Result<Vec<(&'a Change<'b>, String)>, Failure> {
+    let concerned = |change: &Change<'_>| {
+        change.address.family == Family::Inet6
+            && !change.address.flags.contains(IfaFlags::NOPREFIXROUTE)
+    };
+    if !changes.iter().any(|change| concerned(change)) {
+        return Ok(Vec::new());
+    }
+    let routes =
+        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+    Ok(changes
+        .iter()
+        .filter(|change| concerned(change))
+        .filter_map(|change| {
+            let address = change.address;
+            let prefix = IpAddr::V6(prefix_of(address.ipv6()?, address.prefixlen));
+            let route = (address.ifindex, prefix, address.prefixlen);
+            (!routes.contains(&route)).then(|| (*change, format!("{prefix}/{}", address.prefixlen)))
+        })
+        .collect())
+}
+
+/// `address` with every bit past the first `len` cleared.
+fn prefix_of(address: Ipv6Addr, len: u8) -> Ipv6Addr {
+    let mask = u128::MAX
+        .checked_shl(128u32.saturating_sub(u32::from(len)))
+        .unwrap_or(0);
+    Ipv6Addr::from(u128::from(address) & mask)
+}
+
 fn change_description(change: &Change<'_>, interfaces: &[Interface]) -> String {
     format!(
         "{} {} dev {}",
@@ -292,6 +332,7 @@ pub fn execute(
     mode: Mode,
 ) -> Result<Outcome, Failure> {
     let changes: Vec<&Change<'_>> = plan.changes().collect();
+    let missing_routes = missing_prefix_routes(ctx, &changes)?;
     let mut applied: Vec<bool> = vec![mode == Mode::Apply; changes.len()];
     let mut failure = None;
     if mode == Mode::Apply && !changes.is_empty() {
@@ -353,6 +394,25 @@ pub fn execute(
     }
 
     report(ctx, plan, interfaces, mode, &changes, &applied);
+    for (change, route) in &missing_routes {
+        let name = name_of(interfaces, change.address.ifindex);
+        let name = String::from_utf8_lossy(&name);
+        let verb = if mode == Mode::Apply {
+            "re-installed"
+        } else {
+            "would re-install"
+        };
+        crate::warn!(
+            "{} dev {name}: the change {verb} the prefix route {route} dev {name}, which was missing (deleted by hand?); the kernel adds it back on every change of an address without noprefixroute",
+            address_text(change.address),
+        );
+    }
+    for &ifindex in &plan.no_usable_kept {
+        crate::warn!(
+            "{}: every address matching --except is tentative or failed duplicate address detection; nothing deprecated there",
+            String::from_utf8_lossy(&name_of(interfaces, ifindex))
+        );
+    }
     for &ifindex in &plan.no_preferred_kept {
         crate::warn!(
             "{}: no kept address is preferred; the kernel may still choose a deprecated one",

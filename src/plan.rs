@@ -70,6 +70,10 @@ pub struct Plan<'a> {
     /// Interfaces where no kept address is preferred after the plan, so the kernel may still
     /// pick a deprecated one.
     pub no_preferred_kept: Vec<u32>,
+    /// Interfaces left unchanged because every address a pattern keeps there is tentative or
+    /// failed duplicate address detection: the kernel cannot use any of them as a source, so
+    /// deprecating the others would leave no working address.
+    pub no_usable_kept: Vec<u32>,
 }
 
 impl<'a> Plan<'a> {
@@ -153,6 +157,11 @@ pub fn deprecate<'a>(
             plan.steps.push(Step::LeaveAlone { ifindex });
             continue;
         }
+        let usable = kept.iter().any(|address| address.is_usable());
+        if !usable && kept.iter().any(|address| address.is_unconfirmed()) {
+            plan.no_usable_kept.push(ifindex);
+            continue;
+        }
         plan.steps
             .extend(others.into_iter().filter_map(deprecation).map(Step::Change));
         if kept.iter().all(|address| address.is_deprecated()) {
@@ -198,7 +207,7 @@ pub fn undeprecate<'a>(addresses: &'a [Address], only: Option<&[u32]>) -> Plan<'
             .filter_map(|address| preference(address, Action::Undeprecate))
             .map(Step::Change)
             .collect(),
-        no_preferred_kept: Vec::new(),
+        ..Plan::default()
     }
 }
 
@@ -219,17 +228,35 @@ pub fn address_text(address: &Address) -> String {
     }
 }
 
-/// An interface name as one shell word: bare when it is plain, single-quoted otherwise.
+/// An interface name as one shell word that a POSIX shell (bash, zsh, ksh, dash >= 0.5.12)
+/// turns back into exactly the same bytes: bare when it is plain, single-quoted when it is
+/// printable UTF-8, and ANSI-C quoted (`$'\xff'`) when it has other bytes, which a lossy
+/// conversion would have replaced, so that running the line named a different interface.
 pub fn shell_word(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-+=@%,".contains(c));
-    if plain {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
+    let plain = !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"._-+=@%,".contains(&b));
+    match std::str::from_utf8(bytes) {
+        Ok(text) if plain => text.to_owned(),
+        Ok(text) if !text.chars().any(char::is_control) => {
+            format!("'{}'", text.replace('\'', "'\\''"))
+        }
+        _ => {
+            let mut word = String::from("$'");
+            for &b in bytes {
+                match b {
+                    b'\\' | b'\'' => {
+                        word.push('\\');
+                        word.push(char::from(b));
+                    }
+                    b' '..=b'~' => word.push(char::from(b)),
+                    _ => word.push_str(&format!("\\x{b:02x}")),
+                }
+            }
+            word.push('\'');
+            word
+        }
     }
 }
 
@@ -362,6 +389,27 @@ mod tests {
     }
 
     #[test]
+    fn tentative_or_dadfailed_kept_addresses_are_not_usable() {
+        for flag in [
+            IfaFlags::DADFAILED | IfaFlags::TENTATIVE,
+            IfaFlags::TENTATIVE,
+        ] {
+            let mut addresses = seed();
+            addresses[0].flags = flag;
+            addresses[2].flags = flag;
+            let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+            assert!(plan.steps.is_empty(), "{flag:?}: {plan:?}");
+            assert_eq!(plan.no_usable_kept, [2]);
+        }
+        // One usable kept address is enough.
+        let mut addresses = seed();
+        addresses[0].flags = IfaFlags::DADFAILED | IfaFlags::TENTATIVE;
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+        assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef"]);
+        assert!(plan.no_usable_kept.is_empty());
+    }
+
+    #[test]
     fn prefer_makes_target_preferred_and_deprecates_the_rest() {
         let mut addresses = seed();
         addresses[1].preferred_lft = 0;
@@ -422,5 +470,9 @@ mod tests {
         assert_eq!(shell_word(b"venet0"), "venet0");
         assert_eq!(shell_word(b"a'b"), "'a'\\''b'");
         assert_eq!(shell_word(b"a\"b"), "'a\"b'");
+        // Bytes that are not UTF-8, or control characters, come back exactly from $'...'.
+        assert_eq!(shell_word(b"\xff0"), "$'\\xff0'");
+        assert_eq!(shell_word(b"a\xe9'\\"), "$'a\\xe9\\'\\\\'");
+        assert_eq!(shell_word(b"tab\there"), "$'tab\\x09here'");
     }
 }
