@@ -6,23 +6,41 @@
 //! change, the change re-creates it. The guard:
 //!
 //! 1. The connection joins the address notification groups *before* the dump, so every
-//!    RTM_DELADDR from then on reaches nlsel, queued in the kernel's order among the dump
-//!    replies and the ACKs (the kernel handles each message under the RTNL lock and queues the
-//!    notification before it is done with the next one).
-//! 2. A change whose address had an RTM_DELADDR queued before the change's ACK may have
-//!    re-created it. If the kernel dropped notifications (ENOBUFS), every change is suspect.
-//! 3. For each suspect, nlsel reads the address again. One that is absent was deleted after
-//!    the change: nothing to do. One that exists after a deletion was seen is a new
-//!    incarnation, since the deletion came after the dump saw the old one; after an overrun,
-//!    only a creation stamp (`cstamp` of IFA_CACHEINFO) newer than the dump's shows one. A new
-//!    incarnation never changed after its creation (its `tstamp` equals its `cstamp`) is the
-//!    one nlsel's change created, and nlsel deletes it. One changed since was re-added by
-//!    someone else before the change, which only updated it, and it is kept.
+//!    RTM_NEWADDR and RTM_DELADDR from then on reaches nlsel, queued in the kernel's order
+//!    among the dump replies and the ACKs (the kernel handles each message under the RTNL lock
+//!    and queues its notifications before its ACK). Notifications are told from replies by
+//!    kind (`crate::nl::request`), never by sequence number: IPv4 ones carry the sequence
+//!    number and port of the process that caused them.
+//! 2. Suspects: a change whose address had an RTM_DELADDR queued before the change's ACK; every
+//!    change whose outcome is unknown (sent, ACK never came); and, if the kernel dropped
+//!    notifications (ENOBUFS), every change.
+//! 3. For each suspect, nlsel reads the address again. Absent: deleted after the change,
+//!    nothing to do. Present: who created it?
+//!    - IPv4, ACK seen, no overrun: the kernel notifies every creation and every change of an
+//!      IPv4 address synchronously, so the RTM_NEWADDR notifications for the address between
+//!      its last RTM_DELADDR and nlsel's ACK say it exactly: one is nlsel's own change, which
+//!      created it (nlsel deletes it); two or more mean someone else re-added it and nlsel's
+//!      change only updated it (kept).
+//!    - Otherwise (IPv6, whose creation notification may come only when DAD ends and whose
+//!      change of a tentative address notifies nothing; or an unknown outcome; or an overrun),
+//!      the stamps of IFA_CACHEINFO decide. After a seen deletion what exists is a new
+//!      incarnation; without one, only a creation stamp (`cstamp`) newer than the dump's shows
+//!      one. A new incarnation never changed since its creation (`tstamp` == `cstamp`) is the
+//!      one nlsel's change created, and nlsel deletes it; one changed since was re-added by
+//!      someone else before the change, and it is kept.
 //!
-//! What is left: when another process re-adds the address and nlsel's change updates it within
-//! the same 10 ms tick, the two look alike, and the address is deleted as if nlsel had created
-//! it. The opposite mistake, keeping a copy nlsel created, cannot happen unless someone changes
-//! that copy before nlsel reads it back.
+//! What cannot be closed:
+//! - Another process deletes the address, nlsel's change re-creates it, and the other
+//!   process's own re-add then fails with EEXIST: nlsel removes its copy and the address is
+//!   gone. A refused request causes no notification, so nothing in what the kernel tells nlsel
+//!   shows that anyone wanted the address back. The other process was told (EEXIST); one that
+//!   re-adds with `ip addr replace` instead updates nlsel's copy, which the rules above see
+//!   and keep (for IPv6, unless it lands in the same 10 ms tick as the re-creation).
+//! - IPv6 (and IPv4 after an overrun or a lost ACK): another process re-adds the address and
+//!   nlsel's change updates it within the same 10 ms tick; the two look alike and the address
+//!   is deleted as if nlsel had created it.
+//! - The opposite mistake, keeping a copy nlsel created, needs someone to change that copy
+//!   before nlsel reads it back (for IPv4 with the ACK seen, not even then).
 
 use std::net::{IpAddr, Ipv6Addr};
 
