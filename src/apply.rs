@@ -425,9 +425,15 @@ pub fn execute(
             address_text(change.address),
         );
     }
-    for &ifindex in &plan.no_usable_kept {
+    for &ifindex in &plan.tentative_kept {
         crate::warn!(
-            "{}: every address matching --except is tentative or failed duplicate address detection; nothing deprecated there",
+            "{}: every address matching --except is still tentative (duplicate address detection running, or the link is down); nothing deprecated there",
+            String::from_utf8_lossy(&name_of(interfaces, ifindex))
+        );
+    }
+    for &ifindex in &plan.dadfailed_kept {
+        crate::warn!(
+            "{}: every address matching --except failed duplicate address detection; nothing deprecated there",
             String::from_utf8_lossy(&name_of(interfaces, ifindex))
         );
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::model::{Address, Interface, name_of};
-use crate::nl::addr::INFINITY_LIFE_TIME;
+use crate::nl::addr::{INFINITY_LIFE_TIME, IfaFlags};
 use crate::pattern::Pattern;
 
 /// What a change does to an address.
@@ -70,10 +70,13 @@ pub struct Plan<'a> {
     /// Interfaces where no kept address is preferred after the plan, so the kernel may still
     /// pick a deprecated one.
     pub no_preferred_kept: Vec<u32>,
-    /// Interfaces left unchanged because every address a pattern keeps there is tentative or
-    /// failed duplicate address detection: the kernel cannot use any of them as a source, so
-    /// deprecating the others would leave no working address.
-    pub no_usable_kept: Vec<u32>,
+    /// Interfaces left unchanged because no address a pattern keeps there is usable and some
+    /// are still in duplicate address detection (tentative): the kernel cannot use them as a
+    /// source yet, so deprecating the others would leave no working address for now.
+    pub tentative_kept: Vec<u32>,
+    /// The same, when the kept addresses failed duplicate address detection: they will never
+    /// be usable.
+    pub dadfailed_kept: Vec<u32>,
 }
 
 impl<'a> Plan<'a> {
@@ -159,7 +162,14 @@ pub fn deprecate<'a>(
         }
         let usable = kept.iter().any(|address| address.is_usable());
         if !usable && kept.iter().any(|address| address.is_unconfirmed()) {
-            plan.no_usable_kept.push(ifindex);
+            let dad_failed = kept
+                .iter()
+                .all(|address| address.flags.contains(IfaFlags::DADFAILED));
+            if dad_failed {
+                plan.dadfailed_kept.push(ifindex);
+            } else {
+                plan.tentative_kept.push(ifindex);
+            }
             continue;
         }
         plan.steps
@@ -287,7 +297,7 @@ impl Change<'_> {
 
 /// The iproute2 names of the flags set in `flags`, in iproute2's order.
 pub fn flag_words(flags: crate::nl::addr::IfaFlags) -> impl Iterator<Item = &'static str> {
-    use crate::nl::addr::IfaFlags as F;
+    use IfaFlags as F;
     [
         (F::NODAD, "nodad"),
         (F::HOMEADDRESS, "home"),
@@ -399,14 +409,19 @@ mod tests {
             addresses[2].flags = flag;
             let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
             assert!(plan.steps.is_empty(), "{flag:?}: {plan:?}");
-            assert_eq!(plan.no_usable_kept, [2]);
+            let listed = if flag.contains(IfaFlags::DADFAILED) {
+                &plan.dadfailed_kept
+            } else {
+                &plan.tentative_kept
+            };
+            assert_eq!(listed, &[2]);
         }
         // One usable kept address is enough.
         let mut addresses = seed();
         addresses[0].flags = IfaFlags::DADFAILED | IfaFlags::TENTATIVE;
         let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
         assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef"]);
-        assert!(plan.no_usable_kept.is_empty());
+        assert!(plan.tentative_kept.is_empty() && plan.dadfailed_kept.is_empty());
     }
 
     #[test]

@@ -132,6 +132,8 @@ fn pass(
     let (interfaces, addresses) = read_state(ctx, |address| rule.reads(address))?;
     let mut plan = rule.plan(&addresses, &interfaces)?;
     reported.filter(&mut plan);
+    // A tentative address notifies again when DAD ends, and the next pass handles it then.
+    plan.tentative_kept.clear();
     let now = Instant::now();
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };

@@ -33,7 +33,7 @@ fn tentative_kept_address_does_not_count_as_usable() {
     run.expect_ok();
     assert!(
         run.stderr
-            .contains("vt0: every address matching --except is tentative"),
+            .contains("vt0: every address matching --except is still tentative"),
         "no warning: {run:?}"
     );
     assert!(
