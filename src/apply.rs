@@ -44,38 +44,26 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::cmd::{Context, Outcome};
+use crate::context::{Context, Outcome};
 use crate::failure::{ChangeError, ChangeTally, Failure};
-use crate::json;
 use crate::model::{
     Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
 };
 use crate::nl::Family;
-use crate::nl::addr::AddrMessage;
-use crate::nl::addr::IfaFlags;
-use crate::nl::header::{NlmFlags, RTM_DELADDR, RTM_NEWADDR};
+use crate::nl::addr::{AddrMessage, IfaFlags};
+use crate::nl::header::{
+    NlmFlags, RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+};
 use crate::nl::request::{BatchOutcome, Notification, RequestError};
-use crate::plan::{Change, Plan, Step, address_text};
-
-/// The multicast groups that carry address notifications: RTNLGRP_IPV4_IFADDR and
-/// RTNLGRP_IPV6_IFADDR.
-pub const ADDRESS_GROUPS: [u32; 2] = [5, 9];
-
-/// Whether a plan is carried out, printed as commands, or only checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    #[default]
-    Apply,
-    DryRun,
-    Check,
-}
+use crate::plan::{Change, Mode, Plan};
+use crate::present;
 
 /// The address a notification names, with the notification's type: (type, ifindex, address).
 fn notified_address(notification: &Notification) -> Option<(u16, u32, IpAddr)> {
     if notification.msg_type != RTM_DELADDR && notification.msg_type != RTM_NEWADDR {
         return None;
     }
-    let message = AddrMessage::parse(&notification.payload).ok()?;
+    let (message, _) = AddrMessage::parse(&notification.payload).ok()?;
     Some((
         notification.msg_type,
         message.ifindex,
@@ -263,14 +251,26 @@ fn read_back(ctx: &mut Context, original: &Address) -> Result<Option<Address>, F
     Ok(now.into_iter().next())
 }
 
-/// Reads the interfaces and the IPv6 addresses `keep` accepts: what every plan is made from.
+/// Reads the interfaces and the addresses of `family` that `keep` accepts: what every plan is
+/// made from. When the plan is to be applied, the race guard's subscription comes first, so
+/// that every deletion after this dump reaches [`execute`] (point 1 above).
 pub fn read_state(
     ctx: &mut Context,
+    mode: Mode,
+    family: Family,
     keep: impl FnMut(&Address) -> bool,
 ) -> Result<(Vec<Interface>, Vec<Address>), Failure> {
+    if mode == Mode::Apply {
+        ctx.conn
+            .subscribe(
+                &[RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR],
+                &[RTM_NEWADDR, RTM_DELADDR],
+            )
+            .map_err(Failure::request("subscribing to address notifications"))?;
+    }
     let interfaces =
         read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
-    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, keep)
+    let addresses = read_addresses(&mut ctx.conn, family, keep)
         .map_err(Failure::request("reading addresses"))?;
     Ok((interfaces, addresses))
 }
@@ -291,7 +291,8 @@ pub trait Rule {
 
 /// The one-shot run of a rule: read the state, plan, carry the plan out in `mode`.
 pub fn apply_rule(ctx: &mut Context, rule: &dyn Rule, mode: Mode) -> Result<Outcome, Failure> {
-    let (interfaces, addresses) = read_state(ctx, |address| rule.reads(address))?;
+    let (interfaces, addresses) =
+        read_state(ctx, mode, Family::Inet6, |address| rule.reads(address))?;
     let plan = rule.plan(&addresses, &interfaces)?;
     execute(ctx, &plan, &interfaces, mode)
 }
@@ -333,13 +334,9 @@ fn prefix_of(address: Ipv6Addr, len: u8) -> Ipv6Addr {
     Ipv6Addr::from(u128::from(address) & mask)
 }
 
+/// How errors and warnings name a change: "deprecate ADDR/LEN dev IFACE".
 fn change_description(change: &Change<'_>, interfaces: &[Interface]) -> String {
-    format!(
-        "{} {} dev {}",
-        change.action.name(),
-        address_text(change.address),
-        String::from_utf8_lossy(&name_of(interfaces, change.address.ifindex))
-    )
+    present::describe(change, interfaces, change.action.name())
 }
 
 /// Carries out `plan` (or prints it, under `--dry-run`/`--check`), then reports each step.
@@ -411,7 +408,9 @@ pub fn execute(
         });
     }
 
-    report(ctx, plan, interfaces, mode, &changes, &applied);
+    for line in present::plan_report(plan, interfaces, mode, &applied, ctx.globals.json) {
+        ctx.out.line(&line);
+    }
     for (change, route) in &missing_routes {
         let name = name_of(interfaces, change.address.ifindex);
         let name = String::from_utf8_lossy(&name);
@@ -422,7 +421,7 @@ pub fn execute(
         };
         crate::warn!(
             "{} dev {name}: the change {verb} the prefix route {route} dev {name}, which was missing (deleted by hand?); the kernel adds it back on every change of an address without noprefixroute",
-            address_text(change.address),
+            present::address_text(change.address),
         );
     }
     for &ifindex in &plan.tentative_kept {
@@ -455,102 +454,4 @@ pub fn execute(
     } else {
         Outcome::Done
     })
-}
-
-fn report(
-    ctx: &mut Context,
-    plan: &Plan<'_>,
-    interfaces: &[Interface],
-    mode: Mode,
-    changes: &[&Change<'_>],
-    applied: &[bool],
-) {
-    let mut change_index = 0;
-    let mut items = Vec::new();
-    for step in &plan.steps {
-        match step {
-            Step::Change(change) => {
-                let was_applied = applied.get(change_index).copied().unwrap_or(false);
-                change_index += 1;
-                if ctx.globals.json {
-                    items.push(change_json(change, interfaces, was_applied));
-                    continue;
-                }
-                let line = match mode {
-                    Mode::DryRun => change.ip_command(interfaces),
-                    Mode::Check => format!(
-                        "would {}",
-                        describe(change, interfaces, change.action.name())
-                    ),
-                    Mode::Apply if was_applied => {
-                        describe(change, interfaces, change.action.past_tense())
-                    }
-                    Mode::Apply => continue,
-                };
-                ctx.out.line(&line);
-            }
-            Step::LeaveAlone { ifindex } => {
-                let name = name_of(interfaces, *ifindex);
-                if ctx.globals.json {
-                    let mut item = String::new();
-                    let mut object = json::Object::begin(&mut item);
-                    object
-                        .string("action", "leave")
-                        .number("ifindex", *ifindex)
-                        .string("ifname", &name)
-                        .string("reason", LEFT_ALONE_REASON);
-                    object.end();
-                    items.push(item);
-                } else {
-                    ctx.out.line(&format!(
-                        "left alone: {} ({LEFT_ALONE_REASON})",
-                        String::from_utf8_lossy(&name)
-                    ));
-                }
-            }
-        }
-    }
-    debug_assert_eq!(change_index, changes.len());
-    if ctx.globals.json {
-        ctx.out.line(&json::array(&items));
-    }
-}
-
-const LEFT_ALONE_REASON: &str = "no global IPv6 address matches --except";
-
-fn describe(change: &Change<'_>, interfaces: &[Interface], verb: &str) -> String {
-    let mut line = format!(
-        "{verb} {} dev {}",
-        address_text(change.address),
-        String::from_utf8_lossy(&name_of(interfaces, change.address.ifindex))
-    );
-    if change.action == crate::plan::Action::Change {
-        line.push_str(&format!(
-            " preferred_lft {} valid_lft {}",
-            crate::plan::lifetime_text(change.preferred_lft),
-            crate::plan::lifetime_text(change.valid_lft)
-        ));
-    }
-    line
-}
-
-fn change_json(change: &Change<'_>, interfaces: &[Interface], applied: bool) -> String {
-    let address = change.address;
-    let mut item = String::new();
-    let mut object = json::Object::begin(&mut item);
-    object
-        .string("action", change.action.name())
-        .number("ifindex", address.ifindex)
-        .string("ifname", name_of(interfaces, address.ifindex))
-        .display("local", address.local);
-    if let Some(peer) = address.peer {
-        object.display("address", peer);
-    }
-    object
-        .number("prefixlen", address.prefixlen)
-        .number("preferred_life_time", change.preferred_lft)
-        .number("valid_life_time", change.valid_lft)
-        .boolean("applied", applied);
-    object.end();
-    item
 }

@@ -7,10 +7,9 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 
-use crate::apply::ADDRESS_GROUPS;
-use crate::cmd::{self, Context, Globals, Outcome, usage_error};
+use crate::cmd::{self, usage_error};
+use crate::context::{Context, Globals, Outcome};
 use crate::failure::Failure;
-use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR};
 use crate::nl::request::Conn;
 use crate::nl::socket::enter_netns;
 use crate::output::Output;
@@ -47,36 +46,32 @@ Exit status: 0 success, 1 failure (kernel error, missing interface or address, n
 permission), 2 usage error, 3 `deprecate --check` found work to do.
 ";
 
+/// A parsed command line.
 enum Command {
+    /// Prints without entering a namespace or opening a socket.
+    Unit(cmd::unit::Args),
+    /// Talks to the kernel, in the namespace `-n` names.
+    Kernel(KernelCommand),
+}
+
+enum KernelCommand {
     Show(cmd::show::Args),
     Deprecate(cmd::deprecate::Args),
     Prefer(cmd::prefer::Args),
     Undeprecate(cmd::undeprecate::Args),
     AddrChange(cmd::addr_change::Args),
     Which(cmd::which::Args),
-    Unit(cmd::unit::Args),
 }
 
-impl Command {
-    /// Whether the command may send changes, and must so watch for concurrent deletions.
-    fn may_change(&self) -> bool {
-        match self {
-            Command::Deprecate(args) => args.mode == cmd::Mode::Apply,
-            Command::Prefer(_) | Command::Undeprecate(_) | Command::AddrChange(_) => true,
-            Command::Show(_) | Command::Which(_) | Command::Unit(_) => false,
-        }
-    }
-
+impl KernelCommand {
     fn run(&self, ctx: &mut Context) -> Result<Outcome, Failure> {
         match self {
-            Command::Show(args) => cmd::show::run(args, ctx),
-            Command::Deprecate(args) => cmd::deprecate::run(args, ctx),
-            Command::Prefer(args) => cmd::prefer::run(args, ctx),
-            Command::Undeprecate(args) => cmd::undeprecate::run(args, ctx),
-            Command::AddrChange(args) => cmd::addr_change::run(args, ctx),
-            Command::Which(args) => cmd::which::run(args, ctx),
-            // Handled before the socket is opened: printing a unit touches no kernel state.
-            Command::Unit(_) => Ok(Outcome::Done),
+            KernelCommand::Show(args) => cmd::show::run(args, ctx),
+            KernelCommand::Deprecate(args) => cmd::deprecate::run(args, ctx),
+            KernelCommand::Prefer(args) => cmd::prefer::run(args, ctx),
+            KernelCommand::Undeprecate(args) => cmd::undeprecate::run(args, ctx),
+            KernelCommand::AddrChange(args) => cmd::addr_change::run(args, ctx),
+            KernelCommand::Which(args) => cmd::which::run(args, ctx),
         }
     }
 }
@@ -85,12 +80,13 @@ pub fn main() -> ExitCode {
     match run(lexopt::Parser::from_env()) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::WorkFound) => ExitCode::from(3),
-        Err(Failure::Help(text)) => {
+        // Help goes to stdout, like the output it describes, and exits 0 unless that fails.
+        Err(help @ Failure::Help(_)) => {
             let mut out = Output::new(false);
-            out.line(text.trim_end());
+            out.line(help.to_string().trim_end());
             match out.finish() {
                 Some(_) => ExitCode::FAILURE,
-                None => ExitCode::SUCCESS,
+                None => ExitCode::from(help.exit_code()),
             }
         }
         Err(failure) => {
@@ -103,11 +99,13 @@ pub fn main() -> ExitCode {
 fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command, Failure> {
     let word = cmd::text_value(word, "command")?;
     Ok(match word.as_str() {
-        "show" => Command::Show(cmd::show::parse(parser)?),
-        "deprecate" => Command::Deprecate(cmd::deprecate::parse(parser)?),
-        "prefer" => Command::Prefer(cmd::prefer::parse(parser)?),
-        "undeprecate" => Command::Undeprecate(cmd::undeprecate::parse(parser)?),
-        "which" => Command::Which(cmd::which::parse(parser)?),
+        "show" => Command::Kernel(KernelCommand::Show(cmd::show::parse(parser)?)),
+        "deprecate" => Command::Kernel(KernelCommand::Deprecate(cmd::deprecate::parse(parser)?)),
+        "prefer" => Command::Kernel(KernelCommand::Prefer(cmd::prefer::parse(parser)?)),
+        "undeprecate" => {
+            Command::Kernel(KernelCommand::Undeprecate(cmd::undeprecate::parse(parser)?))
+        }
+        "which" => Command::Kernel(KernelCommand::Which(cmd::which::parse(parser)?)),
         "unit" => Command::Unit(cmd::unit::parse(parser)?),
         "addr" | "address" => {
             let sub = match parser.next().map_err(usage_error)? {
@@ -117,8 +115,10 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
                 None => return Err(Failure::usage("addr needs a command: show or change")),
             };
             match sub.as_str() {
-                "show" | "list" => Command::Show(cmd::show::parse(parser)?),
-                "change" => Command::AddrChange(cmd::addr_change::parse(parser)?),
+                "show" | "list" => Command::Kernel(KernelCommand::Show(cmd::show::parse(parser)?)),
+                "change" => {
+                    Command::Kernel(KernelCommand::AddrChange(cmd::addr_change::parse(parser)?))
+                }
                 other => {
                     return Err(Failure::usage(format!(
                         "unknown addr command \"{}\" (expected show or change)",
@@ -137,7 +137,8 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
     })
 }
 
-fn run(mut parser: lexopt::Parser) -> Result<Outcome, Failure> {
+/// The first stage, pure: reads and checks the whole command line, touching nothing.
+fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
     let mut globals = Globals::default();
     let command = loop {
         match parser.next().map_err(usage_error)? {
@@ -155,26 +156,29 @@ fn run(mut parser: lexopt::Parser) -> Result<Outcome, Failure> {
             None => return Err(Failure::usage("missing command")),
         }
     };
+    Ok((globals, command))
+}
 
-    if let Command::Unit(args) = &command {
-        // -q and -j are for the unit's command, not for printing the unit.
-        let mut out = Output::new(false);
-        let outcome = cmd::unit::run(args, &globals, &mut out)?;
-        return out
-            .finish()
-            .map_or(Ok(outcome), |error| Err(Failure::Output(error)));
-    }
+/// The second stage: carries out a command line that [`parse`] accepted.
+fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
+    let (globals, command) = parse(parser)?;
+    let command = match command {
+        Command::Unit(args) => {
+            // -q and -j are for the unit's command, not for printing the unit.
+            let mut out = Output::new(false);
+            let outcome = cmd::unit::run(&args, &globals, &mut out)?;
+            return out
+                .finish()
+                .map_or(Ok(outcome), |error| Err(Failure::Output(error)));
+        }
+        Command::Kernel(command) => command,
+    };
 
     // Every argument has been checked: only now touch the system.
     if let Some(netns) = &globals.netns {
         enter_named_netns(netns)?;
     }
-    let mut conn = Conn::open().map_err(Failure::request("opening a netlink socket"))?;
-    if command.may_change() {
-        // Before any dump: see crate::apply for why.
-        conn.subscribe(&ADDRESS_GROUPS, &[RTM_NEWADDR, RTM_DELADDR])
-            .map_err(Failure::request("subscribing to address notifications"))?;
-    }
+    let conn = Conn::open().map_err(Failure::request("opening a netlink socket"))?;
     let quiet = globals.quiet;
     let mut ctx = Context {
         conn,
@@ -199,4 +203,245 @@ fn enter_named_netns(netns: &OsString) -> Result<(), Failure> {
         PathBuf::from("/run/netns").join(netns)
     };
     enter_netns(&path).map_err(|source| Failure::Netns { name, source })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The command line's usage errors, checked without a kernel or privileges: what the
+    //! integration tests in tests/usage.rs also check against a namespace, minus the namespace.
+
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<(Globals, Command), Failure> {
+        parse(lexopt::Parser::from_args(words.iter().copied()))
+    }
+
+    /// `words` is a usage error (exit 2) whose message names every one of `needles`.
+    #[track_caller]
+    fn rejected(words: &[&str], needles: &[&str]) {
+        match parse_words(words) {
+            Ok(_) => panic!("{words:?} was accepted"),
+            Err(failure) => {
+                let message = failure.to_string();
+                assert_eq!(failure.exit_code(), 2, "{words:?}: {message}");
+                assert!(!message.contains('\n'), "{words:?}: {message}");
+                for needle in needles {
+                    assert!(
+                        message.contains(needle),
+                        "{words:?}: {message} lacks {needle}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[track_caller]
+    fn accepted(words: &[&str]) -> (Globals, Command) {
+        parse_words(words).unwrap_or_else(|failure| panic!("{words:?}: {failure}"))
+    }
+
+    #[test]
+    fn unknown_words_are_named() {
+        rejected(&["frobnicate"], &["\"frobnicate\""]);
+        rejected(&["--frobnicate", "show"], &["\"--frobnicate\""]);
+        rejected(
+            &["deprecate", "--except", "::2", "--frobnicate"],
+            &["\"--frobnicate\""],
+        );
+        rejected(&["addr", "frob"], &["\"frob\""]);
+        rejected(&["show", "eth0", "extra"], &["\"extra\""]);
+        rejected(&[], &["missing command"]);
+    }
+
+    #[test]
+    fn deprecate_patterns_and_modes() {
+        rejected(&["deprecate"], &["--except"]);
+        rejected(&["deprecate", "--except"], &["--except"]);
+        rejected(
+            &["deprecate", "--except", "10.0.0.1"],
+            &["\"10.0.0.1\"", "IPv4"],
+        );
+        rejected(&["deprecate", "--except", "zzz"], &["\"zzz\""]);
+        rejected(&["deprecate", "--except", "::2/129"], &["\"::2/129\""]);
+        rejected(
+            &["deprecate", "--except", "::2", "--except", "zzz"],
+            &["\"zzz\""],
+        );
+        rejected(
+            &["deprecate", "--except", "::2", "--dry-run", "--check"],
+            &["--dry-run", "--check"],
+        );
+        rejected(
+            &["deprecate", "--except", "::2", "--watch", "--check"],
+            &["--watch"],
+        );
+        let (_, command) = accepted(&[
+            "-j",
+            "deprecate",
+            "--except",
+            "::2",
+            "--dev",
+            "venet0",
+            "--check",
+        ]);
+        let Command::Kernel(KernelCommand::Deprecate(args)) = command else {
+            panic!("not deprecate");
+        };
+        assert_eq!(args.mode, crate::plan::Mode::Check);
+        assert_eq!(args.devs, [b"venet0".to_vec()]);
+        assert_eq!(args.patterns.len(), 1);
+    }
+
+    #[test]
+    fn prefer_and_which_need_an_address() {
+        rejected(&["prefer", "notanaddr"], &["\"notanaddr\""]);
+        rejected(&["prefer"], &["address"]);
+        rejected(&["which", "notanaddr"], &["\"notanaddr\""]);
+        rejected(&["which"], &["destination"]);
+        assert!(matches!(
+            accepted(&["which", "2001:db8::9"]).1,
+            Command::Kernel(KernelCommand::Which(_))
+        ));
+    }
+
+    #[test]
+    fn addr_change_arguments() {
+        let beef = "2001:db8:f1c1:8454:964::beef/80";
+        rejected(
+            &[
+                "addr",
+                "change",
+                beef,
+                "dev",
+                "venet0",
+                "preferred_lft",
+                "abc",
+            ],
+            &["\"abc\""],
+        );
+        rejected(
+            &[
+                "addr",
+                "change",
+                "zzz",
+                "dev",
+                "venet0",
+                "preferred_lft",
+                "0",
+            ],
+            &["\"zzz\""],
+        );
+        rejected(
+            &[
+                "addr",
+                "change",
+                "10.0.0.1/33",
+                "dev",
+                "venet0",
+                "preferred_lft",
+                "0",
+            ],
+            &["0 to 32"],
+        );
+        rejected(&["addr", "change", beef, "dev"], &["dev"]);
+        rejected(
+            &["addr", "change", beef, "dev", "venet0", "preferred_lft"],
+            &["preferred_lft"],
+        );
+        rejected(
+            &["addr", "change", beef, "dev", "venet0"],
+            &["preferred_lft or valid_lft"],
+        );
+        rejected(
+            &["addr", "change", beef, "preferred_lft", "0"],
+            &["dev IFACE"],
+        );
+        rejected(
+            &["addr", "change", beef, "dev", "venet0", "valid_lft", "0"],
+            &["\"0\""],
+        );
+        rejected(
+            &[
+                "addr",
+                "change",
+                beef,
+                "dev",
+                "venet0",
+                "preferred_lft",
+                "forever",
+                "valid_lft",
+                "10",
+            ],
+            &["exceeds"],
+        );
+        let (_, command) = accepted(&[
+            "addr",
+            "change",
+            beef,
+            "dev",
+            "venet0",
+            "preferred_lft",
+            "0",
+        ]);
+        let Command::Kernel(KernelCommand::AddrChange(args)) = command else {
+            panic!("not addr change");
+        };
+        assert_eq!(
+            (args.prefixlen, args.preferred_lft, args.valid_lft),
+            (Some(80), Some(0), None)
+        );
+    }
+
+    #[test]
+    fn unit_checks_the_command_it_would_run() {
+        rejected(&["unit"], &["deprecate or prefer"]);
+        rejected(&["unit", "show"], &["\"show\""]);
+        rejected(&["unit", "deprecate"], &["--except"]);
+        rejected(
+            &["unit", "deprecate", "--except", "::2", "--dry-run"],
+            &["--dry-run"],
+        );
+        let (globals, command) = accepted(&[
+            "-n",
+            "vps",
+            "unit",
+            "deprecate",
+            "--except",
+            "::2",
+            "--watch",
+        ]);
+        assert_eq!(globals.netns.as_deref(), Some(std::ffi::OsStr::new("vps")));
+        let Command::Unit(args) = command else {
+            panic!("not unit")
+        };
+        assert!(args.watch);
+        assert_eq!(args.words, ["deprecate", "--except", "::2", "--watch"]);
+    }
+
+    #[test]
+    fn help_and_version_are_not_failures() {
+        for words in [
+            &["--help"][..],
+            &["-h"],
+            &["help"],
+            &["deprecate", "--help"],
+            &["addr", "-h"],
+            &["-V"],
+        ] {
+            match parse_words(words) {
+                Err(help @ Failure::Help(_)) => {
+                    assert_eq!(help.exit_code(), 0);
+                    assert!(
+                        help.to_string().starts_with(if words == ["-V"] {
+                            "nlsel "
+                        } else {
+                            "Usage"
+                        }) || help.to_string().starts_with("nlsel:"),
+                        "{words:?}"
+                    );
+                }
+                _ => panic!("{words:?} gave no help"),
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 
 use crate::model::{Interface, name_of};
-use crate::nl::request::{KernelError, RequestError};
+use crate::nl::request::{KernelError, RequestError, errno_text};
 use crate::nl::socket::NetnsError;
 use crate::plan::PolicyError;
 
@@ -156,39 +156,31 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Usage(message) => write!(f, "{message} (see 'nlsel --help')"),
-            Failure::Netns {
-                name,
-                source: NetnsError::NotANamespace,
-            } => write!(
-                f,
-                "network namespace \"{}\": not a namespace file (expected /run/netns/NAME or /proc/PID/ns/net)",
-                name.escape_debug()
-            ),
-            Failure::Netns {
-                name,
-                source: NetnsError::NotNetwork,
-            } => write!(
-                f,
-                "network namespace \"{}\": a namespace file, but not of a network namespace",
-                name.escape_debug()
-            ),
-            Failure::Netns {
-                name,
-                source: NetnsError::Io(source),
-            } => {
-                let errno = source.raw_os_error().unwrap_or(0);
-                let error = KernelError {
-                    errno,
-                    message: None,
+            // Not a netlink error: the netlink hints (CAP_NET_ADMIN, …) would mislead here.
+            Failure::Netns { name, source } => {
+                write!(f, "network namespace \"{}\": ", name.escape_debug())?;
+                let source = match source {
+                    NetnsError::NotANamespace => {
+                        return f.write_str(
+                            "not a namespace file (expected /run/netns/NAME or /proc/PID/ns/net)",
+                        );
+                    }
+                    NetnsError::NotNetwork => {
+                        return f.write_str("a namespace file, but not of a network namespace");
+                    }
+                    NetnsError::Io(source) => source,
                 };
-                match errno {
-                    libc::EPERM => write!(
+                match source.raw_os_error() {
+                    Some(errno @ libc::EPERM) => write!(
                         f,
-                        "network namespace \"{}\": {} (entering it needs CAP_SYS_ADMIN, i.e. root)",
-                        name.escape_debug(),
-                        crate::nl::request::errno_text(errno)
+                        "{} (entering it needs CAP_SYS_ADMIN, i.e. root)",
+                        errno_text(errno)
                     ),
-                    _ => write!(f, "network namespace \"{}\": {error}", name.escape_debug()),
+                    Some(errno @ libc::EACCES) => {
+                        write!(f, "{} (opening it needs root)", errno_text(errno))
+                    }
+                    Some(errno) => f.write_str(&errno_text(errno)),
+                    None => write!(f, "{source}"),
                 }
             }
             Failure::Request { context, source } => write!(f, "{context}: {source}"),

@@ -1,20 +1,25 @@
 //! nlsel: choose the IPv6 source address a Linux host uses, by deprecating the others over raw
 //! netlink. The wire format and the socket are in [`nl`]; the policy, which addresses to
-//! change, is the pure [`plan`]; each subcommand is a file in [`cmd`].
+//! change, is the pure `plan`; each subcommand is a file in `cmd`. ARCHITECTURE.md maps the
+//! layers.
+//!
+//! Only what the binary (`cli`), the fuzz targets (`nl`, `model`) and the tests need is public,
+//! so that the compiler reports dead code everywhere else.
 #![deny(unsafe_code)]
 #![deny(
     clippy::undocumented_unsafe_blocks,
     clippy::multiple_unsafe_ops_per_block
 )]
 
-pub mod apply;
+mod apply;
 pub mod cli;
-pub mod cmd;
-pub mod failure;
-pub mod json;
+mod cmd;
+mod context;
+mod failure;
 pub mod model;
 pub mod nl;
-pub mod output;
-pub mod pattern;
-pub mod plan;
-pub mod watch;
+mod output;
+mod pattern;
+mod plan;
+mod present;
+mod watch;

@@ -152,7 +152,7 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
         Vec::new,
         |interfaces, message| {
             if message.header.msg_type == RTM_NEWLINK {
-                let link = LinkMessage::parse(message.payload)?;
+                let (link, _) = LinkMessage::parse(message.payload)?;
                 let name = link.name.unwrap_or_default().to_vec();
                 interfaces.push(Interface {
                     ifindex: link.ifindex,
@@ -177,7 +177,7 @@ pub fn read_addresses(
         Vec::new,
         |addresses, message| {
             if message.header.msg_type == RTM_NEWADDR {
-                let parsed = AddrMessage::parse(message.payload)?;
+                let (parsed, _) = AddrMessage::parse(message.payload)?;
                 if let Some(address) = Address::from_message(&parsed).filter(|a| keep(a)) {
                     addresses.push(address);
                 }
@@ -202,7 +202,7 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
     };
     conn.dump(RTM_GETROUTE, &request, Vec::new, |routes, message| {
         if message.header.msg_type == RTM_NEWROUTE {
-            let route = RouteMessage::parse(message.payload)?;
+            let (route, _) = RouteMessage::parse(message.payload)?;
             let table = route.table_id.unwrap_or(u32::from(route.table));
             if let (Some(oif), Some(dst), false) = (route.oif, route.dst, table == LOCAL_TABLE) {
                 routes.push((oif, dst, route.dst_len));

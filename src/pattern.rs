@@ -45,30 +45,58 @@ pub fn prefix_mask(len: u8) -> u128 {
     }
 }
 
+/// What is wrong with an `ADDR[/LEN]` word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressTextError {
+    NotAnAddress,
+    /// The prefix length is not a number from 0 to `max` (32 or 128, by family).
+    BadPrefixLength {
+        max: u8,
+    },
+}
+
+/// `ADDR[/LEN]` as the command line writes an address: the address, and the prefix length if
+/// one is given. Shared by `--except` patterns and `addr change`.
+pub fn parse_address_text(text: &str) -> Result<(IpAddr, Option<u8>), AddressTextError> {
+    let (addr_text, len_text) = match text.split_once('/') {
+        Some((addr, len)) => (addr, Some(len)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr_text
+        .parse()
+        .map_err(|_| AddressTextError::NotAnAddress)?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len_text {
+        None => None,
+        Some(len_text) => Some(
+            len_text
+                .parse::<u8>()
+                .ok()
+                .filter(|len| *len <= max)
+                .ok_or(AddressTextError::BadPrefixLength { max })?,
+        ),
+    };
+    Ok((addr, len))
+}
+
 impl Pattern {
     pub fn parse(text: &str) -> Result<Pattern, PatternError> {
         let error = |reason| PatternError {
             text: text.to_string(),
             reason,
         };
-        let (addr_text, len_text) = match text.split_once('/') {
-            Some((addr, len)) => (addr, Some(len)),
-            None => (text, None),
-        };
-        let addr: IpAddr = addr_text
-            .parse()
-            .map_err(|_| error("not an IPv6 address"))?;
+        let (addr, len) = parse_address_text(text).map_err(|problem| match problem {
+            AddressTextError::NotAnAddress => error("not an IPv6 address"),
+            AddressTextError::BadPrefixLength { .. } => {
+                error("prefix length must be a number from 0 to 128")
+            }
+        })?;
         let IpAddr::V6(addr) = addr else {
             return Err(error("an IPv4 address; nlsel selects among IPv6 addresses"));
         };
-        match len_text {
+        match len {
             None => Ok(Pattern::Host(addr)),
-            Some(len_text) => {
-                let len: u8 = len_text
-                    .parse()
-                    .ok()
-                    .filter(|len| *len <= 128)
-                    .ok_or_else(|| error("prefix length must be a number from 0 to 128"))?;
+            Some(len) => {
                 let network = Ipv6Addr::from(u128::from(addr) & prefix_mask(len));
                 Ok(Pattern::Prefix { network, len })
             }

@@ -6,9 +6,18 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::model::{Address, Interface, name_of};
-use crate::nl::addr::{INFINITY_LIFE_TIME, IfaFlags};
+use crate::model::Address;
+use crate::nl::addr::IfaFlags;
 use crate::pattern::Pattern;
+
+/// Whether a plan is carried out, printed as commands, or only checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Apply,
+    DryRun,
+    Check,
+}
 
 /// What a change does to an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,99 +230,11 @@ pub fn undeprecate<'a>(addresses: &'a [Address], only: Option<&[u32]>) -> Plan<'
     }
 }
 
-/// A lifetime as iproute2 writes it.
-pub fn lifetime_text(seconds: u32) -> String {
-    if seconds == INFINITY_LIFE_TIME {
-        "forever".to_string()
-    } else {
-        seconds.to_string()
-    }
-}
-
-/// `ADDR/LEN`, or `LOCAL peer PEER/LEN` for a point-to-point address, as iproute2 spells it.
-pub fn address_text(address: &Address) -> String {
-    match address.peer {
-        Some(peer) => format!("{} peer {}/{}", address.local, peer, address.prefixlen),
-        None => format!("{}/{}", address.local, address.prefixlen),
-    }
-}
-
-/// An interface name as one shell word that a POSIX shell (bash, zsh, ksh, dash >= 0.5.12)
-/// turns back into exactly the same bytes: bare when it is plain, single-quoted when it is
-/// printable UTF-8, and ANSI-C quoted (`$'\xff'`) when it has other bytes, which a lossy
-/// conversion would have replaced, so that running the line named a different interface.
-pub fn shell_word(bytes: &[u8]) -> String {
-    let plain = !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"._-+=@%,".contains(&b));
-    match std::str::from_utf8(bytes) {
-        Ok(text) if plain => text.to_owned(),
-        Ok(text) if !text.chars().any(char::is_control) => {
-            format!("'{}'", text.replace('\'', "'\\''"))
-        }
-        _ => {
-            let mut word = String::from("$'");
-            for &b in bytes {
-                match b {
-                    b'\\' | b'\'' => {
-                        word.push('\\');
-                        word.push(char::from(b));
-                    }
-                    b' '..=b'~' => word.push(char::from(b)),
-                    _ => word.push_str(&format!("\\x{b:02x}")),
-                }
-            }
-            word.push('\'');
-            word
-        }
-    }
-}
-
-impl Change<'_> {
-    /// The iproute2 command that would make the same change, for `--dry-run`. Unlike a bare
-    /// `ip addr change`, it spells out what must be kept: the valid lifetime, the flags, the
-    /// metric and the protocol.
-    pub fn ip_command(&self, interfaces: &[Interface]) -> String {
-        let address = self.address;
-        let mut words = vec![
-            "ip addr change".to_string(),
-            address_text(address),
-            "dev".to_string(),
-            shell_word(&name_of(interfaces, address.ifindex)),
-            format!("preferred_lft {}", lifetime_text(self.preferred_lft)),
-            format!("valid_lft {}", lifetime_text(self.valid_lft)),
-        ];
-        words.extend(flag_words(address.flags & crate::model::PRESERVED_FLAGS).map(str::to_string));
-        if let Some(metric) = address.rt_priority {
-            words.push(format!("metric {metric}"));
-        }
-        if let Some(proto) = address.proto {
-            words.push(format!("proto {proto}"));
-        }
-        words.join(" ")
-    }
-}
-
-/// The iproute2 names of the flags set in `flags`, in iproute2's order.
-pub fn flag_words(flags: crate::nl::addr::IfaFlags) -> impl Iterator<Item = &'static str> {
-    use IfaFlags as F;
-    [
-        (F::NODAD, "nodad"),
-        (F::HOMEADDRESS, "home"),
-        (F::MANAGETEMPADDR, "mngtmpaddr"),
-        (F::NOPREFIXROUTE, "noprefixroute"),
-    ]
-    .into_iter()
-    .filter(move |(flag, _)| flags.contains(*flag))
-    .map(|(_, name)| name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nl::Family;
-    use crate::nl::addr::{IfaFlags, Scope};
+    use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
 
     fn address(ifindex: u32, text: &str, prefixlen: u8, preferred_lft: u32) -> Address {
         let local: IpAddr = text.parse().unwrap();
@@ -462,32 +383,5 @@ mod tests {
             .collect();
         assert_eq!(lifetimes, [(1234, 1234)]);
         assert!(undeprecate(&addresses, Some(&[7])).steps.is_empty());
-    }
-
-    #[test]
-    fn dry_run_command_keeps_valid_lifetime_and_flags() {
-        let mut beef = address(2, "2001:db8::beef", 64, 100);
-        beef.valid_lft = 3542;
-        beef.flags = IfaFlags::NOPREFIXROUTE | IfaFlags::NODAD;
-        let change = deprecation(&beef).unwrap();
-        let interfaces = [Interface {
-            ifindex: 2,
-            name: b"eth0".to_vec(),
-        }];
-        assert_eq!(
-            change.ip_command(&interfaces),
-            "ip addr change 2001:db8::beef/64 dev eth0 preferred_lft 0 valid_lft 3542 nodad noprefixroute"
-        );
-    }
-
-    #[test]
-    fn shell_word_quotes_odd_names() {
-        assert_eq!(shell_word(b"venet0"), "venet0");
-        assert_eq!(shell_word(b"a'b"), "'a'\\''b'");
-        assert_eq!(shell_word(b"a\"b"), "'a\"b'");
-        // Bytes that are not UTF-8, or control characters, come back exactly from $'...'.
-        assert_eq!(shell_word(b"\xff0"), "$'\\xff0'");
-        assert_eq!(shell_word(b"a\xe9'\\"), "$'a\\xe9\\'\\\\'");
-        assert_eq!(shell_word(b"tab\there"), "$'tab\\x09here'");
     }
 }

@@ -17,20 +17,19 @@ use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::apply::{ADDRESS_GROUPS, Rule, read_state};
-use crate::cmd::{Context, Mode, Outcome, execute};
+use crate::apply::execute;
+use crate::apply::{Rule, read_state};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
 use crate::model::Interface;
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, Scope};
-use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK};
+use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK};
 use crate::nl::link::LinkMessage;
 use crate::nl::request::Notification;
 use crate::nl::socket::{SignalFd, poll_readable};
+use crate::plan::Mode;
 use crate::plan::{Plan, Step};
-
-/// `RTNLGRP_LINK`: links that appear, change or go.
-const RTNLGRP_LINK: u32 = 1;
 
 /// How often one address may be changed in [`WINDOW`] before nlsel stops fighting over it.
 pub const MAX_CHANGES_PER_MINUTE: usize = 4;
@@ -80,13 +79,13 @@ impl Limiter {
 /// an interface not seen before.
 fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
     match notification.msg_type {
-        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|message| {
+        RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|(message, _)| {
             message.family == Family::Inet6
                 && message.scope == Scope::Universe
                 && message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
         }),
         RTM_NEWLINK => LinkMessage::parse(&notification.payload)
-            .is_ok_and(|link| !known_links.contains(&link.ifindex)),
+            .is_ok_and(|(link, _)| !known_links.contains(&link.ifindex)),
         _ => false,
     }
 }
@@ -129,7 +128,9 @@ fn pass(
 ) -> Result<Vec<Interface>, Failure> {
     // Notifications from before this pass must not be taken for concurrent deletions.
     drop(ctx.conn.take_notifications());
-    let (interfaces, addresses) = read_state(ctx, |address| rule.reads(address))?;
+    let (interfaces, addresses) = read_state(ctx, Mode::Apply, Family::Inet6, |address| {
+        rule.reads(address)
+    })?;
     let mut plan = rule.plan(&addresses, &interfaces)?;
     reported.filter(&mut plan);
     // A tentative address notifies again when DAD ends, and the next pass handles it then.
@@ -153,7 +154,7 @@ fn pass(
     Ok(interfaces)
 }
 
-/// Applies `plan_for` now and again whenever the kernel's state calls for it, until SIGTERM or
+/// Applies `rule` now and again whenever the kernel's state calls for it, until SIGTERM or
 /// SIGINT. Errors of the first pass end the command; later ones are reported and waited out.
 pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
     let signals =
@@ -161,7 +162,7 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
             what: "blocking SIGTERM and SIGINT",
             source,
         })?;
-    let groups = [RTNLGRP_LINK, ADDRESS_GROUPS[1]];
+    let groups = [RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR];
     ctx.conn
         .subscribe(&groups, &[RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK])
         .map_err(Failure::request(

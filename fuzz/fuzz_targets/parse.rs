@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         let payload = message.payload;
         match message.header.msg_type {
             NLMSG_ERROR => {
-                if let Ok(error) = ErrorMessage::parse(flags, payload) {
+                if let Ok((error, _)) = ErrorMessage::parse(flags, payload) {
                     let _ = error.errno();
                     let _ = error.nlm_flags();
                     if let Some(request) = error.request_payload {
@@ -46,12 +46,12 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             NLMSG_DONE => {
-                if let Ok(done) = DoneMessage::parse(flags, payload) {
+                if let Ok((done, _)) = DoneMessage::parse(flags, payload) {
                     let _ = done.errno();
                 }
             }
             RTM_NEWADDR | RTM_DELADDR => {
-                if let Ok(addr) = AddrMessage::parse(payload) {
+                if let Ok((addr, _)) = AddrMessage::parse(payload) {
                     let _ = addr.flags();
                     let _ = addr.local_address();
                     let _ = addr.peer_address();

@@ -23,7 +23,7 @@ const GUARD: usize = 8;
 /// Emits `body` into a buffer of exactly `buffer_len()` bytes (plus an untouched guard).
 /// `None` when a parsed string is one byte too long to take its NUL back within `rta_len`.
 fn emit_body(body: &dyn Emit) -> Option<Vec<u8>> {
-    let len = body.buffer_len();
+    let len = body.buffer_len().unwrap();
     let mut buf = vec![0xa5; len + GUARD];
     match body.emit(&mut buf[..len]) {
         Ok(()) => {}
@@ -58,11 +58,11 @@ fn check_framing(msg_type: u16, flags: NlmFlags, seq: u32, body: &dyn Emit, body
 fn roundtrip_attrs(bytes: &[u8]) {
     for attr in Attrs::new(bytes) {
         let Ok(attr) = attr else { break };
-        let mut buf = vec![0xa5; attr.buffer_len() + GUARD];
-        attr.emit(&mut buf[..attr.buffer_len()])
+        let mut buf = vec![0xa5; attr.buffer_len().unwrap() + GUARD];
+        attr.emit(&mut buf[..attr.buffer_len().unwrap()])
             .expect("emit of a parsed attribute");
-        assert!(buf[attr.buffer_len()..].iter().all(|&b| b == 0xa5));
-        let (again, rest) = Attr::parse(&buf[..attr.buffer_len()]).expect("reparse of attribute");
+        assert!(buf[attr.buffer_len().unwrap()..].iter().all(|&b| b == 0xa5));
+        let (again, rest) = Attr::parse(&buf[..attr.buffer_len().unwrap()]).expect("reparse of attribute");
         assert_eq!(again, attr);
         assert!(rest.is_empty());
     }
@@ -73,19 +73,19 @@ fn roundtrip(message: &Message<'_>) {
     let payload = message.payload;
     match header.msg_type {
         NLMSG_ERROR => {
-            let Ok(first) = ErrorMessage::parse(header.flags, payload) else {
+            let Ok((first, _)) = ErrorMessage::parse(header.flags, payload) else {
                 return;
             };
             let Some(bytes) = emit_body(&first) else {
                 return;
             };
             let flags = first.nlm_flags();
-            let second = ErrorMessage::parse(flags, &bytes).expect("reparse of nlmsgerr");
+            let second = ErrorMessage::parse(flags, &bytes).expect("reparse of nlmsgerr").0;
             assert_eq!(second, first);
             check_framing(NLMSG_ERROR, flags, header.seq, &first, &bytes);
         }
         NLMSG_DONE => {
-            let Ok(first) = DoneMessage::parse(header.flags, payload) else {
+            let Ok((first, _)) = DoneMessage::parse(header.flags, payload) else {
                 return;
             };
             let Some(bytes) = emit_body(&first) else {
@@ -96,43 +96,43 @@ fn roundtrip(message: &Message<'_>) {
             } else {
                 NlmFlags::MULTI | NlmFlags::ACK_TLVS
             };
-            let second = DoneMessage::parse(flags, &bytes).expect("reparse of NLMSG_DONE");
+            let second = DoneMessage::parse(flags, &bytes).expect("reparse of NLMSG_DONE").0;
             assert_eq!(second, first);
             check_framing(NLMSG_DONE, flags, header.seq, &first, &bytes);
         }
         RTM_NEWADDR | RTM_DELADDR => {
             roundtrip_attrs(payload.get(IFADDRMSG_LEN..).unwrap_or_default());
-            let Ok(first) = AddrMessage::parse(payload) else {
+            let Ok((first, _)) = AddrMessage::parse(payload) else {
                 return;
             };
             let Some(bytes) = emit_body(&first) else {
                 return;
             };
-            let second = AddrMessage::parse(&bytes).expect("reparse of ifaddrmsg");
+            let second = AddrMessage::parse(&bytes).expect("reparse of ifaddrmsg").0;
             assert_eq!(second, first);
             check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
         }
         RTM_NEWLINK => {
             roundtrip_attrs(payload.get(IFINFOMSG_LEN..).unwrap_or_default());
-            let Ok(first) = LinkMessage::parse(payload) else {
+            let Ok((first, _)) = LinkMessage::parse(payload) else {
                 return;
             };
             let Some(bytes) = emit_body(&first) else {
                 return;
             };
-            let second = LinkMessage::parse(&bytes).expect("reparse of ifinfomsg");
+            let second = LinkMessage::parse(&bytes).expect("reparse of ifinfomsg").0;
             assert_eq!(second, first);
             check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
         }
         RTM_NEWROUTE => {
             roundtrip_attrs(payload.get(RTMSG_LEN..).unwrap_or_default());
-            let Ok(first) = RouteMessage::parse(payload) else {
+            let Ok((first, _)) = RouteMessage::parse(payload) else {
                 return;
             };
             let Some(bytes) = emit_body(&first) else {
                 return;
             };
-            let second = RouteMessage::parse(&bytes).expect("reparse of rtmsg");
+            let second = RouteMessage::parse(&bytes).expect("reparse of rtmsg").0;
             assert_eq!(second, first);
             check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
         }

@@ -6,13 +6,16 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{
-    Context, Mode, Outcome, execute, interface_name, keyword_value, text_value, usage_error,
-};
+use super::{interface_name, keyword_value, text_value, usage_error};
+use crate::apply::{execute, read_state};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::{Address, read_addresses, read_interfaces, resolve_names};
+use crate::model::{Address, resolve_names};
 use crate::nl::addr::INFINITY_LIFE_TIME;
-use crate::plan::{Action, Change, Plan, Step, lifetime_text};
+use crate::pattern::{AddressTextError, parse_address_text};
+use crate::plan::Mode;
+use crate::plan::{Action, Change, Plan, Step};
+use crate::present::lifetime_text;
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] addr change ADDR[/LEN] dev IFACE
@@ -53,32 +56,18 @@ fn parse_lifetime(keyword: &str, text: &str) -> Result<u32, Failure> {
 }
 
 fn parse_address(text: &str) -> Result<(IpAddr, Option<u8>), Failure> {
-    let invalid = |reason: &str| {
+    parse_address_text(text).map_err(|problem| {
+        let reason = match problem {
+            AddressTextError::NotAnAddress => "not an IP address".to_string(),
+            AddressTextError::BadPrefixLength { max } => {
+                format!("prefix length must be a number from 0 to {max}")
+            }
+        };
         Failure::usage(format!(
             "invalid address \"{}\": {reason}",
             text.escape_debug()
         ))
-    };
-    let (address_text, len_text) = match text.split_once('/') {
-        Some((address, len)) => (address, Some(len)),
-        None => (text, None),
-    };
-    let address: IpAddr = address_text
-        .parse()
-        .map_err(|_| invalid("not an IP address"))?;
-    let max = if address.is_ipv4() { 32 } else { 128 };
-    let prefixlen = match len_text {
-        None => None,
-        Some(len) => Some(
-            len.parse::<u8>()
-                .ok()
-                .filter(|len| *len <= max)
-                .ok_or_else(|| {
-                    invalid(&format!("prefix length must be a number from 0 to {max}"))
-                })?,
-        ),
-    };
-    Ok((address, prefixlen))
+    })
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
@@ -162,18 +151,15 @@ fn check_lifetimes(preferred: u32, valid: u32, kept: &str) -> Result<(), Failure
 }
 
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
-    let interfaces =
-        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let family = crate::nl::Family::of(&args.address);
+    let (interfaces, found) = read_state(ctx, Mode::Apply, family, |address| {
+        address.local == args.address
+    })?;
     let ifindex = match resolve_names(&interfaces, std::slice::from_ref(&args.dev)) {
         Ok(indexes) => indexes.first().copied().unwrap_or(0),
         Err(name) => return Err(Failure::InterfaceNotFound(name)),
     };
-    let family = crate::nl::Family::of(&args.address);
-    let found = read_addresses(&mut ctx.conn, family, |address| {
-        address.ifindex == ifindex && address.local == args.address
-    })
-    .map_err(Failure::request("reading addresses"))?;
-    let Some(current) = found.first() else {
+    let Some(current) = found.iter().find(|address| address.ifindex == ifindex) else {
         return Err(Failure::AddressNotFound {
             address: args.address.to_string(),
             ifname: Some(args.dev.clone()),

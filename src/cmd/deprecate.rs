@@ -1,13 +1,15 @@
-//! `nlsel deprecate --except PATTERN… [--dev IFACE]… [--dry-run | --check]`: deprecate every
-//! global IPv6 address that matches no pattern, so the kernel picks a kept one as source.
+//! `nlsel deprecate --except PATTERN… [--dev IFACE]… [--dry-run | --check | --watch]`: deprecate
+//! every global IPv6 address that matches no pattern, so the kernel picks a kept one as source.
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, apply_rule, interface_name, text_value, usage_error};
-use crate::apply::Rule;
+use super::{interface_name, text_value, usage_error};
+use crate::apply::{Rule, apply_rule};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
 use crate::model::{Address, Interface, selected_interfaces};
 use crate::pattern::Pattern;
+use crate::plan::Mode;
 use crate::plan::{self, Plan};
 use crate::watch::watch;
 

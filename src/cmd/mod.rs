@@ -12,33 +12,7 @@ pub mod which;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-pub use crate::apply::{Mode, apply_rule, execute};
 use crate::failure::Failure;
-use crate::nl::request::Conn;
-use crate::output::Output;
-
-/// Options that come before the command.
-#[derive(Debug, Clone, Default)]
-pub struct Globals {
-    pub netns: Option<OsString>,
-    pub json: bool,
-    pub quiet: bool,
-}
-
-/// What a successful command asks of the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Done,
-    /// `--check` found work to do: exit 3.
-    WorkFound,
-}
-
-/// What the commands share while they run.
-pub struct Context {
-    pub conn: Conn,
-    pub out: Output,
-    pub globals: Globals,
-}
 
 /// An interface name from the command line, as bytes.
 pub fn interface_name(value: OsString) -> Vec<u8> {

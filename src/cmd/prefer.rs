@@ -1,14 +1,16 @@
-//! `nlsel prefer ADDR`: make ADDR the source address of its interface, by making it preferred
+//! `nlsel prefer ADDR [--watch]`: make ADDR the source address of its interface, by making it preferred
 //! and deprecating every other global IPv6 address there.
 
 use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, apply_rule, text_value, usage_error};
-use crate::apply::Rule;
+use super::{text_value, usage_error};
+use crate::apply::{Rule, apply_rule};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
 use crate::model::{Address, Interface};
+use crate::plan::Mode;
 use crate::plan::{self, Plan};
 use crate::watch::watch;
 

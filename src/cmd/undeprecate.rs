@@ -3,10 +3,12 @@
 
 use lexopt::prelude::*;
 
-use super::{Context, Mode, Outcome, apply_rule, interface_name, usage_error};
-use crate::apply::Rule;
+use super::{interface_name, usage_error};
+use crate::apply::{Rule, apply_rule};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
 use crate::model::{Address, Interface, selected_interfaces};
+use crate::plan::Mode;
 use crate::plan::{self, Plan};
 
 pub const HELP: &str = "\

@@ -6,9 +6,11 @@ use std::ffi::OsString;
 
 use lexopt::prelude::*;
 
-use super::{Globals, Mode, Outcome, text_value, usage_error};
+use super::{text_value, usage_error};
+use crate::context::{Globals, Outcome};
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::plan::Mode;
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] unit deprecate --except PATTERN... [--dev IFACE]... [--watch]
@@ -28,10 +30,9 @@ Options:
   -h, --help   show this help
 ";
 
-/// The command the unit runs, as checked, and its words for ExecStart.
+/// The command the unit runs, as checked: its words for ExecStart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
-    pub command: String,
     pub words: Vec<String>,
     pub watch: bool,
 }
@@ -63,15 +64,11 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             )));
         }
     };
-    let mut words = vec![command.clone()];
+    let mut words = vec![command];
     for arg in rest {
         words.push(text_value(arg, "argument")?);
     }
-    Ok(Args {
-        command,
-        words,
-        watch,
-    })
+    Ok(Args { words, watch })
 }
 
 /// One word of an ExecStart line: bare when plain, else double-quoted with systemd's escapes.

@@ -5,12 +5,13 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Context, Outcome, text_value, usage_error};
+use super::{text_value, usage_error};
+use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::json;
 use crate::nl::header::{RTM_GETLINK, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE};
 use crate::nl::link::LinkMessage;
 use crate::nl::route::RouteMessage;
+use crate::present;
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] which DEST
@@ -56,7 +57,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     ctx.conn
         .request(RTM_GETROUTE, &RouteMessage::get(destination), |message| {
             if message.header.msg_type == RTM_NEWROUTE {
-                route = Some(RouteMessage::parse(message.payload)?);
+                route = Some(RouteMessage::parse(message.payload)?.0);
             }
             Ok(())
         })
@@ -73,6 +74,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
             .request(RTM_GETLINK, &LinkMessage::by_index(oif), |message| {
                 if message.header.msg_type == RTM_NEWLINK {
                     device = LinkMessage::parse(message.payload)?
+                        .0
                         .name
                         .unwrap_or_default()
                         .to_vec();
@@ -81,20 +83,11 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
             })
             .map_err(Failure::request(format!("interface {oif}")))?;
     }
-    if ctx.globals.json {
-        let mut line = String::new();
-        let mut object = json::Object::begin(&mut line);
-        object
-            .display("dst", destination)
-            .display("src", source)
-            .string("dev", &device);
-        object.end();
-        ctx.out.line(&line);
-    } else {
-        ctx.out.line(&format!(
-            "{source} dev {}",
-            String::from_utf8_lossy(&device)
-        ));
-    }
+    ctx.out.line(&present::route_source(
+        destination,
+        source,
+        &device,
+        ctx.globals.json,
+    ));
     Ok(Outcome::Done)
 }

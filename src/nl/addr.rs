@@ -11,8 +11,8 @@ use bitflags::bitflags;
 use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{Attr, AttrWriter, Attrs, ip_octets};
-use super::{Emit, Error, Family, Result, field_mut};
+use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
+use super::{Emit, Error, Family, Result, add_len, field_mut};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -163,22 +163,6 @@ impl CacheInfo {
         Ok((info, rest))
     }
 
-    /// Reads an `IFA_CACHEINFO` payload, which must be exactly the struct's size.
-    pub fn parse_exact(payload: &[u8]) -> Result<CacheInfo> {
-        if payload.len() != IFA_CACHEINFO_LEN {
-            return Err(Error::bad_payload_length(
-                "IFA_CACHEINFO",
-                IFA_CACHEINFO_LEN,
-                payload.len(),
-            ));
-        }
-        Ok(CacheInfo::parse(payload)?.0)
-    }
-
-    pub const fn buffer_len() -> usize {
-        IFA_CACHEINFO_LEN
-    }
-
     pub fn to_bytes(&self) -> [u8; IFA_CACHEINFO_LEN] {
         let raw = RawIfaCacheinfo {
             ifa_prefered: U32::new(self.preferred_lft),
@@ -186,10 +170,8 @@ impl CacheInfo {
             cstamp: U32::new(self.cstamp),
             tstamp: U32::new(self.tstamp),
         };
-        let mut bytes = [0u8; IFA_CACHEINFO_LEN];
-        // Cannot fail: the array is exactly the struct's size.
-        let _ = raw.write_to(&mut bytes);
-        bytes
+        // The sizes are checked at compile time, so this cannot fail at run time.
+        zerocopy::transmute!(raw)
     }
 
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -241,7 +223,8 @@ impl<'a> AddrMessage<'a> {
     }
 
     /// Reads a message payload. Unknown attributes are skipped; a repeated one keeps the last.
-    pub fn parse(payload: &'a [u8]) -> Result<AddrMessage<'a>> {
+    /// The attributes run to the end of the payload, so nothing is left after them.
+    pub fn parse(payload: &'a [u8]) -> Result<(AddrMessage<'a>, &'a [u8])> {
         let (raw, attrs) = RawIfAddrMsg::ref_from_prefix(payload)
             .map_err(|_| Error::truncated("ifaddrmsg", IFADDRMSG_LEN, payload.len()))?;
         let family = Family::from(raw.ifa_family);
@@ -259,7 +242,17 @@ impl<'a> AddrMessage<'a> {
                 IFA_LOCAL => message.local = Some(attr.ip(family, "IFA_LOCAL")?),
                 IFA_BROADCAST => message.broadcast = Some(attr.ip(family, "IFA_BROADCAST")?),
                 IFA_LABEL => message.label = Some(attr.c_str()),
-                IFA_CACHEINFO => message.cacheinfo = Some(CacheInfo::parse_exact(attr.payload)?),
+                // Exactly the struct: a longer one would be a kernel this code does not know.
+                IFA_CACHEINFO => match CacheInfo::parse(attr.payload) {
+                    Ok((info, [])) => message.cacheinfo = Some(info),
+                    _ => {
+                        return Err(Error::bad_payload_length(
+                            "IFA_CACHEINFO",
+                            IFA_CACHEINFO_LEN,
+                            attr.payload.len(),
+                        ));
+                    }
+                },
                 IFA_FLAGS => {
                     message.flags_attr = Some(IfaFlags::from_bits_retain(attr.u32("IFA_FLAGS")?))
                 }
@@ -268,7 +261,7 @@ impl<'a> AddrMessage<'a> {
                 _ => {}
             }
         }
-        Ok(message)
+        Ok((message, &[]))
     }
 
     /// The address's flags: `IFA_FLAGS` when the kernel sent it, else the header's 8 bits.
@@ -289,63 +282,30 @@ impl<'a> AddrMessage<'a> {
         }
     }
 
-    fn attrs(&self) -> impl Iterator<Item = (u16, AttrBytes<'a>)> {
-        let ip = |kind, ip: Option<IpAddr>| ip.map(|ip| (kind, AttrBytes::Ip(ip_octets(&ip))));
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'a>)> {
+        let ip = |kind, ip: Option<IpAddr>| ip.map(|ip| (kind, AttrPayload::Ip(ip_octets(&ip))));
         [
             ip(IFA_ADDRESS, self.address),
             ip(IFA_LOCAL, self.local),
             ip(IFA_BROADCAST, self.broadcast),
-            self.label.map(|label| (IFA_LABEL, AttrBytes::CStr(label))),
+            self.label
+                .map(|label| (IFA_LABEL, AttrPayload::CStr(label))),
             self.cacheinfo
-                .map(|info| (IFA_CACHEINFO, AttrBytes::Cacheinfo(info.to_bytes()))),
+                .map(|info| (IFA_CACHEINFO, AttrPayload::Cacheinfo(info.to_bytes()))),
             self.flags_attr
-                .map(|f| (IFA_FLAGS, AttrBytes::U32(f.bits().to_ne_bytes()))),
-            self.proto.map(|proto| (IFA_PROTO, AttrBytes::U8([proto]))),
+                .map(|flags| (IFA_FLAGS, AttrPayload::U32(flags.bits()))),
+            self.proto.map(|proto| (IFA_PROTO, AttrPayload::U8(proto))),
             self.rt_priority
-                .map(|prio| (IFA_RT_PRIORITY, AttrBytes::U32(prio.to_ne_bytes()))),
+                .map(|prio| (IFA_RT_PRIORITY, AttrPayload::U32(prio))),
         ]
         .into_iter()
         .flatten()
     }
 }
 
-/// An attribute payload held by value, so that emitting allocates nothing.
-enum AttrBytes<'a> {
-    Ip(super::attr::IpOctets),
-    CStr(&'a [u8]),
-    Cacheinfo([u8; IFA_CACHEINFO_LEN]),
-    U32([u8; 4]),
-    U8([u8; 1]),
-}
-
-impl AttrBytes<'_> {
-    /// Payload length; a C string counts its NUL.
-    fn len(&self) -> usize {
-        match self {
-            AttrBytes::Ip(octets) => octets.as_slice().len(),
-            AttrBytes::CStr(bytes) => bytes.len().saturating_add(1),
-            AttrBytes::Cacheinfo(bytes) => bytes.len(),
-            AttrBytes::U32(bytes) => bytes.len(),
-            AttrBytes::U8(bytes) => bytes.len(),
-        }
-    }
-
-    fn put(&self, kind: u16, writer: &mut AttrWriter<'_>) -> Result<()> {
-        match self {
-            AttrBytes::Ip(octets) => writer.put(kind, octets.as_slice()),
-            AttrBytes::CStr(bytes) => writer.put_c_str(kind, bytes),
-            AttrBytes::Cacheinfo(bytes) => writer.put(kind, bytes),
-            AttrBytes::U32(bytes) => writer.put(kind, bytes),
-            AttrBytes::U8(bytes) => writer.put(kind, bytes),
-        }
-    }
-}
-
 impl Emit for AddrMessage<'_> {
-    fn buffer_len(&self) -> usize {
-        self.attrs()
-            .map(|(_, bytes)| Attr::len_for(bytes.len()))
-            .fold(IFADDRMSG_LEN, usize::saturating_add)
+    fn buffer_len(&self) -> Result<usize> {
+        add_len(IFADDRMSG_LEN, attrs_len(self.attrs())?, "ifaddrmsg")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -359,11 +319,7 @@ impl Emit for AddrMessage<'_> {
         let available = buf.len();
         raw.write_to_prefix(buf)
             .map_err(|_| Error::truncated("ifaddrmsg", IFADDRMSG_LEN, available))?;
-        let mut writer = AttrWriter::new(buf, IFADDRMSG_LEN);
-        for (kind, bytes) in self.attrs() {
-            bytes.put(kind, &mut writer)?;
-        }
-        Ok(())
+        AttrWriter::new(buf, IFADDRMSG_LEN).put_all(self.attrs())
     }
 }
 
@@ -391,7 +347,9 @@ mod tests {
         let mut messages: Vec<Message<'_>> = Messages::new(bytes).map(Result::unwrap).collect();
         let done = messages.pop().unwrap();
         assert_eq!(done.header.msg_type, NLMSG_DONE);
-        let done = DoneMessage::parse(done.header.flags, done.payload).unwrap();
+        let done = DoneMessage::parse(done.header.flags, done.payload)
+            .unwrap()
+            .0;
         assert_eq!((done.error, done.errno()), (0, None));
         assert!(messages.iter().all(|m| m.header.msg_type == RTM_NEWADDR));
         messages
@@ -408,7 +366,7 @@ mod tests {
     fn test_parse_v6_dump() {
         let parsed: Vec<AddrMessage<'_>> = dump(DUMP_V6)
             .iter()
-            .map(|m| AddrMessage::parse(m.payload).unwrap())
+            .map(|m| AddrMessage::parse(m.payload).unwrap().0)
             .collect();
         let addresses: Vec<_> = parsed.iter().map(|m| m.address.unwrap()).collect();
         assert_eq!(
@@ -466,7 +424,7 @@ mod tests {
     fn test_parse_v6_dump_after_deprecation() {
         let parsed: Vec<AddrMessage<'_>> = dump(DUMP_V6_DEPRECATED)
             .iter()
-            .map(|m| AddrMessage::parse(m.payload).unwrap())
+            .map(|m| AddrMessage::parse(m.payload).unwrap().0)
             .collect();
         let beef = find(&parsed, v6("2001:db8:f1c1:8454:964::beef"));
         assert_eq!(
@@ -485,7 +443,7 @@ mod tests {
     fn test_parse_v4_dump() {
         let parsed: Vec<AddrMessage<'_>> = dump(DUMP_V4)
             .iter()
-            .map(|m| AddrMessage::parse(m.payload).unwrap())
+            .map(|m| AddrMessage::parse(m.payload).unwrap().0)
             .collect();
         assert_eq!(parsed.len(), 2);
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -513,8 +471,8 @@ mod tests {
         let mut messages = dump(DUMP_V6);
         messages.extend(dump(DUMP_V6_DEPRECATED));
         for message in messages {
-            let parsed = AddrMessage::parse(message.payload).unwrap();
-            assert_eq!(parsed.buffer_len(), message.payload.len());
+            let parsed = AddrMessage::parse(message.payload).unwrap().0;
+            assert_eq!(parsed.buffer_len().unwrap(), message.payload.len());
             assert_eq!(emit_vec(&parsed), message.payload);
         }
     }
@@ -523,8 +481,8 @@ mod tests {
     fn test_emit_v6_dump_messages_whole() {
         // Framed by emit_message, only the port differs: user space sends 0.
         for message in dump(DUMP_V6) {
-            let parsed = AddrMessage::parse(message.payload).unwrap();
-            let len = Message::buffer_len(parsed.buffer_len()).unwrap();
+            let parsed = AddrMessage::parse(message.payload).unwrap().0;
+            let len = Message::buffer_len(parsed.buffer_len().unwrap()).unwrap();
             let mut buf = vec![0xa5u8; len + strategies::GUARD];
             let written = emit_message(
                 &mut buf,
@@ -552,7 +510,7 @@ mod tests {
     fn test_emit_v4_dump_has_the_same_attributes() {
         // IPv4 dumps put IFA_FLAGS before IFA_CACHEINFO; nlsel emits them the other way round.
         for message in dump(DUMP_V4) {
-            let parsed = AddrMessage::parse(message.payload).unwrap();
+            let parsed = AddrMessage::parse(message.payload).unwrap().0;
             let emitted = emit_vec(&parsed);
             assert_eq!(emitted.len(), message.payload.len());
             assert_eq!(emitted[..IFADDRMSG_LEN], message.payload[..IFADDRMSG_LEN]);
@@ -568,7 +526,7 @@ mod tests {
                 sorted(&emitted[IFADDRMSG_LEN..]),
                 sorted(&message.payload[IFADDRMSG_LEN..])
             );
-            assert_eq!(AddrMessage::parse(&emitted), Ok(parsed));
+            assert_eq!(AddrMessage::parse(&emitted), Ok((parsed, &[][..])));
         }
     }
 
@@ -590,10 +548,10 @@ mod tests {
             flags_attr: Some(IfaFlags::NODAD | IfaFlags::NOPREFIXROUTE),
             ..AddrMessage::empty(Family::Inet6)
         };
-        assert_eq!(16 + request.buffer_len(), 72);
+        assert_eq!(16 + request.buffer_len().unwrap(), 72);
         let bytes = emit_vec(&request);
         assert_eq!(bytes[..IFADDRMSG_LEN], [10, 80, 0x02, 0, 2, 0, 0, 0]);
-        assert_eq!(AddrMessage::parse(&bytes), Ok(request));
+        assert_eq!(AddrMessage::parse(&bytes), Ok((request, &[][..])));
     }
 
     #[test]
@@ -602,7 +560,7 @@ mod tests {
         payload.extend([8, 0, 0x63, 0, 1, 2, 3, 4]); // unknown type 99: skipped
         payload.extend([8, 0, 9, 0, 1, 0, 0, 0]); // IFA_RT_PRIORITY 1
         payload.extend([8, 0, 9, 0, 2, 0, 0, 0]); // again: the last one wins
-        let parsed = AddrMessage::parse(&payload).unwrap();
+        let parsed = AddrMessage::parse(&payload).unwrap().0;
         assert_eq!(parsed.rt_priority, Some(2));
         assert_eq!(emit_vec(&parsed).len(), IFADDRMSG_LEN + 8);
     }
@@ -662,7 +620,7 @@ mod tests {
         #[test]
         fn addr_message_roundtrip(message in strategies::addr_message()) {
             let bytes = emit_vec(&message);
-            prop_assert_eq!(AddrMessage::parse(&bytes), Ok(message));
+            prop_assert_eq!(AddrMessage::parse(&bytes), Ok((message, &[][..])));
         }
 
         #[test]
@@ -686,7 +644,7 @@ mod tests {
                     // Whole attributes survive: the message is the original one with a
                     // prefix of its attributes, so it emits a prefix of the bytes.
                     Ok(()) => {
-                        let parsed = parsed.unwrap();
+                        let (parsed, _) = parsed.unwrap();
                         let emitted = emit_vec(&parsed);
                         prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
                     }
@@ -697,7 +655,7 @@ mod tests {
 
         #[test]
         fn cache_info_roundtrip(info in strategies::cache_info(), junk in strategies::junk()) {
-            let mut buf = vec![0xa5u8; CacheInfo::buffer_len() + strategies::GUARD];
+            let mut buf = vec![0xa5u8; IFA_CACHEINFO_LEN + strategies::GUARD];
             info.emit(&mut buf).unwrap();
             prop_assert!(buf[IFA_CACHEINFO_LEN..].iter().all(|&b| b == 0xa5));
             prop_assert_eq!(&buf[..IFA_CACHEINFO_LEN], &info.to_bytes()[..]);
@@ -720,10 +678,10 @@ mod tests {
 
         #[test]
         fn addr_message_parse_never_panics(bytes in strategies::bytes(160)) {
-            if let Ok(message) = AddrMessage::parse(&bytes) {
+            if let Ok((message, _)) = AddrMessage::parse(&bytes) {
                 // Whatever parses can be written back within the same number of bytes or so.
                 let emitted = emit_vec(&message);
-                prop_assert_eq!(AddrMessage::parse(&emitted), Ok(message));
+                prop_assert_eq!(AddrMessage::parse(&emitted), Ok((message, &[][..])));
             }
         }
 
@@ -734,9 +692,9 @@ mod tests {
         ) {
             // Known attribute types with payloads of any size, so the typed readers are hit.
             let bytes = strategies::header_and_attrs(&header, &attrs);
-            if let Ok(message) = AddrMessage::parse(&bytes) {
+            if let Ok((message, _)) = AddrMessage::parse(&bytes) {
                 let emitted = emit_vec(&message);
-                prop_assert_eq!(AddrMessage::parse(&emitted), Ok(message));
+                prop_assert_eq!(AddrMessage::parse(&emitted), Ok((message, &[][..])));
             }
         }
 

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use zerocopy::byteorder::native_endian::U16;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::{Error, Family, Result, align4, field_mut, split};
+use super::{Error, Family, Result, add_len, field_mut, padded_len, split};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -43,7 +43,7 @@ impl<'a> Attr<'a> {
         }
         let (whole, _) = split(bytes, len, "attribute")?;
         let (_, payload) = split(whole, RTA_HDRLEN, "attribute")?;
-        let next = align4(len).ok_or(Error::too_long("attribute", len))?;
+        let next = padded_len(len, "attribute")?;
         let rest = bytes.get(next..).unwrap_or_default();
         Ok((
             Attr {
@@ -60,17 +60,13 @@ impl<'a> Attr<'a> {
     }
 
     /// Bytes taken by this attribute, padding included.
-    pub fn buffer_len(&self) -> usize {
+    pub fn buffer_len(&self) -> Result<usize> {
         Self::len_for(self.payload.len())
     }
 
     /// Bytes taken by an attribute with `payload_len` bytes of payload, padding included.
-    /// Saturates, so an impossible size is caught by `emit` as a buffer too small.
-    pub fn len_for(payload_len: usize) -> usize {
-        RTA_HDRLEN
-            .checked_add(payload_len)
-            .and_then(align4)
-            .unwrap_or(usize::MAX)
+    pub fn len_for(payload_len: usize) -> Result<usize> {
+        padded_len(add_len(RTA_HDRLEN, payload_len, "attribute")?, "attribute")
     }
 
     /// Writes the attribute with its length and zeroed padding.
@@ -200,35 +196,81 @@ impl<'b> AttrWriter<'b> {
     }
 
     fn put_parts(&mut self, kind: u16, parts: &[&[u8]]) -> Result<()> {
-        let len = Attr::len_for(parts_len(parts));
+        let len = Attr::len_for(parts_len(parts)?)?;
         let out = self
             .buf
             .get_mut(self.at..)
             .ok_or(Error::truncated("attribute", len, 0))?;
         emit_parts(out, kind, parts)?;
-        self.at = self
-            .at
-            .checked_add(len)
-            .ok_or(Error::too_long("attribute", len))?;
+        self.at = add_len(self.at, len, "attribute")?;
+        Ok(())
+    }
+
+    /// Writes `attrs` one after another.
+    pub(crate) fn put_all<'p>(
+        &mut self,
+        attrs: impl Iterator<Item = (u16, AttrPayload<'p>)>,
+    ) -> Result<()> {
+        for (kind, payload) in attrs {
+            match payload {
+                AttrPayload::Ip(octets) => self.put(kind, octets.as_slice())?,
+                AttrPayload::CStr(bytes) => self.put_c_str(kind, bytes)?,
+                AttrPayload::Cacheinfo(bytes) => self.put(kind, &bytes)?,
+                AttrPayload::U32(value) => self.put(kind, &value.to_ne_bytes())?,
+                AttrPayload::U8(value) => self.put(kind, &[value])?,
+            }
+        }
         Ok(())
     }
 }
 
-fn parts_len(parts: &[&[u8]]) -> usize {
+/// An attribute's payload as an object lists it for `emit`, held by value so that emitting
+/// allocates nothing. Each object lists its attributes once, in one `attrs()` iterator, and
+/// both its `buffer_len` ([`attrs_len`]) and its `emit` ([`AttrWriter::put_all`]) walk that list.
+pub(crate) enum AttrPayload<'a> {
+    Ip(IpOctets),
+    /// A string; the NUL is added when written.
+    CStr(&'a [u8]),
+    /// `IFA_CACHEINFO`, the one fixed struct an attribute carries here.
+    Cacheinfo([u8; 16]),
+    U32(u32),
+    U8(u8),
+}
+
+impl AttrPayload<'_> {
+    /// Payload bytes; a C string counts its NUL.
+    fn len(&self) -> Result<usize> {
+        Ok(match self {
+            AttrPayload::Ip(octets) => octets.as_slice().len(),
+            AttrPayload::CStr(bytes) => add_len(bytes.len(), 1, "string attribute")?,
+            AttrPayload::Cacheinfo(bytes) => bytes.len(),
+            AttrPayload::U32(_) => 4,
+            AttrPayload::U8(_) => 1,
+        })
+    }
+}
+
+/// Bytes taken by `attrs`, padding included.
+pub(crate) fn attrs_len<'p>(
+    mut attrs: impl Iterator<Item = (u16, AttrPayload<'p>)>,
+) -> Result<usize> {
+    attrs.try_fold(0, |total, (_, payload)| {
+        add_len(total, Attr::len_for(payload.len()?)?, "attributes")
+    })
+}
+
+fn parts_len(parts: &[&[u8]]) -> Result<usize> {
     parts
         .iter()
-        .map(|part| part.len())
-        .fold(0, usize::saturating_add)
+        .try_fold(0, |total, part| add_len(total, part.len(), "attribute"))
 }
 
 /// Writes one attribute whose payload is `parts` back to back, then zeroed padding.
 fn emit_parts(buf: &mut [u8], kind: u16, parts: &[&[u8]]) -> Result<()> {
-    let payload_len = parts_len(parts);
-    let len = RTA_HDRLEN
-        .checked_add(payload_len)
-        .ok_or(Error::too_long("attribute", payload_len))?;
+    let payload_len = parts_len(parts)?;
+    let len = add_len(RTA_HDRLEN, payload_len, "attribute")?;
     let rta_len = u16::try_from(len).map_err(|_| Error::too_long("attribute", len))?;
-    let out = field_mut(buf, 0, Attr::len_for(payload_len), "attribute")?;
+    let out = field_mut(buf, 0, Attr::len_for(payload_len)?, "attribute")?;
     out.fill(0);
     let raw = RawRtAttr {
         rta_len: U16::new(rta_len),
@@ -239,7 +281,7 @@ fn emit_parts(buf: &mut [u8], kind: u16, parts: &[&[u8]]) -> Result<()> {
     let mut at = RTA_HDRLEN;
     for part in parts {
         field_mut(out, at, part.len(), "attribute")?.copy_from_slice(part);
-        at = at.saturating_add(part.len());
+        at = add_len(at, part.len(), "attribute")?;
     }
     Ok(())
 }
@@ -265,7 +307,7 @@ mod tests {
             kind: 3,
             payload: b"eth0\0",
         };
-        assert_eq!(attr.buffer_len(), 12);
+        assert_eq!(attr.buffer_len().unwrap(), 12);
         attr.emit(&mut buf).unwrap();
         assert_eq!(buf, [9, 0, 3, 0, b'e', b't', b'h', b'0', 0, 0, 0, 0]);
         let (parsed, rest) = Attr::parse(&buf).unwrap();
@@ -405,7 +447,7 @@ mod tests {
             let mut walked = 0;
             for attr in Attrs::new(area) {
                 let attr = attr.unwrap_or_else(|error| panic!("{name}: {error}"));
-                walked += attr.buffer_len();
+                walked += attr.buffer_len().unwrap();
             }
             assert_eq!(
                 walked,
@@ -423,7 +465,7 @@ mod tests {
             let mut rebuilt = Vec::new();
             for attr in Attrs::new(area) {
                 let attr = attr.unwrap();
-                let len = attr.buffer_len();
+                let len = attr.buffer_len().unwrap();
                 let mut buf = vec![0xa5u8; len + GUARD];
                 attr.emit(&mut buf[..len]).unwrap();
                 assert!(buf[len..].iter().all(|&b| b == 0xa5), "{name}");
@@ -483,7 +525,7 @@ mod tests {
             kind: 1,
             payload: &payload,
         };
-        let mut buf = vec![0u8; attr.buffer_len()];
+        let mut buf = vec![0u8; attr.buffer_len().unwrap()];
         assert_eq!(
             attr.emit(&mut buf),
             Err(Error::too_long(
@@ -496,7 +538,7 @@ mod tests {
     proptest! {
         #[test]
         fn attr_roundtrip(attr in strategies::attr(), junk in strategies::junk()) {
-            let len = attr.buffer_len();
+            let len = attr.buffer_len().unwrap();
             prop_assert_eq!(len, (RTA_HDRLEN + attr.payload.len()).next_multiple_of(4));
             let mut buf = vec![0xa5u8; len + GUARD];
             attr.emit(&mut buf[..len]).unwrap();
@@ -515,7 +557,7 @@ mod tests {
         ) {
             let mut area = Vec::new();
             for attr in &attrs {
-                let mut buf = vec![0xa5u8; attr.buffer_len()];
+                let mut buf = vec![0xa5u8; attr.buffer_len().unwrap()];
                 attr.emit(&mut buf).unwrap();
                 area.extend(buf);
             }
@@ -529,7 +571,7 @@ mod tests {
         ) {
             let mut area = Vec::new();
             for attr in &attrs {
-                let mut buf = vec![0xa5u8; attr.buffer_len()];
+                let mut buf = vec![0xa5u8; attr.buffer_len().unwrap()];
                 attr.emit(&mut buf).unwrap();
                 area.extend(buf);
             }
@@ -556,11 +598,11 @@ mod tests {
 
         #[test]
         fn every_short_buffer_is_an_error(attr in strategies::attr()) {
-            for short in 0..attr.buffer_len() {
+            for short in 0..attr.buffer_len().unwrap() {
                 let mut buf = vec![0xa5u8; short + GUARD];
                 prop_assert_eq!(
                     attr.emit(&mut buf[..short]),
-                    Err(Error::truncated("attribute", attr.buffer_len(), short))
+                    Err(Error::truncated("attribute", attr.buffer_len().unwrap(), short))
                 );
                 prop_assert!(buf.iter().all(|&b| b == 0xa5), "a failed emit wrote");
             }

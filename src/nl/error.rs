@@ -5,9 +5,12 @@
 //! rest of the request unless the kernel set `NLM_F_CAPPED`, then, if `NLM_F_ACK_TLVS` is set,
 //! attributes such as `NLMSGERR_ATTR_MSG` (a text explaining the error).
 
-use super::attr::{Attr, AttrWriter, Attrs};
+use zerocopy::FromBytes;
+use zerocopy::byteorder::native_endian::I32;
+
+use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len};
 use super::header::{Header, NLMSG_HDRLEN, NlmFlags};
-use super::{Error, Result, align4, field_mut, split};
+use super::{Error, Result, add_len, field_mut, padded_len, split};
 
 pub const NLMSGERR_ATTR_MSG: u16 = 1;
 pub const NLMSGERR_ATTR_OFFS: u16 = 2;
@@ -30,7 +33,8 @@ pub struct ExtAck<'a> {
 }
 
 impl<'a> ExtAck<'a> {
-    pub fn parse(bytes: &'a [u8]) -> Result<ExtAck<'a>> {
+    /// Reads the attributes, which run to the end of `bytes`.
+    pub fn parse(bytes: &'a [u8]) -> Result<(ExtAck<'a>, &'a [u8])> {
         let mut ext_ack = ExtAck::default();
         for attr in Attrs::new(bytes) {
             let attr = attr?;
@@ -43,42 +47,39 @@ impl<'a> ExtAck<'a> {
                 _ => {}
             }
         }
-        Ok(ext_ack)
+        Ok((ext_ack, &[]))
     }
 
     pub fn is_empty(&self) -> bool {
         *self == ExtAck::default()
     }
 
-    pub fn buffer_len(&self) -> usize {
-        let msg = self
-            .msg
-            .map_or(0, |msg| Attr::len_for(msg.len().saturating_add(1)));
-        let offset = self.offset.map_or(0, |_| Attr::len_for(4));
-        let missing = self.missing_type.map_or(0, |_| Attr::len_for(4));
-        msg.saturating_add(offset).saturating_add(missing)
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'a>)> {
+        [
+            self.msg
+                .map(|msg| (NLMSGERR_ATTR_MSG, AttrPayload::CStr(msg))),
+            self.offset
+                .map(|offset| (NLMSGERR_ATTR_OFFS, AttrPayload::U32(offset))),
+            self.missing_type
+                .map(|missing| (NLMSGERR_ATTR_MISS_TYPE, AttrPayload::U32(missing))),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    pub fn buffer_len(&self) -> Result<usize> {
+        attrs_len(self.attrs())
     }
 
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
-        let mut writer = AttrWriter::new(buf, 0);
-        if let Some(msg) = self.msg {
-            writer.put_c_str(NLMSGERR_ATTR_MSG, msg)?;
-        }
-        if let Some(offset) = self.offset {
-            writer.put(NLMSGERR_ATTR_OFFS, &offset.to_ne_bytes())?;
-        }
-        if let Some(missing) = self.missing_type {
-            writer.put(NLMSGERR_ATTR_MISS_TYPE, &missing.to_ne_bytes())?;
-        }
-        Ok(())
+        AttrWriter::new(buf, 0).put_all(self.attrs())
     }
 }
 
 fn parse_errno<'a>(payload: &'a [u8], what: &'static str) -> Result<(i32, &'a [u8])> {
-    let (errno, rest) = split(payload, ERRNO_LEN, what)?;
-    let errno =
-        <[u8; ERRNO_LEN]>::try_from(errno).map_err(|_| Error::truncated(what, ERRNO_LEN, 0))?;
-    Ok((i32::from_ne_bytes(errno), rest))
+    let (errno, rest) = I32::read_from_prefix(payload)
+        .map_err(|_| Error::truncated(what, ERRNO_LEN, payload.len()))?;
+    Ok((errno.get(), rest))
 }
 
 /// An NLMSG_ERROR message: an ACK when `error` is 0, a failure otherwise.
@@ -95,7 +96,7 @@ pub struct ErrorMessage<'a> {
 
 impl<'a> ErrorMessage<'a> {
     /// Reads the payload of an NLMSG_ERROR whose header carried `flags`.
-    pub fn parse(flags: NlmFlags, payload: &'a [u8]) -> Result<ErrorMessage<'a>> {
+    pub fn parse(flags: NlmFlags, payload: &'a [u8]) -> Result<(ErrorMessage<'a>, &'a [u8])> {
         let (error, rest) = parse_errno(payload, "nlmsgerr")?;
         let (request, after_header) = Header::parse(rest)
             .map_err(|_| Error::truncated("nlmsgerr", ERRNO_LEN + NLMSG_HDRLEN, payload.len()))?;
@@ -111,21 +112,24 @@ impl<'a> ErrorMessage<'a> {
                     NLMSG_HDRLEN,
                 ))?;
             let (body, _) = split(after_header, body_len, "nlmsgerr request")?;
-            let tlv_start = align4(ERRNO_LEN.saturating_add(request_len))
-                .ok_or(Error::too_long("nlmsgerr request", request_len))?;
+            let tlv_start = padded_len(
+                add_len(ERRNO_LEN, request_len, "nlmsgerr request")?,
+                "nlmsgerr request",
+            )?;
             (Some(body), payload.get(tlv_start..).unwrap_or_default())
         };
         let ext_ack = if flags.contains(NlmFlags::ACK_TLVS) {
-            ExtAck::parse(tlvs)?
+            ExtAck::parse(tlvs)?.0
         } else {
             ExtAck::default()
         };
-        Ok(ErrorMessage {
+        let message = ErrorMessage {
             error,
             request,
             request_payload,
             ext_ack,
-        })
+        };
+        Ok((message, &[]))
     }
 
     /// The positive errno, or `None` for an ACK.
@@ -145,27 +149,30 @@ impl<'a> ErrorMessage<'a> {
         flags
     }
 
-    fn request_area_len(&self) -> usize {
+    fn request_area_len(&self) -> Result<usize> {
         let body = self.request_payload.map_or(0, <[u8]>::len);
-        align4(NLMSG_HDRLEN.saturating_add(body)).unwrap_or(usize::MAX)
+        padded_len(
+            add_len(NLMSG_HDRLEN, body, "nlmsgerr request")?,
+            "nlmsgerr request",
+        )
     }
 }
 
 impl super::Emit for ErrorMessage<'_> {
-    fn buffer_len(&self) -> usize {
-        ERRNO_LEN
-            .saturating_add(self.request_area_len())
-            .saturating_add(self.ext_ack.buffer_len())
+    fn buffer_len(&self) -> Result<usize> {
+        let tlv_start = add_len(ERRNO_LEN, self.request_area_len()?, "nlmsgerr")?;
+        add_len(tlv_start, self.ext_ack.buffer_len()?, "nlmsgerr")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
         field_mut(buf, 0, ERRNO_LEN, "nlmsgerr")?.copy_from_slice(&self.error.to_ne_bytes());
-        let area = field_mut(buf, ERRNO_LEN, self.request_area_len(), "nlmsgerr")?;
+        let area_len = self.request_area_len()?;
+        let area = field_mut(buf, ERRNO_LEN, area_len, "nlmsgerr")?;
         area.fill(0);
         // An echoed request's length covers what is echoed; a capped one keeps the original's.
         let request = match self.request_payload {
             Some(body) => {
-                let len = NLMSG_HDRLEN.saturating_add(body.len());
+                let len = add_len(NLMSG_HDRLEN, body.len(), "nlmsgerr request")?;
                 let len =
                     u32::try_from(len).map_err(|_| Error::too_long("nlmsgerr request", len))?;
                 Header {
@@ -179,8 +186,8 @@ impl super::Emit for ErrorMessage<'_> {
         if let Some(body) = self.request_payload {
             field_mut(area, NLMSG_HDRLEN, body.len(), "nlmsgerr request")?.copy_from_slice(body);
         }
-        let tlv_start = ERRNO_LEN.saturating_add(self.request_area_len());
-        let tlvs = field_mut(buf, tlv_start, self.ext_ack.buffer_len(), "nlmsgerr")?;
+        let tlv_start = add_len(ERRNO_LEN, area_len, "nlmsgerr")?;
+        let tlvs = field_mut(buf, tlv_start, self.ext_ack.buffer_len()?, "nlmsgerr")?;
         self.ext_ack.emit(tlvs)
     }
 }
@@ -193,14 +200,14 @@ pub struct DoneMessage<'a> {
 }
 
 impl<'a> DoneMessage<'a> {
-    pub fn parse(flags: NlmFlags, payload: &'a [u8]) -> Result<DoneMessage<'a>> {
+    pub fn parse(flags: NlmFlags, payload: &'a [u8]) -> Result<(DoneMessage<'a>, &'a [u8])> {
         let (error, rest) = parse_errno(payload, "NLMSG_DONE errno")?;
         let ext_ack = if flags.contains(NlmFlags::ACK_TLVS) {
-            ExtAck::parse(rest)?
+            ExtAck::parse(rest)?.0
         } else {
             ExtAck::default()
         };
-        Ok(DoneMessage { error, ext_ack })
+        Ok((DoneMessage { error, ext_ack }, &[]))
     }
 
     pub fn errno(&self) -> Option<i32> {
@@ -209,14 +216,14 @@ impl<'a> DoneMessage<'a> {
 }
 
 impl super::Emit for DoneMessage<'_> {
-    fn buffer_len(&self) -> usize {
-        ERRNO_LEN.saturating_add(self.ext_ack.buffer_len())
+    fn buffer_len(&self) -> Result<usize> {
+        add_len(ERRNO_LEN, self.ext_ack.buffer_len()?, "NLMSG_DONE")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
         field_mut(buf, 0, ERRNO_LEN, "NLMSG_DONE errno")?
             .copy_from_slice(&self.error.to_ne_bytes());
-        let tlvs = field_mut(buf, ERRNO_LEN, self.ext_ack.buffer_len(), "NLMSG_DONE")?;
+        let tlvs = field_mut(buf, ERRNO_LEN, self.ext_ack.buffer_len()?, "NLMSG_DONE")?;
         self.ext_ack.emit(tlvs)
     }
 }
@@ -226,6 +233,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::nl::attr::Attr;
     use crate::nl::header::{Message, NLMSG_DONE, NLMSG_ERROR, RTM_GETROUTE, RTM_NEWADDR};
     use crate::nl::route::RouteMessage;
     use crate::nl::strategies::{self, GUARD, attrs_cut, check_short_buffers, emit_vec};
@@ -249,7 +257,9 @@ mod tests {
     fn error_message(bytes: &[u8]) -> ErrorMessage<'_> {
         let message = only_message(bytes);
         assert_eq!(message.header.msg_type, NLMSG_ERROR);
-        let parsed = ErrorMessage::parse(message.header.flags, message.payload).unwrap();
+        let parsed = ErrorMessage::parse(message.header.flags, message.payload)
+            .unwrap()
+            .0;
         assert_eq!(parsed.nlm_flags(), message.header.flags);
         parsed
     }
@@ -321,7 +331,7 @@ mod tests {
         // The whole request is echoed: the rtmsg with table=254 that strict checking refused.
         let echoed = error.request_payload.unwrap();
         assert_eq!(echoed.len(), 48 - 16);
-        let request = RouteMessage::parse(echoed).unwrap();
+        let request = RouteMessage::parse(echoed).unwrap().0;
         assert_eq!(request.family, Family::Inet6);
         assert_eq!((request.dst_len, request.table), (128, 254));
         assert_eq!(request.dst, Some("2001:db8:9f16:8fc7::9".parse().unwrap()));
@@ -332,7 +342,9 @@ mod tests {
         let message = only_message(DONE_WITH_ERRNO);
         assert_eq!(message.header.msg_type, NLMSG_DONE);
         assert_eq!(message.header.flags, NlmFlags::MULTI | NlmFlags::ACK_TLVS);
-        let done = DoneMessage::parse(message.header.flags, message.payload).unwrap();
+        let done = DoneMessage::parse(message.header.flags, message.payload)
+            .unwrap()
+            .0;
         assert_eq!(done.error, -libc::EINVAL);
         assert_eq!(done.errno(), Some(libc::EINVAL));
         assert_eq!(done.ext_ack.msg, Some(ADDR_DUMP_TEXT));
@@ -341,7 +353,9 @@ mod tests {
             (None, None)
         );
         // Without NLM_F_ACK_TLVS the same bytes are only an errno.
-        let bare = DoneMessage::parse(NlmFlags::MULTI, message.payload).unwrap();
+        let bare = DoneMessage::parse(NlmFlags::MULTI, message.payload)
+            .unwrap()
+            .0;
         assert_eq!(bare.error, -libc::EINVAL);
         assert!(bare.ext_ack.is_empty());
     }
@@ -350,7 +364,9 @@ mod tests {
     fn test_parse_done_of_a_dump() {
         let done = &ADDR_DUMP_V4[160..];
         let message = only_message(done);
-        let done = DoneMessage::parse(message.header.flags, message.payload).unwrap();
+        let done = DoneMessage::parse(message.header.flags, message.payload)
+            .unwrap()
+            .0;
         assert_eq!(
             done,
             DoneMessage {
@@ -366,12 +382,14 @@ mod tests {
         for bytes in [NEWADDR_ACK, ERROR_EXTACK, ERROR_EXTACK_UNCAPPED] {
             let message = only_message(bytes);
             let parsed = error_message(bytes);
-            assert_eq!(parsed.buffer_len(), message.payload.len());
+            assert_eq!(parsed.buffer_len().unwrap(), message.payload.len());
             assert_eq!(emit_vec(&parsed), message.payload);
         }
         let message = only_message(DONE_WITH_ERRNO);
-        let done = DoneMessage::parse(message.header.flags, message.payload).unwrap();
-        assert_eq!(done.buffer_len(), message.payload.len());
+        let done = DoneMessage::parse(message.header.flags, message.payload)
+            .unwrap()
+            .0;
+        assert_eq!(done.buffer_len().unwrap(), message.payload.len());
         assert_eq!(emit_vec(&done), message.payload);
     }
 
@@ -382,12 +400,12 @@ mod tests {
             offset: Some(36),
             missing_type: Some(1),
         };
-        let mut bytes = vec![0xa5u8; ext_ack.buffer_len() + GUARD];
+        let mut bytes = vec![0xa5u8; ext_ack.buffer_len().unwrap() + GUARD];
         ext_ack.emit(&mut bytes).unwrap();
-        bytes.truncate(ext_ack.buffer_len());
+        bytes.truncate(ext_ack.buffer_len().unwrap());
         // An attribute nlsel does not read, in between, is skipped.
         bytes.extend([8, 0, NLMSGERR_ATTR_COOKIE as u8, 0, 1, 2, 3, 4]);
-        assert_eq!(ExtAck::parse(&bytes), Ok(ext_ack));
+        assert_eq!(ExtAck::parse(&bytes), Ok((ext_ack, &[][..])));
         let short_offset = [6, 0, NLMSGERR_ATTR_OFFS as u8, 0, 1, 2, 0, 0];
         assert_eq!(
             ExtAck::parse(&short_offset),
@@ -439,10 +457,10 @@ mod tests {
         ) {
             let bytes = emit_vec(&message);
             let flags = message.nlm_flags();
-            prop_assert_eq!(ErrorMessage::parse(flags, &bytes), Ok(message));
+            prop_assert_eq!(ErrorMessage::parse(flags, &bytes), Ok((message, &[][..])));
             // Only CAPPED and ACK_TLVS change how the payload reads.
             let other = NlmFlags::from_bits_retain(other_flags & !0x300);
-            prop_assert_eq!(ErrorMessage::parse(flags | other, &bytes), Ok(message));
+            prop_assert_eq!(ErrorMessage::parse(flags | other, &bytes), Ok((message, &[][..])));
         }
 
         #[test]
@@ -460,7 +478,7 @@ mod tests {
                 let parsed = ErrorMessage::parse(flags, &bytes[..cut]);
                 match error_cut(&message, &bytes, cut) {
                     Ok(()) => {
-                        let parsed = parsed.unwrap();
+                        let (parsed, _) = parsed.unwrap();
                         prop_assert_eq!(parsed.error, message.error);
                         prop_assert_eq!(parsed.request, message.request);
                         prop_assert_eq!(parsed.request_payload, message.request_payload);
@@ -475,7 +493,7 @@ mod tests {
         #[test]
         fn done_message_roundtrip(done in strategies::done_message()) {
             let bytes = emit_vec(&done);
-            prop_assert_eq!(DoneMessage::parse(strategies::done_flags(&done), &bytes), Ok(done));
+            prop_assert_eq!(DoneMessage::parse(strategies::done_flags(&done), &bytes), Ok((done, &[][..])));
         }
 
         #[test]
@@ -498,7 +516,7 @@ mod tests {
                 }
                 match attrs_cut(&bytes[ERRNO_LEN..], cut - ERRNO_LEN) {
                     Ok(()) => {
-                        let emitted = emit_vec(&parsed.unwrap());
+                        let emitted = emit_vec(&parsed.unwrap().0);
                         prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
                     }
                     Err(expected) => prop_assert_eq!(parsed, Err(expected)),
@@ -508,25 +526,25 @@ mod tests {
 
         #[test]
         fn ext_ack_roundtrip(ext_ack in strategies::ext_ack(), junk_attr in strategies::attr()) {
-            let mut bytes = vec![0xa5u8; ext_ack.buffer_len() + GUARD];
-            ext_ack.emit(&mut bytes[..ext_ack.buffer_len()]).unwrap();
-            prop_assert!(bytes[ext_ack.buffer_len()..].iter().all(|&b| b == 0xa5));
-            bytes.truncate(ext_ack.buffer_len());
-            prop_assert_eq!(ExtAck::parse(&bytes), Ok(ext_ack));
+            let mut bytes = vec![0xa5u8; ext_ack.buffer_len().unwrap() + GUARD];
+            ext_ack.emit(&mut bytes[..ext_ack.buffer_len().unwrap()]).unwrap();
+            prop_assert!(bytes[ext_ack.buffer_len().unwrap()..].iter().all(|&b| b == 0xa5));
+            bytes.truncate(ext_ack.buffer_len().unwrap());
+            prop_assert_eq!(ExtAck::parse(&bytes), Ok((ext_ack, &[][..])));
             // A TLV nlsel does not read, after them, changes nothing.
             let ignored = Attr { kind: NLMSGERR_ATTR_COOKIE, ..junk_attr };
-            let mut buf = vec![0u8; ignored.buffer_len()];
+            let mut buf = vec![0u8; ignored.buffer_len().unwrap()];
             ignored.emit(&mut buf).unwrap();
             bytes.extend(buf);
-            prop_assert_eq!(ExtAck::parse(&bytes), Ok(ext_ack));
+            prop_assert_eq!(ExtAck::parse(&bytes), Ok((ext_ack, &[][..])));
         }
 
         #[test]
         fn error_message_parse_never_panics(flags in any::<u16>(), bytes in strategies::bytes(128)) {
             let flags = NlmFlags::from_bits_retain(flags);
-            if let Ok(message) = ErrorMessage::parse(flags, &bytes) {
+            if let Ok((message, _)) = ErrorMessage::parse(flags, &bytes) {
                 let emitted = emit_vec(&message);
-                prop_assert_eq!(ErrorMessage::parse(message.nlm_flags(), &emitted), Ok(message));
+                prop_assert_eq!(ErrorMessage::parse(message.nlm_flags(), &emitted), Ok((message, &[][..])));
             }
         }
 
@@ -540,7 +558,7 @@ mod tests {
             let mut bytes = head;
             for (kind, payload) in &tlvs {
                 let attr = Attr { kind: *kind, payload };
-                let mut buf = vec![0u8; attr.buffer_len()];
+                let mut buf = vec![0u8; attr.buffer_len().unwrap()];
                 attr.emit(&mut buf).unwrap();
                 bytes.extend(buf);
             }
@@ -552,9 +570,9 @@ mod tests {
         #[test]
         fn done_message_parse_never_panics(flags in any::<u16>(), bytes in strategies::bytes(64)) {
             let flags = NlmFlags::from_bits_retain(flags);
-            if let Ok(done) = DoneMessage::parse(flags, &bytes) {
+            if let Ok((done, _)) = DoneMessage::parse(flags, &bytes) {
                 let emitted = emit_vec(&done);
-                prop_assert_eq!(DoneMessage::parse(strategies::done_flags(&done), &emitted), Ok(done));
+                prop_assert_eq!(DoneMessage::parse(strategies::done_flags(&done), &emitted), Ok((done, &[][..])));
             }
         }
 

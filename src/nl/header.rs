@@ -8,7 +8,7 @@ use bitflags::bitflags;
 use zerocopy::byteorder::native_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::{Emit, Error, Result, align4, field_mut, split};
+use super::{Emit, Error, Result, add_len, field_mut, padded_len, split};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -37,6 +37,12 @@ pub const RTM_GETADDR: u16 = 22;
 pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_DELROUTE: u16 = 25;
 pub const RTM_GETROUTE: u16 = 26;
+
+/// The NETLINK_ROUTE multicast groups nlsel joins (`RTNLGRP_*` in `<linux/rtnetlink.h>`), as
+/// NETLINK_ADD_MEMBERSHIP numbers them.
+pub const RTNLGRP_LINK: u32 = 1;
+pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
+pub const RTNLGRP_IPV6_IFADDR: u32 = 9;
 
 bitflags! {
     /// `nlmsg_flags`. The upper byte means different things for GET, NEW and ACK messages, so
@@ -93,10 +99,6 @@ impl Header {
         Ok((header, rest))
     }
 
-    pub const fn buffer_len() -> usize {
-        NLMSG_HDRLEN
-    }
-
     /// Writes the header as it is, `len` included.
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let raw = RawNlMsgHdr {
@@ -134,14 +136,17 @@ impl<'a> Message<'a> {
         let (whole, _) = split(bytes, len, "netlink message")?;
         let (_, payload) = split(whole, NLMSG_HDRLEN, "netlink message")?;
         // The kernel pads every message, but the last one in a buffer may end without padding.
-        let next = align4(len).ok_or(Error::too_long("netlink message", len))?;
+        let next = padded_len(len, "netlink message")?;
         let rest = bytes.get(next..).unwrap_or_default();
         Ok((Message { header, payload }, rest))
     }
 
     /// Bytes taken by a message with `payload_len` bytes of payload, padding included.
-    pub fn buffer_len(payload_len: usize) -> Option<usize> {
-        align4(NLMSG_HDRLEN.checked_add(payload_len)?)
+    pub fn buffer_len(payload_len: usize) -> Result<usize> {
+        padded_len(
+            add_len(NLMSG_HDRLEN, payload_len, "netlink message")?,
+            "netlink message",
+        )
     }
 }
 
@@ -154,11 +159,9 @@ pub fn emit_message(
     seq: u32,
     body: &dyn Emit,
 ) -> Result<usize> {
-    let body_len = body.buffer_len();
-    let len = NLMSG_HDRLEN
-        .checked_add(body_len)
-        .ok_or(Error::too_long("netlink message", body_len))?;
-    let padded = align4(len).ok_or(Error::too_long("netlink message", len))?;
+    let body_len = body.buffer_len()?;
+    let len = add_len(NLMSG_HDRLEN, body_len, "netlink message")?;
+    let padded = padded_len(len, "netlink message")?;
     let len32 = u32::try_from(len).map_err(|_| Error::too_long("netlink message", len))?;
     let out = field_mut(buf, 0, padded, "netlink message")?;
     let header = Header {
@@ -215,8 +218,8 @@ mod tests {
 
     struct Bytes<'b>(&'b [u8]);
     impl Emit for Bytes<'_> {
-        fn buffer_len(&self) -> usize {
-            self.0.len()
+        fn buffer_len(&self) -> Result<usize> {
+            Ok(self.0.len())
         }
         fn emit(&self, buf: &mut [u8]) -> Result<()> {
             field_mut(buf, 0, self.0.len(), "test body")?.copy_from_slice(self.0);
@@ -522,7 +525,7 @@ mod tests {
 
     /// A body emitted through `emit_message`, with `flags` the body needs, parsed back by type.
     fn frame(msg_type: u16, flags: NlmFlags, seq: u32, body: &dyn Emit, junk: &[u8]) -> Vec<u8> {
-        let len = Message::buffer_len(body.buffer_len()).unwrap();
+        let len = Message::buffer_len(body.buffer_len().unwrap()).unwrap();
         let mut buf = vec![0xa5u8; len + GUARD];
         assert_eq!(emit_message(&mut buf, msg_type, flags, seq, body), Ok(len));
         assert!(
@@ -592,8 +595,8 @@ mod tests {
         ) {
             let flags = NlmFlags::REQUEST | NlmFlags::ACK | NlmFlags::REPLACE;
             let bytes = frame(RTM_NEWADDR, flags, seq, &body, &junk);
-            let payload = unframe(&bytes, RTM_NEWADDR, flags, seq, body.buffer_len(), &junk);
-            prop_assert_eq!(AddrMessage::parse(payload), Ok(body));
+            let payload = unframe(&bytes, RTM_NEWADDR, flags, seq, body.buffer_len().unwrap(), &junk);
+            prop_assert_eq!(AddrMessage::parse(payload), Ok((body, &[][..])));
         }
 
         #[test]
@@ -604,8 +607,8 @@ mod tests {
         ) {
             let bytes = frame(RTM_NEWLINK, NlmFlags::MULTI, seq, &body, &junk);
             let payload =
-                unframe(&bytes, RTM_NEWLINK, NlmFlags::MULTI, seq, body.buffer_len(), &junk);
-            prop_assert_eq!(LinkMessage::parse(payload), Ok(body));
+                unframe(&bytes, RTM_NEWLINK, NlmFlags::MULTI, seq, body.buffer_len().unwrap(), &junk);
+            prop_assert_eq!(LinkMessage::parse(payload), Ok((body, &[][..])));
         }
 
         #[test]
@@ -616,8 +619,8 @@ mod tests {
         ) {
             let flags = NlmFlags::REQUEST;
             let bytes = frame(RTM_GETROUTE, flags, seq, &body, &junk);
-            let payload = unframe(&bytes, RTM_GETROUTE, flags, seq, body.buffer_len(), &junk);
-            prop_assert_eq!(RouteMessage::parse(payload), Ok(body));
+            let payload = unframe(&bytes, RTM_GETROUTE, flags, seq, body.buffer_len().unwrap(), &junk);
+            prop_assert_eq!(RouteMessage::parse(payload), Ok((body, &[][..])));
         }
 
         #[test]
@@ -628,8 +631,8 @@ mod tests {
         ) {
             let flags = body.nlm_flags();
             let bytes = frame(NLMSG_ERROR, flags, seq, &body, &junk);
-            let payload = unframe(&bytes, NLMSG_ERROR, flags, seq, body.buffer_len(), &junk);
-            prop_assert_eq!(ErrorMessage::parse(flags, payload), Ok(body));
+            let payload = unframe(&bytes, NLMSG_ERROR, flags, seq, body.buffer_len().unwrap(), &junk);
+            prop_assert_eq!(ErrorMessage::parse(flags, payload), Ok((body, &[][..])));
         }
 
         #[test]
@@ -640,8 +643,8 @@ mod tests {
         ) {
             let flags = strategies::done_flags(&body);
             let bytes = frame(NLMSG_DONE, flags, seq, &body, &junk);
-            let payload = unframe(&bytes, NLMSG_DONE, flags, seq, body.buffer_len(), &junk);
-            prop_assert_eq!(DoneMessage::parse(flags, payload), Ok(body));
+            let payload = unframe(&bytes, NLMSG_DONE, flags, seq, body.buffer_len().unwrap(), &junk);
+            prop_assert_eq!(DoneMessage::parse(flags, payload), Ok((body, &[][..])));
         }
 
         #[test]
@@ -658,10 +661,10 @@ mod tests {
             prop_assert_eq!(messages.len(), bodies.len() + 1);
             for ((seq, body), message) in (0u32..).zip(&bodies).zip(&messages) {
                 prop_assert_eq!(message.header.seq, seq);
-                prop_assert_eq!(AddrMessage::parse(message.payload), Ok(*body));
+                prop_assert_eq!(AddrMessage::parse(message.payload), Ok((*body, &[][..])));
             }
             let last = messages.last().unwrap();
-            prop_assert_eq!(DoneMessage::parse(last.header.flags, last.payload), Ok(done));
+            prop_assert_eq!(DoneMessage::parse(last.header.flags, last.payload), Ok((done, &[][..])));
         }
 
         #[test]
@@ -670,7 +673,7 @@ mod tests {
             junk in strategies::junk(),
         ) {
             let bytes = frame(RTM_NEWADDR, NlmFlags::MULTI, 1, &body, &junk);
-            let len = NLMSG_HDRLEN + body.buffer_len();
+            let len = NLMSG_HDRLEN + body.buffer_len().unwrap();
             for cut in 0..len {
                 let expected = if cut < NLMSG_HDRLEN {
                     Error::truncated("netlink message header", NLMSG_HDRLEN, cut)
@@ -691,8 +694,8 @@ mod tests {
             // From its length on, the message parses; the rest is what follows its padding.
             for cut in len..bytes.len() {
                 let (message, rest) = Message::parse(&bytes[..cut]).unwrap();
-                prop_assert_eq!(message.payload.len(), body.buffer_len());
-                let padded = Message::buffer_len(body.buffer_len()).unwrap();
+                prop_assert_eq!(message.payload.len(), body.buffer_len().unwrap());
+                let padded = Message::buffer_len(body.buffer_len().unwrap()).unwrap();
                 prop_assert_eq!(rest, bytes.get(padded..cut).unwrap_or_default());
             }
         }

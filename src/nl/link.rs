@@ -3,8 +3,8 @@
 use zerocopy::byteorder::native_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{Attr, AttrWriter, Attrs};
-use super::{Emit, Error, Family, Result};
+use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len};
+use super::{Emit, Error, Family, Result, add_len};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -47,7 +47,8 @@ impl<'a> LinkMessage<'a> {
         }
     }
 
-    pub fn parse(payload: &'a [u8]) -> Result<LinkMessage<'a>> {
+    /// Reads a message payload; its attributes run to its end.
+    pub fn parse(payload: &'a [u8]) -> Result<(LinkMessage<'a>, &'a [u8])> {
         let (raw, attrs) = RawIfInfoMsg::ref_from_prefix(payload)
             .map_err(|_| Error::truncated("ifinfomsg", IFINFOMSG_LEN, payload.len()))?;
         let mut message = LinkMessage {
@@ -64,16 +65,19 @@ impl<'a> LinkMessage<'a> {
                 message.name = Some(attr.c_str());
             }
         }
-        Ok(message)
+        Ok((message, &[]))
+    }
+
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'a>)> {
+        self.name
+            .map(|name| (IFLA_IFNAME, AttrPayload::CStr(name)))
+            .into_iter()
     }
 }
 
 impl Emit for LinkMessage<'_> {
-    fn buffer_len(&self) -> usize {
-        let name_len = self
-            .name
-            .map_or(0, |name| Attr::len_for(name.len().saturating_add(1)));
-        IFINFOMSG_LEN.saturating_add(name_len)
+    fn buffer_len(&self) -> Result<usize> {
+        add_len(IFINFOMSG_LEN, attrs_len(self.attrs())?, "ifinfomsg")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -88,10 +92,7 @@ impl Emit for LinkMessage<'_> {
         let available = buf.len();
         raw.write_to_prefix(buf)
             .map_err(|_| Error::truncated("ifinfomsg", IFINFOMSG_LEN, available))?;
-        if let Some(name) = self.name {
-            AttrWriter::new(buf, IFINFOMSG_LEN).put_c_str(IFLA_IFNAME, name)?;
-        }
-        Ok(())
+        AttrWriter::new(buf, IFINFOMSG_LEN).put_all(self.attrs())
     }
 }
 
@@ -100,6 +101,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::nl::attr::Attr;
     use crate::nl::header::{Messages, NLMSG_DONE, RTM_NEWLINK};
     use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
 
@@ -113,7 +115,7 @@ mod tests {
             .iter()
             .map(|m| {
                 assert_eq!(m.header.msg_type, RTM_NEWLINK);
-                LinkMessage::parse(m.payload).unwrap()
+                LinkMessage::parse(m.payload).unwrap().0
             })
             .collect()
     }
@@ -142,9 +144,9 @@ mod tests {
             let bytes = emit_vec(&link);
             assert_eq!(
                 bytes.len(),
-                IFINFOMSG_LEN + Attr::len_for(link.name.unwrap().len() + 1)
+                IFINFOMSG_LEN + Attr::len_for(link.name.unwrap().len() + 1).unwrap()
             );
-            assert_eq!(LinkMessage::parse(&bytes), Ok(link));
+            assert_eq!(LinkMessage::parse(&bytes), Ok((link, &[][..])));
         }
         let lo = emit_vec(&links()[0]);
         assert_eq!(&lo[IFINFOMSG_LEN..], [7, 0, 3, 0, b'l', b'o', 0, 0]);
@@ -162,7 +164,7 @@ mod tests {
     fn name_stops_at_its_nul() {
         let mut payload = vec![0u8; IFINFOMSG_LEN];
         payload.extend([12, 0, 3, 0, b'e', b't', b'h', 0, b'x', b'y', b'z', 0]);
-        let link = LinkMessage::parse(&payload).unwrap();
+        let link = LinkMessage::parse(&payload).unwrap().0;
         assert_eq!(link.name, Some(&b"eth"[..]));
     }
 
@@ -170,7 +172,7 @@ mod tests {
         #[test]
         fn link_message_roundtrip(link in strategies::link_message()) {
             let bytes = emit_vec(&link);
-            prop_assert_eq!(LinkMessage::parse(&bytes), Ok(link));
+            prop_assert_eq!(LinkMessage::parse(&bytes), Ok((link, &[][..])));
         }
 
         #[test]
@@ -192,7 +194,7 @@ mod tests {
                 }
                 match attrs_cut(&bytes[IFINFOMSG_LEN..], cut - IFINFOMSG_LEN) {
                     Ok(()) => {
-                        let parsed = parsed.unwrap();
+                        let (parsed, _) = parsed.unwrap();
                         prop_assert_eq!(parsed.name.is_some(), cut > IFINFOMSG_LEN);
                         prop_assert_eq!(parsed, LinkMessage { name: parsed.name, ..link });
                         if cut > IFINFOMSG_LEN {
@@ -206,9 +208,9 @@ mod tests {
 
         #[test]
         fn link_message_parse_never_panics(bytes in strategies::bytes(96)) {
-            if let Ok(link) = LinkMessage::parse(&bytes) {
+            if let Ok((link, _)) = LinkMessage::parse(&bytes) {
                 let emitted = emit_vec(&link);
-                prop_assert_eq!(LinkMessage::parse(&emitted), Ok(link));
+                prop_assert_eq!(LinkMessage::parse(&emitted), Ok((link, &[][..])));
             }
         }
     }

@@ -3,15 +3,20 @@
 //! Every object lives in its own file as a private zerocopy struct for the fixed header and a
 //! public plain `Repr`-style struct with three functions:
 //!
-//! - `parse(bytes)` is total: any byte sequence gives `Ok` or a typed [`Error`], never a panic
-//!   and never a read past the end of `bytes`. Parsing allocates nothing; variable-length parts
-//!   borrow from the input.
-//! - `buffer_len()` says how many bytes `emit` writes.
+//! - `parse(bytes) -> Result<(Self, rest)>` is total: any byte sequence gives `Ok` or a typed
+//!   [`Error`], never a panic and never a read past the end of `bytes`. `rest` is what follows
+//!   the object and its padding (empty for a message body, whose attributes run to its end).
+//!   A few parsers also take the header flags that change the payload's layout. Parsing
+//!   allocates nothing; variable-length parts borrow from the input.
+//! - `buffer_len() -> Result<usize>` says how many bytes `emit` writes, or [`Error`] when that
+//!   does not fit a `usize`, so a caller sizing a buffer never sees a saturated length.
+//!   Fixed-size objects have a `*_LEN` constant instead.
 //! - `emit(buf)` writes exactly `buffer_len()` bytes, computing every length and padding field
 //!   itself. A buffer shorter than that gives [`Error`] instead of a panic.
 //!
-//! Every length read from the kernel is untrusted: it goes through `get`, `checked_add` and the
-//! one [`align4`] below; the lints below hold that line outside tests.
+//! Every length read from the kernel is untrusted: it goes through `get`, [`split`], and the
+//! one rounding [`align4`]; every length nlsel computes goes through [`add_len`]. The lints
+//! below hold that line outside tests.
 #![cfg_attr(
     not(test),
     deny(
@@ -143,6 +148,16 @@ pub const fn align4(len: usize) -> Option<usize> {
     }
 }
 
+/// `len` rounded up to netlink's 4-byte alignment, or an error naming `what`.
+pub(crate) fn padded_len(len: usize, what: &'static str) -> Result<usize> {
+    align4(len).ok_or(Error::too_long(what, len))
+}
+
+/// `a + b`, the length of `what`; the one checked addition every computed length uses.
+pub(crate) fn add_len(a: usize, b: usize, what: &'static str) -> Result<usize> {
+    a.checked_add(b).ok_or(Error::too_long(what, b))
+}
+
 /// Splits `n` bytes off the front of `bytes`, or says that `what` is truncated.
 pub(crate) fn split<'a>(
     bytes: &'a [u8],
@@ -162,7 +177,7 @@ pub(crate) fn field_mut<'b>(
     what: &'static str,
 ) -> Result<&'b mut [u8]> {
     let available = buf.len();
-    let end = at.checked_add(len).ok_or(Error::too_long(what, len))?;
+    let end = add_len(at, len, what)?;
     buf.get_mut(at..end)
         .ok_or(Error::truncated(what, end, available))
 }
@@ -170,7 +185,7 @@ pub(crate) fn field_mut<'b>(
 /// A message body that can be written after a netlink header.
 pub trait Emit {
     /// Bytes `emit` writes.
-    fn buffer_len(&self) -> usize;
+    fn buffer_len(&self) -> Result<usize>;
     /// Writes exactly `buffer_len()` bytes at the start of `buf`.
     fn emit(&self, buf: &mut [u8]) -> Result<()>;
 }

@@ -26,7 +26,7 @@ use super::header::{
     Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NlmFlags, emit_message,
 };
 use super::socket::Socket;
-use super::{Emit, Error};
+use super::{Emit, Error, add_len};
 
 /// How many times a dump is started before nlsel gives up on getting a consistent one.
 pub const MAX_DUMP_ATTEMPTS: u32 = 8;
@@ -218,7 +218,7 @@ pub struct Conn {
     next_seq: u32,
     send_buf: Vec<u8>,
     /// Which notification types to keep; the others are read and dropped.
-    keep: &'static [u16],
+    keep: Vec<u16>,
     notifications: Vec<Notification>,
     /// The kernel dropped messages for us (ENOBUFS): notifications may be missing.
     overrun: bool,
@@ -274,21 +274,26 @@ impl Conn {
             socket,
             next_seq,
             send_buf: Vec::new(),
-            keep: &[],
+            keep: Vec::new(),
             notifications: Vec::new(),
             overrun: false,
         })
     }
 
     /// Joins the multicast `groups` and keeps the notifications of types `keep` that arrive
-    /// from now on, whatever request is being read when they do.
-    pub fn subscribe(&mut self, groups: &[u32], keep: &'static [u16]) -> Result<(), RequestError> {
+    /// from now on, whatever request is being read when they do. Subscriptions add up: each
+    /// layer asks for what it needs, and a second call for the same group changes nothing.
+    pub fn subscribe(&mut self, groups: &[u32], keep: &[u16]) -> Result<(), RequestError> {
         for &group in groups {
             self.socket
                 .add_membership(group)
                 .map_err(io_error("joining a netlink group"))?;
         }
-        self.keep = keep;
+        for &msg_type in keep {
+            if !self.keep.contains(&msg_type) {
+                self.keep.push(msg_type);
+            }
+        }
         Ok(())
     }
 
@@ -327,7 +332,7 @@ impl Conn {
         };
         for message in Messages::new(datagram) {
             // Anything else is a leftover reply to an earlier request.
-            let _ = record(self.keep, &mut self.notifications, &message?);
+            let _ = record(&self.keep, &mut self.notifications, &message?);
         }
         Ok(true)
     }
@@ -359,7 +364,7 @@ impl Conn {
     ) -> Result<u32, RequestError> {
         let seq = self.take_seq();
         self.send_buf.clear();
-        let len = header_and_body_len(body);
+        let len = Message::buffer_len(body.buffer_len()?)?;
         self.send_buf.resize(len, 0);
         emit_message(&mut self.send_buf, msg_type, flags, seq, body)?;
         self.socket.send(&self.send_buf).map_err(io_error("send"))?;
@@ -394,7 +399,8 @@ impl Conn {
             };
             for message in Messages::new(datagram) {
                 let message = message?;
-                if record(self.keep, &mut self.notifications, &message) || message.header.seq != seq
+                if record(&self.keep, &mut self.notifications, &message)
+                    || message.header.seq != seq
                 {
                     continue;
                 }
@@ -433,7 +439,7 @@ impl Conn {
                 }
                 match message.header.msg_type {
                     NLMSG_DONE => {
-                        let done = DoneMessage::parse(message.header.flags, message.payload)?;
+                        let (done, _) = DoneMessage::parse(message.header.flags, message.payload)?;
                         match done.errno() {
                             // The dump was interrupted: start again.
                             Some(libc::EINTR) => consistent = false,
@@ -446,7 +452,8 @@ impl Conn {
                         return Ok(Done::Yes);
                     }
                     NLMSG_ERROR => {
-                        let error = ErrorMessage::parse(message.header.flags, message.payload)?;
+                        let (error, _) =
+                            ErrorMessage::parse(message.header.flags, message.payload)?;
                         if let Some(errno) = error.errno() {
                             let error = KernelError::from_ext_ack(errno, &error.ext_ack);
                             return Err(RequestError::Kernel(error));
@@ -485,7 +492,7 @@ impl Conn {
             };
             match message.header.msg_type {
                 NLMSG_ERROR => {
-                    let error = ErrorMessage::parse(message.header.flags, message.payload)?;
+                    let (error, _) = ErrorMessage::parse(message.header.flags, message.payload)?;
                     match error.errno() {
                         Some(errno) => Err(RequestError::Kernel(KernelError::from_ext_ack(
                             errno,
@@ -573,8 +580,8 @@ impl Conn {
         for body in bodies.take(batch_len) {
             let seq = self.take_seq();
             let at = self.send_buf.len();
-            self.send_buf
-                .resize(at.saturating_add(header_and_body_len(&body)), 0);
+            let len = Message::buffer_len(body.buffer_len()?)?;
+            self.send_buf.resize(add_len(at, len, "batch")?, 0);
             let out = self.send_buf.get_mut(at..).unwrap_or_default();
             emit_message(out, msg_type, flags, seq, &body)?;
             count = count.saturating_add(1);
@@ -610,7 +617,7 @@ impl Conn {
             };
             for message in Messages::new(datagram) {
                 let message = message?;
-                if record(self.keep, &mut self.notifications, &message) {
+                if record(&self.keep, &mut self.notifications, &message) {
                     continue;
                 }
                 let index = message.header.seq.wrapping_sub(first_seq) as usize;
@@ -619,7 +626,7 @@ impl Conn {
                     // A leftover reply to an earlier request.
                     continue;
                 };
-                let ack = ErrorMessage::parse(message.header.flags, message.payload)?;
+                let (ack, _) = ErrorMessage::parse(message.header.flags, message.payload)?;
                 *slot = Some(match ack.errno() {
                     Some(errno) => Err(KernelError::from_ext_ack(errno, &ack.ext_ack)),
                     None => Ok(()),
@@ -639,10 +646,6 @@ fn reply_deadline() -> Instant {
     let now = Instant::now();
     // Never fails: Instant has centuries of room.
     now.checked_add(REPLY_DEADLINE).unwrap_or(now)
-}
-
-fn header_and_body_len(body: &dyn Emit) -> usize {
-    Message::buffer_len(body.buffer_len()).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{Attr, AttrWriter, Attrs, ip_octets};
-use super::{Emit, Error, Family, Result};
+use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
+use super::{Emit, Error, Family, Result, add_len};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -80,7 +80,8 @@ impl RouteMessage {
         }
     }
 
-    pub fn parse(payload: &[u8]) -> Result<RouteMessage> {
+    /// Reads a message payload; its attributes run to its end.
+    pub fn parse(payload: &[u8]) -> Result<(RouteMessage, &[u8])> {
         let (raw, attrs) = RawRtMsg::ref_from_prefix(payload)
             .map_err(|_| Error::truncated("rtmsg", RTMSG_LEN, payload.len()))?;
         let family = Family::from(raw.rtm_family);
@@ -111,33 +112,27 @@ impl RouteMessage {
                 _ => {}
             }
         }
-        Ok(message)
+        Ok((message, &[]))
     }
 
-    fn ip_attrs(&self) -> impl Iterator<Item = (u16, IpAddr)> {
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'static>)> {
+        let ip = |kind, ip: Option<IpAddr>| ip.map(|ip| (kind, AttrPayload::Ip(ip_octets(&ip))));
+        let u32 = |kind, value: Option<u32>| value.map(|value| (kind, AttrPayload::U32(value)));
         [
-            (RTA_DST, self.dst),
-            (RTA_GATEWAY, self.gateway),
-            (RTA_PREFSRC, self.prefsrc),
+            ip(RTA_DST, self.dst),
+            ip(RTA_GATEWAY, self.gateway),
+            ip(RTA_PREFSRC, self.prefsrc),
+            u32(RTA_OIF, self.oif),
+            u32(RTA_TABLE, self.table_id),
         ]
         .into_iter()
-        .filter_map(|(kind, ip)| ip.map(|ip| (kind, ip)))
-    }
-
-    fn u32_attrs(&self) -> impl Iterator<Item = (u16, u32)> {
-        [(RTA_OIF, self.oif), (RTA_TABLE, self.table_id)]
-            .into_iter()
-            .filter_map(|(kind, value)| value.map(|value| (kind, value)))
+        .flatten()
     }
 }
 
 impl Emit for RouteMessage {
-    fn buffer_len(&self) -> usize {
-        let ips = self
-            .ip_attrs()
-            .map(|(_, ip)| Attr::len_for(ip_octets(&ip).as_slice().len()));
-        let u32s = self.u32_attrs().map(|_| Attr::len_for(4));
-        ips.chain(u32s).fold(RTMSG_LEN, usize::saturating_add)
+    fn buffer_len(&self) -> Result<usize> {
+        add_len(RTMSG_LEN, attrs_len(self.attrs())?, "rtmsg")
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<()> {
@@ -155,14 +150,7 @@ impl Emit for RouteMessage {
         let available = buf.len();
         raw.write_to_prefix(buf)
             .map_err(|_| Error::truncated("rtmsg", RTMSG_LEN, available))?;
-        let mut writer = AttrWriter::new(buf, RTMSG_LEN);
-        for (kind, ip) in self.ip_attrs() {
-            writer.put(kind, ip_octets(&ip).as_slice())?;
-        }
-        for (kind, value) in self.u32_attrs() {
-            writer.put(kind, &value.to_ne_bytes())?;
-        }
-        Ok(())
+        AttrWriter::new(buf, RTMSG_LEN).put_all(self.attrs())
     }
 }
 
@@ -189,7 +177,7 @@ mod tests {
         let (message, rest) = Message::parse(bytes).unwrap();
         assert!(rest.is_empty());
         assert_eq!(message.header.msg_type, RTM_NEWROUTE);
-        RouteMessage::parse(message.payload).unwrap()
+        RouteMessage::parse(message.payload).unwrap().0
     }
 
     /// The lookup nlsel sends for 2001:db8:9f16:8fc7::9; the replies echo its header fields.
@@ -228,7 +216,9 @@ mod tests {
         assert!(rest.is_empty());
         assert_eq!(message.header.msg_type, NLMSG_ERROR);
         assert_eq!(message.header.seq, 4);
-        let ack = ErrorMessage::parse(message.header.flags, message.payload).unwrap();
+        let ack = ErrorMessage::parse(message.header.flags, message.payload)
+            .unwrap()
+            .0;
         assert_eq!(ack.error, 0);
         assert_eq!(ack.errno(), None);
         assert_eq!(ack.request.msg_type, RTM_GETROUTE);
@@ -242,7 +232,7 @@ mod tests {
     fn test_emit_lookup_request() {
         // The README's request: 48 bytes with the header, rtmsg{AF_INET6, dst_len=128} + RTA_DST.
         let request = lookup();
-        assert_eq!(16 + request.buffer_len(), 48);
+        assert_eq!(16 + request.buffer_len().unwrap(), 48);
         let bytes = emit_vec(&request);
         let captured = &ROUTE[16..];
         assert_eq!(bytes[..2], [10, 128]);
@@ -261,7 +251,7 @@ mod tests {
             let parsed = route(bytes);
             let emitted = emit_vec(&parsed);
             assert_eq!(emitted[..RTMSG_LEN], bytes[16..16 + RTMSG_LEN]);
-            assert_eq!(RouteMessage::parse(&emitted), Ok(parsed));
+            assert_eq!(RouteMessage::parse(&emitted), Ok((parsed, &[][..])));
         }
     }
 
@@ -269,7 +259,7 @@ mod tests {
         #[test]
         fn route_message_roundtrip(message in strategies::route_message()) {
             let bytes = emit_vec(&message);
-            prop_assert_eq!(RouteMessage::parse(&bytes), Ok(message));
+            prop_assert_eq!(RouteMessage::parse(&bytes), Ok((message, &[][..])));
         }
 
         #[test]
@@ -288,7 +278,7 @@ mod tests {
                 }
                 match attrs_cut(&bytes[RTMSG_LEN..], cut - RTMSG_LEN) {
                     Ok(()) => {
-                        let emitted = emit_vec(&parsed.unwrap());
+                        let emitted = emit_vec(&parsed.unwrap().0);
                         prop_assert_eq!(&emitted[..], &bytes[..cut]);
                     }
                     Err(expected) => prop_assert_eq!(parsed, Err(expected)),
@@ -298,9 +288,9 @@ mod tests {
 
         #[test]
         fn route_message_parse_never_panics(bytes in strategies::bytes(96)) {
-            if let Ok(message) = RouteMessage::parse(&bytes) {
+            if let Ok((message, _)) = RouteMessage::parse(&bytes) {
                 let emitted = emit_vec(&message);
-                prop_assert_eq!(RouteMessage::parse(&emitted), Ok(message));
+                prop_assert_eq!(RouteMessage::parse(&emitted), Ok((message, &[][..])));
             }
         }
 
@@ -310,9 +300,9 @@ mod tests {
             attrs in proptest::collection::vec((0u16..16, strategies::bytes(20)), 0..6),
         ) {
             let bytes = strategies::header_and_attrs(&header, &attrs);
-            if let Ok(message) = RouteMessage::parse(&bytes) {
+            if let Ok((message, _)) = RouteMessage::parse(&bytes) {
                 let emitted = emit_vec(&message);
-                prop_assert_eq!(RouteMessage::parse(&emitted), Ok(message));
+                prop_assert_eq!(RouteMessage::parse(&emitted), Ok((message, &[][..])));
             }
         }
     }

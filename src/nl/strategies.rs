@@ -253,7 +253,7 @@ pub fn done_flags(done: &DoneMessage<'_>) -> NlmFlags {
 /// 0xa5, checks that the guard is untouched and returns the emitted bytes. The same emit into a
 /// buffer filled with 0x5a must give the same bytes: otherwise some byte was left unset.
 pub fn emit_vec(body: &dyn Emit) -> Vec<u8> {
-    let len = body.buffer_len();
+    let len = body.buffer_len().unwrap();
     let mut emitted = [0xa5u8, 0x5a].map(|fill| {
         let mut buf = vec![fill; len + GUARD];
         body.emit(&mut buf[..len]).unwrap();
@@ -270,7 +270,7 @@ pub fn emit_vec(body: &dyn Emit) -> Vec<u8> {
 
 /// Every buffer shorter than `buffer_len()` gives an error, and `emit` never writes past it.
 pub fn check_short_buffers(body: &dyn Emit) {
-    let len = body.buffer_len();
+    let len = body.buffer_len().unwrap();
     for short in 0..len {
         let mut buf = vec![0xa5; len + GUARD];
         assert!(
@@ -309,7 +309,7 @@ pub fn header_and_attrs(header: &[u8], attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
             kind: *kind,
             payload,
         };
-        let mut buf = vec![0u8; attr.buffer_len()];
+        let mut buf = vec![0u8; attr.buffer_len().unwrap()];
         attr.emit(&mut buf).unwrap();
         bytes.extend(buf);
     }
