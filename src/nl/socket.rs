@@ -41,8 +41,6 @@ pub struct Socket {
     /// The receive buffer the kernel granted, in the kernel's accounting (`SO_RCVBUF` as read
     /// back, which counts each queued datagram's whole allocation, not only its bytes).
     rcvbuf: usize,
-    /// How many datagrams [`Socket::open`] found queued and threw away.
-    discarded_at_open: usize,
 }
 
 impl Socket {
@@ -67,7 +65,6 @@ impl Socket {
             fd,
             buf: vec![0u8; RECV_BUF_LEN].into_boxed_slice(),
             rcvbuf: 0,
-            discarded_at_open: 0,
         };
         for option in [NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_CAP_ACK] {
             match socket.set_int_option(SOL_NETLINK, option, 1) {
@@ -89,18 +86,17 @@ impl Socket {
         // No bind: connect() assigns the port and marks the socket connected in one call, so
         // there is no moment at which the port exists and accepts any sender.
         socket.connect_to_kernel()?;
-        socket.discarded_at_open = socket.discard_queued()?;
+        socket.discard_queued()?;
         Ok(socket)
     }
 
-    /// Reads and drops every datagram already queued, without waiting; returns how many. Run
-    /// before any group is joined and any request sent, everything queued is forged.
-    fn discard_queued(&mut self) -> io::Result<usize> {
-        let mut count: usize = 0;
+    /// Reads and drops every datagram already queued, without waiting. Run before any group is
+    /// joined and any request sent, everything queued is forged.
+    fn discard_queued(&mut self) -> io::Result<()> {
         loop {
             match self.recv_any(libc::MSG_DONTWAIT) {
-                Ok(_) => count = count.saturating_add(1),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(count),
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 // Dropped datagrams were forged too; the queue is now empty of them.
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {}
                 Err(error) => return Err(error),
@@ -111,11 +107,6 @@ impl Socket {
     /// The receive buffer the kernel granted, as `SO_RCVBUF` reads back.
     pub fn rcvbuf(&self) -> usize {
         self.rcvbuf
-    }
-
-    /// How many datagrams were queued, and discarded, when the socket was opened.
-    pub fn discarded_at_open(&self) -> usize {
-        self.discarded_at_open
     }
 
     /// Joins a multicast group (`RTNLGRP_*`), to be told of changes.
@@ -520,4 +511,33 @@ fn fs_magic(file: &File) -> io::Result<i64> {
     }
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
     Ok(i64::from(stat.f_type as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(nl_family: libc::sa_family_t, nl_pid: u32) -> SockaddrNl {
+        SockaddrNl {
+            nl_family,
+            nl_pid,
+            ..kernel_address()
+        }
+    }
+
+    #[test]
+    fn only_a_whole_kernel_address_is_the_kernel() {
+        let netlink = libc::AF_NETLINK as libc::sa_family_t;
+        let whole = size_of::<SockaddrNl>() as libc::socklen_t;
+        assert_eq!(Sender::of(&from(netlink, 0), whole), Sender::Kernel);
+        // Another port: a user-space peer.
+        assert_eq!(Sender::of(&from(netlink, 4242), whole), Sender::Other);
+        // A short or missing address proves nothing, whatever the buffer held before.
+        assert_eq!(Sender::of(&from(netlink, 0), 0), Sender::Other);
+        assert_eq!(Sender::of(&from(netlink, 0), whole - 1), Sender::Other);
+        assert_eq!(Sender::of(&from(netlink, 0), whole + 4), Sender::Other);
+        // Not a netlink address at all.
+        let inet = libc::AF_INET as libc::sa_family_t;
+        assert_eq!(Sender::of(&from(inet, 0), whole), Sender::Other);
+    }
 }
