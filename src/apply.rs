@@ -47,7 +47,8 @@ use std::net::{IpAddr, Ipv6Addr};
 use crate::context::{Context, Outcome};
 use crate::failure::{ChangeError, ChangeTally, Failure};
 use crate::model::{
-    Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
+    Address, Interface, PrefixRoute, name_of, read_addresses, read_interfaces,
+    read_ipv6_prefix_routes,
 };
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, IfaFlags};
@@ -297,32 +298,53 @@ pub fn apply_rule(ctx: &mut Context, rule: &dyn Rule, mode: Mode) -> Result<Outc
     execute(ctx, &plan, &interfaces, mode)
 }
 
-/// The changes after which the kernel will re-install a prefix route that is missing now, with
-/// that route as text: an IPv6 address without `noprefixroute` gets its prefix route back on
-/// every RTM_NEWADDR (`inet6_addr_modify`), also when an operator deleted it on purpose. IPv4
-/// leaves routes alone on a change.
+/// The prefix route an IPv6 change may make the kernel re-install, with the change: an
+/// address without `noprefixroute` gets its prefix route back on every RTM_NEWADDR
+/// (`inet6_addr_modify`), also when an operator deleted it on purpose. IPv4 leaves routes alone
+/// on a change, and an address with `noprefixroute` has none.
+fn prefix_route_of(change: &Change<'_>) -> Option<PrefixRoute> {
+    let address = change.address;
+    if address.family != Family::Inet6 || address.flags.contains(IfaFlags::NOPREFIXROUTE) {
+        return None;
+    }
+    let prefix = IpAddr::V6(prefix_of(address.ipv6()?, address.prefixlen));
+    Some((address.ifindex, prefix, address.prefixlen))
+}
+
+/// The changes whose prefix route is missing now, with that route: the kernel may re-install
+/// it (not on a link that is down, for one), which [`reinstalled`] tells afterwards.
 fn missing_prefix_routes<'a, 'b>(
     ctx: &mut Context,
     changes: &[&'a Change<'b>],
-) -> Result<Vec<(&'a Change<'b>, String)>, Failure> {
-    let concerned = |change: &Change<'_>| {
-        change.address.family == Family::Inet6
-            && !change.address.flags.contains(IfaFlags::NOPREFIXROUTE)
-    };
-    if !changes.iter().any(|change| concerned(change)) {
+) -> Result<Vec<(&'a Change<'b>, PrefixRoute)>, Failure> {
+    if !changes
+        .iter()
+        .any(|change| prefix_route_of(change).is_some())
+    {
         return Ok(Vec::new());
     }
     let routes =
         read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
     Ok(changes
         .iter()
-        .filter(|change| concerned(change))
-        .filter_map(|change| {
-            let address = change.address;
-            let prefix = IpAddr::V6(prefix_of(address.ipv6()?, address.prefixlen));
-            let route = (address.ifindex, prefix, address.prefixlen);
-            (!routes.contains(&route)).then(|| (*change, format!("{prefix}/{}", address.prefixlen)))
-        })
+        .filter_map(|change| Some((*change, prefix_route_of(change)?)))
+        .filter(|(_, route)| !routes.contains(route))
+        .collect())
+}
+
+/// Of the routes `missing` before the changes, those that exist now.
+fn reinstalled<'a, 'b>(
+    ctx: &mut Context,
+    missing: Vec<(&'a Change<'b>, PrefixRoute)>,
+) -> Result<Vec<(&'a Change<'b>, PrefixRoute)>, Failure> {
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let routes =
+        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+    Ok(missing
+        .into_iter()
+        .filter(|(_, route)| routes.contains(route))
         .collect())
 }
 
@@ -411,16 +433,16 @@ pub fn execute(
     for line in present::plan_report(plan, interfaces, mode, &applied, ctx.globals.json) {
         ctx.out.line(&line);
     }
-    for (change, route) in &missing_routes {
+    let (missing_routes, verb) = if mode == Mode::Apply {
+        (reinstalled(ctx, missing_routes)?, "re-installed")
+    } else {
+        (missing_routes, "may re-install")
+    };
+    for (change, (_, prefix, len)) in &missing_routes {
         let name = name_of(interfaces, change.address.ifindex);
         let name = String::from_utf8_lossy(&name);
-        let verb = if mode == Mode::Apply {
-            "re-installed"
-        } else {
-            "would re-install"
-        };
         crate::warn!(
-            "{} dev {name}: the change {verb} the prefix route {route} dev {name}, which was missing (deleted by hand?); the kernel adds it back on every change of an address without noprefixroute",
+            "{} dev {name}: the change {verb} the prefix route {prefix}/{len} dev {name}, which was missing (deleted by hand?); the kernel adds it back on every change of an address without noprefixroute",
             present::address_text(change.address),
         );
     }

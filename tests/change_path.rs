@@ -104,7 +104,7 @@ fn reinstalled_prefix_route_is_reported() {
     dry.expect_ok();
     assert!(
         dry.stderr
-            .contains("would re-install the prefix route 2001:db8:5::/64 dev venet0"),
+            .contains("may re-install the prefix route 2001:db8:5::/64 dev venet0"),
         "{dry:?}"
     );
     let run = ns.nlsel(&["deprecate", "--except", "::2"]);
@@ -123,6 +123,31 @@ fn reinstalled_prefix_route_is_reported() {
     let undo = ns.nlsel(&["undeprecate"]);
     undo.expect_ok();
     assert_eq!(undo.stderr, "", "{undo:?}");
+
+    // On a link that is down the kernel installs no prefix route: nothing was re-installed,
+    // so nothing is claimed.
+    ns.ip(&[
+        "link", "add", "down0", "type", "veth", "peer", "name", "down0p",
+    ]);
+    ns.ip(&["addr", "add", "2001:db8:6::2/64", "dev", "down0", "nodad"]);
+    ns.ip(&[
+        "addr",
+        "add",
+        "2001:db8:6::beef/64",
+        "dev",
+        "down0",
+        "nodad",
+    ]);
+    let down = ns.nlsel(&["deprecate", "--except", "::2", "--dev", "down0"]);
+    down.expect_ok();
+    assert!(
+        !ns.routes6()
+            .iter()
+            .any(|r| r.starts_with("2001:db8:6::/64 ")),
+        "the kernel installed a prefix route on a down link: {down:?}"
+    );
+    assert_eq!(down.stderr, "", "{down:?}");
+    assert!(ns.addr("2001:db8:6::beef").is_deprecated(), "{down:?}");
 }
 
 /// IPv4 marks an address with valid_lft forever permanent and ignores a finite preferred_lft;
