@@ -23,12 +23,14 @@ Commands:
   show [[dev] IFACE]             list addresses with scope, flags and lifetimes
                                  (also: addr show)
   deprecate --except PATTERN... [--dev IFACE]... [--dry-run | --check | --watch]
-                                 deprecate every global IPv6 address matching no PATTERN
-  prefer ADDR [--watch]          make ADDR preferred, deprecate the others on its interface
+            [--probe DEST]...    deprecate every global IPv6 address matching no PATTERN
+  prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
+                                 make ADDR preferred, deprecate the others on its interface
   undeprecate [--dev IFACE]...   make deprecated global IPv6 addresses preferred again
   addr change ADDR[/LEN] dev IFACE [preferred_lft LFT] [valid_lft LFT]
                                  change lifetimes, keeping everything not given
-  which DEST                     print the source address the kernel would use for DEST
+  which DEST [--explain]         print the source address the kernel would use for DEST,
+                                 and with --explain why, rule by rule
   unit deprecate|prefer ARGS...  print a systemd unit that runs that command
 
 Options:
@@ -43,7 +45,8 @@ No address is created or deleted, except that an address the kernel re-creates b
 another process deleted it during the change is removed again.
 
 Exit status: 0 success, 1 failure (kernel error, missing interface or address, no
-permission), 2 usage error, 3 `deprecate --check` found work to do.
+permission, `which --explain` disagreeing with the kernel), 2 usage error, 3 `--check`
+found work to do.
 ";
 
 /// A parsed command line.
@@ -302,6 +305,46 @@ mod tests {
             accepted(&["which", "2001:db8::9"]).1,
             Command::Kernel(KernelCommand::Which(_))
         ));
+    }
+
+    #[test]
+    fn explain_and_probe_arguments() {
+        let Command::Kernel(KernelCommand::Which(args)) =
+            accepted(&["which", "2001:db8::9", "--explain"]).1
+        else {
+            panic!("not which");
+        };
+        assert!(args.explain);
+        rejected(&["which", "2001:db8::9", "--explain=yes"], &["--explain"]);
+        rejected(
+            &["deprecate", "--except", "::2", "--probe", "zzz"],
+            &["\"zzz\""],
+        );
+        rejected(&["deprecate", "--except", "::2", "--probe"], &["--probe"]);
+        rejected(
+            &["deprecate", "--except", "::2", "--watch", "--probe", "::9"],
+            &["--probe", "--watch"],
+        );
+        rejected(&["prefer", "::2", "--dry-run", "--check"], &["--dry-run"]);
+        rejected(
+            &["prefer", "::2", "--watch", "--probe", "::9"],
+            &["--watch"],
+        );
+        let Command::Kernel(KernelCommand::Prefer(args)) = accepted(&[
+            "prefer",
+            "::2",
+            "--check",
+            "--probe",
+            "::9",
+            "--probe",
+            "192.0.2.1",
+        ])
+        .1
+        else {
+            panic!("not prefer");
+        };
+        assert_eq!(args.mode, crate::plan::Mode::Check);
+        assert_eq!(args.probes.len(), 2);
     }
 
     #[test]

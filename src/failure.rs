@@ -51,6 +51,12 @@ pub enum Failure {
     NoSource {
         destination: String,
     },
+    /// `which --explain`: nlsel's model of the source choice and the kernel differ.
+    Disagreement {
+        destination: String,
+        model: Option<String>,
+        kernel: Option<String>,
+    },
     /// A system call outside netlink failed.
     Io {
         what: &'static str,
@@ -221,6 +227,16 @@ impl fmt::Display for Failure {
                 tally,
             } => write!(f, "{change}: {error}; {tally}"),
             Failure::Output(error) => write!(f, "writing output: {error}"),
+            Failure::Disagreement {
+                destination,
+                model,
+                kernel,
+            } => write!(
+                f,
+                "source for \"{destination}\": nlsel's model says {}, the kernel uses {}: a disagreement",
+                model.as_deref().unwrap_or("none"),
+                kernel.as_deref().unwrap_or("none")
+            ),
             Failure::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

@@ -22,4 +22,5 @@ mod output;
 mod pattern;
 mod plan;
 mod present;
+mod srcsel;
 mod watch;

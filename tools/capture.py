@@ -50,6 +50,7 @@ NLMSG_NOOP, NLMSG_ERROR, NLMSG_DONE, NLMSG_OVERRUN = 1, 2, 3, 4
 RTM_NEWLINK, RTM_GETLINK = 16, 18
 RTM_NEWADDR, RTM_GETADDR = 20, 22
 RTM_NEWROUTE, RTM_GETROUTE = 24, 26
+RTM_NEWADDRLABEL, RTM_GETADDRLABEL = 72, 74
 
 IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS = 1, 6, 8
 IFA_F_NODAD, IFA_F_NOPREFIXROUTE = 0x02, 0x200
@@ -351,6 +352,8 @@ def inner(outdir):
     sh("ip", "addr", "add", "::2/128", "dev", "venet0")
     sh("ip", "addr", "add", "192.0.2.30/32", "dev", "venet0", "label", "venet0:0")
     sh("ip", "-6", "route", "add", "default", "dev", "venet0")
+    sh("ip", "addrlabel", "add", "prefix", "2001:db8:f1c1:8454::/64", "dev", "venet0",
+       "label", "100")
     wait_for_link_local(["venet0", "venet0p"])
 
     venet0 = ifindex("venet0")
@@ -450,6 +453,14 @@ def inner(outdir):
          nl.recv_until_final())
     seq += 1
 
+    # -- the address-label table: the defaults plus the one added above
+    nl.send(nlmsg(RTM_GETADDRLABEL, NLM_F_REQUEST | NLM_F_DUMP, seq,
+                  struct.pack("=BBBBII", socket.AF_INET6, 0, 0, 0, 0, 0)))
+    save("addrlabel_dump.bin",
+         "RTM_GETADDRLABEL, NLM_F_REQUEST|NLM_F_DUMP, seq=%d, ifaddrlblmsg{AF_INET6, rest 0}"
+         % seq, nl.recv_until_final())
+    seq += 1
+
     # -- the iproute2 view of the final state, for the README
     ip_state = subprocess.run(["ip", "addr", "show"], capture_output=True, text=True).stdout
     write_readme(outdir, files, ip_state, venet0)
@@ -486,6 +497,7 @@ def write_readme(outdir, files, ip_state, venet0):
     w("ip addr add ::2/128 dev venet0")
     w("ip addr add 192.0.2.30/32 dev venet0 label venet0:0")
     w("ip -6 route add default dev venet0")
+    w("ip addrlabel add prefix 2001:db8:f1c1:8454::/64 dev venet0 label 100")
     w("```")
     w("")
     w("venet0 has ifindex %d. State at the end of the run (`ip addr show`):" % venet0)

@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use nlsel::model::Address;
 use nlsel::nl::addr::{AddrMessage, CacheInfo, IFADDRMSG_LEN};
+use nlsel::nl::addrlabel::{AddrLabelMessage, IFADDRLBLMSG_LEN, RTM_NEWADDRLABEL};
 use nlsel::nl::attr::Attrs;
 use nlsel::nl::error::{DoneMessage, ErrorMessage, ExtAck};
 use nlsel::nl::header::{
@@ -72,6 +73,10 @@ fuzz_target!(|data: &[u8]| {
                 let _ = RouteMessage::parse(payload);
                 walk_attrs(payload.get(RTMSG_LEN..).unwrap_or_default());
             }
+            RTM_NEWADDRLABEL => {
+                let _ = AddrLabelMessage::parse(payload);
+                walk_attrs(payload.get(IFADDRLBLMSG_LEN..).unwrap_or_default());
+            }
             _ => {}
         }
         // Every decoder on every payload, whatever the type says: a kernel bug or a confused
@@ -81,6 +86,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = AddrMessage::parse(payload);
         let _ = LinkMessage::parse(payload);
         let _ = RouteMessage::parse(payload);
+        let _ = AddrLabelMessage::parse(payload);
         walk_attrs(payload);
     }
 });

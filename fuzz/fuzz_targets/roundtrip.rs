@@ -7,6 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nlsel::nl::addr::{AddrMessage, IFADDRMSG_LEN};
+use nlsel::nl::addrlabel::{AddrLabelMessage, IFADDRLBLMSG_LEN, RTM_NEWADDRLABEL};
 use nlsel::nl::attr::{Attr, Attrs};
 use nlsel::nl::error::{DoneMessage, ErrorMessage};
 use nlsel::nl::header::{
@@ -133,6 +134,20 @@ fn roundtrip(message: &Message<'_>) {
                 return;
             };
             let second = RouteMessage::parse(&bytes).expect("reparse of rtmsg").0;
+            assert_eq!(second, first);
+            check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
+        }
+        RTM_NEWADDRLABEL => {
+            roundtrip_attrs(payload.get(IFADDRLBLMSG_LEN..).unwrap_or_default());
+            let Ok((first, _)) = AddrLabelMessage::parse(payload) else {
+                return;
+            };
+            let Some(bytes) = emit_body(&first) else {
+                return;
+            };
+            let second = AddrLabelMessage::parse(&bytes)
+                .expect("reparse of ifaddrlblmsg")
+                .0;
             assert_eq!(second, first);
             check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
         }

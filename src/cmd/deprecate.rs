@@ -16,6 +16,7 @@ use crate::watch::watch;
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] deprecate --except PATTERN [--except PATTERN]...
                                   [--dev IFACE]... [--dry-run | --check | --watch]
+                                  [--probe DEST]...
 
 Deprecate (preferred_lft 0) every global IPv6 address that matches no PATTERN, on every
 interface or on those named with --dev. Only the preferred lifetime changes: the valid
@@ -36,6 +37,9 @@ Options:
   --dev IFACE        only this interface (repeatable)
   --dry-run          change nothing; print the equivalent ip commands
   --check            change nothing; list what would change, exit 3 if anything would
+  --probe DEST       after the run, print the source the kernel uses for DEST; with
+                     --dry-run or --check, the one it uses now and the one nlsel's model
+                     predicts after the change (repeatable; see `which --explain`)
   --watch            after the first pass keep running, and apply the same rule to every
                      new address, every address whose preferred lifetime comes back (a
                      Router Advertisement), and new interfaces, until SIGTERM or SIGINT
@@ -49,6 +53,8 @@ pub struct Args {
     pub mode: Mode,
     /// Keep running and apply the rule to every change (`--watch`).
     pub watch: bool,
+    /// Destinations whose source to report (`--probe`).
+    pub probes: Vec<std::net::IpAddr>,
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
@@ -57,6 +63,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let mut dry_run = false;
     let mut check = false;
     let mut watch = false;
+    let mut probes = Vec::new();
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Long("except") => {
@@ -67,6 +74,9 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("dry-run") => dry_run = true,
             Long("check") => check = true,
             Long("watch") => watch = true,
+            Long("probe") => probes.push(super::which::destination_value(
+                parser.value().map_err(usage_error)?,
+            )?),
             Short('h') | Long("help") => return Err(Failure::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
@@ -86,6 +96,9 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
         (false, true) => Mode::Check,
         (false, false) => Mode::Apply,
     };
+    if watch && !probes.is_empty() {
+        return Err(Failure::usage("--probe cannot be used with --watch"));
+    }
     if watch && mode != Mode::Apply {
         return Err(Failure::usage(
             "--watch cannot be used with --dry-run or --check",
@@ -96,6 +109,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
         devs,
         mode,
         watch,
+        probes,
     })
 }
 
@@ -120,5 +134,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
         return watch(ctx, args);
     }
-    apply_rule(ctx, args, args.mode)
+    let outcome = apply_rule(ctx, args, args.mode)?;
+    super::which::probe(ctx, args, args.mode, &args.probes)?;
+    Ok(outcome)
 }

@@ -15,13 +15,18 @@ use crate::plan::{self, Plan};
 use crate::watch::watch;
 
 pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--watch]
+Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
 
 Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime) and
 deprecate every other global IPv6 address on its interface. ADDR must already exist.
 Nothing but preferred lifetimes changes.
 
 Options:
+  --dry-run    change nothing; print the equivalent ip commands
+  --check      change nothing; list what would change, exit 3 if anything would
+  --probe DEST after the run, print the source the kernel uses for DEST; with --dry-run
+               or --check, the one it uses now and the one nlsel's model predicts after
+               the change (repeatable; see `which --explain`)
   --watch      after the first pass keep running, and deprecate every other global IPv6
                address that appears on ADDR's interface, or whose preferred lifetime comes
                back, until SIGTERM or SIGINT
@@ -33,11 +38,16 @@ pub struct Args {
     pub address: IpAddr,
     /// Keep running and apply the rule to every change (`--watch`).
     pub watch: bool,
+    pub mode: Mode,
+    /// Destinations whose source to report (`--probe`).
+    pub probes: Vec<IpAddr>,
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let mut address = None;
     let mut watch = false;
+    let (mut dry_run, mut check) = (false, false);
+    let mut probes = Vec::new();
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Value(value) if address.is_none() => {
@@ -56,12 +66,37 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
                 address = Some(parsed);
             }
             Long("watch") => watch = true,
+            Long("dry-run") => dry_run = true,
+            Long("check") => check = true,
+            Long("probe") => probes.push(super::which::destination_value(
+                parser.value().map_err(usage_error)?,
+            )?),
             Short('h') | Long("help") => return Err(Failure::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
     let address = address.ok_or_else(|| Failure::usage("prefer needs an address"))?;
-    Ok(Args { address, watch })
+    let mode = match (dry_run, check) {
+        (true, true) => {
+            return Err(Failure::usage(
+                "--dry-run and --check cannot be used together",
+            ));
+        }
+        (true, false) => Mode::DryRun,
+        (false, true) => Mode::Check,
+        (false, false) => Mode::Apply,
+    };
+    if watch && (mode != Mode::Apply || !probes.is_empty()) {
+        return Err(Failure::usage(
+            "--watch cannot be used with --dry-run, --check or --probe",
+        ));
+    }
+    Ok(Args {
+        address,
+        watch,
+        mode,
+        probes,
+    })
 }
 
 impl Rule for Args {
@@ -84,5 +119,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
         return watch(ctx, args);
     }
-    apply_rule(ctx, args, Mode::Apply)
+    let outcome = apply_rule(ctx, args, args.mode)?;
+    super::which::probe(ctx, args, args.mode, &args.probes)?;
+    Ok(outcome)
 }

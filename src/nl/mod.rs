@@ -27,6 +27,7 @@
 )]
 
 pub mod addr;
+pub mod addrlabel;
 pub mod attr;
 pub mod error;
 pub mod header;

@@ -15,6 +15,7 @@ use proptest::option;
 use proptest::prelude::*;
 
 use super::addr::{AddrMessage, CacheInfo, IfaFlags, IfaHeaderFlags, Scope};
+use super::addrlabel::AddrLabelMessage;
 use super::attr::{Attr, RTA_HDRLEN};
 use super::error::{DoneMessage, ErrorMessage, ExtAck};
 use super::header::{Header, NLMSG_HDRLEN, NlmFlags};
@@ -198,6 +199,28 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                     table_id,
                 },
             )
+    })
+}
+
+/// An address-label message with each attribute present or not.
+pub fn addrlabel_message() -> impl Strategy<Value = AddrLabelMessage> {
+    family().prop_flat_map(|family| {
+        (
+            any::<(u8, u8, u32, u32)>(),
+            option::of(ip_of(family)),
+            option::of(any::<u32>()),
+        )
+            .prop_map(move |((prefixlen, flags, ifindex, seq), address, label)| {
+                AddrLabelMessage {
+                    family,
+                    prefixlen,
+                    flags,
+                    ifindex,
+                    seq,
+                    address,
+                    label,
+                }
+            })
     })
 }
 

@@ -5,6 +5,7 @@
 //! Words follow iproute2 (`ip addr show`, `ip -j addr show`): one flag table, one spelling of
 //! an address and of a lifetime.
 
+pub mod explain;
 pub mod json;
 
 use std::net::IpAddr;
@@ -473,6 +474,96 @@ mod tests {
         assert_eq!(shell_word(b"\xff0"), "$'\\xff0'");
         assert_eq!(shell_word(b"a\xe9'\\"), "$'a\\xe9\\'\\\\'");
         assert_eq!(shell_word(b"tab\there"), "$'tab\\x09here'");
+    }
+
+    fn show_state() -> (Vec<Interface>, Vec<Address>) {
+        let interfaces = vec![
+            Interface {
+                ifindex: 1,
+                name: b"lo".to_vec(),
+            },
+            Interface {
+                ifindex: 2,
+                name: b"eth0".to_vec(),
+            },
+        ];
+        let mut v4 = address(false, IfaFlags::PERMANENT);
+        v4.prefixlen = 24;
+        v4.broadcast = Some("192.0.2.255".parse().unwrap());
+        v4.label = Some(b"eth0:1".to_vec());
+        v4.valid_lft = INFINITY_LIFE_TIME;
+        v4.preferred_lft = INFINITY_LIFE_TIME;
+        let mut v6 = address(true, IfaFlags::DEPRECATED | IfaFlags::NOPREFIXROUTE);
+        v6.preferred_lft = 0;
+        v6.rt_priority = Some(7);
+        v6.proto = Some(3);
+        (interfaces, vec![v4, v6])
+    }
+
+    #[test]
+    fn show_text_is_iproute2_style_per_interface() {
+        let (interfaces, addresses) = show_state();
+        assert_eq!(
+            show_text(&interfaces, &addresses),
+            [
+                "1: lo",
+                "2: eth0",
+                "    inet 192.0.2.1/24 brd 192.0.2.255 scope global label eth0:1 valid_lft forever preferred_lft forever",
+                "    inet6 2001:db8::beef/64 scope global deprecated dynamic noprefixroute metric 7 proto 3 valid_lft 3542 preferred_lft 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn show_json_has_ip_json_keys() {
+        let (interfaces, addresses) = show_state();
+        let parsed: serde_json::Value =
+            serde_json::from_str(&show_json(&interfaces, &addresses)).unwrap();
+        let links = parsed.as_array().unwrap();
+        assert_eq!(links.len(), 2);
+        assert_eq!(links[0]["ifname"], "lo");
+        assert_eq!(links[0]["addr_info"].as_array().unwrap().len(), 0);
+        assert_eq!(links[1]["ifindex"], 2);
+        let info = links[1]["addr_info"].as_array().unwrap();
+        assert_eq!(info[0]["family"], "inet");
+        assert_eq!(info[0]["local"], "192.0.2.1");
+        assert_eq!(info[0]["broadcast"], "192.0.2.255");
+        assert_eq!(info[0]["label"], "eth0:1");
+        assert_eq!(info[0]["valid_life_time"], 4_294_967_295u64);
+        assert_eq!(info[1]["family"], "inet6");
+        assert_eq!(info[1]["prefixlen"], 64);
+        assert_eq!(info[1]["scope"], "global");
+        assert_eq!(info[1]["deprecated"], true);
+        assert_eq!(info[1]["dynamic"], true);
+        assert_eq!(info[1]["metric"], 7);
+        assert_eq!(info[1]["preferred_life_time"], 0);
+        assert!(info[1].get("temporary").is_none());
+    }
+
+    #[test]
+    fn scopes_and_families_have_iproute2_names() {
+        let names: Vec<String> = [
+            Scope::Universe,
+            Scope::Site,
+            Scope::Link,
+            Scope::Host,
+            Scope::Nowhere,
+            Scope::Unknown(7),
+        ]
+        .into_iter()
+        .map(scope_name)
+        .collect();
+        assert_eq!(names, ["global", "site", "link", "host", "nowhere", "7"]);
+        let names: Vec<String> = [
+            Family::Inet,
+            Family::Inet6,
+            Family::Unspec,
+            Family::Unknown(9),
+        ]
+        .into_iter()
+        .map(family_name)
+        .collect();
+        assert_eq!(names, ["inet", "inet6", "unspec", "9"]);
     }
 
     #[test]

@@ -1,0 +1,426 @@
+//! What `which --explain` and `--probe` print: plain words and JSON for a source-address
+//! choice, made from [`crate::srcsel`]'s result and the kernel's answer. Only strings come out
+//! of here; nothing is read or decided.
+
+use std::net::IpAddr;
+
+use super::json;
+use crate::model::{Address, Interface, name_of};
+use crate::srcsel::read::RouteAnswer;
+use crate::srcsel::{
+    Candidate, Exclusion, LABEL_DEFAULT, OifOnly, Rule, SCOPE_GLOBAL, SCOPE_LINKLOCAL,
+    SCOPE_NODELOCAL, SCOPE_SITELOCAL, Score, Selection, Verdict,
+};
+
+/// How the source for one destination was decided, as far as nlsel can tell.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// The route was configured with `src`: RFC 6724 is not consulted at all.
+    RoutePrefsrc(IpAddr),
+    /// IPv6 without a configured source: the model's choice.
+    Ipv6(Selection),
+    /// IPv4 without a configured source: the kernel's primary-address choice, which nlsel
+    /// does not model; the outgoing interface's addresses are listed.
+    Ipv4Primary(Vec<Address>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub destination: IpAddr,
+    pub kernel: RouteAnswer,
+    pub decision: Decision,
+}
+
+impl Explanation {
+    /// nlsel's own answer, when it has one.
+    pub fn model_source(&self) -> Option<IpAddr> {
+        match &self.decision {
+            Decision::RoutePrefsrc(source) => Some(*source),
+            Decision::Ipv6(selection) => selection.chosen().map(|c| c.address.local),
+            Decision::Ipv4Primary(_) => None,
+        }
+    }
+
+    /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own.
+    pub fn agrees(&self) -> Option<bool> {
+        match &self.decision {
+            Decision::Ipv4Primary(_) => None,
+            _ => Some(self.model_source() == self.kernel.source),
+        }
+    }
+
+    pub fn unsupported(&self) -> Option<&'static str> {
+        match &self.decision {
+            Decision::Ipv6(selection) => selection.unsupported,
+            _ => None,
+        }
+    }
+}
+
+fn scope_name(scope: i32) -> String {
+    match scope {
+        SCOPE_NODELOCAL => "node".to_string(),
+        SCOPE_LINKLOCAL => "link".to_string(),
+        SCOPE_SITELOCAL => "site".to_string(),
+        8 => "organization".to_string(),
+        SCOPE_GLOBAL => "global".to_string(),
+        other => format!("{other}"),
+    }
+}
+
+fn label_text(label: u32) -> String {
+    if label == LABEL_DEFAULT {
+        "none".to_string()
+    } else {
+        label.to_string()
+    }
+}
+
+/// The rule's name in the words the output uses.
+pub fn rule_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::SameAddress => "same address",
+        Rule::Scope => "appropriate scope",
+        Rule::AvoidDeprecated => "avoid deprecated",
+        Rule::HomeAddress => "home address",
+        Rule::OutgoingInterface => "outgoing interface",
+        Rule::MatchingLabel => "matching label",
+        Rule::Temporary => "temporary or public",
+        Rule::Orchid => "ORCHID",
+        Rule::LongestPrefix => "longest matching prefix",
+        Rule::NotOptimistic => "not optimistic",
+        Rule::KernelOrder => "kernel order",
+    }
+}
+
+/// The rule's number as JSON writes it: `3`, `7.5`.
+pub fn rule_number(rule: Rule) -> String {
+    rule.number().to_string()
+}
+
+/// Why `loser` lost to `winner` at `rule`, in plain words.
+pub fn reason(rule: Rule, loser: &Score, winner: &Score, selection: &Selection) -> String {
+    match rule {
+        Rule::SameAddress => "the chosen address is the destination itself".to_string(),
+        Rule::Scope if loser.scope < selection.dst_scope => format!(
+            "its scope ({}) is smaller than the destination's ({})",
+            scope_name(loser.scope),
+            scope_name(selection.dst_scope)
+        ),
+        Rule::Scope => format!(
+            "its scope ({}) is wider than needed; the chosen address's ({}) suffices",
+            scope_name(loser.scope),
+            scope_name(winner.scope)
+        ),
+        Rule::AvoidDeprecated if loser.deprecated => "deprecated".to_string(),
+        Rule::AvoidDeprecated => {
+            "optimistic (duplicate address detection not finished) and use_optimistic is off"
+                .to_string()
+        }
+        Rule::HomeAddress => "not a home address".to_string(),
+        Rule::OutgoingInterface => "not on the outgoing interface".to_string(),
+        Rule::MatchingLabel => format!(
+            "its label ({}) differs from the destination's ({})",
+            label_text(loser.label),
+            label_text(selection.dst_label)
+        ),
+        Rule::Temporary if loser.temporary => {
+            "temporary, and its interface prefers public addresses (use_tempaddr < 2)".to_string()
+        }
+        Rule::Temporary => {
+            "public, and its interface prefers temporary addresses (use_tempaddr 2)".to_string()
+        }
+        Rule::Orchid => "ORCHID-ness differs from the destination's".to_string(),
+        Rule::LongestPrefix => format!(
+            "shares {} leading bits with the destination (capped at its prefix length), the chosen address {}",
+            loser.matchlen, winner.matchlen
+        ),
+        Rule::NotOptimistic => "optimistic; the chosen address is not".to_string(),
+        Rule::KernelOrder => {
+            "equal on every rule; the chosen address comes first in the kernel's order".to_string()
+        }
+    }
+}
+
+fn exclusion_text(exclusion: Exclusion) -> &'static str {
+    match exclusion {
+        Exclusion::Tentative => {
+            "tentative (duplicate address detection not finished), not optimistic"
+        }
+        Exclusion::NotOutgoingInterface => "not on the outgoing interface, which alone counts here",
+        Exclusion::NotUnicast => "not a unicast address",
+    }
+}
+
+fn oif_only_text(oif_only: OifOnly) -> &'static str {
+    match oif_only {
+        OifOnly::Multicast => "the destination is multicast",
+        OifOnly::LinkLocalScope => "the destination is link-local",
+        OifOnly::UseOifAddrsOnly => "use_oif_addrs_only is set on it",
+    }
+}
+
+fn address_words(address: &Address, interfaces: &[Interface]) -> String {
+    format!(
+        "{}/{} dev {}",
+        address.local,
+        address.prefixlen,
+        String::from_utf8_lossy(&name_of(interfaces, address.ifindex))
+    )
+}
+
+/// (rule, reason) for a candidate, `None` for the chosen one.
+fn candidate_outcome(candidate: &Candidate, selection: &Selection) -> Option<(Rule, String)> {
+    let Verdict::Lost(rule) = candidate.verdict else {
+        return None;
+    };
+    let winner = selection.chosen().map_or(candidate.score, |c| c.score);
+    Some((rule, reason(rule, &candidate.score, &winner, selection)))
+}
+
+fn option_text(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "none".to_string(), |ip| ip.to_string())
+}
+
+/// The explanation as lines of text.
+pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> {
+    let dev = |ifindex: Option<u32>| {
+        ifindex.map_or_else(
+            || "none".to_string(),
+            |i| String::from_utf8_lossy(&name_of(interfaces, i)).into_owned(),
+        )
+    };
+    let kernel = option_text(explanation.kernel.source);
+    let mut lines = vec![format!(
+        "{} dev {}: the kernel uses source {kernel}",
+        explanation.destination,
+        dev(explanation.kernel.oif)
+    )];
+    match &explanation.decision {
+        Decision::RoutePrefsrc(prefsrc) => lines.push(format!(
+            "decided by the route's preferred source (ip route ... src {prefsrc}): RFC 6724's rules are not consulted"
+        )),
+        Decision::Ipv4Primary(addresses) => {
+            lines.push(
+                "decided by the kernel's primary-address choice on the outgoing interface (the route has no src); its IPv4 addresses:"
+                    .to_string(),
+            );
+            lines.extend(
+                addresses
+                    .iter()
+                    .map(|a| format!("  {}", address_words(a, interfaces))),
+            );
+        }
+        Decision::Ipv6(selection) => {
+            let model = option_text(selection.chosen().map(|c| c.address.local));
+            lines.push(match explanation.agrees() {
+                Some(true) => format!("nlsel's model chooses {model}: it agrees with the kernel"),
+                _ => format!(
+                    "DISAGREEMENT: nlsel's model chooses {model}, the kernel uses {kernel}"
+                ),
+            });
+            if let Some(reason) = selection.unsupported {
+                lines.push(format!("unsupported: {reason}"));
+            }
+            let scope = match selection.oif_only {
+                Some(why) => format!(
+                    "only {}'s addresses, since {}",
+                    dev(selection.oif),
+                    oif_only_text(why)
+                ),
+                None => "every interface's addresses".to_string(),
+            };
+            lines.push(format!(
+                "candidates in the kernel's order ({scope}; destination scope {}, label {}):",
+                scope_name(selection.dst_scope),
+                label_text(selection.dst_label)
+            ));
+            for candidate in &selection.candidates {
+                let outcome = match candidate_outcome(candidate, selection) {
+                    None => "chosen".to_string(),
+                    Some((rule, why)) => format!(
+                        "lost at rule {} ({}): {why}",
+                        rule_number(rule),
+                        rule_name(rule)
+                    ),
+                };
+                lines.push(format!(
+                    "  {}  {outcome}",
+                    address_words(&candidate.address, interfaces)
+                ));
+            }
+            if !selection.excluded.is_empty() {
+                lines.push("not candidates:".to_string());
+                lines.extend(selection.excluded.iter().map(|(address, why)| {
+                    format!(
+                        "  {}  {}",
+                        address_words(address, interfaces),
+                        exclusion_text(*why)
+                    )
+                }));
+            }
+        }
+    }
+    lines
+}
+
+fn push_ip(object: &mut json::Object<'_>, key: &str, ip: Option<IpAddr>) {
+    match ip {
+        Some(ip) => object.display(key, ip),
+        None => object.raw(key, "null"),
+    };
+}
+
+/// The explanation as one JSON object.
+pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
+    let mut out = String::new();
+    let mut object = json::Object::begin(&mut out);
+    object.display("dst", explanation.destination);
+    push_ip(&mut object, "src", explanation.model_source());
+    push_ip(&mut object, "kernel_src", explanation.kernel.source);
+    match explanation.kernel.oif {
+        Some(oif) => object.string("dev", name_of(interfaces, oif)),
+        None => object.raw("dev", "null"),
+    };
+    match explanation.agrees() {
+        Some(agrees) => object.boolean("agrees", agrees),
+        None => object.raw("agrees", "null"),
+    };
+    push_ip(
+        &mut object,
+        "route_prefsrc",
+        explanation.kernel.configured_prefsrc,
+    );
+    match explanation.unsupported() {
+        Some(reason) => object.string("unsupported", reason),
+        None => object.raw("unsupported", "null"),
+    };
+    let mut candidates = Vec::new();
+    let mut excluded = Vec::new();
+    match &explanation.decision {
+        Decision::Ipv6(selection) => {
+            object.string("decided_by", "rfc6724");
+            for candidate in &selection.candidates {
+                let address = &candidate.address;
+                let mut item = String::new();
+                let mut entry = json::Object::begin(&mut item);
+                entry
+                    .display("local", address.local)
+                    .number("prefixlen", address.prefixlen)
+                    .string("ifname", name_of(interfaces, address.ifindex));
+                match candidate_outcome(candidate, selection) {
+                    None => {
+                        entry
+                            .boolean("chosen", true)
+                            .raw("rule", "null")
+                            .string("reason", "chosen");
+                    }
+                    Some((rule, why)) => {
+                        entry
+                            .boolean("chosen", false)
+                            .raw("rule", &rule_number(rule))
+                            .string("rule_name", rule_name(rule))
+                            .string("reason", why);
+                    }
+                }
+                entry.end();
+                candidates.push(item);
+            }
+            for (address, why) in &selection.excluded {
+                let mut item = String::new();
+                let mut entry = json::Object::begin(&mut item);
+                entry
+                    .display("local", address.local)
+                    .number("prefixlen", address.prefixlen)
+                    .string("ifname", name_of(interfaces, address.ifindex))
+                    .string("reason", exclusion_text(*why));
+                entry.end();
+                excluded.push(item);
+            }
+        }
+        Decision::RoutePrefsrc(_) => {
+            object.string("decided_by", "route_prefsrc");
+        }
+        Decision::Ipv4Primary(addresses) => {
+            object.string("decided_by", "primary_address");
+            for address in addresses {
+                let mut item = String::new();
+                let mut entry = json::Object::begin(&mut item);
+                entry
+                    .display("local", address.local)
+                    .number("prefixlen", address.prefixlen)
+                    .string("ifname", name_of(interfaces, address.ifindex));
+                entry.end();
+                candidates.push(item);
+            }
+        }
+    }
+    object
+        .raw("candidates", &json::array(&candidates))
+        .raw("excluded", &json::array(&excluded));
+    object.end();
+    out
+}
+
+/// One `--probe` result.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub destination: IpAddr,
+    /// What the kernel uses now (before a dry run; after a real run).
+    pub kernel: Option<IpAddr>,
+    /// The model's source after the plan, for `--dry-run` and `--check`.
+    pub predicted: Option<Prediction>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub source: Option<IpAddr>,
+    /// Whether the model, on today's state, gives what the kernel uses today: if not, the
+    /// prediction is not to be trusted.
+    pub model_agrees_now: bool,
+}
+
+pub fn probe_text(probe: &Probe) -> String {
+    let now = option_text(probe.kernel);
+    match &probe.predicted {
+        None => format!("probe {}: the kernel uses {now}", probe.destination),
+        Some(prediction) if prediction.model_agrees_now => format!(
+            "probe {}: the kernel uses {now} now, {} after the change (predicted)",
+            probe.destination,
+            option_text(prediction.source)
+        ),
+        Some(_) => format!(
+            "probe {}: the kernel uses {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {} --explain)",
+            probe.destination, probe.destination
+        ),
+    }
+}
+
+pub fn probes_json(probes: &[Probe]) -> String {
+    let items: Vec<String> = probes
+        .iter()
+        .map(|probe| {
+            let mut item = String::new();
+            let mut object = json::Object::begin(&mut item);
+            object.display("dst", probe.destination);
+            push_ip(&mut object, "kernel_src", probe.kernel);
+            match &probe.predicted {
+                Some(prediction) => {
+                    let source = prediction.model_agrees_now.then_some(prediction.source);
+                    push_ip(&mut object, "predicted_src", source.flatten());
+                    object.boolean("model_agrees_now", prediction.model_agrees_now);
+                }
+                None => {
+                    object.raw("predicted_src", "null");
+                }
+            }
+            object.end();
+            item
+        })
+        .collect();
+    let mut out = String::new();
+    let mut object = json::Object::begin(&mut out);
+    object.raw("probes", &json::array(&items));
+    object.end();
+    out
+}
