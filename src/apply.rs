@@ -464,6 +464,15 @@ pub fn execute(
             String::from_utf8_lossy(&name_of(interfaces, ifindex))
         );
     }
+    for address in &plan.temporaries_win {
+        let ifname = String::from_utf8_lossy(&name_of(interfaces, address.ifindex)).into_owned();
+        // sysctl(8) writes a dot in an interface name (eth0.100) as a slash.
+        let key = ifname.replace('.', "/");
+        crate::warn!(
+            "{ifname}: kept {} stays preferred, but the kernel prefers its temporary (privacy) addresses over it (use_tempaddr=2); set net.ipv6.conf.{key}.use_tempaddr=1 to keep them but prefer public addresses",
+            present::address_text(address)
+        );
+    }
     if let Some((change, error, tally)) = failure {
         return Err(Failure::Partial {
             change,

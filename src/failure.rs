@@ -31,6 +31,10 @@ pub enum Failure {
         address: String,
         ifname: Option<Vec<u8>>,
     },
+    /// `prefer` was given a temporary (privacy) address.
+    TemporaryAddress {
+        address: String,
+    },
     /// An interface named with `--dev` has no global IPv6 address that matches a pattern.
     NoMatch {
         ifname: Vec<u8>,
@@ -137,6 +141,9 @@ impl Failure {
                 address: address.to_string(),
                 ifname: None,
             },
+            PolicyError::TemporaryAddress(address) => Failure::TemporaryAddress {
+                address: address.to_string(),
+            },
         }
     }
 
@@ -179,7 +186,7 @@ impl fmt::Display for Failure {
                 match source.raw_os_error() {
                     Some(errno @ libc::EPERM) => write!(
                         f,
-                        "{} (entering it needs CAP_SYS_ADMIN, i.e. root)",
+                        "{} (entering it needs CAP_SYS_ADMIN, i.e. root, and no seccomp filter or RestrictNamespaces= setting that forbids setns)",
                         errno_text(errno)
                     ),
                     Some(errno @ libc::EACCES) => {
@@ -207,6 +214,10 @@ impl fmt::Display for Failure {
             } => {
                 write!(f, "address \"{address}\" not found; nothing was changed")
             }
+            Failure::TemporaryAddress { address } => write!(
+                f,
+                "address \"{address}\" is a temporary (privacy) address, which the kernel keeps no more preferred than its SLAAC parent and replaces regularly; prefer the parent (its mngtmpaddr address) instead; nothing was changed"
+            ),
             Failure::NoMatch { ifname } => write!(
                 f,
                 "interface {}: no global IPv6 address matches --except; nothing was changed",

@@ -99,6 +99,18 @@ impl Address {
         !self.is_deprecated() && !self.is_unconfirmed()
     }
 
+    /// A temporary (privacy) address of RFC 8981, which the kernel derives from a SLAAC
+    /// address and keeps no more preferred than it.
+    pub fn is_temporary(&self) -> bool {
+        self.flags.contains(IfaFlags::TEMPORARY)
+    }
+
+    /// An address whose temporary addresses the kernel manages (`mngtmpaddr`): every SLAAC
+    /// address the kernel creates while `use_tempaddr` is on, or one added with that flag.
+    pub fn manages_temporaries(&self) -> bool {
+        self.flags.contains(IfaFlags::MANAGETEMPADDR) && !self.is_temporary()
+    }
+
     pub fn ipv6(&self) -> Option<std::net::Ipv6Addr> {
         match self.local {
             IpAddr::V6(v6) => Some(v6),
@@ -210,6 +222,31 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
         }
         Ok(())
     })
+}
+
+/// `net.ipv6.conf.IFNAME.use_tempaddr` in the current network namespace (the `/proc/sys/net`
+/// a process opens is its own namespace's), or `None` when it cannot be read: the interface is
+/// gone, IPv6 is off on it, or `/proc` is not mounted.
+pub fn read_use_tempaddr(ifname: &[u8]) -> Option<i32> {
+    use std::os::unix::ffi::OsStrExt;
+    if ifname.is_empty() || ifname.contains(&b'/') || ifname == b"." || ifname == b".." {
+        return None;
+    }
+    let path = std::path::Path::new("/proc/sys/net/ipv6/conf")
+        .join(std::ffi::OsStr::from_bytes(ifname))
+        .join("use_tempaddr");
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Whether the kernel prefers temporary addresses over public ones on `ifindex`: its
+/// `use_tempaddr` is 2 or more (`ipv6_use_tempaddr` in RFC 6724 rule 7's terms). Read now, in
+/// the current namespace; an interface that is gone or unreadable counts as not.
+pub fn prefers_temporaries(interfaces: &[Interface], ifindex: u32) -> bool {
+    interfaces
+        .iter()
+        .find(|interface| interface.ifindex == ifindex)
+        .and_then(|interface| read_use_tempaddr(&interface.name))
+        .is_some_and(|value| value >= 2)
 }
 
 /// The name of `ifindex`, or its number when the interface is gone.

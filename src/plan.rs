@@ -2,6 +2,15 @@
 //!
 //! Every plan changes lifetimes only, and only of addresses that are not already in the wanted
 //! state, so applying a plan twice sends the kernel nothing the second time.
+//!
+//! A temporary (privacy) address is never changed. The kernel keeps it no more preferred than
+//! the SLAAC address it was made from (its `mngtmpaddr` parent): deprecating the parent
+//! deprecates its temporaries, and those the kernel makes later are made deprecated. Changing
+//! a temporary directly fights the kernel instead: a temporary deprecated while its parent is
+//! preferred is replaced by a new, preferred one a second or two later. So a temporary follows
+//! its parent's fate, `prefer` refuses one, and when a kept parent stays preferred on an
+//! interface whose `use_tempaddr` is 2, the plan says that its temporaries win (RFC 6724 rule
+//! 7), which only that sysctl can change.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -86,6 +95,9 @@ pub struct Plan<'a> {
     /// The same, when the kept addresses failed duplicate address detection: they will never
     /// be usable.
     pub dadfailed_kept: Vec<u32>,
+    /// Kept addresses that stay preferred but whose temporary addresses the kernel prefers over
+    /// them (`use_tempaddr` 2): work no change of lifetimes can do.
+    pub temporaries_win: Vec<&'a Address>,
 }
 
 impl<'a> Plan<'a> {
@@ -104,6 +116,30 @@ pub enum PolicyError {
     NoMatchOnNamedInterface { ifindex: u32 },
     /// The address `prefer` names is on no interface.
     AddressNotFound(IpAddr),
+    /// The address `prefer` names is a temporary address, which follows its parent.
+    TemporaryAddress(IpAddr),
+}
+
+/// Whether the kernel prefers temporary addresses over public ones on an interface: its
+/// `use_tempaddr` is 2 or more. The caller reads the sysctl; asked only for interfaces where a
+/// kept address manages temporaries.
+pub type PrefersTemporaries<'f> = &'f dyn Fn(u32) -> bool;
+
+/// The kept addresses among `kept` whose temporaries win over them.
+fn temporaries_win<'a>(
+    kept: &[&'a Address],
+    ifindex: u32,
+    prefers_temporaries: PrefersTemporaries<'_>,
+) -> Vec<&'a Address> {
+    let parents: Vec<&Address> = kept
+        .iter()
+        .copied()
+        .filter(|address| address.manages_temporaries() && !address.is_deprecated())
+        .collect();
+    if parents.is_empty() || !prefers_temporaries(ifindex) {
+        return Vec::new();
+    }
+    parents
 }
 
 /// Global-scope IPv6 addresses grouped by interface, in index order.
@@ -120,16 +156,20 @@ fn global_ipv6_by_interface(addresses: &[Address]) -> BTreeMap<u32, Vec<&Address
 
 fn deprecation(address: &Address) -> Option<Change<'_>> {
     // An address whose valid lifetime ran out is being removed; the kernel refuses valid 0.
-    (!address.is_deprecated() && address.valid_lft > 0).then_some(Change {
-        address,
-        action: Action::Deprecate,
-        preferred_lft: 0,
-        valid_lft: address.valid_lft,
-    })
+    // A temporary follows its parent (see the module comment).
+    (!address.is_deprecated() && address.valid_lft > 0 && !address.is_temporary()).then_some(
+        Change {
+            address,
+            action: Action::Deprecate,
+            preferred_lft: 0,
+            valid_lft: address.valid_lft,
+        },
+    )
 }
 
 fn preference(address: &Address, action: Action) -> Option<Change<'_>> {
-    (address.preferred_lft != address.valid_lft && address.valid_lft > 0).then_some(Change {
+    let wanted = address.preferred_lft != address.valid_lft && address.valid_lft > 0;
+    (wanted && !address.is_temporary()).then_some(Change {
         address,
         action,
         preferred_lft: address.valid_lft,
@@ -144,6 +184,7 @@ pub fn deprecate<'a>(
     addresses: &'a [Address],
     patterns: &[Pattern],
     only: Option<&[u32]>,
+    prefers_temporaries: PrefersTemporaries<'_>,
 ) -> Result<Plan<'a>, PolicyError> {
     let by_interface = global_ipv6_by_interface(addresses);
     let unknown = only.and_then(|only| only.iter().find(|i| !by_interface.contains_key(i)));
@@ -186,13 +227,20 @@ pub fn deprecate<'a>(
         if kept.iter().all(|address| address.is_deprecated()) {
             plan.no_preferred_kept.push(ifindex);
         }
+        plan.temporaries_win
+            .extend(temporaries_win(&kept, ifindex, prefers_temporaries));
     }
     Ok(plan)
 }
 
 /// `prefer ADDR`: on every interface that has ADDR, make it preferred for as long as it is
-/// valid, and deprecate every other global IPv6 address there.
-pub fn prefer(addresses: &[Address], target: IpAddr) -> Result<Plan<'_>, PolicyError> {
+/// valid, and deprecate every other global IPv6 address there. A temporary ADDR is refused:
+/// deprecating its parent would deprecate it too.
+pub fn prefer<'a>(
+    addresses: &'a [Address],
+    target: IpAddr,
+    prefers_temporaries: PrefersTemporaries<'_>,
+) -> Result<Plan<'a>, PolicyError> {
     let targets: Vec<&Address> = addresses
         .iter()
         .filter(|address| address.local == target)
@@ -200,8 +248,17 @@ pub fn prefer(addresses: &[Address], target: IpAddr) -> Result<Plan<'_>, PolicyE
     if targets.is_empty() {
         return Err(PolicyError::AddressNotFound(target));
     }
+    if targets.iter().any(|address| address.is_temporary()) {
+        return Err(PolicyError::TemporaryAddress(target));
+    }
     let mut plan = Plan::default();
     for chosen in targets {
+        // Once preferred, a parent is beaten by its own temporaries as any kept one is.
+        let mut after = chosen.clone();
+        after.preferred_lft = after.valid_lft;
+        if !temporaries_win(&[&after], chosen.ifindex, prefers_temporaries).is_empty() {
+            plan.temporaries_win.push(chosen);
+        }
         plan.steps
             .extend(preference(chosen, Action::Prefer).map(Step::Change));
         let others = addresses.iter().filter(|address| {
@@ -257,6 +314,8 @@ mod tests {
         }
     }
 
+    const NEVER: fn(u32) -> bool = |_| false;
+
     fn seed() -> Vec<Address> {
         vec![
             address(2, "2001:db8:f1c1:8454:964::2", 80, INFINITY_LIFE_TIME),
@@ -274,7 +333,7 @@ mod tests {
     #[test]
     fn seed_scenario_deprecates_only_beef() {
         let addresses = seed();
-        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
         assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef"]);
         let change = plan.changes().next().unwrap();
         assert_eq!(
@@ -285,10 +344,41 @@ mod tests {
     }
 
     #[test]
+    fn expired_addresses_are_never_changed() {
+        // The kernel refuses valid_lft 0 and is about to remove the address anyway.
+        let mut addresses = seed();
+        addresses[1].valid_lft = 0;
+        addresses[1].preferred_lft = 0;
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
+        assert!(plan.steps.is_empty());
+        addresses[1].flags |= IfaFlags::DEPRECATED;
+        assert!(undeprecate(&addresses, None).steps.is_empty());
+        // Even with lifetimes the kernel would never report together, valid 0 is not changed.
+        addresses[0].valid_lft = 0;
+        addresses[0].preferred_lft = 1;
+        let target: IpAddr = "2001:db8:f1c1:8454:964::2".parse().unwrap();
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        assert_eq!(changed(&plan), ["::2"]);
+    }
+
+    #[test]
+    fn prefer_touches_only_global_addresses_on_the_target_interface() {
+        let mut addresses = seed();
+        addresses.push(address(3, "2001:db8::beef", 64, INFINITY_LIFE_TIME));
+        let mut link_local = address(2, "fe80::1", 64, INFINITY_LIFE_TIME);
+        link_local.scope = Scope::Link;
+        addresses.push(link_local);
+        let target: IpAddr = "2001:db8:f1c1:8454:964::2".parse().unwrap();
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        // Already preferred: only the two other global addresses of interface 2 change.
+        assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef", "::2"]);
+    }
+
+    #[test]
     fn deprecated_addresses_are_not_touched_again() {
         let mut addresses = seed();
         addresses[1].preferred_lft = 0;
-        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
         assert!(plan.steps.is_empty());
     }
 
@@ -297,15 +387,15 @@ mod tests {
         let mut addresses = seed();
         addresses.push(address(3, "2001:db8::beef", 64, INFINITY_LIFE_TIME));
         let patterns = [Pattern::parse("::2").unwrap()];
-        let plan = deprecate(&addresses, &patterns, None).unwrap();
+        let plan = deprecate(&addresses, &patterns, None, &NEVER).unwrap();
         assert!(plan.steps.contains(&Step::LeaveAlone { ifindex: 3 }));
         assert_eq!(changed(&plan).len(), 1);
         assert_eq!(
-            deprecate(&addresses, &patterns, Some(&[2, 3])),
+            deprecate(&addresses, &patterns, Some(&[2, 3]), &NEVER),
             Err(PolicyError::NoMatchOnNamedInterface { ifindex: 3 })
         );
         assert_eq!(
-            deprecate(&addresses, &patterns, Some(&[4])),
+            deprecate(&addresses, &patterns, Some(&[4]), &NEVER),
             Err(PolicyError::NoMatchOnNamedInterface { ifindex: 4 })
         );
     }
@@ -315,7 +405,7 @@ mod tests {
         let mut addresses = seed();
         addresses[0].preferred_lft = 0;
         addresses[2].preferred_lft = 0;
-        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
         assert_eq!(plan.no_preferred_kept, [2]);
     }
 
@@ -328,7 +418,8 @@ mod tests {
             let mut addresses = seed();
             addresses[0].flags = flag;
             addresses[2].flags = flag;
-            let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+            let plan =
+                deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
             assert!(plan.steps.is_empty(), "{flag:?}: {plan:?}");
             let listed = if flag.contains(IfaFlags::DADFAILED) {
                 &plan.dadfailed_kept
@@ -340,7 +431,7 @@ mod tests {
         // One usable kept address is enough.
         let mut addresses = seed();
         addresses[0].flags = IfaFlags::DADFAILED | IfaFlags::TENTATIVE;
-        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None).unwrap();
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
         assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef"]);
         assert!(plan.tentative_kept.is_empty() && plan.dadfailed_kept.is_empty());
     }
@@ -351,7 +442,7 @@ mod tests {
         addresses[1].preferred_lft = 0;
         addresses[1].valid_lft = 3600;
         let target: IpAddr = "2001:db8:f1c1:8454:964::beef".parse().unwrap();
-        let plan = prefer(&addresses, target).unwrap();
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
         let actions: Vec<_> = plan
             .changes()
             .map(|c| (c.action, c.preferred_lft))
@@ -366,7 +457,7 @@ mod tests {
         );
         let missing: IpAddr = "2001:db8::99".parse().unwrap();
         assert_eq!(
-            prefer(&addresses, missing),
+            prefer(&addresses, missing, &NEVER),
             Err(PolicyError::AddressNotFound(missing))
         );
     }
@@ -383,5 +474,100 @@ mod tests {
             .collect();
         assert_eq!(lifetimes, [(1234, 1234)]);
         assert!(undeprecate(&addresses, Some(&[7])).steps.is_empty());
+    }
+
+    /// venet0 with a kept ::2, a SLAAC parent and its temporary.
+    fn slaac() -> Vec<Address> {
+        let mut parent = address(2, "2001:db8:5::ff:fe00:1", 64, 3600);
+        parent.flags = IfaFlags::MANAGETEMPADDR;
+        parent.valid_lft = 7200;
+        let mut temporary = address(2, "2001:db8:5:0:1234:5678:9abc:def0", 64, 3600);
+        temporary.flags = IfaFlags::TEMPORARY;
+        temporary.valid_lft = 7200;
+        vec![
+            address(2, "2001:db8::2", 64, INFINITY_LIFE_TIME),
+            parent,
+            temporary,
+        ]
+    }
+
+    #[test]
+    fn temporaries_are_never_changed_their_parent_is() {
+        let addresses = slaac();
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
+        assert_eq!(changed(&plan), ["2001:db8:5::ff:fe00:1"]);
+        let mut deprecated = slaac();
+        deprecated[1].preferred_lft = 0;
+        deprecated[2].preferred_lft = 0;
+        assert!(
+            undeprecate(&deprecated, None)
+                .changes()
+                .all(|c| !c.address.is_temporary())
+        );
+        assert_eq!(undeprecate(&deprecated, None).changes().count(), 1);
+    }
+
+    #[test]
+    fn a_kept_parent_beaten_by_its_temporaries_is_reported_only_under_use_tempaddr_2() {
+        let addresses = slaac();
+        let parent = [Pattern::parse("::ff:fe00:1").unwrap()];
+        let asked = std::cell::Cell::new(0);
+        let prefers = |ifindex: u32| {
+            asked.set(asked.get() + 1);
+            ifindex == 2
+        };
+        let plan = deprecate(&addresses, &parent, None, &prefers).unwrap();
+        assert_eq!(
+            changed(&plan),
+            ["2001:db8::2"],
+            "the temporary is left to the kernel"
+        );
+        let beaten: Vec<String> = plan
+            .temporaries_win
+            .iter()
+            .map(|a| a.local.to_string())
+            .collect();
+        assert_eq!(beaten, ["2001:db8:5::ff:fe00:1"]);
+        assert!(
+            deprecate(&addresses, &parent, None, &NEVER)
+                .unwrap()
+                .temporaries_win
+                .is_empty()
+        );
+        // A kept address that manages no temporaries never asks for the sysctl.
+        asked.set(0);
+        let plan = deprecate(
+            &addresses,
+            &[Pattern::parse("::2").unwrap()],
+            None,
+            &prefers,
+        )
+        .unwrap();
+        assert!(plan.temporaries_win.is_empty());
+        assert_eq!(asked.get(), 0);
+        let target: IpAddr = "2001:db8:5::ff:fe00:1".parse().unwrap();
+        assert_eq!(
+            prefer(&addresses, target, &prefers)
+                .unwrap()
+                .temporaries_win
+                .len(),
+            1
+        );
+        assert!(
+            prefer(&addresses, target, &NEVER)
+                .unwrap()
+                .temporaries_win
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn prefer_refuses_a_temporary() {
+        let addresses = slaac();
+        let temporary: IpAddr = "2001:db8:5:0:1234:5678:9abc:def0".parse().unwrap();
+        assert_eq!(
+            prefer(&addresses, temporary, &NEVER),
+            Err(PolicyError::TemporaryAddress(temporary))
+        );
     }
 }

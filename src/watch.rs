@@ -1,18 +1,32 @@
 //! `--watch`: keep a plan applied as the kernel's state changes, with one blocking loop and no
-//! threads or async runtime.
+//! threads or async runtime, for as long as the host runs.
 //!
-//! The loop waits in `poll` on two descriptors: the netlink socket, subscribed to address and
-//! link notifications, and a signalfd for SIGTERM and SIGINT. When a notification shows a
-//! global IPv6 address that is preferred (new, re-added, or refreshed by a Router
-//! Advertisement) or an interface it has not seen, it runs a pass: dump, plan, apply, exactly as
-//! the one-shot command does. Its own changes come back as notifications of deprecated
-//! addresses, which trigger nothing, so it never chases itself; and a pass with nothing to do
-//! sends nothing. A receive overrun (ENOBUFS) means notifications were lost, so it runs a pass
-//! to resynchronise. An address the kernel keeps bringing back is changed at most
-//! [`MAX_CHANGES_PER_MINUTE`] times a minute, then left for the rest of that minute with one
-//! warning.
+//! The loop waits in `poll` on the netlink socket, subscribed to address and link
+//! notifications. When a notification shows a global IPv6 address that is preferred (new,
+//! re-added, or refreshed by a Router Advertisement) or an interface it has not seen, it runs a
+//! pass: dump, plan, apply, exactly as the one-shot command does. Its own changes come back as
+//! notifications of deprecated addresses, which trigger nothing, so it never chases itself; and
+//! a pass with nothing to do sends nothing. A receive overrun (ENOBUFS) means notifications
+//! were lost, so it runs a pass to read the whole state again. Temporary addresses are never
+//! changed (see [`crate::plan`]), so their notifications trigger nothing either.
+//!
+//! What it promises for a process that runs for months:
+//! - Every RA refresh is undone: one address is changed at most once per [`MIN_INTERVAL`], and
+//!   a change that comes sooner is deferred to the end of that interval, never dropped. An RA
+//!   interval is at least 3 s (RFC 4861 MinRtrAdvInterval), so a refresh is normally undone at
+//!   once; a fight with another program that resets the lifetime right after each change costs
+//!   one change per address per second, with one warning per episode (its third deferral).
+//! - Bounded memory: at each pass the limiter forgets every address that is gone from the
+//!   dump, or quiet (not changed for [`QUIET`] and nothing deferred); what it holds between
+//!   passes is at most the addresses the last passes changed.
+//! - No idle work: `poll` has a timeout only while a change is deferred, or while a failed
+//!   pass waits to be retried; a deferred change is decided again by each pass, so one for an
+//!   address that has gone or no longer needs it clears its timer. A timer is always set in
+//!   the future of the pass that set it, so it fires once per deferral.
+//! - SIGTERM and SIGINT end the process with exit 0 at once, in any state, by a handler that
+//!   only calls `_exit` ([`exit_on_signals`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -21,67 +35,124 @@ use crate::apply::execute;
 use crate::apply::{Rule, read_state};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::Interface;
+use crate::model::{Address, Interface};
 use crate::nl::Family;
-use crate::nl::addr::{AddrMessage, Scope};
+use crate::nl::addr::{AddrMessage, IfaFlags, Scope};
 use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK};
 use crate::nl::link::LinkMessage;
 use crate::nl::request::Notification;
-use crate::nl::socket::{SignalFd, poll_readable};
-use crate::plan::Mode;
-use crate::plan::{Plan, Step};
+use crate::nl::socket::{exit_on_signals, poll_readable};
+use crate::plan::{Mode, Plan, Step};
+use crate::present::address_text;
 
-/// How often one address may be changed in [`WINDOW`] before nlsel stops fighting over it.
-pub const MAX_CHANGES_PER_MINUTE: usize = 4;
-const WINDOW: Duration = Duration::from_secs(60);
+/// The least time between two changes of one address.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Recent changes per address, to bound the effort spent on an address that keeps coming back.
-#[derive(Default)]
+/// How long an address must go unchanged, with nothing deferred, before the limiter forgets
+/// it; a fight over it after that is a new episode, with a new warning.
+pub const QUIET: Duration = Duration::from_secs(10);
+
+/// The deferral in an episode that gets the warning: one early return can be a coincidence
+/// (two routers advertising the same prefix a moment apart), three are a fight.
+const WARN_AT_DEFERRAL: u32 = 3;
+
+/// The longest wait before a failed pass is tried again; the wait doubles from 1 s up to it.
+const MAX_RETRY: Duration = Duration::from_secs(60);
+
+type Key = (u32, IpAddr);
+
+/// What the limiter remembers of one address it changed recently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recent {
+    last_change: Instant,
+    /// The last pass wanted to change it and had to wait.
+    deferred: bool,
+    /// Changes deferred since the limiter last forgot it: an episode.
+    deferrals: u32,
+}
+
+/// What the limiter says of one change a pass wants to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    Now,
+    /// Too soon after the last change; a pass runs again at [`Limiter::next_release`].
+    /// `warn` is true once per episode, at its [`WARN_AT_DEFERRAL`]th deferral.
+    Deferred {
+        warn: bool,
+    },
+}
+
+/// At most one change per address per [`MIN_INTERVAL`]; see the module comment.
+#[derive(Debug, Default)]
 struct Limiter {
-    history: HashMap<(u32, IpAddr), Vec<Instant>>,
-    warned: HashMap<(u32, IpAddr), Instant>,
+    recent: HashMap<Key, Recent>,
 }
 
 impl Limiter {
-    /// Whether `key` may be changed now; records the change when it may.
-    fn allow(&mut self, key: (u32, IpAddr), now: Instant) -> bool {
-        let changes = self.history.entry(key).or_default();
-        changes.retain(|at| now.duration_since(*at) < WINDOW);
-        if changes.len() >= MAX_CHANGES_PER_MINUTE {
-            return false;
-        }
-        changes.push(now);
-        self.warned.remove(&key);
-        true
+    /// Starts a pass over the state `exists` describes: forgets addresses that are gone or
+    /// quiet, and every deferral, which this pass decides again.
+    fn start_pass(&mut self, now: Instant, exists: impl Fn(&Key) -> bool) {
+        self.recent.retain(|key, recent| {
+            let busy = recent.deferred || now.saturating_duration_since(recent.last_change) < QUIET;
+            recent.deferred = false;
+            busy && exists(key)
+        });
     }
 
-    /// Whether the warning for `key` is still to be given in this window.
-    fn first_refusal(&mut self, key: (u32, IpAddr), now: Instant) -> bool {
-        match self.warned.get(&key) {
-            Some(at) if now.duration_since(*at) < WINDOW => false,
-            _ => {
-                self.warned.insert(key, now);
-                true
+    /// Whether `key` may be changed now; records the change when it may.
+    fn admit(&mut self, key: Key, now: Instant) -> Admission {
+        match self.recent.get_mut(&key) {
+            Some(recent) if now.saturating_duration_since(recent.last_change) < MIN_INTERVAL => {
+                recent.deferred = true;
+                recent.deferrals = recent.deferrals.saturating_add(1);
+                Admission::Deferred {
+                    warn: recent.deferrals == WARN_AT_DEFERRAL,
+                }
+            }
+            Some(recent) => {
+                recent.last_change = now;
+                Admission::Now
+            }
+            None => {
+                self.recent.insert(
+                    key,
+                    Recent {
+                        last_change: now,
+                        deferred: false,
+                        deferrals: 0,
+                    },
+                );
+                Admission::Now
             }
         }
     }
 
-    /// When the earliest refused address may be changed again.
+    /// Drops the deferral for an address that was deleted, so that no timer fires for it; its
+    /// entry goes at the next pass, and until then still bounds a quick re-add.
+    fn deleted(&mut self, key: &Key) {
+        if let Some(recent) = self.recent.get_mut(key) {
+            recent.deferred = false;
+        }
+    }
+
+    /// When the earliest deferred change may be made, if any is deferred.
     fn next_release(&self) -> Option<Instant> {
-        self.warned
-            .keys()
-            .filter_map(|key| self.history.get(key)?.first().map(|at| *at + WINDOW))
+        self.recent
+            .values()
+            .filter(|recent| recent.deferred)
+            .map(|recent| recent.last_change + MIN_INTERVAL)
             .min()
     }
 }
 
-/// Whether a notification can call for a change: a global IPv6 address that is preferred, or
-/// an interface not seen before.
+/// Whether a notification can call for a change: a global IPv6 address that is preferred and
+/// not temporary, or an interface not seen before.
 fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
     match notification.msg_type {
         RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|(message, _)| {
             message.family == Family::Inet6
                 && message.scope == Scope::Universe
+                && !message.flags().contains(IfaFlags::TEMPORARY)
                 && message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
         }),
         RTM_NEWLINK => LinkMessage::parse(&notification.payload)
@@ -90,12 +161,23 @@ fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
     }
 }
 
+/// The address an RTM_DELADDR notification names.
+fn deleted_address(notification: &Notification) -> Option<Key> {
+    if notification.msg_type != RTM_DELADDR {
+        return None;
+    }
+    let (message, _) = AddrMessage::parse(&notification.payload).ok()?;
+    Some((message.ifindex, message.local_address()?))
+}
+
 /// What earlier passes already reported about interfaces, so that a long-running process says
-/// "left alone" or "no kept address is preferred" once per change of state, not on every pass.
+/// "left alone", "no kept address is preferred" or "temporaries win" once per change of state,
+/// not on every pass.
 #[derive(Default)]
 struct Reported {
     left_alone: Vec<u32>,
     no_preferred_kept: Vec<u32>,
+    temporaries_win: Vec<Key>,
 }
 
 impl Reported {
@@ -115,11 +197,19 @@ impl Reported {
         let seen = std::mem::replace(&mut self.no_preferred_kept, plan.no_preferred_kept.clone());
         plan.no_preferred_kept
             .retain(|ifindex| !seen.contains(ifindex));
+        let now: Vec<Key> = plan.temporaries_win.iter().map(|a| key_of(a)).collect();
+        let seen = std::mem::replace(&mut self.temporaries_win, now);
+        plan.temporaries_win
+            .retain(|address| !seen.contains(&key_of(address)));
     }
 }
 
+fn key_of(address: &Address) -> Key {
+    (address.ifindex, address.local)
+}
+
 /// One pass: read the state, plan, drop what was reported already and the changes the limiter
-/// refuses, apply the rest.
+/// defers, apply the rest.
 fn pass(
     ctx: &mut Context,
     rule: &dyn Rule,
@@ -136,32 +226,45 @@ fn pass(
     // A tentative address notifies again when DAD ends, and the next pass handles it then.
     plan.tentative_kept.clear();
     let now = Instant::now();
+    let present: HashSet<Key> = addresses.iter().map(key_of).collect();
+    limiter.start_pass(now, |key| present.contains(key));
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };
-        let key = (change.address.ifindex, change.address.local);
-        if limiter.allow(key, now) {
-            return true;
+        match limiter.admit(key_of(change.address), now) {
+            Admission::Now => true,
+            Admission::Deferred { warn } => {
+                if warn {
+                    crate::warn!(
+                        "{} keeps coming back preferred (another program resets its lifetime); changing it at most once a second",
+                        address_text(change.address)
+                    );
+                }
+                false
+            }
         }
-        if limiter.first_refusal(key, now) {
-            crate::warn!(
-                "{}/{} keeps coming back ({MAX_CHANGES_PER_MINUTE} changes in a minute); leaving it for now",
-                change.address.local, change.address.prefixlen
-            );
-        }
-        false
     });
     execute(ctx, &plan, &interfaces, Mode::Apply)?;
     Ok(interfaces)
 }
 
-/// Applies `rule` now and again whenever the kernel's state calls for it, until SIGTERM or
-/// SIGINT. Errors of the first pass end the command; later ones are reported and waited out.
+/// The `poll` timeout until `at`, rounded up so that the wait never ends before it; -1 (no
+/// timeout) when there is nothing to wait for.
+fn timeout_until(at: Option<Instant>, now: Instant) -> libc::c_int {
+    at.map_or(-1, |at| {
+        let wait = at.saturating_duration_since(now);
+        let ms = wait.as_micros().div_ceil(1000);
+        libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+    })
+}
+
+/// Applies the rule now and again whenever the kernel's state calls for it, until SIGTERM or
+/// SIGINT end the process. Errors of the first pass end the command; later ones are reported
+/// and the pass is tried again after 1 s, then 2 s, up to [`MAX_RETRY`].
 pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
-    let signals =
-        SignalFd::block(&[libc::SIGTERM, libc::SIGINT]).map_err(|source| Failure::Io {
-            what: "blocking SIGTERM and SIGINT",
-            source,
-        })?;
+    exit_on_signals(&[libc::SIGTERM, libc::SIGINT]).map_err(|source| Failure::Io {
+        what: "setting up SIGTERM and SIGINT",
+        source,
+    })?;
     let groups = [RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR];
     ctx.conn
         .subscribe(&groups, &[RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK])
@@ -177,14 +280,18 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
         .map(|interface| interface.ifindex)
         .collect();
     crate::output::diagnostic(format_args!("watching for address changes"));
+    // After a failed pass: when to try again, and the wait after that.
+    let mut retry: Option<(Instant, Duration)> = None;
     loop {
-        let release = limiter.next_release();
-        let timeout_ms = release.map_or(-1, |at| {
-            let wait = at.saturating_duration_since(Instant::now());
-            i32::try_from(wait.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
-        });
-        let ready = match poll_readable(&[ctx.conn.socket().as_fd(), signals.as_fd()], timeout_ms) {
-            Ok(ready) => ready,
+        let wake = match (limiter.next_release(), retry.map(|(at, _)| at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match poll_readable(
+            &[ctx.conn.socket().as_fd()],
+            timeout_until(wake, Instant::now()),
+        ) {
+            Ok(_) => {}
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(source) => {
                 return Err(Failure::Io {
@@ -192,24 +299,18 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
                     source,
                 });
             }
-        };
-        if ready.get(1).copied().unwrap_or(false) {
-            let signal = signals.take().map_err(|source| Failure::Io {
-                what: "reading a signal",
-                source,
-            })?;
-            if signal.is_some() {
-                return Ok(Outcome::Done);
-            }
         }
         ctx.conn
             .read_pending()
             .map_err(Failure::request("reading notifications"))?;
         let notifications = ctx.conn.take_notifications();
         let overrun = ctx.conn.take_overrun();
-        let released = release.is_some_and(|at| Instant::now() >= at);
+        for key in notifications.iter().filter_map(deleted_address) {
+            limiter.deleted(&key);
+        }
+        let woken = wake.is_some_and(|at| Instant::now() >= at);
         let needed = overrun
-            || released
+            || woken
             || notifications
                 .iter()
                 .any(|notification| calls_for_pass(notification, &known_links));
@@ -218,12 +319,154 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
         }
         match pass(ctx, rule, &mut limiter, &mut reported) {
             Ok(interfaces) => {
+                retry = None;
                 known_links = interfaces
                     .iter()
                     .map(|interface| interface.ifindex)
-                    .collect()
+                    .collect();
             }
-            Err(failure) => crate::output::diagnostic(format_args!("{failure}")),
+            Err(failure) => {
+                let wait = retry.map_or(Duration::from_secs(1), |(_, wait)| {
+                    wait.saturating_mul(2).min(MAX_RETRY)
+                });
+                crate::output::diagnostic(format_args!(
+                    "{failure}; trying again in {} s",
+                    wait.as_secs()
+                ));
+                retry = Some((Instant::now() + wait, wait));
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u16) -> Key {
+        (
+            2,
+            IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n)),
+        )
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn refresh_at_the_shortest_ra_interval_is_never_deferred() {
+        let mut limiter = Limiter::default();
+        let t0 = Instant::now();
+        for n in 0..100u32 {
+            let now = t0 + Duration::from_secs(3) * n;
+            limiter.start_pass(now, |_| true);
+            assert_eq!(limiter.admit(key(1), now), Admission::Now, "RA #{n}");
+            assert_eq!(limiter.next_release(), None);
+        }
+        assert_eq!(limiter.recent.len(), 1);
+    }
+
+    #[test]
+    fn a_fight_gets_one_change_a_second_and_one_warning() {
+        let mut limiter = Limiter::default();
+        let t0 = Instant::now();
+        let mut changes = 0;
+        let mut warnings = 0;
+        // The other program undoes each change 10 ms later, for a minute; every wake-up runs a
+        // pass, as the loop does.
+        let mut now = t0;
+        while now < t0 + Duration::from_secs(60) {
+            limiter.start_pass(now, |_| true);
+            match limiter.admit(key(1), now) {
+                Admission::Now => {
+                    changes += 1;
+                    now += ms(10);
+                }
+                Admission::Deferred { warn } => {
+                    warnings += usize::from(warn);
+                    let release = limiter.next_release().expect("a deferral sets a timer");
+                    assert!(release > now, "a timer in the past is a busy loop");
+                    assert!(release - now <= MIN_INTERVAL);
+                    now = release;
+                }
+            }
+        }
+        assert_eq!(changes, 60, "one change a second, never given up");
+        assert_eq!(warnings, 1, "one warning per episode");
+    }
+
+    #[test]
+    fn a_deferral_that_is_no_longer_needed_clears_its_timer() {
+        let mut limiter = Limiter::default();
+        let t0 = Instant::now();
+        limiter.start_pass(t0, |_| true);
+        assert_eq!(limiter.admit(key(1), t0), Admission::Now);
+        limiter.start_pass(t0 + ms(5), |_| true);
+        assert_eq!(
+            limiter.admit(key(1), t0 + ms(5)),
+            Admission::Deferred { warn: false }
+        );
+        assert_eq!(limiter.next_release(), Some(t0 + MIN_INTERVAL));
+        // The released pass finds nothing to do for it (someone else deprecated it).
+        limiter.start_pass(t0 + MIN_INTERVAL, |_| true);
+        assert_eq!(limiter.next_release(), None);
+    }
+
+    #[test]
+    fn a_deleted_address_clears_its_timer_and_its_state() {
+        let mut limiter = Limiter::default();
+        let t0 = Instant::now();
+        limiter.start_pass(t0, |_| true);
+        limiter.admit(key(1), t0);
+        limiter.start_pass(t0 + ms(5), |_| true);
+        limiter.admit(key(1), t0 + ms(5));
+        limiter.deleted(&key(1));
+        assert_eq!(limiter.next_release(), None);
+        limiter.start_pass(t0 + ms(10), |k| *k != key(1));
+        assert!(limiter.recent.is_empty());
+    }
+
+    #[test]
+    fn quiet_addresses_are_forgotten_and_a_new_episode_warns_again() {
+        let mut limiter = Limiter::default();
+        let t0 = Instant::now();
+        for n in 0..1000u16 {
+            limiter.start_pass(t0, |_| true);
+            limiter.admit(key(n), t0);
+        }
+        for n in 1..=WARN_AT_DEFERRAL {
+            limiter.start_pass(t0 + ms(n.into()), |_| true);
+            let warn = n == WARN_AT_DEFERRAL;
+            assert_eq!(
+                limiter.admit(key(7), t0 + ms(n.into())),
+                Admission::Deferred { warn }
+            );
+        }
+        limiter.start_pass(t0 + QUIET, |_| true);
+        assert_eq!(limiter.recent.len(), 1, "only the deferred address is kept");
+        limiter.start_pass(t0 + QUIET + QUIET, |_| true);
+        assert!(limiter.recent.is_empty(), "memory is bounded");
+        let later = t0 + QUIET * 3;
+        limiter.admit(key(7), later);
+        let warnings: Vec<bool> = (1..=WARN_AT_DEFERRAL + 2)
+            .map(|n| {
+                limiter.admit(key(7), later + ms(n.into())) == (Admission::Deferred { warn: true })
+            })
+            .collect();
+        assert_eq!(
+            warnings,
+            [false, false, true, false, false],
+            "a new episode warns again"
+        );
+    }
+
+    #[test]
+    fn timeout_rounds_up_and_waits_for_ever_without_a_timer() {
+        let now = Instant::now();
+        assert_eq!(timeout_until(None, now), -1);
+        assert_eq!(timeout_until(Some(now), now), 0);
+        assert_eq!(timeout_until(Some(now + Duration::from_micros(1)), now), 1);
+        assert_eq!(timeout_until(Some(now + ms(1500)), now), 1500);
     }
 }

@@ -110,11 +110,20 @@ fn assert_hardened(unit: &str) {
         ("RestrictAddressFamilies", "AF_NETLINK AF_UNIX"),
         ("ProtectSystem", "strict"),
         ("ProtectHome", "yes"),
-        ("PrivateTmp", "yes"),
+        ("PrivateTmp", private_tmp_for(&canonical_bin())),
         ("SystemCallArchitectures", "native"),
         ("MemoryDenyWriteExecute", "yes"),
     ] {
         assert_entry(unit, "Service", key, value);
+    }
+}
+
+/// PrivateTmp= for a unit running `bin`: off only when it would hide the binary itself.
+fn private_tmp_for(bin: &str) -> &'static str {
+    if bin.starts_with("/tmp/") || bin.starts_with("/var/tmp/") {
+        "no"
+    } else {
+        "yes"
     }
 }
 
@@ -245,6 +254,108 @@ fn unit_keeps_global_options_in_exec_start() {
     assert_verifies(&run.stdout);
 }
 
+/// Two units for two namespaces must tell themselves apart in `systemctl status`.
+#[test]
+fn unit_with_netns_names_it_in_description_and_header() {
+    let run = nlsel(&[
+        "-n",
+        "blue",
+        "unit",
+        "deprecate",
+        "--except",
+        "::2",
+        "--watch",
+    ]);
+    run.expect_ok();
+    assert_entry(
+        &run.stdout,
+        "Unit",
+        "Description",
+        "Choose the IPv6 source address: nlsel -n blue deprecate --except ::2 --watch",
+    );
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("# Written by `nlsel -n blue unit deprecate --except ::2 --watch`.")
+    );
+}
+
+/// A copy of the binary in `dir`, removed on drop.
+struct BinCopy(PathBuf);
+
+impl BinCopy {
+    fn new(dir: &str) -> Option<BinCopy> {
+        let sub = PathBuf::from(dir).join(format!(
+            "nlsel-unit-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        if let Err(error) = std::fs::create_dir_all(&sub) {
+            skip(&format!("cannot create {}: {error}", sub.display()));
+            return None;
+        }
+        let copy = BinCopy(sub);
+        // Copied by another process: a descriptor open for writing in this one would leak into
+        // a child another test thread forks meanwhile, and exec would fail with ETXTBSY.
+        let status = Command::new("cp")
+            .arg(BIN)
+            .arg(copy.bin())
+            .status()
+            .expect("cannot run cp");
+        assert!(status.success(), "cannot copy the binary");
+        Some(copy)
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.0.join("nlsel")
+    }
+}
+
+impl Drop for BinCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A binary under /tmp, /var/tmp or /dev/shm would be hidden by PrivateTmp=yes or
+/// PrivateDevices=yes (status=203/EXEC under a real systemd): the unit goes without that one
+/// setting, and its header says why and what to do instead.
+#[test]
+fn unit_for_a_binary_in_a_temporary_directory_can_still_run_it() {
+    for (dir, setting, kept) in [
+        ("/tmp", "PrivateTmp", "PrivateDevices"),
+        ("/var/tmp", "PrivateTmp", "PrivateDevices"),
+        ("/dev/shm", "PrivateDevices", "PrivateTmp"),
+    ] {
+        let Some(copy) = BinCopy::new(dir) else {
+            return;
+        };
+        let run = Run::from_command(Command::new(copy.bin()).args([
+            "unit",
+            "deprecate",
+            "--except",
+            "::2",
+        ]));
+        run.expect_ok();
+        let unit = &run.stdout;
+        let bin = copy.bin().to_str().expect("UTF-8 path").to_owned();
+        assert_eq!(
+            values(unit, "Service", "ExecStart"),
+            [format!("{bin} deprecate --except ::2")]
+        );
+        assert_entry(unit, "Service", setting, "no");
+        assert_entry(unit, "Service", kept, "yes");
+        let header = format!(
+            "# {bin} is under {dir}/, which may be emptied at boot; the unit has {setting}=no"
+        );
+        assert!(
+            unit.contains(&header),
+            "header names the directory and the setting:\n{unit}"
+        );
+        assert!(unit.contains("# Copy nlsel to /usr/local/bin"), "{unit}");
+        assert_verifies(unit);
+    }
+}
+
 #[test]
 fn unit_quotes_words_systemd_would_split_or_expand() {
     // Linux refuses such an interface name, but nlsel's parser takes any bytes, so the unit
@@ -305,4 +416,24 @@ fn unit_prefer_with_bad_address_is_a_usage_error() {
 #[test]
 fn unit_with_unknown_option_is_a_usage_error() {
     assert_usage_error(&["deprecate", "--except", "::2", "--bogus"], &["--bogus"]);
+}
+
+/// A unit with `-n NETNS` may still fail to enter it: without CAP_SYS_ADMIN, or under a seccomp
+/// or RestrictNamespaces= filter (which tests/systemd/run.sh checks under a real systemd). The
+/// message names both causes. This one test needs root, to make the namespace.
+#[test]
+fn entering_a_namespace_without_permission_names_both_causes() {
+    let Some(ns) = common::Netns::new_or_skip() else {
+        return;
+    };
+    let path = format!("/run/netns/{}", ns.name());
+    let run = ns.nlsel_unprivileged(&["-n", &path, "show"]);
+    run.expect_code(1);
+    run.expect_one_error_line(&[
+        "network namespace",
+        &path,
+        "CAP_SYS_ADMIN",
+        "seccomp",
+        "RestrictNamespaces=",
+    ]);
 }

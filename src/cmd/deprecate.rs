@@ -7,7 +7,7 @@ use super::{interface_name, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::{Address, Interface, selected_interfaces};
+use crate::model::{Address, Interface, prefers_temporaries, selected_interfaces};
 use crate::pattern::Pattern;
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
@@ -21,7 +21,8 @@ Usage: nlsel [-n NETNS] [-j] [-q] deprecate --except PATTERN [--except PATTERN].
 Deprecate (preferred_lft 0) every global IPv6 address that matches no PATTERN, on every
 interface or on those named with --dev. Only the preferred lifetime changes: the valid
 lifetime, flags, protocol and metric stay as they are. Addresses already deprecated are
-not touched, so a second run sends nothing.
+not touched, so a second run sends nothing. Temporary (privacy) addresses are never
+changed: deprecating their SLAAC parent deprecates them.
 
 PATTERN is matched by bits, never by text:
   ADDR/LEN   keep addresses inside this IPv6 prefix
@@ -125,8 +126,14 @@ impl Rule for Args {
     ) -> Result<Plan<'a>, Failure> {
         let only =
             selected_interfaces(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
-        plan::deprecate(addresses, &self.patterns, only.as_deref())
-            .map_err(|error| Failure::from_policy(error, interfaces))
+        let prefers_temporaries = |ifindex| prefers_temporaries(interfaces, ifindex);
+        plan::deprecate(
+            addresses,
+            &self.patterns,
+            only.as_deref(),
+            &prefers_temporaries,
+        )
+        .map_err(|error| Failure::from_policy(error, interfaces))
     }
 }
 

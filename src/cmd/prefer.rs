@@ -9,7 +9,7 @@ use super::{text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::{Address, Interface};
+use crate::model::{Address, Interface, prefers_temporaries};
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
 use crate::watch::watch;
@@ -18,8 +18,9 @@ pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
 
 Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime) and
-deprecate every other global IPv6 address on its interface. ADDR must already exist.
-Nothing but preferred lifetimes changes.
+deprecate every other global IPv6 address on its interface. ADDR must already exist and
+not be a temporary (privacy) address. Nothing but preferred lifetimes changes; temporary
+addresses are never changed (they follow the SLAAC address they were made from).
 
 Options:
   --dry-run    change nothing; print the equivalent ip commands
@@ -110,7 +111,8 @@ impl Rule for Args {
         addresses: &'a [Address],
         interfaces: &[Interface],
     ) -> Result<Plan<'a>, Failure> {
-        plan::prefer(addresses, self.address)
+        let prefers_temporaries = |ifindex| prefers_temporaries(interfaces, ifindex);
+        plan::prefer(addresses, self.address, &prefers_temporaries)
             .map_err(|error| Failure::from_policy(error, interfaces))
     }
 }

@@ -24,7 +24,9 @@ service unit that runs this binary, by its absolute path, with them:
 
 Without --watch the unit is a oneshot run after network-online.target; with --watch it is a
 long-running service restarted on failure. Either way it runs with CAP_NET_ADMIN only, no
-new privileges, netlink and unix sockets only, and a read-only system.
+new privileges, netlink and unix sockets only, and a read-only system. A binary under /tmp,
+/var/tmp or /dev/shm gets a unit without the private /tmp or /dev that would hide it, and a
+comment saying to copy it somewhere lasting.
 
 Options:
   -h, --help   show this help
@@ -100,20 +102,30 @@ pub fn exec_word(word: &str) -> String {
 
 /// The unit's text for `args`, run from the executable at `exe`.
 pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failure> {
-    let mut exec = vec![exe.to_string()];
+    let mut options = Vec::new();
     if let Some(netns) = &globals.netns {
-        exec.push("-n".to_string());
-        exec.push(text_value(netns.clone(), "network namespace")?);
+        options.push("-n".to_string());
+        options.push(text_value(netns.clone(), "network namespace")?);
     }
     if globals.json {
-        exec.push("-j".to_string());
+        options.push("-j".to_string());
     }
     if globals.quiet {
-        exec.push("-q".to_string());
+        options.push("-q".to_string());
     }
-    exec.extend(args.words.iter().cloned());
-    let exec_start: Vec<String> = exec.iter().map(|word| exec_word(word)).collect();
-    let description = format!("nlsel {}", args.words.join(" ")).replace('%', "%%");
+    let words = args.words.join(" ");
+    let exec_start: Vec<String> = std::iter::once(exe)
+        .chain(options.iter().map(String::as_str))
+        .chain(args.words.iter().map(String::as_str))
+        .map(exec_word)
+        .collect();
+    // The header and Description= carry the whole command, -n NETNS included, so that units
+    // for two namespaces tell themselves apart in `systemctl status`.
+    let options = options
+        .iter()
+        .map(|option| format!("{option} "))
+        .collect::<String>();
+    let description = format!("nlsel {options}{words}").replace('%', "%%");
     // Entering another namespace with setns(2) needs CAP_SYS_ADMIN and the "net" namespace type.
     let (capabilities, namespaces) = match globals.netns {
         Some(_) => ("CAP_NET_ADMIN CAP_SYS_ADMIN", "net"),
@@ -126,13 +138,39 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
     } else {
         "yes"
     };
+    // PrivateTmp=yes gives the service empty /tmp and /var/tmp, and PrivateDevices=yes an
+    // empty /dev/shm, which would hide a binary kept there (status=203/EXEC). The unit then
+    // goes without that one protection, and says why: such a directory may be emptied at boot.
+    let temporary = TEMPORARY_DIRS.iter().find(|dir| exe.starts_with(*dir));
+    let private_tmp = if matches!(temporary, Some(&("/tmp/" | "/var/tmp/"))) {
+        "no"
+    } else {
+        "yes"
+    };
+    let private_devices = if temporary == Some(&"/dev/shm/") {
+        "no"
+    } else {
+        "yes"
+    };
+    let warning = temporary.map_or_else(String::new, |dir| {
+        let setting = if private_tmp == "no" {
+            "PrivateTmp=no"
+        } else {
+            "PrivateDevices=no"
+        };
+        format!(
+            "# {exe} is under {dir}, which may be emptied at boot; the unit has {setting} so \
+             that it can run it.\n# Copy nlsel to /usr/local/bin and write the unit again.\n"
+        )
+    });
     let service = if args.watch {
         "Type=exec\nRestart=on-failure\nRestartSec=5s\n"
     } else {
         "Type=oneshot\nRemainAfterExit=yes\n"
     };
     Ok(format!(
-        "# Written by `nlsel unit {words}`.\n\
+        "# Written by `nlsel {options}unit {words}`.\n\
+         {warning}\
          [Unit]\n\
          Description=Choose the IPv6 source address: {description}\n\
          After=network-online.target\n\
@@ -147,8 +185,8 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          RestrictNamespaces={namespaces}\n\
          ProtectSystem=strict\n\
          ProtectHome={protect_home}\n\
-         PrivateTmp=yes\n\
-         PrivateDevices=yes\n\
+         PrivateTmp={private_tmp}\n\
+         PrivateDevices={private_devices}\n\
          ProtectKernelTunables=yes\n\
          ProtectKernelModules=yes\n\
          ProtectKernelLogs=yes\n\
@@ -167,10 +205,12 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          \n\
          [Install]\n\
          WantedBy=multi-user.target\n",
-        words = args.words.join(" "),
         exec_start = exec_start.join(" "),
     ))
 }
+
+/// Directories whose content the unit's sandbox hides or the system may empty at boot.
+const TEMPORARY_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
 
 pub fn run(args: &Args, globals: &Globals, out: &mut Output) -> Result<Outcome, Failure> {
     let exe = std::env::current_exe().map_err(|source| Failure::Io {

@@ -370,72 +370,33 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: libc::c_int) -> io::Res
         .collect())
 }
 
-/// Termination signals, blocked and read from a descriptor, so that a long-running loop can
-/// wait for the kernel and for a signal in one `poll` and end cleanly between two passes.
-pub struct SignalFd {
-    fd: OwnedFd,
+/// The handler [`exit_on_signals`] installs: ends the process at once with exit 0.
+extern "C" fn exit_zero(_signal: libc::c_int) {
+    // SAFETY: _exit(2) is async-signal-safe (signal-safety(7)) and touches no memory of ours;
+    // skipping atexit handlers and buffered output is the point: every line a long-running
+    // command prints is flushed as it is written.
+    unsafe { libc::_exit(0) }
 }
 
-impl SignalFd {
-    /// Blocks `signals` for this thread and returns a descriptor that becomes readable when one
-    /// is pending. Block them before anything else, so that none is lost.
-    pub fn block(signals: &[libc::c_int]) -> io::Result<SignalFd> {
-        // SAFETY: an all-zero sigset_t is a valid value; sigemptyset below makes it empty.
-        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: the pointer is to `set`, a live, writable sigset_t.
-        unsafe { libc::sigemptyset(&raw mut set) };
-        for &signal in signals {
-            // SAFETY: the pointer is to `set`, a live, writable sigset_t; an invalid signal
-            // number is reported as an error, not undefined behaviour.
-            if unsafe { libc::sigaddset(&raw mut set, signal) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        // SAFETY: `set` is a live, initialised sigset_t the call only reads; the old mask is
-        // not wanted, so its pointer is null, which pthread_sigmask allows.
-        let rc =
-            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) };
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        // SAFETY: -1 asks for a new descriptor; `set` is a live, initialised sigset_t the call
-        // only reads.
-        let raw =
-            unsafe { libc::signalfd(-1, &raw const set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
-        if raw < 0 {
+/// Makes each of `signals` end the process with exit 0 the moment it is delivered, whatever
+/// the process is doing: waiting in `poll`, reading a dump, or between the datagrams of a
+/// batch. The only bound is the system call in progress, since a signal is acted on when the
+/// kernel returns to user space. The kernel's state needs no cleanup: every change nlsel sends
+/// is complete in itself.
+pub fn exit_on_signals(signals: &[libc::c_int]) -> io::Result<()> {
+    // SAFETY: an all-zero sigaction is a valid value: no flags, an empty mask, no handler.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = exit_zero as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for &signal in signals {
+        // SAFETY: `action` is a live, initialised sigaction the call only reads, whose handler
+        // calls nothing but _exit; the old action is not wanted, so its pointer is null, which
+        // sigaction(2) allows. An invalid signal number is an error, not undefined behaviour.
+        let rc = unsafe { libc::sigaction(signal, &raw const action, std::ptr::null_mut()) };
+        if rc < 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: `raw` is a descriptor signalfd(2) just returned; nothing else owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        Ok(SignalFd { fd })
     }
-
-    /// The number of a pending signal, consuming it, or `None` when none is pending.
-    pub fn take(&self) -> io::Result<Option<u32>> {
-        let mut info = [0u8; size_of::<libc::signalfd_siginfo>()];
-        // SAFETY: the pointer and length describe `info`, a live, writable buffer exactly the
-        // size of one signalfd_siginfo, which is all signalfd(2) writes per read.
-        let read = unsafe { libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), info.len()) };
-        if read < 0 {
-            let error = io::Error::last_os_error();
-            return if error.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
-            } else {
-                Err(error)
-            };
-        }
-        // ssi_signo is the first field of struct signalfd_siginfo.
-        let signo = info
-            .first_chunk::<4>()
-            .map(|bytes| u32::from_ne_bytes(*bytes));
-        Ok(signo)
-    }
-}
-
-impl AsFd for SignalFd {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
+    Ok(())
 }
 
 /// `NSFS_MAGIC` from <linux/magic.h>: the file system of namespace files (`/run/netns/*`,

@@ -567,6 +567,20 @@ mod tests {
     }
 
     #[test]
+    fn route_source_in_text_and_json() {
+        let dst: IpAddr = "2001:db8:9f16:8fc7::9".parse().unwrap();
+        let src: IpAddr = "2001:db8::2".parse().unwrap();
+        assert_eq!(
+            route_source(dst, src, b"venet0", false),
+            "2001:db8::2 dev venet0"
+        );
+        assert_eq!(
+            route_source(dst, src, b"venet0", true),
+            r#"{"dst":"2001:db8:9f16:8fc7::9","src":"2001:db8::2","dev":"venet0"}"#
+        );
+    }
+
+    #[test]
     fn plan_report_omits_unapplied_changes_in_text_only() {
         let beef = address(true, IfaFlags::PERMANENT);
         let change = Change {
