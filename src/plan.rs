@@ -348,9 +348,11 @@ mod tests {
         // The kernel refuses valid_lft 0 and is about to remove the address anyway.
         let mut addresses = seed();
         addresses[1].valid_lft = 0;
-        addresses[1].preferred_lft = 0;
+        // Not deprecated by its preferred lifetime: only valid 0 keeps it out of the plan.
+        addresses[1].preferred_lft = 1;
         let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
         assert!(plan.steps.is_empty());
+        addresses[1].preferred_lft = 0;
         addresses[1].flags |= IfaFlags::DEPRECATED;
         assert!(undeprecate(&addresses, None).steps.is_empty());
         // Even with lifetimes the kernel would never report together, valid 0 is not changed.
