@@ -486,3 +486,196 @@ pub fn execute(
         Outcome::Done
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The race guard's decisions, on hand-made notifications: which changes are suspect, and
+    //! who created the address that exists after them.
+
+    use super::*;
+    use crate::nl::Emit;
+    use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
+    use crate::nl::request::KernelError;
+    use crate::plan::Action;
+
+    fn address(text: &str, cstamp: u32, tstamp: u32) -> Address {
+        let local: IpAddr = text.parse().unwrap();
+        Address {
+            ifindex: 2,
+            family: Family::of(&local),
+            prefixlen: 64,
+            scope: Scope::Universe,
+            local,
+            peer: None,
+            broadcast: None,
+            label: None,
+            flags: IfaFlags::PERMANENT,
+            preferred_lft: INFINITY_LIFE_TIME,
+            valid_lft: INFINITY_LIFE_TIME,
+            proto: None,
+            rt_priority: None,
+            cstamp,
+            tstamp,
+        }
+    }
+
+    fn notification(msg_type: u16, ifindex: u32, text: &str) -> Notification {
+        let local: IpAddr = text.parse().unwrap();
+        let message = AddrMessage {
+            ifindex,
+            local: Some(local),
+            address: Some(local),
+            ..AddrMessage::empty(Family::of(&local))
+        };
+        let mut payload = vec![0; message.buffer_len().unwrap()];
+        message.emit(&mut payload).unwrap();
+        Notification {
+            msg_type,
+            flags: NlmFlags::empty(),
+            payload,
+        }
+    }
+
+    fn deprecation(address: &Address) -> Change<'_> {
+        Change {
+            address,
+            action: Action::Deprecate,
+            preferred_lft: 0,
+            valid_lft: address.valid_lft,
+        }
+    }
+
+    /// A batch of `n` changes, all sent; `acked[i]` says whether change i was acknowledged,
+    /// after `before_ack[i]` notifications.
+    fn outcome(acked: &[Option<bool>], before_ack: &[usize]) -> BatchOutcome {
+        BatchOutcome {
+            results: acked
+                .iter()
+                .map(|ack| {
+                    ack.map(|ok| {
+                        if ok {
+                            Ok(())
+                        } else {
+                            Err(KernelError {
+                                errno: libc::EINVAL,
+                                message: None,
+                            })
+                        }
+                    })
+                })
+                .collect(),
+            notifications_before_ack: before_ack.to_vec(),
+            sent: acked.len(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn history_counts_creations_after_the_last_deletion_of_the_same_address() {
+        let key = (2, "192.0.2.1".parse().unwrap());
+        let notified: Vec<_> = [
+            notification(RTM_NEWADDR, 2, "192.0.2.1"),
+            notification(RTM_DELADDR, 2, "192.0.2.1"),
+            notification(RTM_NEWADDR, 3, "192.0.2.1"),
+            notification(RTM_NEWADDR, 2, "192.0.2.9"),
+            notification(RTM_NEWADDR, 2, "192.0.2.1"),
+        ]
+        .iter()
+        .map(notified_address)
+        .collect();
+        assert_eq!(
+            history(&notified, key),
+            History {
+                deleted: true,
+                news_after_deletion: 1
+            }
+        );
+        assert_eq!(history(&notified[..1], key), History::default());
+    }
+
+    #[test]
+    fn suspects_are_deletions_before_the_ack_unknown_outcomes_and_everything_after_an_overrun() {
+        let kept = address("2001:db8::1", 10, 10);
+        let deleted = address("2001:db8::2", 10, 10);
+        let unanswered = address("2001:db8::3", 10, 10);
+        let refused = address("2001:db8::4", 10, 10);
+        let changes_owned = [
+            deprecation(&kept),
+            deprecation(&deleted),
+            deprecation(&unanswered),
+            deprecation(&refused),
+        ];
+        let changes: Vec<&Change<'_>> = changes_owned.iter().collect();
+        let notifications = [
+            notification(RTM_DELADDR, 2, "2001:db8::2"),
+            // After every ACK it was counted for: not a reason to suspect change 0.
+            notification(RTM_DELADDR, 2, "2001:db8::1"),
+        ];
+        let batch = outcome(&[Some(true), Some(true), None, Some(false)], &[0, 1, 0, 0]);
+        let found = suspects(&changes, &batch, &notifications, false);
+        let indexes: Vec<usize> = found.iter().map(|suspect| suspect.index).collect();
+        assert_eq!(indexes, [1, 2]);
+        assert!(found[0].acknowledged && found[0].history.deleted);
+        // Unanswered: every notification counts, and there were none for it.
+        assert!(!found[1].acknowledged && !found[1].history.deleted);
+        // After an overrun every sent, unrefused change is suspect.
+        let indexes: Vec<usize> = suspects(&changes, &batch, &notifications, true)
+            .iter()
+            .map(|suspect| suspect.index)
+            .collect();
+        assert_eq!(indexes, [0, 1, 2]);
+        // A change that was never sent cannot have re-created anything.
+        let mut unsent = outcome(&[Some(true), Some(true), None, Some(false)], &[0, 1, 0, 0]);
+        unsent.sent = 2;
+        assert_eq!(suspects(&changes, &unsent, &notifications, true).len(), 2);
+    }
+
+    #[test]
+    fn creator_by_ipv4_notification_count_then_by_stamps() {
+        let suspect = |deleted, news, acknowledged| Suspect {
+            index: 0,
+            history: History {
+                deleted,
+                news_after_deletion: news,
+            },
+            acknowledged,
+        };
+        let v4 = address("192.0.2.1", 10, 10);
+        let untouched = address("192.0.2.1", 50, 50);
+        let updated = address("192.0.2.1", 50, 60);
+        assert_eq!(
+            creator(&v4, &updated, &suspect(true, 1, true), false),
+            Creator::OurChange
+        );
+        assert_eq!(
+            creator(&v4, &untouched, &suspect(true, 2, true), false),
+            Creator::SomeoneElse
+        );
+        // After an overrun the count cannot be trusted: the stamps decide.
+        assert_eq!(
+            creator(&v4, &untouched, &suspect(true, 2, true), true),
+            Creator::OurChange
+        );
+        let v6 = address("2001:db8::1", 10, 10);
+        let same = address("2001:db8::1", 10, 10);
+        let new_untouched = address("2001:db8::1", 50, 50);
+        let new_updated = address("2001:db8::1", 50, 60);
+        assert_eq!(
+            creator(&v6, &same, &suspect(false, 0, false), false),
+            Creator::Original
+        );
+        // A deletion seen makes any copy a new incarnation, even with the old stamps.
+        assert_eq!(
+            creator(&v6, &same, &suspect(true, 0, true), false),
+            Creator::OurChange
+        );
+        assert_eq!(
+            creator(&v6, &new_untouched, &suspect(false, 0, false), true),
+            Creator::OurChange
+        );
+        assert_eq!(
+            creator(&v6, &new_updated, &suspect(true, 1, true), false),
+            Creator::SomeoneElse
+        );
+    }
+}
