@@ -6,81 +6,192 @@
 //! change, the change re-creates it. The guard:
 //!
 //! 1. The connection joins the address notification groups *before* the dump, so every
-//!    RTM_DELADDR from then on reaches nlsel, queued in the kernel's order among the dump
-//!    replies and the ACKs (the kernel handles each message under the RTNL lock and queues the
-//!    notification before it is done with the next one).
-//! 2. A change whose address had an RTM_DELADDR queued before the change's ACK may have
-//!    re-created it. If the kernel dropped notifications (ENOBUFS), every change is suspect.
-//! 3. For each suspect, nlsel reads the address again. One that is absent was deleted after
-//!    the change: nothing to do. One that exists after a deletion was seen is a new
-//!    incarnation, since the deletion came after the dump saw the old one; after an overrun,
-//!    only a creation stamp (`cstamp` of IFA_CACHEINFO) newer than the dump's shows one. A new
-//!    incarnation never changed after its creation (its `tstamp` equals its `cstamp`) is the
-//!    one nlsel's change created, and nlsel deletes it. One changed since was re-added by
-//!    someone else before the change, which only updated it, and it is kept.
+//!    RTM_NEWADDR and RTM_DELADDR from then on reaches nlsel, queued in the kernel's order
+//!    among the dump replies and the ACKs (the kernel handles each message under the RTNL lock
+//!    and queues its notifications before its ACK). Notifications are told from replies by
+//!    kind (`crate::nl::request`), never by sequence number: IPv4 ones carry the sequence
+//!    number and port of the process that caused them.
+//! 2. Suspects: a change whose address had an RTM_DELADDR queued before the change's ACK; every
+//!    change whose outcome is unknown (sent, ACK never came); and, if the kernel dropped
+//!    notifications (ENOBUFS), every change.
+//! 3. For each suspect, nlsel reads the address again. Absent: deleted after the change,
+//!    nothing to do. Present: who created it?
+//!    - IPv4, ACK seen, no overrun: the kernel notifies every creation and every change of an
+//!      IPv4 address synchronously, so the RTM_NEWADDR notifications for the address between
+//!      its last RTM_DELADDR and nlsel's ACK say it exactly: one is nlsel's own change, which
+//!      created it (nlsel deletes it); two or more mean someone else re-added it and nlsel's
+//!      change only updated it (kept).
+//!    - Otherwise (IPv6, whose creation notification may come only when DAD ends and whose
+//!      change of a tentative address notifies nothing; or an unknown outcome; or an overrun),
+//!      the stamps of IFA_CACHEINFO decide. After a seen deletion what exists is a new
+//!      incarnation; without one, only a creation stamp (`cstamp`) newer than the dump's shows
+//!      one. A new incarnation never changed since its creation (`tstamp` == `cstamp`) is the
+//!      one nlsel's change created, and nlsel deletes it; one changed since was re-added by
+//!      someone else before the change, and it is kept.
 //!
-//! What is left: when another process re-adds the address and nlsel's change updates it within
-//! the same 10 ms tick, the two look alike, and the address is deleted as if nlsel had created
-//! it. The opposite mistake, keeping a copy nlsel created, cannot happen unless someone changes
-//! that copy before nlsel reads it back.
+//! What cannot be closed:
+//! - Another process deletes the address, nlsel's change re-creates it, and the other
+//!   process's own re-add then fails with EEXIST: nlsel removes its copy and the address is
+//!   gone. A refused request causes no notification, so nothing in what the kernel tells nlsel
+//!   shows that anyone wanted the address back. The other process was told (EEXIST); one that
+//!   re-adds with `ip addr replace` instead updates nlsel's copy, which the rules above see
+//!   and keep (for IPv6, unless it lands in the same 10 ms tick as the re-creation).
+//! - IPv6 (and IPv4 after an overrun or a lost ACK): another process re-adds the address and
+//!   nlsel's change updates it within the same 10 ms tick; the two look alike and the address
+//!   is deleted as if nlsel had created it.
+//! - The opposite mistake, keeping a copy nlsel created, needs someone to change that copy
+//!   before nlsel reads it back (for IPv4 with the ACK seen, not even then).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::context::{Context, Outcome};
 use crate::failure::{ChangeError, ChangeTally, Failure};
-use crate::model::{Address, Interface, name_of, read_addresses, read_interfaces};
+use crate::model::{
+    Address, Interface, PrefixRoute, name_of, read_addresses, read_interfaces,
+    read_ipv6_prefix_routes,
+};
 use crate::nl::Family;
-use crate::nl::addr::AddrMessage;
+use crate::nl::addr::{AddrMessage, IfaFlags};
 use crate::nl::header::{
     NlmFlags, RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
 };
-use crate::nl::request::{BatchOutcome, Notification};
+use crate::nl::request::{BatchOutcome, Notification, RequestError};
 use crate::plan::{Change, Mode, Plan};
 use crate::present;
 
-/// The address a notification of deletion names: (ifindex, address).
-fn deleted_address(notification: &Notification) -> Option<(u32, IpAddr)> {
-    if notification.msg_type != RTM_DELADDR {
+/// The address a notification names, with the notification's type: (type, ifindex, address).
+fn notified_address(notification: &Notification) -> Option<(u16, u32, IpAddr)> {
+    if notification.msg_type != RTM_DELADDR && notification.msg_type != RTM_NEWADDR {
         return None;
     }
     let (message, _) = AddrMessage::parse(&notification.payload).ok()?;
-    Some((message.ifindex, message.local_address()?))
+    Some((
+        notification.msg_type,
+        message.ifindex,
+        message.local_address()?,
+    ))
+}
+
+/// What the notifications before a change's ACK say of its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct History {
+    /// An RTM_DELADDR for it was seen.
+    deleted: bool,
+    /// RTM_NEWADDR notifications for it after its last RTM_DELADDR.
+    news_after_deletion: usize,
+}
+
+fn history(notified: &[Option<(u16, u32, IpAddr)>], key: (u32, IpAddr)) -> History {
+    let mut history = History::default();
+    for &(msg_type, ifindex, local) in notified.iter().flatten() {
+        if (ifindex, local) != key {
+            continue;
+        }
+        if msg_type == RTM_DELADDR {
+            history = History {
+                deleted: true,
+                news_after_deletion: 0,
+            };
+        } else if history.deleted {
+            history.news_after_deletion = history.news_after_deletion.saturating_add(1);
+        }
+    }
+    history
 }
 
 /// A change that may have re-created a deleted address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Suspect {
     /// Index of the change.
     index: usize,
-    /// A deletion of its address was seen; without it the suspicion comes from an overrun.
-    deletion_seen: bool,
+    /// What the notifications said, up to the change's ACK (up to the end, when its ACK
+    /// never came).
+    history: History,
+    /// The kernel acknowledged the change; otherwise its outcome is unknown.
+    acknowledged: bool,
 }
 
-/// The changes that may have re-created a deleted address.
+/// The changes that may have re-created a deleted address: those acknowledged after an
+/// RTM_DELADDR of their address, and, when notifications may be missing (`overrun`) or the
+/// change's outcome is unknown (sent, but no ACK), all of them.
 fn suspects(
     changes: &[&Change<'_>],
     outcome: &BatchOutcome,
     notifications: &[Notification],
     overrun: bool,
 ) -> Vec<Suspect> {
-    let deleted: Vec<Option<(u32, IpAddr)>> = notifications.iter().map(deleted_address).collect();
-    let applied = |i: &usize| matches!(outcome.results.get(*i), Some(Some(Ok(()))));
-    (0..changes.len())
-        .filter(applied)
+    let notified: Vec<Option<(u16, u32, IpAddr)>> =
+        notifications.iter().map(notified_address).collect();
+    (0..outcome.sent.min(changes.len()))
         .filter_map(|index| {
             let change = changes.get(index)?;
-            let before_ack = outcome
-                .notifications_before_ack
-                .get(index)
-                .copied()
-                .unwrap_or(0);
-            let key = Some((change.address.ifindex, change.address.local));
-            let deletion_seen = deleted.get(..before_ack).unwrap_or_default().contains(&key);
-            (deletion_seen || overrun).then_some(Suspect {
+            let acknowledged = match outcome.results.get(index) {
+                Some(Some(Ok(()))) => true,
+                // Refused: the kernel changed nothing.
+                Some(Some(Err(_))) => return None,
+                _ => false,
+            };
+            let before_ack = if acknowledged {
+                outcome
+                    .notifications_before_ack
+                    .get(index)
+                    .copied()
+                    .unwrap_or(0)
+            } else {
+                notified.len()
+            };
+            let key = (change.address.ifindex, change.address.local);
+            let history = history(notified.get(..before_ack).unwrap_or_default(), key);
+            (history.deleted || overrun || !acknowledged).then_some(Suspect {
                 index,
-                deletion_seen,
+                history,
+                acknowledged,
             })
         })
         .collect()
+}
+
+/// Who created the address that exists now, as far as nlsel can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creator {
+    /// The address nlsel's dump saw, never deleted: nothing to undo.
+    Original,
+    /// nlsel's change re-created it after someone deleted it.
+    OurChange,
+    /// Someone else re-added it, and nlsel's change only updated it.
+    SomeoneElse,
+}
+
+/// Decides who created `current`, the address as read back after the change, for a change of
+/// `original` that is suspect as `suspect` says.
+fn creator(original: &Address, current: &Address, suspect: &Suspect, overrun: bool) -> Creator {
+    let history = suspect.history;
+    // IPv4 notifies every creation and every change at once, under the RTNL lock, so between
+    // the last deletion and the ACK exactly one RTM_NEWADDR means our change created the
+    // address, and two or more that someone else created it and our change updated it.
+    // IPv6 notifies a tentative address only when DAD ends, so only the stamps can tell.
+    if original.family == Family::Inet
+        && history.deleted
+        && suspect.acknowledged
+        && !overrun
+        && history.news_after_deletion > 0
+    {
+        return if history.news_after_deletion == 1 {
+            Creator::OurChange
+        } else {
+            Creator::SomeoneElse
+        };
+    }
+    // After a deletion, what exists is a new incarnation whatever its stamp says (the two can
+    // share a 10 ms tick); otherwise only a new creation stamp shows one.
+    let new_incarnation = history.deleted || current.cstamp != original.cstamp;
+    if !new_incarnation {
+        Creator::Original
+    } else if current.tstamp == current.cstamp {
+        Creator::OurChange
+    } else {
+        Creator::SomeoneElse
+    }
 }
 
 /// Deletes what the changes in `suspects` re-created; returns the indexes of those it deleted.
@@ -89,6 +200,7 @@ fn remove_recreated(
     interfaces: &[Interface],
     changes: &[&Change<'_>],
     suspects: &[Suspect],
+    overrun: bool,
 ) -> Result<Vec<usize>, Failure> {
     let mut removed = Vec::new();
     for suspect in suspects {
@@ -97,16 +209,11 @@ fn remove_recreated(
             continue;
         };
         let original = change.address;
-        let now = read_addresses(&mut ctx.conn, original.family, |address| {
-            address.ifindex == original.ifindex && address.local == original.local
-        })
-        .map_err(Failure::request("re-reading addresses"))?;
-        let Some(current) = now.first() else { continue };
-        // After a deletion, what exists is a new incarnation whatever its stamp says (the two
-        // can share a 10 ms tick); after an overrun only a new creation stamp shows one.
-        let new_incarnation = suspect.deletion_seen || current.cstamp != original.cstamp;
-        let created_by_our_change = new_incarnation && current.tstamp == current.cstamp;
-        if !created_by_our_change {
+        let Some(current) = read_back(ctx, original)? else {
+            // Absent: deleted after the change, or the change never re-created it.
+            continue;
+        };
+        if creator(original, &current, suspect, overrun) != Creator::OurChange {
             continue;
         }
         let deletion = current.delete_message();
@@ -117,6 +224,10 @@ fn remove_recreated(
                 if error.errno() == Some(libc::EADDRNOTAVAIL)
                     || error.errno() == Some(libc::ENODEV) =>
             {
+                removed.push(i)
+            }
+            // The ACK was dropped: read the state instead of waiting for it.
+            Err(RequestError::AcksLost { .. }) if read_back(ctx, original)?.is_none() => {
                 removed.push(i)
             }
             Err(error) => {
@@ -131,6 +242,16 @@ fn remove_recreated(
     Ok(removed)
 }
 
+/// The address `original` names (same interface, same local address) as the kernel has it
+/// now, if it has it.
+fn read_back(ctx: &mut Context, original: &Address) -> Result<Option<Address>, Failure> {
+    let now = read_addresses(&mut ctx.conn, original.family, |address| {
+        address.ifindex == original.ifindex && address.local == original.local
+    })
+    .map_err(Failure::request("re-reading addresses"))?;
+    Ok(now.into_iter().next())
+}
+
 /// Reads the interfaces and the addresses of `family` that `keep` accepts: what every plan is
 /// made from. When the plan is to be applied, the race guard's subscription comes first, so
 /// that every deletion after this dump reaches [`execute`] (point 1 above).
@@ -142,7 +263,10 @@ pub fn read_state(
 ) -> Result<(Vec<Interface>, Vec<Address>), Failure> {
     if mode == Mode::Apply {
         ctx.conn
-            .subscribe(&[RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR], &[RTM_DELADDR])
+            .subscribe(
+                &[RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR],
+                &[RTM_NEWADDR, RTM_DELADDR],
+            )
             .map_err(Failure::request("subscribing to address notifications"))?;
     }
     let interfaces =
@@ -174,6 +298,64 @@ pub fn apply_rule(ctx: &mut Context, rule: &dyn Rule, mode: Mode) -> Result<Outc
     execute(ctx, &plan, &interfaces, mode)
 }
 
+/// The prefix route an IPv6 change may make the kernel re-install, with the change: an
+/// address without `noprefixroute` gets its prefix route back on every RTM_NEWADDR
+/// (`inet6_addr_modify`), also when an operator deleted it on purpose. IPv4 leaves routes alone
+/// on a change, and an address with `noprefixroute` has none.
+fn prefix_route_of(change: &Change<'_>) -> Option<PrefixRoute> {
+    let address = change.address;
+    if address.family != Family::Inet6 || address.flags.contains(IfaFlags::NOPREFIXROUTE) {
+        return None;
+    }
+    let prefix = IpAddr::V6(prefix_of(address.ipv6()?, address.prefixlen));
+    Some((address.ifindex, prefix, address.prefixlen))
+}
+
+/// The changes whose prefix route is missing now, with that route: the kernel may re-install
+/// it (not on a link that is down, for one), which [`reinstalled`] tells afterwards.
+fn missing_prefix_routes<'a, 'b>(
+    ctx: &mut Context,
+    changes: &[&'a Change<'b>],
+) -> Result<Vec<(&'a Change<'b>, PrefixRoute)>, Failure> {
+    if !changes
+        .iter()
+        .any(|change| prefix_route_of(change).is_some())
+    {
+        return Ok(Vec::new());
+    }
+    let routes =
+        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+    Ok(changes
+        .iter()
+        .filter_map(|change| Some((*change, prefix_route_of(change)?)))
+        .filter(|(_, route)| !routes.contains(route))
+        .collect())
+}
+
+/// Of the routes `missing` before the changes, those that exist now.
+fn reinstalled<'a, 'b>(
+    ctx: &mut Context,
+    missing: Vec<(&'a Change<'b>, PrefixRoute)>,
+) -> Result<Vec<(&'a Change<'b>, PrefixRoute)>, Failure> {
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let routes =
+        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+    Ok(missing
+        .into_iter()
+        .filter(|(_, route)| routes.contains(route))
+        .collect())
+}
+
+/// `address` with every bit past the first `len` cleared.
+fn prefix_of(address: Ipv6Addr, len: u8) -> Ipv6Addr {
+    let mask = u128::MAX
+        .checked_shl(128u32.saturating_sub(u32::from(len)))
+        .unwrap_or(0);
+    Ipv6Addr::from(u128::from(address) & mask)
+}
+
 /// How errors and warnings name a change: "deprecate ADDR/LEN dev IFACE".
 fn change_description(change: &Change<'_>, interfaces: &[Interface]) -> String {
     present::describe(change, interfaces, change.action.name())
@@ -187,6 +369,7 @@ pub fn execute(
     mode: Mode,
 ) -> Result<Outcome, Failure> {
     let changes: Vec<&Change<'_>> = plan.changes().collect();
+    let missing_routes = missing_prefix_routes(ctx, &changes)?;
     let mut applied: Vec<bool> = vec![mode == Mode::Apply; changes.len()];
     let mut failure = None;
     if mode == Mode::Apply && !changes.is_empty() {
@@ -202,7 +385,7 @@ pub fn execute(
         }
         let overrun = ctx.conn.take_overrun();
         let suspects = suspects(&changes, &outcome, ctx.conn.notifications(), overrun);
-        for i in remove_recreated(ctx, interfaces, &changes, &suspects)? {
+        for i in remove_recreated(ctx, interfaces, &changes, &suspects, overrun)? {
             if let (Some(slot), Some(change)) = (applied.get_mut(i), changes.get(i)) {
                 *slot = false;
                 crate::warn!(
@@ -250,6 +433,31 @@ pub fn execute(
     for line in present::plan_report(plan, interfaces, mode, &applied, ctx.globals.json) {
         ctx.out.line(&line);
     }
+    let (missing_routes, verb) = if mode == Mode::Apply {
+        (reinstalled(ctx, missing_routes)?, "re-installed")
+    } else {
+        (missing_routes, "may re-install")
+    };
+    for (change, (_, prefix, len)) in &missing_routes {
+        let name = name_of(interfaces, change.address.ifindex);
+        let name = String::from_utf8_lossy(&name);
+        crate::warn!(
+            "{} dev {name}: the change {verb} the prefix route {prefix}/{len} dev {name}, which was missing (deleted by hand?); the kernel adds it back on every change of an address without noprefixroute",
+            present::address_text(change.address),
+        );
+    }
+    for &ifindex in &plan.tentative_kept {
+        crate::warn!(
+            "{}: every address matching --except is still tentative (duplicate address detection running, or the link is down); nothing deprecated there",
+            String::from_utf8_lossy(&name_of(interfaces, ifindex))
+        );
+    }
+    for &ifindex in &plan.dadfailed_kept {
+        crate::warn!(
+            "{}: every address matching --except failed duplicate address detection; nothing deprecated there",
+            String::from_utf8_lossy(&name_of(interfaces, ifindex))
+        );
+    }
     for &ifindex in &plan.no_preferred_kept {
         crate::warn!(
             "{}: no kept address is preferred; the kernel may still choose a deprecated one",
@@ -277,4 +485,197 @@ pub fn execute(
     } else {
         Outcome::Done
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The race guard's decisions, on hand-made notifications: which changes are suspect, and
+    //! who created the address that exists after them.
+
+    use super::*;
+    use crate::nl::Emit;
+    use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
+    use crate::nl::request::KernelError;
+    use crate::plan::Action;
+
+    fn address(text: &str, cstamp: u32, tstamp: u32) -> Address {
+        let local: IpAddr = text.parse().unwrap();
+        Address {
+            ifindex: 2,
+            family: Family::of(&local),
+            prefixlen: 64,
+            scope: Scope::Universe,
+            local,
+            peer: None,
+            broadcast: None,
+            label: None,
+            flags: IfaFlags::PERMANENT,
+            preferred_lft: INFINITY_LIFE_TIME,
+            valid_lft: INFINITY_LIFE_TIME,
+            proto: None,
+            rt_priority: None,
+            cstamp,
+            tstamp,
+        }
+    }
+
+    fn notification(msg_type: u16, ifindex: u32, text: &str) -> Notification {
+        let local: IpAddr = text.parse().unwrap();
+        let message = AddrMessage {
+            ifindex,
+            local: Some(local),
+            address: Some(local),
+            ..AddrMessage::empty(Family::of(&local))
+        };
+        let mut payload = vec![0; message.buffer_len().unwrap()];
+        message.emit(&mut payload).unwrap();
+        Notification {
+            msg_type,
+            flags: NlmFlags::empty(),
+            payload,
+        }
+    }
+
+    fn deprecation(address: &Address) -> Change<'_> {
+        Change {
+            address,
+            action: Action::Deprecate,
+            preferred_lft: 0,
+            valid_lft: address.valid_lft,
+        }
+    }
+
+    /// A batch of `n` changes, all sent; `acked[i]` says whether change i was acknowledged,
+    /// after `before_ack[i]` notifications.
+    fn outcome(acked: &[Option<bool>], before_ack: &[usize]) -> BatchOutcome {
+        BatchOutcome {
+            results: acked
+                .iter()
+                .map(|ack| {
+                    ack.map(|ok| {
+                        if ok {
+                            Ok(())
+                        } else {
+                            Err(KernelError {
+                                errno: libc::EINVAL,
+                                message: None,
+                            })
+                        }
+                    })
+                })
+                .collect(),
+            notifications_before_ack: before_ack.to_vec(),
+            sent: acked.len(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn history_counts_creations_after_the_last_deletion_of_the_same_address() {
+        let key = (2, "192.0.2.1".parse().unwrap());
+        let notified: Vec<_> = [
+            notification(RTM_NEWADDR, 2, "192.0.2.1"),
+            notification(RTM_DELADDR, 2, "192.0.2.1"),
+            notification(RTM_NEWADDR, 3, "192.0.2.1"),
+            notification(RTM_NEWADDR, 2, "192.0.2.9"),
+            notification(RTM_NEWADDR, 2, "192.0.2.1"),
+        ]
+        .iter()
+        .map(notified_address)
+        .collect();
+        assert_eq!(
+            history(&notified, key),
+            History {
+                deleted: true,
+                news_after_deletion: 1
+            }
+        );
+        assert_eq!(history(&notified[..1], key), History::default());
+    }
+
+    #[test]
+    fn suspects_are_deletions_before_the_ack_unknown_outcomes_and_everything_after_an_overrun() {
+        let kept = address("2001:db8::1", 10, 10);
+        let deleted = address("2001:db8::2", 10, 10);
+        let unanswered = address("2001:db8::3", 10, 10);
+        let refused = address("2001:db8::4", 10, 10);
+        let changes_owned = [
+            deprecation(&kept),
+            deprecation(&deleted),
+            deprecation(&unanswered),
+            deprecation(&refused),
+        ];
+        let changes: Vec<&Change<'_>> = changes_owned.iter().collect();
+        let notifications = [
+            notification(RTM_DELADDR, 2, "2001:db8::2"),
+            // After every ACK it was counted for: not a reason to suspect change 0.
+            notification(RTM_DELADDR, 2, "2001:db8::1"),
+        ];
+        let batch = outcome(&[Some(true), Some(true), None, Some(false)], &[0, 1, 0, 0]);
+        let found = suspects(&changes, &batch, &notifications, false);
+        let indexes: Vec<usize> = found.iter().map(|suspect| suspect.index).collect();
+        assert_eq!(indexes, [1, 2]);
+        assert!(found[0].acknowledged && found[0].history.deleted);
+        // Unanswered: every notification counts, and there were none for it.
+        assert!(!found[1].acknowledged && !found[1].history.deleted);
+        // After an overrun every sent, unrefused change is suspect.
+        let indexes: Vec<usize> = suspects(&changes, &batch, &notifications, true)
+            .iter()
+            .map(|suspect| suspect.index)
+            .collect();
+        assert_eq!(indexes, [0, 1, 2]);
+        // A change that was never sent cannot have re-created anything.
+        let mut unsent = outcome(&[Some(true), Some(true), None, Some(false)], &[0, 1, 0, 0]);
+        unsent.sent = 2;
+        assert_eq!(suspects(&changes, &unsent, &notifications, true).len(), 2);
+    }
+
+    #[test]
+    fn creator_by_ipv4_notification_count_then_by_stamps() {
+        let suspect = |deleted, news, acknowledged| Suspect {
+            index: 0,
+            history: History {
+                deleted,
+                news_after_deletion: news,
+            },
+            acknowledged,
+        };
+        let v4 = address("192.0.2.1", 10, 10);
+        let untouched = address("192.0.2.1", 50, 50);
+        let updated = address("192.0.2.1", 50, 60);
+        assert_eq!(
+            creator(&v4, &updated, &suspect(true, 1, true), false),
+            Creator::OurChange
+        );
+        assert_eq!(
+            creator(&v4, &untouched, &suspect(true, 2, true), false),
+            Creator::SomeoneElse
+        );
+        // After an overrun the count cannot be trusted: the stamps decide.
+        assert_eq!(
+            creator(&v4, &untouched, &suspect(true, 2, true), true),
+            Creator::OurChange
+        );
+        let v6 = address("2001:db8::1", 10, 10);
+        let same = address("2001:db8::1", 10, 10);
+        let new_untouched = address("2001:db8::1", 50, 50);
+        let new_updated = address("2001:db8::1", 50, 60);
+        assert_eq!(
+            creator(&v6, &same, &suspect(false, 0, false), false),
+            Creator::Original
+        );
+        // A deletion seen makes any copy a new incarnation, even with the old stamps.
+        assert_eq!(
+            creator(&v6, &same, &suspect(true, 0, true), false),
+            Creator::OurChange
+        );
+        assert_eq!(
+            creator(&v6, &new_untouched, &suspect(false, 0, false), true),
+            Creator::OurChange
+        );
+        assert_eq!(
+            creator(&v6, &new_updated, &suspect(true, 1, true), false),
+            Creator::SomeoneElse
+        );
+    }
 }

@@ -2,7 +2,6 @@
 //! before nlsel enters a namespace or opens a socket, so a usage error changes nothing.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -222,11 +221,7 @@ fn enter_named_netns(netns: &OsString) -> Result<(), Failure> {
     } else {
         PathBuf::from("/run/netns").join(netns)
     };
-    let file = File::open(&path).map_err(|source| Failure::Netns {
-        name: name.clone(),
-        source,
-    })?;
-    enter_netns(&file).map_err(|source| Failure::Netns { name, source })
+    enter_netns(&path).map_err(|source| Failure::Netns { name, source })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::io;
 
 use crate::model::{Interface, name_of};
 use crate::nl::request::{KernelError, RequestError, errno_text};
+use crate::nl::socket::NetnsError;
 use crate::plan::PolicyError;
 
 #[derive(Debug)]
@@ -18,7 +19,7 @@ pub enum Failure {
     /// `-n NETNS` could not be entered.
     Netns {
         name: String,
-        source: io::Error,
+        source: NetnsError,
     },
     /// A request failed; `context` says which.
     Request {
@@ -171,6 +172,17 @@ impl fmt::Display for Failure {
             // Not a netlink error: the netlink hints (CAP_NET_ADMIN, …) would mislead here.
             Failure::Netns { name, source } => {
                 write!(f, "network namespace \"{}\": ", name.escape_debug())?;
+                let source = match source {
+                    NetnsError::NotANamespace => {
+                        return f.write_str(
+                            "not a namespace file (expected /run/netns/NAME or /proc/PID/ns/net)",
+                        );
+                    }
+                    NetnsError::NotNetwork => {
+                        return f.write_str("a namespace file, but not of a network namespace");
+                    }
+                    NetnsError::Io(source) => source,
+                };
                 match source.raw_os_error() {
                     Some(errno @ libc::EPERM) => write!(
                         f,

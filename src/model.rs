@@ -5,9 +5,12 @@ use std::net::IpAddr;
 
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, CacheInfo, INFINITY_LIFE_TIME, IfaFlags, Scope};
-use crate::nl::header::{RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK};
+use crate::nl::header::{
+    RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE,
+};
 use crate::nl::link::LinkMessage;
 use crate::nl::request::{Conn, RequestError};
+use crate::nl::route::RouteMessage;
 
 /// An interface: its index and its name as the kernel spells it (any bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +85,18 @@ impl Address {
 
     pub fn is_deprecated(&self) -> bool {
         self.preferred_lft == 0 || self.flags.contains(IfaFlags::DEPRECATED)
+    }
+
+    /// Still in duplicate address detection, or failed it: the kernel does not use it as a
+    /// source address.
+    pub fn is_unconfirmed(&self) -> bool {
+        self.flags
+            .intersects(IfaFlags::TENTATIVE | IfaFlags::DADFAILED)
+    }
+
+    /// Preferred and confirmed: an address the kernel may pick as a source.
+    pub fn is_usable(&self) -> bool {
+        !self.is_deprecated() && !self.is_unconfirmed()
     }
 
     /// A temporary (privacy) address of RFC 8981, which the kernel derives from a SLAAC
@@ -252,6 +267,31 @@ pub fn read_addresses(
             Ok(())
         },
     )
+}
+
+/// A route to a whole prefix through an interface, as the kernel installs for an address:
+/// (ifindex, destination, prefix length).
+pub type PrefixRoute = (u32, IpAddr, u8);
+
+/// Every IPv6 route with a destination and an outgoing interface, outside the local table.
+pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, RequestError> {
+    /// RT_TABLE_LOCAL: the host's own addresses, not prefix routes.
+    const LOCAL_TABLE: u32 = 255;
+    let request = RouteMessage {
+        dst: None,
+        dst_len: 0,
+        ..RouteMessage::get(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
+    };
+    conn.dump(RTM_GETROUTE, &request, Vec::new, |routes, message| {
+        if message.header.msg_type == RTM_NEWROUTE {
+            let (route, _) = RouteMessage::parse(message.payload)?;
+            let table = route.table_id.unwrap_or(u32::from(route.table));
+            if let (Some(oif), Some(dst), false) = (route.oif, route.dst, table == LOCAL_TABLE) {
+                routes.push((oif, dst, route.dst_len));
+            }
+        }
+        Ok(())
+    })
 }
 
 /// `net.ipv6.conf.IFNAME.use_tempaddr` in the current network namespace (the `/proc/sys/net`

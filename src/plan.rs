@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::model::Address;
+use crate::nl::addr::IfaFlags;
 use crate::pattern::Pattern;
 
 /// Whether a plan is carried out, printed as commands, or only checked.
@@ -87,6 +88,13 @@ pub struct Plan<'a> {
     /// Interfaces where no kept address is preferred after the plan, so the kernel may still
     /// pick a deprecated one.
     pub no_preferred_kept: Vec<u32>,
+    /// Interfaces left unchanged because no address a pattern keeps there is usable and some
+    /// are still in duplicate address detection (tentative): the kernel cannot use them as a
+    /// source yet, so deprecating the others would leave no working address for now.
+    pub tentative_kept: Vec<u32>,
+    /// The same, when the kept addresses failed duplicate address detection: they will never
+    /// be usable.
+    pub dadfailed_kept: Vec<u32>,
     /// Kept addresses that stay preferred but whose temporary addresses the kernel prefers over
     /// them (`use_tempaddr` 2): work no change of lifetimes can do.
     pub temporaries_win: Vec<&'a Address>,
@@ -202,6 +210,18 @@ pub fn deprecate<'a>(
             plan.steps.push(Step::LeaveAlone { ifindex });
             continue;
         }
+        let usable = kept.iter().any(|address| address.is_usable());
+        if !usable && kept.iter().any(|address| address.is_unconfirmed()) {
+            let dad_failed = kept
+                .iter()
+                .all(|address| address.flags.contains(IfaFlags::DADFAILED));
+            if dad_failed {
+                plan.dadfailed_kept.push(ifindex);
+            } else {
+                plan.tentative_kept.push(ifindex);
+            }
+            continue;
+        }
         plan.steps
             .extend(others.into_iter().filter_map(deprecation).map(Step::Change));
         if kept.iter().all(|address| address.is_deprecated()) {
@@ -271,7 +291,7 @@ pub fn undeprecate<'a>(addresses: &'a [Address], only: Option<&[u32]>) -> Plan<'
 mod tests {
     use super::*;
     use crate::nl::Family;
-    use crate::nl::addr::{INFINITY_LIFE_TIME, IfaFlags, Scope};
+    use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
 
     fn address(ifindex: u32, text: &str, prefixlen: u8, preferred_lft: u32) -> Address {
         let local: IpAddr = text.parse().unwrap();
@@ -389,6 +409,33 @@ mod tests {
         addresses[2].preferred_lft = 0;
         let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
         assert_eq!(plan.no_preferred_kept, [2]);
+    }
+
+    #[test]
+    fn tentative_or_dadfailed_kept_addresses_are_not_usable() {
+        for flag in [
+            IfaFlags::DADFAILED | IfaFlags::TENTATIVE,
+            IfaFlags::TENTATIVE,
+        ] {
+            let mut addresses = seed();
+            addresses[0].flags = flag;
+            addresses[2].flags = flag;
+            let plan =
+                deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
+            assert!(plan.steps.is_empty(), "{flag:?}: {plan:?}");
+            let listed = if flag.contains(IfaFlags::DADFAILED) {
+                &plan.dadfailed_kept
+            } else {
+                &plan.tentative_kept
+            };
+            assert_eq!(listed, &[2]);
+        }
+        // One usable kept address is enough.
+        let mut addresses = seed();
+        addresses[0].flags = IfaFlags::DADFAILED | IfaFlags::TENTATIVE;
+        let plan = deprecate(&addresses, &[Pattern::parse("::2").unwrap()], None, &NEVER).unwrap();
+        assert_eq!(changed(&plan), ["2001:db8:f1c1:8454:964::beef"]);
+        assert!(plan.tentative_kept.is_empty() && plan.dadfailed_kept.is_empty());
     }
 
     #[test]

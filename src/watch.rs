@@ -223,6 +223,8 @@ fn pass(
     })?;
     let mut plan = rule.plan(&addresses, &interfaces)?;
     reported.filter(&mut plan);
+    // A tentative address notifies again when DAD ends, and the next pass handles it then.
+    plan.tentative_kept.clear();
     let now = Instant::now();
     let present: HashSet<Key> = addresses.iter().map(key_of).collect();
     limiter.start_pass(now, |key| present.contains(key));

@@ -13,11 +13,18 @@
 //! for, or ask the kernel to change 2001:db8::dead, which would create it. iproute2 is the
 //! oracle throughout.
 //!
-//! nlsel connects its socket to the kernel's port, so the kernel refuses (ECONNREFUSED) every
-//! datagram user space addresses to it; the forger counts them, and those sent while nlsel's
-//! port was bound (`live`). The test insists that none was delivered and that some were
-//! aimed at the bound port: a flood that never met nlsel would prove nothing. The sender check
-//! in `Socket::recv` stays as the second line, and covers multicast.
+//! What the test asserts is that nlsel never *acts* on a forged datagram: its output, its exit
+//! code and the kernel's state afterwards all match the oracle, run after run. How many
+//! forgeries the kernel accepted is only information: nlsel connects its socket to the
+//! kernel's port (connect assigns the port and marks the socket connected in one call), so the
+//! kernel refuses (ECONNREFUSED) what user space addresses to it from then on, but a datagram
+//! that lands in the instant between the port's assignment and the connection is queued.
+//! nlsel reads and discards everything queued before it sends anything, and the sender check
+//! in `Socket::recv_until` drops whatever is not from port 0 (which also covers multicast), so
+//! such a datagram is never acted on; no fix on nlsel's side could stop the kernel accepting
+//! it, which is why the count is not asserted. The forger also counts the refusals while
+//! nlsel's port was bound (`live`), and the test insists that some were: a flood that never
+//! met nlsel would prove nothing.
 
 mod common;
 
@@ -81,7 +88,8 @@ struct Forger {
     stdout: BufReader<ChildStdout>,
 }
 
-/// What one flood achieved: datagrams the kernel queued on nlsel's socket, those refused
+/// What one flood achieved: datagrams the kernel queued on nlsel's socket (which nlsel must
+/// not act on, and discards), those refused
 /// (`live` of them while nlsel's port was bound, so refused because its socket is connected
 /// to the kernel), and those refused because its queue was full.
 #[derive(Debug, Clone, Copy, Default)]
@@ -413,15 +421,9 @@ fn forged_replies_from_user_space_are_ignored() {
          {SHOW_RUNS} show runs took {shown_at:.1?}, {CHANGE_ROUNDS} change rounds {:.1?}",
         started.elapsed() - shown_at
     );
-    // nlsel connects its socket to the kernel's port, so the kernel refuses every datagram
-    // user space addresses to it; the sender check in Socket::recv is the second line. A flood
-    // that was never aimed at a bound port would prove nothing, hence `live`.
-    assert_eq!(
-        (dumps.delivered, changes.delivered),
-        (0, 0),
-        "the kernel queued forged datagrams on nlsel's socket: \
-         while dumping {dumps:?}, while changing {changes:?}"
-    );
+    // Forged datagrams the kernel queued (`delivered`) were shown above for information: the
+    // assertions on every run are what matters. A flood that was never aimed at a bound port
+    // would prove nothing, hence `live`.
     assert!(
         dumps.live > 0 && changes.live > 0,
         "no forged datagram was aimed at nlsel's bound port, so nothing was shown: \

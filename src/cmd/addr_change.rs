@@ -10,7 +10,7 @@ use super::{interface_name, keyword_value, text_value, usage_error};
 use crate::apply::{execute, read_state};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::resolve_names;
+use crate::model::{Address, resolve_names};
 use crate::nl::addr::INFINITY_LIFE_TIME;
 use crate::pattern::{AddressTextError, parse_address_text};
 use crate::plan::Mode;
@@ -128,6 +128,17 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     })
 }
 
+/// What the kernel makes of a finite, non-zero `preferred` on IPv4 when `valid` is forever:
+/// it marks the address permanent and ignores the preferred lifetime (`set_ifa_lifetime`), so
+/// it stays preferred forever. `None` when the request is taken as it is.
+fn ipv4_effective_preferred(current: &Address, preferred: u32, valid: u32) -> Option<u32> {
+    let ignored = current.family == crate::nl::Family::Inet
+        && valid == INFINITY_LIFE_TIME
+        && preferred != 0
+        && preferred != INFINITY_LIFE_TIME;
+    ignored.then_some(INFINITY_LIFE_TIME)
+}
+
 fn check_lifetimes(preferred: u32, valid: u32, kept: &str) -> Result<(), Failure> {
     if preferred > valid {
         return Err(Failure::usage(format!(
@@ -169,6 +180,27 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         _ => "",
     };
     check_lifetimes(preferred, valid, kept)?;
+    let preferred = match ipv4_effective_preferred(current, preferred, valid) {
+        Some(effective) => {
+            crate::warn!(
+                "{} dev {}: IPv4 keeps an address with valid_lft forever preferred forever; preferred_lft {} is ignored by the kernel",
+                args.address,
+                String::from_utf8_lossy(&args.dev),
+                lifetime_text(preferred)
+            );
+            effective
+        }
+        None => preferred,
+    };
+    if current.family == crate::nl::Family::Inet
+        && valid == INFINITY_LIFE_TIME
+        && preferred == INFINITY_LIFE_TIME
+        && current.valid_lft == INFINITY_LIFE_TIME
+        && !current.is_deprecated()
+    {
+        // Already so: a change would report a change the kernel does not make.
+        return Ok(Outcome::Done);
+    }
     let change = Change {
         address: current,
         action: Action::Change,

@@ -4,10 +4,22 @@
 //! not the one awaited is a leftover of an earlier request and is dropped. Dumps are read to
 //! NLMSG_DONE and started again, a bounded number of times, when the kernel marks them
 //! inconsistent (`NLM_F_DUMP_INTR`) or drops part of them (ENOBUFS). Changes go out in batches,
-//! many messages per datagram, and their ACKs are collected without a round trip per message.
+//! many messages per datagram, and their ACKs are collected without a round trip per message;
+//! a batch is as large as the receive buffer the kernel really granted allows.
+//!
+//! Notifications are told from replies by what they are, not by their sequence number: a
+//! message that is not a control message (`NLMSG_ERROR`, `NLMSG_DONE`…) and not part of a dump
+//! (`NLM_F_MULTI`) is a notification when its type is one the connection keeps. IPv4 address
+//! notifications carry the sequence number and port of whoever caused them, IPv6 ones 0/0, so
+//! the sequence number cannot tell.
+//!
+//! Every wait has a bound: no read waits longer than [`REPLY_DEADLINE`] for the kernel's next
+//! datagram, and after an overrun a request stops waiting for an ACK the kernel may have
+//! dropped and reports its outcome as unknown, so that the caller reads the state again.
 
 use std::fmt;
 use std::io;
+use std::time::{Duration, Instant};
 
 use super::error::{DoneMessage, ErrorMessage, ExtAck};
 use super::header::{
@@ -19,8 +31,25 @@ use super::{Emit, Error, add_len};
 /// How many times a dump is started before nlsel gives up on getting a consistent one.
 pub const MAX_DUMP_ATTEMPTS: u32 = 8;
 
-/// At most this many messages go out in one datagram; their ACKs must fit the receive buffer.
-pub const BATCH_MESSAGES: usize = 512;
+/// At most this many messages go out in one datagram, however large the receive buffer.
+pub const MAX_BATCH_MESSAGES: usize = 512;
+
+/// What one change costs in the receive queue, in the kernel's accounting (`truesize`, the
+/// whole allocation of each queued datagram): its ACK and the address notification it causes,
+/// each a datagram of its own of well under 1 KiB.
+const QUEUE_BYTES_PER_CHANGE: usize = 2048;
+
+/// The longest nlsel waits for the kernel's next datagram while it expects one (a reply, the
+/// rest of a dump, an ACK). The kernel answers within microseconds unless the RTNL lock is
+/// held for long; past this, the request fails with [`RequestError::NoAnswer`].
+pub const REPLY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How many changes go out in one datagram when the kernel granted a receive buffer of
+/// `rcvbuf` bytes: their ACKs and notifications must fit in half of it, the other half left
+/// for notifications caused by other processes meanwhile. Never less than one.
+pub fn batch_messages(rcvbuf: usize) -> usize {
+    (rcvbuf / 2 / QUEUE_BYTES_PER_CHANGE).clamp(1, MAX_BATCH_MESSAGES)
+}
 
 /// What the kernel answered, as errno and its extended-ack text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +126,8 @@ pub enum RequestError {
     /// The kernel dropped acknowledgements (receive buffer overrun), so the outcome of that
     /// many changes is unknown.
     AcksLost { missing: usize },
+    /// The kernel sent nothing for [`REPLY_DEADLINE`] while an answer was due.
+    NoAnswer { waited: Duration },
 }
 
 impl fmt::Display for RequestError {
@@ -122,6 +153,9 @@ impl fmt::Display for RequestError {
                 f,
                 "the kernel dropped {missing} acknowledgement(s) (receive buffer overrun); their outcome is unknown"
             ),
+            RequestError::NoAnswer { waited } => {
+                write!(f, "no answer from the kernel in {} s", waited.as_secs())
+            }
             RequestError::DumpInconsistent { attempts } => write!(
                 f,
                 "no consistent dump in {attempts} attempts: the kernel's state kept changing, or it dropped messages"
@@ -204,16 +238,31 @@ enum Done {
     No,
 }
 
-/// Keeps `message` when it is a notification of a kept type: sent by the kernel unasked, so
-/// with sequence number 0, which no request of ours uses.
-fn record(keep: &[u16], notifications: &mut Vec<Notification>, message: &Message<'_>) {
-    if message.header.seq == 0 && keep.contains(&message.header.msg_type) {
+/// Whether `message` is a notification of a kept type: not a control message, not part of a
+/// dump, and of a type in `keep`. Its sequence number says nothing: IPv4 address notifications
+/// carry the one of the request that caused them, which may be ours.
+fn is_notification(keep: &[u16], message: &Message<'_>) -> bool {
+    let control = matches!(
+        message.header.msg_type,
+        NLMSG_ERROR | NLMSG_DONE | NLMSG_NOOP | NLMSG_OVERRUN
+    );
+    !control
+        && !message.header.flags.contains(NlmFlags::MULTI)
+        && keep.contains(&message.header.msg_type)
+}
+
+/// Keeps `message` when it is a notification of a kept type (see [`is_notification`]); says
+/// whether it was one.
+fn record(keep: &[u16], notifications: &mut Vec<Notification>, message: &Message<'_>) -> bool {
+    let is = is_notification(keep, message);
+    if is {
         notifications.push(Notification {
             msg_type: message.header.msg_type,
             flags: message.header.flags,
             payload: message.payload.to_vec(),
         });
     }
+    is
 }
 
 impl Conn {
@@ -282,13 +331,19 @@ impl Conn {
             Err(error) => return Err(io_error("recv")(error)),
         };
         for message in Messages::new(datagram) {
-            record(&self.keep, &mut self.notifications, &message?);
+            // Anything else is a leftover reply to an earlier request.
+            let _ = record(&self.keep, &mut self.notifications, &message?);
         }
         Ok(true)
     }
 
     pub fn socket(&self) -> &Socket {
         &self.socket
+    }
+
+    /// How many changes [`Conn::batch`] sends per datagram on this socket.
+    pub fn batch_len(&self) -> usize {
+        batch_messages(self.socket.rcvbuf())
     }
 
     /// A fresh sequence number; never 0, which marks the kernel's notifications.
@@ -316,18 +371,23 @@ impl Conn {
         Ok(seq)
     }
 
-    /// Reads datagrams until `handle` says it has what it waited for, handing it every
-    /// message with sequence number `seq`, and [`Incoming::Overrun`] when the kernel dropped
-    /// messages. Everything else is a notification, or a leftover of an earlier request, and
-    /// is kept or dropped by [`record`].
+    /// Reads datagrams until `handle` says it has what it waited for, handing it every reply
+    /// with sequence number `seq`, and [`Incoming::Overrun`] when the kernel dropped messages.
+    /// Notifications are kept by [`record`]; other replies are leftovers of earlier requests
+    /// and dropped. No datagram is waited for longer than [`REPLY_DEADLINE`].
     fn read_replies(
         &mut self,
         seq: u32,
         mut handle: impl FnMut(Incoming<'_>) -> Result<Done, RequestError>,
     ) -> Result<(), RequestError> {
         loop {
-            let datagram = match self.socket.recv() {
+            let datagram = match self.socket.recv_until(reply_deadline()) {
                 Ok(datagram) => datagram,
+                Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                    return Err(RequestError::NoAnswer {
+                        waited: REPLY_DEADLINE,
+                    });
+                }
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     self.overrun = true;
                     if handle(Incoming::Overrun)? == Done::Yes {
@@ -339,9 +399,12 @@ impl Conn {
             };
             for message in Messages::new(datagram) {
                 let message = message?;
-                if message.header.seq != seq {
-                    record(&self.keep, &mut self.notifications, &message);
-                } else if handle(Incoming::Reply(message))? == Done::Yes {
+                if record(&self.keep, &mut self.notifications, &message)
+                    || message.header.seq != seq
+                {
+                    continue;
+                }
+                if handle(Incoming::Reply(message))? == Done::Yes {
                     return Ok(());
                 }
             }
@@ -414,7 +477,8 @@ impl Conn {
     }
 
     /// Sends one request that is not a dump and hands each reply message to `each`, until the
-    /// kernel's ACK.
+    /// kernel's ACK. After an overrun the ACK may have been dropped: the request then ends with
+    /// [`RequestError::AcksLost`] at once, and its outcome is for the caller to read back.
     pub fn request(
         &mut self,
         msg_type: u16,
@@ -424,7 +488,7 @@ impl Conn {
         let seq = self.send_one(msg_type, NlmFlags::REQUEST | NlmFlags::ACK, body)?;
         self.read_replies(seq, |incoming| {
             let Incoming::Reply(message) = incoming else {
-                return Ok(Done::No);
+                return Err(RequestError::AcksLost { missing: 1 });
             };
             match message.header.msg_type {
                 NLMSG_ERROR => {
@@ -465,14 +529,16 @@ impl Conn {
             sent: 0,
             failure: None,
         };
+        let batch_len = self.batch_len();
         let mut start: usize = 0;
         while start < total {
             // Keep the chunk's sequence numbers contiguous: restart below a wrap (and 0).
-            if self.next_seq.checked_add(BATCH_MESSAGES as u32).is_none() || self.next_seq == 0 {
+            let span = u32::try_from(batch_len).unwrap_or(u32::MAX);
+            if self.next_seq.checked_add(span).is_none() || self.next_seq == 0 {
                 self.next_seq = 1;
             }
             let first_seq = self.next_seq;
-            let count = match self.send_chunk(msg_type, flags, &mut bodies) {
+            let count = match self.send_chunk(msg_type, flags, &mut bodies, batch_len) {
                 Ok(0) => break,
                 Ok(count) => count,
                 Err(failure) => {
@@ -499,7 +565,7 @@ impl Conn {
         outcome
     }
 
-    /// Emits up to [`BATCH_MESSAGES`] messages from `bodies` into one datagram and sends it.
+    /// Emits up to `batch_len` messages from `bodies` into one datagram and sends it.
     /// Each message is built only now, so a large plan never exists as messages all at once.
     /// Returns how many were sent.
     fn send_chunk<E: Emit>(
@@ -507,10 +573,11 @@ impl Conn {
         msg_type: u16,
         flags: NlmFlags,
         bodies: &mut impl Iterator<Item = E>,
+        batch_len: usize,
     ) -> Result<usize, RequestError> {
         self.send_buf.clear();
         let mut count: usize = 0;
-        for body in bodies.take(BATCH_MESSAGES) {
+        for body in bodies.take(batch_len) {
             let seq = self.take_seq();
             let at = self.send_buf.len();
             let len = Message::buffer_len(body.buffer_len()?)?;
@@ -550,10 +617,13 @@ impl Conn {
             };
             for message in Messages::new(datagram) {
                 let message = message?;
+                if record(&self.keep, &mut self.notifications, &message) {
+                    continue;
+                }
                 let index = message.header.seq.wrapping_sub(first_seq) as usize;
                 let slot = results.get_mut(index);
                 let (NLMSG_ERROR, Some(slot @ None)) = (message.header.msg_type, slot) else {
-                    record(&self.keep, &mut self.notifications, &message);
+                    // A leftover reply to an earlier request.
                     continue;
                 };
                 let (ack, _) = ErrorMessage::parse(message.header.flags, message.payload)?;
@@ -568,5 +638,72 @@ impl Conn {
             }
         }
         Ok(())
+    }
+}
+
+/// [`REPLY_DEADLINE`] from now.
+fn reply_deadline() -> Instant {
+    let now = Instant::now();
+    // Never fails: Instant has centuries of room.
+    now.checked_add(REPLY_DEADLINE).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nl::header::{Header, RTM_DELADDR, RTM_NEWADDR, RTM_NEWROUTE};
+
+    fn message(msg_type: u16, flags: NlmFlags, seq: u32, pid: u32) -> Message<'static> {
+        Message {
+            header: Header {
+                len: 16,
+                msg_type,
+                flags,
+                seq,
+                pid,
+            },
+            payload: &[],
+        }
+    }
+
+    #[test]
+    fn batches_fit_the_granted_receive_buffer() {
+        // rmem_max at the kernel default 212992, doubled by the kernel: a rootless container.
+        assert_eq!(batch_messages(425_984), 104);
+        // The 4 MiB nlsel asks for, granted (and doubled) under CAP_NET_ADMIN.
+        assert_eq!(batch_messages(8 << 20), MAX_BATCH_MESSAGES);
+        assert_eq!(batch_messages(0), 1);
+        assert_eq!(batch_messages(usize::MAX), MAX_BATCH_MESSAGES);
+    }
+
+    #[test]
+    fn notifications_are_told_by_kind_not_by_sequence_number() {
+        let keep = [RTM_NEWADDR, RTM_DELADDR];
+        // IPv4 notifications carry the deleter's sequence number and port, which may even be
+        // the ones nlsel awaits; IPv6 ones carry 0.
+        assert!(is_notification(
+            &keep,
+            &message(RTM_DELADDR, NlmFlags::empty(), 1234, 99)
+        ));
+        assert!(is_notification(
+            &keep,
+            &message(RTM_DELADDR, NlmFlags::empty(), 0, 0)
+        ));
+        // Dump replies and control messages never are, whatever their numbers.
+        assert!(!is_notification(
+            &keep,
+            &message(RTM_NEWADDR, NlmFlags::MULTI, 0, 0)
+        ));
+        for control in [NLMSG_ERROR, NLMSG_DONE, NLMSG_NOOP, NLMSG_OVERRUN] {
+            assert!(!is_notification(
+                &[control],
+                &message(control, NlmFlags::empty(), 0, 0)
+            ));
+        }
+        // A reply to a request that is not a dump, of a type not kept: a reply.
+        assert!(!is_notification(
+            &keep,
+            &message(RTM_NEWROUTE, NlmFlags::empty(), 7, 1)
+        ));
     }
 }

@@ -2,17 +2,25 @@
 //! function, in the manner of rustix.
 //!
 //! What it promises:
-//! - the socket is `AF_NETLINK`/`NETLINK_ROUTE`, close-on-exec, bound to a kernel-assigned port,
-//!   owned by an [`OwnedFd`] so it is closed exactly once;
-//! - the socket is connected to the kernel, so the kernel refuses unicast datagrams that other
-//!   user-space sockets address to our port;
-//! - [`Socket::recv`] only ever returns datagrams whose sender is the kernel (port 0), which
-//!   also covers multicast: user space cannot forge the sender address the kernel reports;
+//! - the socket is `AF_NETLINK`/`NETLINK_ROUTE`, close-on-exec, owned by an [`OwnedFd`] so it
+//!   is closed exactly once;
+//! - the socket is connected to the kernel without an explicit bind (connect autobinds it), so
+//!   the kernel refuses unicast datagrams that other user-space sockets address to our port;
+//! - whatever was queued before the connection took effect is read and thrown away before
+//!   [`Socket::open`] returns: it was sent before we joined a group or sent a request, so it is
+//!   forged by construction;
+//! - [`Socket::recv_until`] only ever returns datagrams whose sender address has the full
+//!   length of a `sockaddr_nl`, family `AF_NETLINK` and port 0 (the kernel), which also covers
+//!   multicast: user space cannot forge the sender address the kernel reports. Anything else,
+//!   including a short address, is dropped (fail closed);
+//! - no wait on the kernel is unbounded: every receive that may block takes a deadline;
 //! - a datagram larger than the receive buffer is an error, never a silently cut message.
 
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::time::Instant;
 
 /// Large enough for any datagram the kernel builds for a dump (it caps them at 32 KiB).
 const RECV_BUF_LEN: usize = 64 * 1024;
@@ -30,11 +38,15 @@ const NETLINK_GET_STRICT_CHK: libc::c_int = 12;
 pub struct Socket {
     fd: OwnedFd,
     buf: Box<[u8]>,
+    /// The receive buffer the kernel granted, in the kernel's accounting (`SO_RCVBUF` as read
+    /// back, which counts each queued datagram's whole allocation, not only its bytes).
+    rcvbuf: usize,
 }
 
 impl Socket {
-    /// Opens and binds the socket, and turns on extended acks, strict checking of requests and
-    /// capped acks. Kernels too old for an option answer ENOPROTOOPT, which is ignored.
+    /// Opens the socket, turns on extended acks, strict checking of requests and capped acks
+    /// (kernels too old for an option answer ENOPROTOOPT, which is ignored), asks for a large
+    /// receive buffer, connects to the kernel and discards whatever was already queued.
     pub fn open() -> io::Result<Socket> {
         // SAFETY: socket(2) takes only integers and returns a new descriptor or -1.
         let raw = unsafe {
@@ -49,9 +61,10 @@ impl Socket {
         }
         // SAFETY: `raw` is a descriptor socket(2) just returned; nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let socket = Socket {
+        let mut socket = Socket {
             fd,
             buf: vec![0u8; RECV_BUF_LEN].into_boxed_slice(),
+            rcvbuf: 0,
         };
         for option in [NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_CAP_ACK] {
             match socket.set_int_option(SOL_NETLINK, option, 1) {
@@ -66,9 +79,34 @@ impl Socket {
         {
             let _ = socket.set_int_option(libc::SOL_SOCKET, libc::SO_RCVBUF, SO_RCVBUF_BYTES);
         }
-        socket.bind()?;
+        // What the kernel granted: without CAP_NET_ADMIN in the initial user namespace (any
+        // rootless container) the request is capped at net.core.rmem_max, which may be small.
+        socket.rcvbuf =
+            usize::try_from(socket.int_option(libc::SOL_SOCKET, libc::SO_RCVBUF)?).unwrap_or(0);
+        // No bind: connect() assigns the port and marks the socket connected in one call, so
+        // there is no moment at which the port exists and accepts any sender.
         socket.connect_to_kernel()?;
+        socket.discard_queued()?;
         Ok(socket)
+    }
+
+    /// Reads and drops every datagram already queued, without waiting. Run before any group is
+    /// joined and any request sent, everything queued is forged.
+    fn discard_queued(&mut self) -> io::Result<()> {
+        loop {
+            match self.recv_any(libc::MSG_DONTWAIT) {
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                // Dropped datagrams were forged too; the queue is now empty of them.
+                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The receive buffer the kernel granted, as `SO_RCVBUF` reads back.
+    pub fn rcvbuf(&self) -> usize {
+        self.rcvbuf
     }
 
     /// Joins a multicast group (`RTNLGRP_*`), to be told of changes.
@@ -102,16 +140,24 @@ impl Socket {
         }
     }
 
-    fn bind(&self) -> io::Result<()> {
-        let addr = kernel_address();
-        let len = size_of::<SockaddrNl>() as libc::socklen_t;
-        // SAFETY: the pointer and length describe `addr`, a live sockaddr_nl the kernel only
-        // reads; port 0 asks the kernel to assign one.
-        let rc = unsafe { libc::bind(self.fd.as_raw_fd(), (&raw const addr).cast(), len) };
+    fn int_option(&self, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the pointers describe `value` and `len`, live and writable; the kernel writes
+        // at most `len` bytes into `value` and the length it wrote into `len`.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&raw mut value).cast(),
+                &raw mut len,
+            )
+        };
         if rc < 0 {
             Err(io::Error::last_os_error())
         } else {
-            Ok(())
+            Ok(value)
         }
     }
 
@@ -167,15 +213,33 @@ impl Socket {
         }
     }
 
-    /// Receives the next datagram from the kernel, waiting for it. Datagrams from any other
-    /// sender are dropped unread. EINTR is retried; ENOBUFS (the kernel dropped messages for
-    /// us) is returned.
-    pub fn recv(&mut self) -> io::Result<&[u8]> {
-        let len = self.recv_len(0)?;
-        Ok(self.buf.get(..len).unwrap_or_default())
+    /// Receives the next datagram from the kernel, waiting for it until `deadline` (then the
+    /// error is `TimedOut`). Datagrams from any other sender are dropped unread. EINTR is
+    /// retried; ENOBUFS (the kernel dropped messages for us) is returned.
+    pub fn recv_until(&mut self, deadline: Instant) -> io::Result<&[u8]> {
+        loop {
+            match self.recv_len(libc::MSG_DONTWAIT) {
+                Ok(len) => return Ok(self.buf.get(..len).unwrap_or_default()),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(error),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            // Round up, so that a wait never ends just before the deadline and spins.
+            let ms = left.as_millis().saturating_add(1);
+            let timeout_ms = libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX);
+            match poll_readable(&[self.fd.as_fd()], timeout_ms) {
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
     }
 
-    /// Like [`Socket::recv`], but returns `None` at once when nothing from the kernel is queued.
+    /// Like [`Socket::recv_until`], but returns `None` at once when nothing from the kernel
+    /// is queued.
     pub fn try_recv(&mut self) -> io::Result<Option<&[u8]>> {
         match self.recv_len(libc::MSG_DONTWAIT) {
             Ok(len) => Ok(Some(self.buf.get(..len).unwrap_or_default())),
@@ -184,10 +248,31 @@ impl Socket {
         }
     }
 
-    /// Reads one datagram from the kernel into the buffer and returns its length.
+    /// Reads datagrams into the buffer until one comes from the kernel, and returns its
+    /// length.
     fn recv_len(&mut self, flags: libc::c_int) -> io::Result<usize> {
         loop {
-            let mut addr = kernel_address();
+            let (received, sender) = self.recv_any(flags)?;
+            if sender != Sender::Kernel {
+                continue;
+            }
+            if received > self.buf.len() {
+                return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+            }
+            return Ok(received);
+        }
+    }
+
+    /// Reads one datagram, from whoever sent it, into the buffer; returns its full length
+    /// (which may exceed the buffer) and who sent it. EINTR is retried.
+    fn recv_any(&mut self, flags: libc::c_int) -> io::Result<(usize, Sender)> {
+        loop {
+            // Starts as an address no kernel reply has, so that a call that writes none fails
+            // closed.
+            let mut addr = SockaddrNl {
+                nl_pid: u32::MAX,
+                ..kernel_address()
+            };
             let mut addr_len = size_of::<SockaddrNl>() as libc::socklen_t;
             // SAFETY: the buffer pointer and length describe `self.buf`, live and writable; the
             // address pointers describe `addr` and `addr_len`, live and writable. MSG_TRUNC makes
@@ -209,13 +294,27 @@ impl Socket {
                 }
                 return Err(error);
             };
-            if addr.nl_pid != 0 {
-                continue;
-            }
-            if received > self.buf.len() {
-                return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
-            }
-            return Ok(received);
+            return Ok((received, Sender::of(&addr, addr_len)));
+        }
+    }
+}
+
+/// Who sent a datagram, as far as the address the kernel reported tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    Kernel,
+    /// Another port, or an address that is not a whole `sockaddr_nl`.
+    Other,
+}
+
+impl Sender {
+    fn of(addr: &SockaddrNl, addr_len: libc::socklen_t) -> Sender {
+        let whole = usize::try_from(addr_len).is_ok_and(|len| len == size_of::<SockaddrNl>());
+        let netlink = addr.nl_family == libc::AF_NETLINK as libc::sa_family_t;
+        if whole && netlink && addr.nl_pid == 0 {
+            Sender::Kernel
+        } else {
+            Sender::Other
         }
     }
 }
@@ -300,15 +399,106 @@ pub fn exit_on_signals(signals: &[libc::c_int]) -> io::Result<()> {
     Ok(())
 }
 
-/// Moves this thread into the network namespace `netns` refers to, as `ip -n` does. Sockets
-/// opened afterwards talk to that namespace's kernel state.
-pub fn enter_netns(netns: &File) -> io::Result<()> {
+/// `NSFS_MAGIC` from <linux/magic.h>: the file system of namespace files (`/run/netns/*`,
+/// `/proc/PID/ns/*`).
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// Why a path given as a network namespace cannot be entered.
+#[derive(Debug)]
+pub enum NetnsError {
+    /// It could not be opened or inspected.
+    Io(io::Error),
+    /// It is not a namespace file (a FIFO, a regular file, a directory…).
+    NotANamespace,
+    /// It is a namespace file, but not of a network namespace.
+    NotNetwork,
+}
+
+/// Moves this thread into the network namespace at `path`, as `ip -n` does. Sockets opened
+/// afterwards talk to that namespace's kernel state.
+///
+/// The path is opened with `O_PATH`, which never blocks (a FIFO would block a plain open until
+/// a writer came) and reads nothing, and its file system must be nsfs before `setns` sees it.
+pub fn enter_netns(path: &std::path::Path) -> Result<(), NetnsError> {
+    let located = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(path)
+        .map_err(NetnsError::Io)?;
+    if fs_magic(&located).map_err(NetnsError::Io)? != NSFS_MAGIC {
+        return Err(NetnsError::NotANamespace);
+    }
+    // setns refuses an O_PATH descriptor (EBADF): open the very file checked, through its
+    // descriptor's link in /proc. Without /proc, open the path again without blocking, and
+    // check again, since it may have been replaced meanwhile.
+    let file = match File::open(format!("/proc/self/fd/{}", located.as_raw_fd())) {
+        Ok(file) => file,
+        Err(_) => {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+                .map_err(NetnsError::Io)?;
+            if fs_magic(&file).map_err(NetnsError::Io)? != NSFS_MAGIC {
+                return Err(NetnsError::NotANamespace);
+            }
+            file
+        }
+    };
     // SAFETY: setns(2) takes a descriptor we own for the duration of the call and a flag; it
     // touches no memory of ours.
-    let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
     if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
+        let error = io::Error::last_os_error();
+        // Another kind of namespace (mnt, uts…) is refused with EINVAL for CLONE_NEWNET.
+        return Err(if error.raw_os_error() == Some(libc::EINVAL) {
+            NetnsError::NotNetwork
+        } else {
+            NetnsError::Io(error)
+        });
+    }
+    Ok(())
+}
+
+/// `f_type` of the file system `file` lives on.
+fn fs_magic(file: &File) -> io::Result<i64> {
+    // SAFETY: an all-zero statfs is a valid value of a plain C struct; fstatfs overwrites it.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to `stat`, a live, writable statfs; the descriptor is owned by
+    // `file` for the duration of the call.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), &raw mut stat) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    Ok(i64::from(stat.f_type as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(nl_family: libc::sa_family_t, nl_pid: u32) -> SockaddrNl {
+        SockaddrNl {
+            nl_family,
+            nl_pid,
+            ..kernel_address()
+        }
+    }
+
+    #[test]
+    fn only_a_whole_kernel_address_is_the_kernel() {
+        let netlink = libc::AF_NETLINK as libc::sa_family_t;
+        let whole = size_of::<SockaddrNl>() as libc::socklen_t;
+        assert_eq!(Sender::of(&from(netlink, 0), whole), Sender::Kernel);
+        // Another port: a user-space peer.
+        assert_eq!(Sender::of(&from(netlink, 4242), whole), Sender::Other);
+        // A short or missing address proves nothing, whatever the buffer held before.
+        assert_eq!(Sender::of(&from(netlink, 0), 0), Sender::Other);
+        assert_eq!(Sender::of(&from(netlink, 0), whole - 1), Sender::Other);
+        assert_eq!(Sender::of(&from(netlink, 0), whole + 4), Sender::Other);
+        // Not a netlink address at all.
+        let inet = libc::AF_INET as libc::sa_family_t;
+        assert_eq!(Sender::of(&from(inet, 0), whole), Sender::Other);
     }
 }

@@ -77,17 +77,35 @@ pub fn address_text(address: &Address) -> String {
     }
 }
 
-/// An interface name as one shell word: bare when it is plain, single-quoted otherwise.
+/// An interface name as one shell word that a POSIX shell (bash, zsh, ksh, dash >= 0.5.12)
+/// turns back into exactly the same bytes: bare when it is plain, single-quoted when it is
+/// printable UTF-8, and ANSI-C quoted (`$'\xff'`) when it has other bytes, which a lossy
+/// conversion would have replaced, so that running the line named a different interface.
 pub fn shell_word(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-+=@%,".contains(c));
-    if plain {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
+    let plain = !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"._-+=@%,".contains(&b));
+    match std::str::from_utf8(bytes) {
+        Ok(text) if plain => text.to_owned(),
+        Ok(text) if !text.chars().any(char::is_control) => {
+            format!("'{}'", text.replace('\'', "'\\''"))
+        }
+        _ => {
+            let mut word = String::from("$'");
+            for &b in bytes {
+                match b {
+                    b'\\' | b'\'' => {
+                        word.push('\\');
+                        word.push(char::from(b));
+                    }
+                    b' '..=b'~' => word.push(char::from(b)),
+                    _ => word.push_str(&format!("\\x{b:02x}")),
+                }
+            }
+            word.push('\'');
+            word
+        }
     }
 }
 
@@ -462,6 +480,10 @@ mod tests {
         assert_eq!(shell_word(b"venet0"), "venet0");
         assert_eq!(shell_word(b"a'b"), "'a'\\''b'");
         assert_eq!(shell_word(b"a\"b"), "'a\"b'");
+        // Bytes that are not UTF-8, or control characters, come back exactly from $'...'.
+        assert_eq!(shell_word(b"\xff0"), "$'\\xff0'");
+        assert_eq!(shell_word(b"a\xe9'\\"), "$'a\\xe9\\'\\\\'");
+        assert_eq!(shell_word(b"tab\there"), "$'tab\\x09here'");
     }
 
     fn show_state() -> (Vec<Interface>, Vec<Address>) {
