@@ -494,28 +494,14 @@ mod tests {
 
     use super::*;
     use crate::nl::Emit;
-    use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
     use crate::nl::request::KernelError;
     use crate::plan::Action;
 
     fn address(text: &str, cstamp: u32, tstamp: u32) -> Address {
-        let local: IpAddr = text.parse().unwrap();
         Address {
-            ifindex: 2,
-            family: Family::of(&local),
-            prefixlen: 64,
-            scope: Scope::Universe,
-            local,
-            peer: None,
-            broadcast: None,
-            label: None,
-            flags: IfaFlags::PERMANENT,
-            preferred_lft: INFINITY_LIFE_TIME,
-            valid_lft: INFINITY_LIFE_TIME,
-            proto: None,
-            rt_priority: None,
             cstamp,
             tstamp,
+            ..Address::for_test(text)
         }
     }
 

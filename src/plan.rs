@@ -290,27 +290,14 @@ pub fn undeprecate<'a>(addresses: &'a [Address], only: Option<&[u32]>) -> Plan<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nl::Family;
     use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
 
     fn address(ifindex: u32, text: &str, prefixlen: u8, preferred_lft: u32) -> Address {
-        let local: IpAddr = text.parse().unwrap();
         Address {
             ifindex,
-            family: Family::of(&local),
             prefixlen,
-            scope: Scope::Universe,
-            local,
-            peer: None,
-            broadcast: None,
-            label: None,
-            flags: IfaFlags::PERMANENT,
             preferred_lft,
-            valid_lft: INFINITY_LIFE_TIME,
-            proto: None,
-            rt_priority: None,
-            cstamp: 0,
-            tstamp: 0,
+            ..Address::for_test(text)
         }
     }
 

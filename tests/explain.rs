@@ -18,7 +18,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -115,20 +114,7 @@ fn sysctl(ns: &Netns, settings: &[String]) {
 /// `ip -n NS -force -batch -`: every line is tried; failures (a route whose `src` the kernel
 /// refuses, say) are reported but not fatal. Returns the lines that failed.
 fn ip_batch_force(ns: &Netns, commands: &str) -> String {
-    let mut child = Command::new("ip")
-        .args(["-n", ns.name(), "-force", "-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot spawn ip -batch");
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(commands.as_bytes())
-        .expect("cannot feed ip -batch");
-    let out = child.wait_with_output().expect("ip -batch did not finish");
+    let out = ns.ip_batch_output(&["-force"], commands);
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

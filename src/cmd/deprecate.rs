@@ -3,7 +3,7 @@
 
 use lexopt::prelude::*;
 
-use super::{interface_name, text_value, usage_error};
+use super::{interface_name, mode_of, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
@@ -87,16 +87,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             "deprecate needs at least one --except PATTERN",
         ));
     }
-    let mode = match (dry_run, check) {
-        (true, true) => {
-            return Err(Failure::usage(
-                "--dry-run and --check cannot be used together",
-            ));
-        }
-        (true, false) => Mode::DryRun,
-        (false, true) => Mode::Check,
-        (false, false) => Mode::Apply,
-    };
+    let mode = mode_of(dry_run, check)?;
     if watch && !probes.is_empty() {
         return Err(Failure::usage("--probe cannot be used with --watch"));
     }

@@ -14,6 +14,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 use crate::failure::Failure;
+use crate::plan::Mode;
 
 /// An interface name from the command line, as bytes.
 pub fn interface_name(value: OsString) -> Vec<u8> {
@@ -68,4 +69,16 @@ pub fn text_value(value: OsString, what: &str) -> Result<String, Failure> {
             value.to_string_lossy().escape_debug()
         ))
     })
+}
+
+/// The mode `--dry-run` and `--check` ask for; giving both is a usage error.
+pub fn mode_of(dry_run: bool, check: bool) -> Result<Mode, Failure> {
+    match (dry_run, check) {
+        (true, true) => Err(Failure::usage(
+            "--dry-run and --check cannot be used together",
+        )),
+        (true, false) => Ok(Mode::DryRun),
+        (false, true) => Ok(Mode::Check),
+        (false, false) => Ok(Mode::Apply),
+    }
 }

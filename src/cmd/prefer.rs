@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{text_value, usage_error};
+use super::{mode_of, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
@@ -77,16 +77,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
         }
     }
     let address = address.ok_or_else(|| Failure::usage("prefer needs an address"))?;
-    let mode = match (dry_run, check) {
-        (true, true) => {
-            return Err(Failure::usage(
-                "--dry-run and --check cannot be used together",
-            ));
-        }
-        (true, false) => Mode::DryRun,
-        (false, true) => Mode::Check,
-        (false, false) => Mode::Apply,
-    };
+    let mode = mode_of(dry_run, check)?;
     if watch && (mode != Mode::Apply || !probes.is_empty()) {
         return Err(Failure::usage(
             "--watch cannot be used with --dry-run, --check or --probe",

@@ -391,27 +391,16 @@ mod tests {
     use crate::nl::addr::INFINITY_LIFE_TIME;
 
     fn address(family_v6: bool, flags: IfaFlags) -> Address {
-        let local: IpAddr = if family_v6 {
-            "2001:db8::beef".parse().unwrap()
+        let text = if family_v6 {
+            "2001:db8::beef"
         } else {
-            "192.0.2.1".parse().unwrap()
+            "192.0.2.1"
         };
         Address {
-            ifindex: 2,
-            family: Family::of(&local),
-            prefixlen: 64,
-            scope: Scope::Universe,
-            local,
-            peer: None,
-            broadcast: None,
-            label: None,
             flags,
             preferred_lft: 100,
             valid_lft: 3542,
-            proto: None,
-            rt_priority: None,
-            cstamp: 0,
-            tstamp: 0,
+            ..Address::for_test(text)
         }
     }
 

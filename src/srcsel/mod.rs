@@ -567,35 +567,24 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
-    use crate::nl::Family;
-    use crate::nl::addr::{INFINITY_LIFE_TIME, Scope};
+
+    use crate::nl::addr::INFINITY_LIFE_TIME;
 
     fn v6(text: &str) -> Ipv6Addr {
         text.parse().unwrap()
     }
 
     fn address(ifindex: u32, text: &str, prefixlen: u8, flags: IfaFlags) -> Address {
-        let local = IpAddr::V6(v6(text));
         Address {
             ifindex,
-            family: Family::Inet6,
             prefixlen,
-            scope: Scope::Universe,
-            local,
-            peer: None,
-            broadcast: None,
-            label: None,
             flags: flags | IfaFlags::PERMANENT,
             preferred_lft: if flags.contains(IfaFlags::DEPRECATED) {
                 0
             } else {
                 INFINITY_LIFE_TIME
             },
-            valid_lft: INFINITY_LIFE_TIME,
-            proto: None,
-            rt_priority: None,
-            cstamp: 0,
-            tstamp: 0,
+            ..Address::for_test(text)
         }
     }
 

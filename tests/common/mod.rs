@@ -141,8 +141,22 @@ impl Netns {
 
     /// Runs `ip -n NS -batch -` with `commands` (one ip command per line) on stdin.
     pub fn ip_batch(&self, commands: &str) {
+        let out = self.ip_batch_output(&[], commands);
+        assert!(
+            out.status.success(),
+            "ip -n {} -batch failed: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        self.settle();
+    }
+
+    /// Runs `ip -n NS OPTIONS... -batch -` with `commands` on stdin, without checking it.
+    pub fn ip_batch_output(&self, options: &[&str], commands: &str) -> Output {
         let mut child = Command::new("ip")
-            .args(["-n", &self.name, "-batch", "-"])
+            .args(["-n", &self.name])
+            .args(options)
+            .args(["-batch", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -154,14 +168,7 @@ impl Netns {
             .expect("stdin is piped")
             .write_all(commands.as_bytes())
             .expect("cannot feed ip -batch");
-        let out = child.wait_with_output().expect("ip -batch did not finish");
-        assert!(
-            out.status.success(),
-            "ip -n {} -batch failed: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        self.settle();
+        child.wait_with_output().expect("ip -batch did not finish")
     }
 
     /// `ip netns exec NS ARGS...`, without checking the result.
