@@ -42,6 +42,7 @@
 //! - The opposite mistake, keeping a copy nlsel created, needs someone to change that copy
 //!   before nlsel reads it back (for IPv4 with the ACK seen, not even then).
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::context::{Context, Outcome};
@@ -56,6 +57,7 @@ use crate::nl::header::{
     NlmFlags, RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
 };
 use crate::nl::request::{BatchOutcome, Notification, RequestError};
+use crate::pattern::prefix_mask;
 use crate::plan::{Change, Mode, Plan};
 use crate::present;
 
@@ -307,7 +309,8 @@ fn prefix_route_of(change: &Change<'_>) -> Option<PrefixRoute> {
     if address.family != Family::Inet6 || address.flags.contains(IfaFlags::NOPREFIXROUTE) {
         return None;
     }
-    let prefix = IpAddr::V6(prefix_of(address.ipv6()?, address.prefixlen));
+    let bits = u128::from(address.ipv6()?) & prefix_mask(address.prefixlen);
+    let prefix = IpAddr::V6(Ipv6Addr::from(bits));
     Some((address.ifindex, prefix, address.prefixlen))
 }
 
@@ -323,8 +326,10 @@ fn missing_prefix_routes<'a, 'b>(
     {
         return Ok(Vec::new());
     }
-    let routes =
-        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+    let routes: HashSet<PrefixRoute> = read_ipv6_prefix_routes(&mut ctx.conn)
+        .map_err(Failure::request("reading routes"))?
+        .into_iter()
+        .collect();
     Ok(changes
         .iter()
         .filter_map(|change| Some((*change, prefix_route_of(change)?)))
@@ -340,20 +345,14 @@ fn reinstalled<'a, 'b>(
     if missing.is_empty() {
         return Ok(missing);
     }
-    let routes =
-        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+    let routes: HashSet<PrefixRoute> = read_ipv6_prefix_routes(&mut ctx.conn)
+        .map_err(Failure::request("reading routes"))?
+        .into_iter()
+        .collect();
     Ok(missing
         .into_iter()
         .filter(|(_, route)| routes.contains(route))
         .collect())
-}
-
-/// `address` with every bit past the first `len` cleared.
-fn prefix_of(address: Ipv6Addr, len: u8) -> Ipv6Addr {
-    let mask = u128::MAX
-        .checked_shl(128u32.saturating_sub(u32::from(len)))
-        .unwrap_or(0);
-    Ipv6Addr::from(u128::from(address) & mask)
 }
 
 /// How errors and warnings name a change: "deprecate ADDR/LEN dev IFACE".
