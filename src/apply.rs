@@ -42,7 +42,6 @@
 //! - The opposite mistake, keeping a copy nlsel created, needs someone to change that copy
 //!   before nlsel reads it back (for IPv4 with the ACK seen, not even then).
 
-use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::context::{Context, Outcome};
@@ -315,7 +314,9 @@ fn prefix_route_of(change: &Change<'_>) -> Option<PrefixRoute> {
 }
 
 /// The changes whose prefix route is missing now, with that route: the kernel may re-install
-/// it (not on a link that is down, for one), which [`reinstalled`] tells afterwards.
+/// it (not on a link that is down, for one), which [`reinstalled`] tells afterwards. The
+/// lookups are linear: a host has few prefix routes, and a set costs the shipped binary more
+/// than the 256 KiB budget has left.
 fn missing_prefix_routes<'a, 'b>(
     ctx: &mut Context,
     changes: &[&'a Change<'b>],
@@ -326,10 +327,8 @@ fn missing_prefix_routes<'a, 'b>(
     {
         return Ok(Vec::new());
     }
-    let routes: HashSet<PrefixRoute> = read_ipv6_prefix_routes(&mut ctx.conn)
-        .map_err(Failure::request("reading routes"))?
-        .into_iter()
-        .collect();
+    let routes =
+        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
     Ok(changes
         .iter()
         .filter_map(|change| Some((*change, prefix_route_of(change)?)))
@@ -345,10 +344,8 @@ fn reinstalled<'a, 'b>(
     if missing.is_empty() {
         return Ok(missing);
     }
-    let routes: HashSet<PrefixRoute> = read_ipv6_prefix_routes(&mut ctx.conn)
-        .map_err(Failure::request("reading routes"))?
-        .into_iter()
-        .collect();
+    let routes =
+        read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
     Ok(missing
         .into_iter()
         .filter(|(_, route)| routes.contains(route))
