@@ -50,32 +50,6 @@ pub struct Address {
     pub tstamp: u32,
 }
 
-#[cfg(test)]
-impl Address {
-    /// The base that unit tests adjust: a global address on interface 2, /64, permanent,
-    /// preferred and valid forever.
-    pub(crate) fn for_test(text: &str) -> Address {
-        let local: IpAddr = text.parse().unwrap();
-        Address {
-            ifindex: 2,
-            family: Family::of(&local),
-            prefixlen: 64,
-            scope: Scope::Universe,
-            local,
-            peer: None,
-            broadcast: None,
-            label: None,
-            flags: IfaFlags::PERMANENT,
-            preferred_lft: INFINITY_LIFE_TIME,
-            valid_lft: INFINITY_LIFE_TIME,
-            proto: None,
-            rt_priority: None,
-            cstamp: 0,
-            tstamp: 0,
-        }
-    }
-}
-
 impl Address {
     /// The owned form of a dumped address; `None` when it carries no address at all.
     pub fn from_message(message: &AddrMessage<'_>) -> Option<Address> {
@@ -380,4 +354,30 @@ pub fn resolve_names(interfaces: &[Interface], names: &[Vec<u8>]) -> Result<Vec<
                 .ok_or_else(|| name.clone())
         })
         .collect()
+}
+
+#[cfg(test)]
+impl Address {
+    /// The base that unit tests adjust: a global address on interface 2, /64, permanent,
+    /// preferred and valid forever.
+    pub(crate) fn for_test(text: &str) -> Address {
+        let local: IpAddr = text.parse().unwrap();
+        Address {
+            ifindex: 2,
+            family: Family::of(&local),
+            prefixlen: 64,
+            scope: Scope::Universe,
+            local,
+            peer: None,
+            broadcast: None,
+            label: None,
+            flags: IfaFlags::PERMANENT,
+            preferred_lft: INFINITY_LIFE_TIME,
+            valid_lft: INFINITY_LIFE_TIME,
+            proto: None,
+            rt_priority: None,
+            cstamp: 0,
+            tstamp: 0,
+        }
+    }
 }
