@@ -304,10 +304,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
                 let address = &candidate.address;
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
-                entry
-                    .display("local", address.local)
-                    .number("prefixlen", address.prefixlen)
-                    .string("ifname", name_of(interfaces, address.ifindex));
+                address_members(&mut entry, address, interfaces);
                 match candidate_outcome(candidate, selection) {
                     None => {
                         entry
@@ -329,10 +326,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
             for (address, why) in &selection.excluded {
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
-                entry
-                    .display("local", address.local)
-                    .number("prefixlen", address.prefixlen)
-                    .string("ifname", name_of(interfaces, address.ifindex))
+                address_members(&mut entry, address, interfaces)
                     .string("reason", exclusion_text(*why));
                 entry.end();
                 excluded.push(item);
@@ -346,10 +340,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
             for address in addresses {
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
-                entry
-                    .display("local", address.local)
-                    .number("prefixlen", address.prefixlen)
-                    .string("ifname", name_of(interfaces, address.ifindex));
+                address_members(&mut entry, address, interfaces);
                 entry.end();
                 candidates.push(item);
             }
@@ -423,4 +414,16 @@ pub fn probes_json(probes: &[Probe]) -> String {
     object.raw("probes", &json::array(&items));
     object.end();
     out
+}
+
+/// The members every address entry of `--explain -j` starts with.
+fn address_members<'o, 'b>(
+    entry: &'o mut json::Object<'b>,
+    address: &Address,
+    interfaces: &[Interface],
+) -> &'o mut json::Object<'b> {
+    entry
+        .display("local", address.local)
+        .number("prefixlen", address.prefixlen)
+        .string("ifname", name_of(interfaces, address.ifindex))
 }
