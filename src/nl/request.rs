@@ -16,6 +16,11 @@
 //! Every wait has a bound: no read waits longer than [`REPLY_DEADLINE`] for the kernel's next
 //! datagram, and after an overrun a request stops waiting for an ACK the kernel may have
 //! dropped and reports its outcome as unknown, so that the caller reads the state again.
+//!
+//! The connection talks to the kernel through [`Transport`]: the real [`Socket`] in the
+//! binary, a scripted replay of what each kernel generation writes in the tests
+//! (`nl/replay.rs`). `Conn` is generic over it with `Socket` as the default, so the binary
+//! has one instance of every method and no dynamic dispatch.
 
 use std::fmt;
 use std::io;
@@ -27,6 +32,46 @@ use super::header::{
 };
 use super::socket::Socket;
 use super::{Emit, Error, add_len};
+
+/// What a connection needs from its socket: datagrams out and in, group membership, and the
+/// receive buffer the kernel granted. Errors keep the kernel's errno: ENOBUFS from a receive
+/// means the kernel dropped messages for this socket; `TimedOut` means nothing came by the
+/// deadline.
+pub trait Transport {
+    /// Sends one datagram, which may hold many messages. The kernel handles every message
+    /// before the call returns, so their replies are queued by then.
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
+    /// The next datagram from the kernel, waiting for it until `deadline`.
+    fn recv_until(&mut self, deadline: Instant) -> io::Result<&[u8]>;
+    /// The next datagram from the kernel, or `None` at once when nothing is queued.
+    fn try_recv(&mut self) -> io::Result<Option<&[u8]>>;
+    /// Joins a multicast group (`RTNLGRP_*`).
+    fn add_membership(&mut self, group: u32) -> io::Result<()>;
+    /// The receive buffer the kernel granted, in its own accounting.
+    fn rcvbuf(&self) -> usize;
+}
+
+impl Transport for Socket {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        Socket::send(self, datagram)
+    }
+
+    fn recv_until(&mut self, deadline: Instant) -> io::Result<&[u8]> {
+        Socket::recv_until(self, deadline)
+    }
+
+    fn try_recv(&mut self) -> io::Result<Option<&[u8]>> {
+        Socket::try_recv(self)
+    }
+
+    fn add_membership(&mut self, group: u32) -> io::Result<()> {
+        Socket::add_membership(self, group)
+    }
+
+    fn rcvbuf(&self) -> usize {
+        Socket::rcvbuf(self)
+    }
+}
 
 /// How many times a dump is started before nlsel gives up on getting a consistent one.
 pub const MAX_DUMP_ATTEMPTS: u32 = 8;
@@ -213,8 +258,8 @@ pub struct Notification {
 ///
 /// Notifications share the socket with replies, and the kernel queues both in the order it
 /// produced them, so the position of a notification among replies tells what happened first.
-pub struct Conn {
-    socket: Socket,
+pub struct Conn<T: Transport = Socket> {
+    transport: T,
     next_seq: u32,
     send_buf: Vec<u8>,
     /// Which notification types to keep; the others are read and dropped.
@@ -270,14 +315,25 @@ impl Conn {
         let socket = Socket::open().map_err(io_error("netlink socket"))?;
         // Start from a value unlikely to match leftovers addressed to an earlier socket.
         let next_seq = std::process::id().rotate_left(16) | 1;
-        Ok(Conn {
-            socket,
-            next_seq,
+        Ok(Conn::over(socket, next_seq))
+    }
+
+    pub fn socket(&self) -> &Socket {
+        &self.transport
+    }
+}
+
+impl<T: Transport> Conn<T> {
+    /// A connection over `transport` whose first request has sequence number `first_seq`.
+    pub fn over(transport: T, first_seq: u32) -> Conn<T> {
+        Conn {
+            transport,
+            next_seq: first_seq,
             send_buf: Vec::new(),
             keep: Vec::new(),
             notifications: Vec::new(),
             overrun: false,
-        })
+        }
     }
 
     /// Joins the multicast `groups` and keeps the notifications of types `keep` that arrive
@@ -285,7 +341,7 @@ impl Conn {
     /// layer asks for what it needs, and a second call for the same group changes nothing.
     pub fn subscribe(&mut self, groups: &[u32], keep: &[u16]) -> Result<(), RequestError> {
         for &group in groups {
-            self.socket
+            self.transport
                 .add_membership(group)
                 .map_err(io_error("joining a netlink group"))?;
         }
@@ -321,7 +377,7 @@ impl Conn {
 
     /// Reads one queued datagram, if there is one, keeping its notifications.
     fn read_one_datagram(&mut self) -> Result<bool, RequestError> {
-        let datagram = match self.socket.try_recv() {
+        let datagram = match self.transport.try_recv() {
             Ok(Some(datagram)) => datagram,
             Ok(None) => return Ok(false),
             Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
@@ -337,13 +393,9 @@ impl Conn {
         Ok(true)
     }
 
-    pub fn socket(&self) -> &Socket {
-        &self.socket
-    }
-
     /// How many changes [`Conn::batch`] sends per datagram on this socket.
     pub fn batch_len(&self) -> usize {
-        batch_messages(self.socket.rcvbuf())
+        batch_messages(self.transport.rcvbuf())
     }
 
     /// A fresh sequence number; never 0, which marks the kernel's notifications.
@@ -367,7 +419,9 @@ impl Conn {
         let len = Message::buffer_len(body.buffer_len()?)?;
         self.send_buf.resize(len, 0);
         emit_message(&mut self.send_buf, msg_type, flags, seq, body)?;
-        self.socket.send(&self.send_buf).map_err(io_error("send"))?;
+        self.transport
+            .send(&self.send_buf)
+            .map_err(io_error("send"))?;
         Ok(seq)
     }
 
@@ -381,7 +435,7 @@ impl Conn {
         mut handle: impl FnMut(Incoming<'_>) -> Result<Done, RequestError>,
     ) -> Result<(), RequestError> {
         loop {
-            let datagram = match self.socket.recv_until(reply_deadline()) {
+            let datagram = match self.transport.recv_until(reply_deadline()) {
                 Ok(datagram) => datagram,
                 Err(error) if error.kind() == io::ErrorKind::TimedOut => {
                     return Err(RequestError::NoAnswer {
@@ -413,13 +467,13 @@ impl Conn {
 
     /// Dumps objects of one kind. `each` sees every message of the dump in order and folds it
     /// into a state made by `init`; when the dump must start again, so does the state.
-    pub fn dump<T>(
+    pub fn dump<State>(
         &mut self,
         msg_type: u16,
         body: &dyn Emit,
-        mut init: impl FnMut() -> T,
-        mut each: impl FnMut(&mut T, Message<'_>) -> Result<(), Error>,
-    ) -> Result<T, RequestError> {
+        mut init: impl FnMut() -> State,
+        mut each: impl FnMut(&mut State, Message<'_>) -> Result<(), Error>,
+    ) -> Result<State, RequestError> {
         let flags = NlmFlags::REQUEST | NlmFlags::DUMP | NlmFlags::ACK;
         for _ in 0..MAX_DUMP_ATTEMPTS {
             let seq = self.send_one(msg_type, flags, body)?;
@@ -587,7 +641,9 @@ impl Conn {
             count = count.saturating_add(1);
         }
         if count > 0 {
-            self.socket.send(&self.send_buf).map_err(io_error("send"))?;
+            self.transport
+                .send(&self.send_buf)
+                .map_err(io_error("send"))?;
         }
         Ok(count)
     }
@@ -606,7 +662,7 @@ impl Conn {
     ) -> Result<(), RequestError> {
         let mut pending = results.len();
         while pending > 0 {
-            let datagram = match self.socket.try_recv() {
+            let datagram = match self.transport.try_recv() {
                 Ok(Some(datagram)) => datagram,
                 Ok(None) => return Err(RequestError::AcksLost { missing: pending }),
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
