@@ -4,6 +4,10 @@
 //! Layout of an NLMSG_ERROR payload: the negative errno as an `int`, the request's header, the
 //! rest of the request unless the kernel set `NLM_F_CAPPED`, then, if `NLM_F_ACK_TLVS` is set,
 //! attributes such as `NLMSGERR_ATTR_MSG` (a text explaining the error).
+//!
+//! Kernels before 4.12 have neither flag: a success ACK (and, from 4.3 under
+//! `NETLINK_CAP_ACK`, an error too) echoes only the request's header, and its message simply
+//! ends there. Such an ACK parses as capped.
 
 use zerocopy::FromBytes;
 use zerocopy::byteorder::native_endian::I32;
@@ -89,7 +93,8 @@ pub struct ErrorMessage<'a> {
     pub error: i32,
     /// The header of the request this answers; its `seq` ties the two together.
     pub request: Header,
-    /// The rest of the request, or `None` when the kernel capped it (`NLM_F_CAPPED`).
+    /// The rest of the request, or `None` when the kernel capped it (`NLM_F_CAPPED`, or a
+    /// kernel before 4.12 that echoed the header alone).
     pub request_payload: Option<&'a [u8]>,
     pub ext_ack: ExtAck<'a>,
 }
@@ -111,6 +116,21 @@ impl<'a> ErrorMessage<'a> {
                     request_len,
                     NLMSG_HDRLEN,
                 ))?;
+            // Capped without saying so: before 4.12 no flag existed, and `netlink_ack` (3.10
+            // to 4.2: `memcpy(&errmsg->msg, nlh, err ? nlh->nlmsg_len : sizeof(*nlh))`; 4.3
+            // to 4.11 also for an error under NETLINK_CAP_ACK) echoed only the header, whose
+            // length still counts the whole request. Those kernels wrote no TLVs either.
+            if after_header.is_empty() && body_len > 0 && !flags.contains(NlmFlags::ACK_TLVS) {
+                return Ok((
+                    ErrorMessage {
+                        error,
+                        request,
+                        request_payload: None,
+                        ext_ack: ExtAck::default(),
+                    },
+                    &[],
+                ));
+            }
             let (body, _) = split(after_header, body_len, "nlmsgerr request")?;
             let tlv_start = padded_len(
                 add_len(ERRNO_LEN, request_len, "nlmsgerr request")?,
@@ -476,6 +496,15 @@ mod tests {
             let flags = message.nlm_flags();
             for cut in 0..=bytes.len() {
                 let parsed = ErrorMessage::parse(flags, &bytes[..cut]);
+                let body_len = message.request_payload.map_or(0, <[u8]>::len);
+                if cut == ERRNO_LEN + NLMSG_HDRLEN && body_len > 0 && !flags.contains(NlmFlags::ACK_TLVS) {
+                    // Cut right after the echoed header: a pre-4.12 capped ACK.
+                    let (parsed, _) = parsed.unwrap();
+                    prop_assert_eq!(parsed.request_payload, None);
+                    prop_assert_eq!((parsed.error, parsed.request), (message.error, message.request));
+                    prop_assert_eq!(&emit_vec(&parsed)[..], &bytes[..cut]);
+                    continue;
+                }
                 match error_cut(&message, &bytes, cut) {
                     Ok(()) => {
                         let (parsed, _) = parsed.unwrap();
