@@ -44,8 +44,8 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Opens the socket, turns on extended acks, strict checking of requests and capped acks
-    /// (kernels too old for an option answer ENOPROTOOPT, which is ignored), asks for a large
+    /// Opens the socket, turns on extended acks (4.12), strict checking of requests (4.20) and
+    /// capped acks (4.3) where the kernel has them, asks for a large
     /// receive buffer, connects to the kernel and discards whatever was already queued.
     pub fn open() -> io::Result<Socket> {
         // SAFETY: socket(2) takes only integers and returns a new descriptor or -1.
@@ -66,11 +66,15 @@ impl Socket {
             buf: vec![0u8; RECV_BUF_LEN].into_boxed_slice(),
             rcvbuf: 0,
         };
+        // Each option only improves on what nlsel copes with anyway: uncapped ACKs echo the
+        // whole request (error.rs reads both), errors come without text, and requests carry
+        // every field strict checking wants. So any refusal is ignored. A kernel without the
+        // option answers ENOPROTOOPT (`netlink_setsockopt`, from vz7's 3.10 to 6.x: `default:
+        // err = -ENOPROTOOPT`), but what stands between may answer otherwise (an LSM's
+        // `security_socket_setsockopt`, gVisor, a seccomp filter); a broken socket still
+        // fails at the SO_RCVBUF read-back below, which is not optional.
         for option in [NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_CAP_ACK] {
-            match socket.set_int_option(SOL_NETLINK, option, 1) {
-                Err(error) if error.raw_os_error() == Some(libc::ENOPROTOOPT) => {}
-                other => other?,
-            }
+            let _ = socket.set_int_option(SOL_NETLINK, option, 1);
         }
         // Forcing the size needs CAP_NET_ADMIN; without it the capped request is good enough.
         if socket
@@ -400,8 +404,13 @@ pub fn exit_on_signals(signals: &[libc::c_int]) -> io::Result<()> {
 }
 
 /// `NSFS_MAGIC` from <linux/magic.h>: the file system of namespace files (`/run/netns/*`,
-/// `/proc/PID/ns/*`).
+/// `/proc/PID/ns/*`) since 3.19.
 const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// `PROC_SUPER_MAGIC`: before 3.19 namespace files were procfs inodes
+/// (`proc_ns_get_dentry` on the proc super block, fs/proc/namespaces.c in 3.10 and vz7), and
+/// a bind mount of one under /run/netns stays one.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
 /// Why a path given as a network namespace cannot be entered.
 #[derive(Debug)]
@@ -417,34 +426,40 @@ pub enum NetnsError {
 /// Moves this thread into the network namespace at `path`, as `ip -n` does. Sockets opened
 /// afterwards talk to that namespace's kernel state.
 ///
-/// The path is opened with `O_PATH`, which never blocks (a FIFO would block a plain open until
-/// a writer came) and reads nothing, and its file system must be nsfs before `setns` sees it.
+/// The path is first located with `O_PATH`, which never blocks (a FIFO would block a plain
+/// open until a writer came) and reads nothing. A namespace file is a regular file (nsfs and
+/// the older procfs ones alike are `S_IFREG`), so anything else is refused before it is
+/// opened; the file opened must then be on nsfs, or be a namespace file on procfs (before
+/// 3.19). The type is read with fstat,
+/// which works on an `O_PATH` descriptor from 3.6 on; fstatfs needs 3.12.
 pub fn enter_netns(path: &std::path::Path) -> Result<(), NetnsError> {
     let located = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH)
         .open(path)
         .map_err(NetnsError::Io)?;
-    if fs_magic(&located).map_err(NetnsError::Io)? != NSFS_MAGIC {
+    if !located.metadata().map_err(NetnsError::Io)?.is_file() {
         return Err(NetnsError::NotANamespace);
     }
     // setns refuses an O_PATH descriptor (EBADF): open the very file checked, through its
-    // descriptor's link in /proc. Without /proc, open the path again without blocking, and
-    // check again, since it may have been replaced meanwhile.
+    // descriptor's link in /proc. Without /proc, open the path again without blocking; the
+    // file system check below holds either way.
     let file = match File::open(format!("/proc/self/fd/{}", located.as_raw_fd())) {
         Ok(file) => file,
-        Err(_) => {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(path)
-                .map_err(NetnsError::Io)?;
-            if fs_magic(&file).map_err(NetnsError::Io)? != NSFS_MAGIC {
-                return Err(NetnsError::NotANamespace);
-            }
-            file
-        }
+        Err(_) => std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(NetnsError::Io)?,
     };
+    let namespace = match fs_magic(&file).map_err(NetnsError::Io)? {
+        NSFS_MAGIC => true,
+        PROC_SUPER_MAGIC => is_proc_namespace(&file),
+        _ => false,
+    };
+    if !namespace {
+        return Err(NetnsError::NotANamespace);
+    }
     // SAFETY: setns(2) takes a descriptor we own for the duration of the call and a flag; it
     // touches no memory of ours.
     let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
@@ -458,6 +473,16 @@ pub fn enter_netns(path: &std::path::Path) -> Result<(), NetnsError> {
         });
     }
     Ok(())
+}
+
+/// Whether a procfs file is a namespace file: its descriptor's link reads `net:[4026531956]`
+/// (`ns_dname` in 3.10's fs/proc/namespaces.c), where any other procfs file's reads as a path.
+fn is_proc_namespace(file: &File) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).is_ok_and(|link| {
+        let name = link.as_os_str().as_bytes();
+        !name.starts_with(b"/") && name.ends_with(b"]") && name.windows(2).any(|w| w == b":[")
+    })
 }
 
 /// `f_type` of the file system `file` lives on.
@@ -484,6 +509,18 @@ mod tests {
             nl_pid,
             ..kernel_address()
         }
+    }
+
+    #[test]
+    fn namespace_files_are_told_from_other_proc_files_by_their_link() {
+        // Before 3.19 both are procfs files; the link text is what tells them apart, and it
+        // reads the same on nsfs.
+        let namespace = File::open("/proc/self/ns/net").unwrap();
+        assert!(is_proc_namespace(&namespace));
+        let version = File::open("/proc/version").unwrap();
+        assert_eq!(fs_magic(&version).unwrap(), PROC_SUPER_MAGIC);
+        assert!(!is_proc_namespace(&version));
+        assert!(!is_proc_namespace(&File::open("/").unwrap()));
     }
 
     #[test]
