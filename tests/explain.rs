@@ -635,6 +635,35 @@ fn route_src_bypasses_the_rules() {
 }
 
 #[test]
+fn host_route_src_is_the_configured_one_on_a_kernel_with_fib_match() {
+    // A host route to exactly the destination, with a src, reads the same whether the
+    // kernel honoured RTM_F_FIB_MATCH or (before 4.13) ignored it: nlsel asks once more,
+    // about ::, and this kernel answers as 4.13 on does, so the src decides, known.
+    let Some(ns) = one_interface() else { return };
+    ns.add_addr("e0", "2001:db8::1/64");
+    ns.add_addr("e0", "2001:db8::2/64");
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2001:db8:5::5/128",
+        "dev",
+        "e0",
+        "src",
+        "2001:db8::1",
+    ]);
+    let json = agreed(&ns, "2001:db8:5::5");
+    assert_eq!(json["decided_by"], "route_prefsrc");
+    assert_eq!(json["route_prefsrc"], "2001:db8::1");
+    assert_eq!(json["unsupported"], Value::Null);
+    // Without a default route the question about :: is refused (ENETUNREACH): the same.
+    ns.ip(&["-6", "route", "del", "default"]);
+    let json = agreed(&ns, "2001:db8:5::5");
+    assert_eq!(json["decided_by"], "route_prefsrc");
+    assert_eq!(json["unsupported"], Value::Null);
+}
+
+#[test]
 fn ipv4_names_what_decided() {
     let Some(ns) = one_interface() else { return };
     ns.add_addr("e0", "192.0.2.1/24");

@@ -475,6 +475,8 @@ def write_readme(outdir, files, ip_state, venet0):
     w("Raw bytes exactly as returned by `recv()` on an `AF_NETLINK`/`NETLINK_ROUTE` socket.")
     w("Produced by `tools/capture.py` (run as root; it builds everything in a private network")
     w("namespace `%s` and deletes it afterwards)." % NETNS)
+    w("The `*_v3.10*`, `*_v4.*` files beside them are older kernels' bytes, built from their")
+    w("source by `tools/kernel_fixtures.py`: see `OLDER_KERNELS.md`.")
     w("")
     w("- Kernel: `%s` (x86_64, little-endian; netlink is host-endian)" % kernel)
     w("- Socket options: `NETLINK_GET_STRICT_CHK`=1 and `NETLINK_EXT_ACK`=1 on every socket;")

@@ -239,5 +239,6 @@ fn predict(
     Prediction {
         source: choose(after),
         model_agrees_now: choose(before) == kernel.source,
+        fib_match_ignored: kernel.fib_match_ignored,
     }
 }

@@ -32,6 +32,8 @@ pub mod attr;
 pub mod error;
 pub mod header;
 pub mod link;
+#[cfg(test)]
+pub mod replay;
 pub mod request;
 pub mod route;
 #[allow(unsafe_code)]

@@ -762,4 +762,241 @@ mod tests {
             &message(RTM_NEWROUTE, NlmFlags::empty(), 7, 1)
         ));
     }
+
+    /// Replays of what each kernel generation writes, through the connection logic.
+    mod replay {
+        use std::net::IpAddr;
+
+        use super::*;
+        use crate::nl::Family;
+        use crate::nl::addr::{AddrMessage, IfaFlags};
+        use crate::nl::header::RTM_GETADDR;
+        use crate::nl::replay::{Event, Replay, datagram, with_seq};
+        use crate::nl::route::RouteMessage;
+
+        // netlink_ack of 3.10 (vz7) to 4.11: a success ACK echoes the request header only,
+        // without NLM_F_CAPPED.
+        static ACK_V3_10: &[u8] = include_bytes!("testdata/ack_v3.10.bin");
+        // 6.18 (the 4.12 layout): the same, flagged NLM_F_CAPPED.
+        static ACK_CAPPED: &[u8] = include_bytes!("testdata/newaddr_ack.bin");
+        static ERROR_V3_10: &[u8] = include_bytes!("testdata/error_v3.10.bin");
+        static ERROR_V4_9_CAP_ACK: &[u8] = include_bytes!("testdata/error_v4.9_cap_ack.bin");
+        static ERROR_V4_12_OFFS: &[u8] = include_bytes!("testdata/error_v4.12_capped_offs.bin");
+        static ERROR_EXTACK: &[u8] = include_bytes!("testdata/error_extack.bin");
+        static ERROR_EXTACK_UNCAPPED: &[u8] = include_bytes!("testdata/error_extack_uncapped.bin");
+        static DUMP_V3_10: &[u8] = include_bytes!("testdata/addr_dump_v3.10.bin");
+        static DUMP_V3_10_INTR: &[u8] = include_bytes!("testdata/addr_dump_v3.10_intr.bin");
+        static DUMP_V6_18: &[u8] = include_bytes!("testdata/addr_dump_v6.bin");
+
+        const GET_ROUTE_TEXT: &str = "ipv6: Invalid values in header for get route request";
+
+        fn body() -> RouteMessage {
+            RouteMessage::get(IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 9]))
+        }
+
+        fn request(answer: &[u8], first_seq: u32) -> Result<(), RequestError> {
+            let replay = Replay::new().answer(vec![datagram(answer)]);
+            let mut conn = Conn::over(replay, first_seq);
+            let result = conn.request(RTM_NEWADDR, &body(), |_| Ok(()));
+            assert!(conn.transport.finished());
+            result
+        }
+
+        fn kernel_error(result: Result<(), RequestError>) -> KernelError {
+            match result {
+                Err(RequestError::Kernel(error)) => error,
+                other => panic!("expected the kernel's refusal, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn success_acks_of_every_generation_complete_a_request() {
+            request(ACK_V3_10, 5).unwrap();
+            request(ACK_CAPPED, 5).unwrap();
+            // An ACK of another request is a leftover: the request waits on, and then times
+            // out, rather than taking it for its own.
+            assert!(matches!(
+                request(ACK_V3_10, 4),
+                Err(RequestError::NoAnswer { .. })
+            ));
+        }
+
+        #[test]
+        fn error_acks_of_every_generation_give_the_errno_and_text() {
+            let nodev = KernelError {
+                errno: libc::ENODEV,
+                message: None,
+            };
+            // 3.10 to 4.11 echo the whole request; 4.3 to 4.11 under NETLINK_CAP_ACK its
+            // header only, without saying so.
+            assert_eq!(kernel_error(request(ERROR_V3_10, 6)), nodev);
+            assert_eq!(kernel_error(request(ERROR_V4_9_CAP_ACK, 6)), nodev);
+            // 4.12 on: capped, with NLMSGERR_ATTR_OFFS and no text.
+            let range = kernel_error(request(ERROR_V4_12_OFFS, 7));
+            assert_eq!((range.errno, range.message), (libc::ERANGE, None));
+            // 6.18, capped and uncapped, with a text.
+            for (bytes, seq) in [(ERROR_EXTACK, 8), (ERROR_EXTACK_UNCAPPED, 1)] {
+                let error = kernel_error(request(bytes, seq));
+                assert_eq!(error.errno, libc::EINVAL);
+                assert_eq!(error.message.as_deref(), Some(GET_ROUTE_TEXT));
+            }
+        }
+
+        fn batch(answer: Vec<Event>, count: usize) -> (BatchOutcome, Conn<Replay>) {
+            let replay = Replay::new().answer(answer);
+            let mut conn = Conn::over(replay, 5);
+            conn.subscribe(&[], &[RTM_NEWADDR]).unwrap();
+            let outcome = conn.batch(
+                RTM_NEWADDR,
+                NlmFlags::REPLACE,
+                std::iter::repeat_n(body(), count),
+            );
+            (outcome, conn)
+        }
+
+        #[test]
+        fn a_batch_reads_pre_4_12_acks_and_stops_after_a_refusal() {
+            let refused = with_seq(ERROR_V3_10, 6);
+            let answer = vec![
+                datagram(ACK_V3_10),
+                datagram(&refused),
+                datagram(&with_seq(ACK_V3_10, 7)),
+            ];
+            let (outcome, conn) = batch(answer, 3);
+            assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+            assert_eq!(outcome.sent, 3);
+            assert_eq!(outcome.results[0], Some(Ok(())));
+            assert_eq!(
+                outcome.results[1]
+                    .as_ref()
+                    .unwrap()
+                    .as_ref()
+                    .unwrap_err()
+                    .errno,
+                libc::ENODEV
+            );
+            assert_eq!(outcome.results[2], Some(Ok(())));
+            assert_eq!(
+                conn.transport.sent.len(),
+                1,
+                "one datagram for the whole batch"
+            );
+        }
+
+        #[test]
+        fn an_overrun_mid_batch_loses_only_the_dropped_ack() {
+            // The kernel queued the first ACK, dropped the second, queued the third.
+            let answer = vec![
+                datagram(ACK_V3_10),
+                Event::Overrun,
+                datagram(&with_seq(ACK_CAPPED, 7)),
+            ];
+            let (outcome, mut conn) = batch(answer, 3);
+            assert!(matches!(
+                outcome.failure,
+                Some(RequestError::AcksLost { missing: 1 })
+            ));
+            assert_eq!(outcome.results, vec![Some(Ok(())), None, Some(Ok(()))]);
+            assert!(
+                conn.take_overrun(),
+                "whoever relies on notifications must look again"
+            );
+            assert!(!conn.take_overrun());
+        }
+
+        #[test]
+        fn a_notification_among_the_acks_is_kept_in_its_place() {
+            // inet6_ifa_notify: an RTM_NEWADDR without NLM_F_MULTI, sequence number 0.
+            let mut notification = DUMP_V3_10[128..192].to_vec();
+            notification[6..8].copy_from_slice(&0u16.to_ne_bytes());
+            notification[8..16].fill(0);
+            let answer = vec![
+                datagram(ACK_V3_10),
+                datagram(&notification),
+                datagram(&with_seq(ACK_V3_10, 6)),
+            ];
+            let (outcome, conn) = batch(answer, 2);
+            assert!(outcome.failure.is_none());
+            assert_eq!(outcome.notifications_before_ack, vec![0, 1]);
+            assert_eq!(conn.notifications().len(), 1);
+            assert_eq!(conn.notifications()[0].msg_type, RTM_NEWADDR);
+        }
+
+        /// Each address of a dump: where, its flags, its preferred lifetime.
+        type Found = Vec<(IpAddr, IfaFlags, u32)>;
+
+        fn dump_addresses(replay: Replay) -> (Result<Found, RequestError>, Replay) {
+            let mut conn = Conn::over(replay, 1);
+            let result = conn.dump(
+                RTM_GETADDR,
+                &AddrMessage::empty(Family::Inet6),
+                Vec::new,
+                |found, message| {
+                    let (address, _) = AddrMessage::parse(message.payload)?;
+                    let preferred = address.cacheinfo.map_or(0, |c| c.preferred_lft);
+                    found.push((address.address.unwrap(), address.flags(), preferred));
+                    Ok(())
+                },
+            );
+            (result, conn.transport)
+        }
+
+        #[test]
+        fn a_3_10_dump_without_ifa_flags_reads_its_header_flags() {
+            let (found, replay) = dump_addresses(Replay::new().answer(vec![datagram(DUMP_V3_10)]));
+            let found = found.unwrap();
+            assert!(replay.finished());
+            assert_eq!(found.len(), 5);
+            let (dead, flags, preferred) = found[3];
+            assert_eq!(
+                dead,
+                "2001:db8:f1c1:8454:964::dead".parse::<IpAddr>().unwrap()
+            );
+            assert!(flags.contains(IfaFlags::DEPRECATED) && flags.contains(IfaFlags::NODAD));
+            assert!(!flags.contains(IfaFlags::PERMANENT));
+            assert_eq!(preferred, 0);
+            assert!(found[1].1.contains(IfaFlags::PERMANENT));
+        }
+
+        #[test]
+        fn an_interrupted_dump_is_started_again() {
+            // NLM_F_DUMP_INTR (3.10's nl_dump_check_consistent) on the first; then a clean
+            // one of 6.18's layout.
+            let replay = Replay::new()
+                .answer(vec![datagram(DUMP_V3_10_INTR)])
+                .answer(vec![datagram(&with_seq(DUMP_V6_18, 2))]);
+            let (found, replay) = dump_addresses(replay);
+            assert!(replay.finished());
+            assert_eq!(replay.sent.len(), 2);
+            let found = found.unwrap();
+            assert_eq!(found.len(), 6, "only the second dump's addresses");
+        }
+
+        #[test]
+        fn a_dump_overrun_mid_way_is_read_to_its_end_and_started_again() {
+            let (first, rest) = DUMP_V3_10.split_at(128);
+            let replay = Replay::new()
+                .answer(vec![datagram(first), Event::Overrun, datagram(rest)])
+                .answer(vec![datagram(&with_seq(DUMP_V3_10, 2))]);
+            let (found, replay) = dump_addresses(replay);
+            assert!(replay.finished());
+            assert_eq!(found.unwrap().len(), 5);
+        }
+
+        #[test]
+        fn a_dump_interrupted_every_time_gives_up() {
+            let mut replay = Replay::new();
+            for attempt in 0..MAX_DUMP_ATTEMPTS {
+                replay = replay.answer(vec![datagram(&with_seq(DUMP_V3_10_INTR, attempt + 1))]);
+            }
+            let (found, replay) = dump_addresses(replay);
+            assert!(replay.finished());
+            assert!(matches!(
+                found,
+                Err(RequestError::DumpInconsistent {
+                    attempts: MAX_DUMP_ATTEMPTS
+                })
+            ));
+        }
+    }
 }

@@ -12,6 +12,9 @@ use crate::srcsel::{
     SCOPE_NODELOCAL, SCOPE_SITELOCAL, Score, Selection, Verdict,
 };
 
+/// Why nlsel cannot tell what decided on a kernel before 4.13.
+pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
+
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
 pub enum Decision {
@@ -41,16 +44,20 @@ impl Explanation {
         }
     }
 
-    /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own.
+    /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own,
+    /// or when the kernel cannot say whether a route `src` decided and the answers differ.
     pub fn agrees(&self) -> Option<bool> {
+        let agrees = self.model_source() == self.kernel.source;
         match &self.decision {
             Decision::Ipv4Primary(_) => None,
-            _ => Some(self.model_source() == self.kernel.source),
+            _ if self.kernel.fib_match_ignored && !agrees => None,
+            _ => Some(agrees),
         }
     }
 
     pub fn unsupported(&self) -> Option<&'static str> {
         match &self.decision {
+            _ if self.kernel.fib_match_ignored => Some(FIB_MATCH_IGNORED),
             Decision::Ipv6(selection) => selection.unsupported,
             _ => None,
         }
@@ -201,6 +208,9 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
             "decided by the route's preferred source (ip route ... src {prefsrc}): RFC 6724's rules are not consulted"
         )),
         Decision::Ipv4Primary(addresses) => {
+            if let Some(reason) = explanation.unsupported() {
+                lines.push(format!("unsupported: {reason}"));
+            }
             lines.push(
                 "decided by the kernel's primary-address choice on the outgoing interface (the route has no src); its IPv4 addresses:"
                     .to_string(),
@@ -215,11 +225,12 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
             let model = option_text(selection.chosen().map(|c| c.address.local));
             lines.push(match explanation.agrees() {
                 Some(true) => format!("nlsel's model chooses {model}: it agrees with the kernel"),
-                _ => format!(
+                Some(false) => format!(
                     "DISAGREEMENT: nlsel's model chooses {model}, the kernel uses {kernel}"
                 ),
+                None => format!("nlsel's model chooses {model}, the kernel uses {kernel}"),
             });
-            if let Some(reason) = selection.unsupported {
+            if let Some(reason) = explanation.unsupported() {
                 lines.push(format!("unsupported: {reason}"));
             }
             let scope = match selection.oif_only {
@@ -369,12 +380,18 @@ pub struct Prediction {
     /// Whether the model, on today's state, gives what the kernel uses today: if not, the
     /// prediction is not to be trusted.
     pub model_agrees_now: bool,
+    /// The kernel cannot say whether a route `src` decides (before 4.13): no prediction.
+    pub fib_match_ignored: bool,
 }
 
 pub fn probe_text(probe: &Probe) -> String {
     let now = option_text(probe.kernel);
     match &probe.predicted {
         None => format!("probe {}: the kernel uses {now}", probe.destination),
+        Some(prediction) if prediction.fib_match_ignored => format!(
+            "probe {}: the kernel uses {now} now; after the change unknown: {FIB_MATCH_IGNORED}",
+            probe.destination
+        ),
         Some(prediction) if prediction.model_agrees_now => format!(
             "probe {}: the kernel uses {now} now, {} after the change (predicted)",
             probe.destination,
@@ -397,9 +414,13 @@ pub fn probes_json(probes: &[Probe]) -> String {
             push_ip(&mut object, "kernel_src", probe.kernel);
             match &probe.predicted {
                 Some(prediction) => {
-                    let source = prediction.model_agrees_now.then_some(prediction.source);
+                    let trusted = prediction.model_agrees_now && !prediction.fib_match_ignored;
+                    let source = trusted.then_some(prediction.source);
                     push_ip(&mut object, "predicted_src", source.flatten());
                     object.boolean("model_agrees_now", prediction.model_agrees_now);
+                    if prediction.fib_match_ignored {
+                        object.string("unsupported", FIB_MATCH_IGNORED);
+                    }
                 }
                 None => {
                     object.raw("predicted_src", "null");

@@ -14,7 +14,7 @@ use crate::model::{read_addresses, read_interfaces};
 use crate::nl::Family;
 use crate::nl::addrlabel::{AddrLabelMessage, RTM_GETADDRLABEL, RTM_NEWADDRLABEL};
 use crate::nl::header::{RTM_GETROUTE, RTM_NEWROUTE};
-use crate::nl::request::{Conn, RequestError};
+use crate::nl::request::{Conn, RequestError, Transport};
 use crate::nl::route::RouteMessage;
 
 /// A request that failed, and what it was reading.
@@ -45,10 +45,14 @@ pub struct RouteAnswer {
     /// The device of the matching route's next hop: the one the kernel hands its source
     /// choice (for a local destination it differs from `oif`, which is then `lo`).
     pub nexthop_oif: Option<u32>,
+    /// The kernel answered the question about the configured route with the resolved one: it
+    /// ignores `RTM_F_FIB_MATCH` (before 4.13), so whether a `src` decides is unknown and
+    /// `configured_prefsrc` and `nexthop_oif` say nothing.
+    pub fib_match_ignored: bool,
 }
 
-fn lookup(
-    conn: &mut Conn,
+fn lookup<T: Transport>(
+    conn: &mut Conn<T>,
     destination: IpAddr,
     flags: u32,
 ) -> Result<Option<RouteMessage>, ReadError> {
@@ -67,25 +71,64 @@ fn lookup(
     Ok(route)
 }
 
+/// Whether `route` is a host route to exactly `destination`: what a kernel that ignores
+/// `RTM_F_FIB_MATCH` always answers, since `rt6_fill_node` (and IPv4's `rt_fill_info`) given
+/// the looked-up address sets `rtm_dst_len` to the full length and `RTA_DST` to that address,
+/// where the matched route as configured (4.13's `fibmatch` path, no address given) has its
+/// own prefix length and `RTA_PREFSRC` only if it was configured with one.
+fn is_host_route_to(route: &RouteMessage, destination: IpAddr) -> bool {
+    let full = if destination.is_ipv6() { 128 } else { 32 };
+    route.dst_len == full && route.dst == Some(destination)
+}
+
+/// Whether the kernel ignores `RTM_F_FIB_MATCH`, asked with a destination no configured route
+/// is a host route to: the unspecified address `::`. A kernel that knows the flag answers
+/// with the default route (`/0`) or refuses (ENETUNREACH, no route); one before 4.13 answers
+/// the resolved route, a `/128` to `::`. Any other refusal leaves it unknown, taken as ignored.
+fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, ReadError> {
+    let unspecified = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+    match lookup(conn, unspecified, RTM_F_FIB_MATCH) {
+        Ok(route) => Ok(route.is_some_and(|route| route.dst_len == 128)),
+        Err(ReadError {
+            source: RequestError::Kernel(refusal),
+            ..
+        }) => Ok(!matches!(
+            refusal.errno,
+            libc::ENETUNREACH | libc::EHOSTUNREACH
+        )),
+        Err(error) => Err(error),
+    }
+}
+
 /// Asks the kernel for the route to `destination`: resolved, and, when `configured` is set,
-/// as configured too (kernels before 4.13 lack that second question).
-pub fn route_answer(
-    conn: &mut Conn,
+/// as configured too (kernels before 4.13 lack that second question and answer it with the
+/// resolved route; that is found out and said, see [`RouteAnswer::fib_match_ignored`]).
+pub fn route_answer<T: Transport>(
+    conn: &mut Conn<T>,
     destination: IpAddr,
     configured: bool,
 ) -> Result<RouteAnswer, ReadError> {
     let resolved = lookup(conn, destination, 0)?;
-    let configured = if configured {
+    let mut configured = if configured {
         lookup(conn, destination, RTM_F_FIB_MATCH)?
     } else {
         None
     };
+    // Only a host route to the destination with a source can be either answer; without a
+    // source it says "no src" both ways.
+    let ambiguous = configured
+        .is_some_and(|route| is_host_route_to(&route, destination) && route.prefsrc.is_some());
+    let fib_match_ignored = ambiguous && ignores_fib_match(conn)?;
+    if fib_match_ignored {
+        configured = None;
+    }
     let oif = resolved.and_then(|route| route.oif);
     Ok(RouteAnswer {
         source: resolved.and_then(|route| route.prefsrc),
         oif,
         configured_prefsrc: configured.and_then(|route| route.prefsrc),
         nexthop_oif: configured.and_then(|route| route.oif).or(oif),
+        fib_match_ignored,
     })
 }
 
@@ -164,4 +207,121 @@ pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
             not_optimistic_rule: Some(all_dir.join("optimistic_dad").exists()),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nl::header::Message;
+    use crate::nl::replay::{Replay, datagram, with_seq};
+
+    /// The resolved route (`rt6_fill_node` given the destination), which is also what a
+    /// kernel before 4.13 answers when asked with `RTM_F_FIB_MATCH`.
+    static ROUTE_GET_V6: &[u8] = include_bytes!("../nl/testdata/route_get_v6.bin");
+
+    #[test]
+    fn only_a_host_route_to_the_destination_can_be_an_ignored_fib_match() {
+        let (message, _) = Message::parse(ROUTE_GET_V6).unwrap();
+        let (route, _) = RouteMessage::parse(message.payload).unwrap();
+        let destination: IpAddr = "2001:db8:9f16:8fc7::9".parse().unwrap();
+        assert!(is_host_route_to(&route, destination));
+        assert!(route.prefsrc.is_some());
+        assert!(!is_host_route_to(
+            &route,
+            "2001:db8:9f16:8fc7::8".parse().unwrap()
+        ));
+        // What 4.13 on answers: the matched route with its own prefix (here the default).
+        let default = RouteMessage {
+            dst_len: 0,
+            dst: None,
+            ..route
+        };
+        assert!(!is_host_route_to(&default, destination));
+        let prefix = RouteMessage {
+            dst_len: 64,
+            ..route
+        };
+        assert!(!is_host_route_to(&prefix, destination));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let host_v4 = RouteMessage {
+            dst_len: 32,
+            dst: Some(v4),
+            ..route
+        };
+        assert!(is_host_route_to(&host_v4, v4));
+        assert!(!is_host_route_to(
+            &RouteMessage {
+                dst_len: 24,
+                ..host_v4
+            },
+            v4
+        ));
+    }
+
+    static ROUTE_GET_V4_9: &[u8] = include_bytes!("../nl/testdata/route_get_v4.9.bin");
+    static ROUTE_GET_V4_9_UNSPECIFIED: &[u8] =
+        include_bytes!("../nl/testdata/route_get_v4.9_unspecified.bin");
+    static ERROR_EXTACK: &[u8] = include_bytes!("../nl/testdata/error_extack.bin");
+
+    fn beef() -> IpAddr {
+        "2001:db8:f1c1:8454:964::beef".parse().unwrap()
+    }
+
+    /// Replays the three questions `route_answer` asks (the route, the route as configured,
+    /// and about ::), numbered from 10, with `configured` and `unspecified` as the kernel's
+    /// answers to the last two.
+    fn answer(configured: &[u8], unspecified: &[u8]) -> RouteAnswer {
+        let replay = Replay::new()
+            .answer(vec![datagram(ROUTE_GET_V4_9)])
+            .answer(vec![datagram(&with_seq(configured, 11))])
+            .answer(vec![datagram(&with_seq(unspecified, 12))]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:9f16:8fc7::9".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, true).unwrap();
+        assert_eq!(answer.source, Some(beef()));
+        answer
+    }
+
+    fn refusal(errno: i32) -> Vec<u8> {
+        let mut bytes = ERROR_EXTACK.to_vec();
+        bytes[16..20].copy_from_slice(&(-errno).to_ne_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_kernel_before_4_13_is_found_to_ignore_fib_match() {
+        // 4.9 answers the question about the configured route, and the one about ::, with
+        // the resolved route (rt6_fill_node given the address).
+        let answer = answer(ROUTE_GET_V4_9, ROUTE_GET_V4_9_UNSPECIFIED);
+        assert!(answer.fib_match_ignored);
+        assert_eq!(answer.configured_prefsrc, None);
+        assert_eq!(answer.nexthop_oif, Some(2));
+        // A refusal other than "no route" leaves it unknown: not trusted either.
+        assert!(answer_with_refusal(libc::EAFNOSUPPORT).fib_match_ignored);
+    }
+
+    fn answer_with_refusal(errno: i32) -> RouteAnswer {
+        answer(ROUTE_GET_V4_9, &refusal(errno))
+    }
+
+    #[test]
+    fn a_host_route_src_on_a_kernel_with_fib_match_is_the_configured_one() {
+        // 4.13 on, a host route to the destination configured with src ::beef reads like
+        // 4.9's answer; asked about :: without a default route, the kernel refuses
+        // (ip6_null_entry: ENETUNREACH), which 4.9 never does.
+        let answer = answer_with_refusal(libc::ENETUNREACH);
+        assert!(!answer.fib_match_ignored);
+        assert_eq!(answer.configured_prefsrc, Some(beef()));
+        assert!(!answer_with_refusal(libc::EHOSTUNREACH).fib_match_ignored);
+    }
+
+    #[test]
+    fn no_more_is_asked_without_a_host_route_with_a_source() {
+        let replay = Replay::new().answer(vec![datagram(ROUTE_GET_V4_9)]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:9f16:8fc7::9".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, false).unwrap();
+        assert!(!answer.fib_match_ignored);
+        assert_eq!((answer.source, answer.oif), (Some(beef()), Some(2)));
+    }
 }
