@@ -25,9 +25,10 @@
 //!      change of a tentative address notifies nothing; or an unknown outcome; or an overrun),
 //!      the stamps of IFA_CACHEINFO decide. After a seen deletion what exists is a new
 //!      incarnation; without one, only a creation stamp (`cstamp`) newer than the dump's shows
-//!      one. A new incarnation never changed since its creation (`tstamp` == `cstamp`) is the
-//!      one nlsel's change created, and nlsel deletes it; one changed since was re-added by
-//!      someone else before the change, and it is kept.
+//!      one. A new incarnation never changed since its creation (`tstamp` == `cstamp`, or one
+//!      hundredth later: see [`CREATION_STAMP_SLACK`]) is the one nlsel's change created, and
+//!      nlsel deletes it; one changed since was re-added by someone else before the change,
+//!      and it is kept.
 //!
 //! What cannot be closed:
 //! - Another process deletes the address, nlsel's change re-creates it, and the other
@@ -188,12 +189,20 @@ fn creator(original: &Address, current: &Address, suspect: &Suspect, overrun: bo
     let new_incarnation = history.deleted || current.cstamp != original.cstamp;
     if !new_incarnation {
         Creator::Original
-    } else if current.tstamp == current.cstamp {
+    } else if current.tstamp.wrapping_sub(current.cstamp) <= CREATION_STAMP_SLACK {
         Creator::OurChange
     } else {
         Creator::SomeoneElse
     }
 }
+
+/// How many hundredths of a second `tstamp` may trail `cstamp` in an address never changed
+/// since its creation. Since 3.14 `ipv6_add_addr` sets both from one `jiffies`, but 3.10's
+/// `inet6_addr_add` (OpenVZ 7's too) sets `tstamp = jiffies` once more after `ipv6_add_addr`
+/// returns, without sleeping in between (its allocations are GFP_ATOMIC): the two reads can
+/// straddle one 10 ms boundary of `cstamp_delta`, not two. It widens the one tick in which an
+/// update by someone else cannot be told from the creation (module comment) to two.
+pub const CREATION_STAMP_SLACK: u32 = 1;
 
 /// Deletes what the changes in `suspects` re-created; returns the indexes of those it deleted.
 fn remove_recreated(
@@ -658,6 +667,29 @@ mod tests {
         assert_eq!(
             creator(&v6, &new_updated, &suspect(true, 1, true), false),
             Creator::SomeoneElse
+        );
+        // 3.10's inet6_addr_add stamps tstamp again just after creation: one hundredth
+        // later is still the creation, two is a change.
+        let straddled = address("2001:db8::1", 50, 50 + CREATION_STAMP_SLACK);
+        assert_eq!(
+            creator(&v6, &straddled, &suspect(true, 0, true), false),
+            Creator::OurChange
+        );
+        let changed = address("2001:db8::1", 50, 51 + CREATION_STAMP_SLACK);
+        assert_eq!(
+            creator(&v6, &changed, &suspect(true, 0, true), false),
+            Creator::SomeoneElse
+        );
+        // A tstamp before cstamp is no creation (and the stamps may wrap: u32 hundredths).
+        let earlier = address("2001:db8::1", 50, 49);
+        assert_eq!(
+            creator(&v6, &earlier, &suspect(true, 0, true), false),
+            Creator::SomeoneElse
+        );
+        let wrapped = address("2001:db8::1", u32::MAX, 0);
+        assert_eq!(
+            creator(&v6, &wrapped, &suspect(true, 0, true), false),
+            Creator::OurChange
         );
     }
 }

@@ -238,6 +238,12 @@ impl<'a> AddrMessage<'a> {
         for attr in Attrs::new(attrs) {
             let attr = attr?;
             match attr.attr_type() {
+                // Another family's address (MCTP's 1 byte, phonet's…), which an AF_UNSPEC
+                // dump carries too, is no IP address: it is left out rather than failing the
+                // dump. An IP family's address of the wrong size is still an error.
+                IFA_ADDRESS | IFA_LOCAL | IFA_BROADCAST
+                    if matches!(family, Family::Unknown(_) | Family::Unspec)
+                        && !matches!(attr.payload.len(), 4 | 16) => {}
                 IFA_ADDRESS => message.address = Some(attr.ip(family, "IFA_ADDRESS")?),
                 IFA_LOCAL => message.local = Some(attr.ip(family, "IFA_LOCAL")?),
                 IFA_BROADCAST => message.broadcast = Some(attr.ip(family, "IFA_BROADCAST")?),
@@ -360,6 +366,26 @@ mod tests {
             .iter()
             .find(|m| m.address == Some(address))
             .unwrap()
+    }
+
+    #[test]
+    fn an_address_of_a_family_that_is_not_ip_is_left_out() {
+        // AF_MCTP (45): ifaddrmsg, then IFA_LOCAL and IFA_ADDRESS of one byte each, as
+        // mctp_fill_addrinfo writes them into an AF_UNSPEC dump.
+        let mut payload = vec![45, 0, 0, 0, 2, 0, 0, 0];
+        payload.extend([5, 0, IFA_LOCAL as u8, 0, 8, 0, 0, 0]);
+        payload.extend([5, 0, IFA_ADDRESS as u8, 0, 8, 0, 0, 0]);
+        let (message, rest) = AddrMessage::parse(&payload).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(message.family, Family::Unknown(45));
+        assert_eq!((message.address, message.local), (None, None));
+        assert_eq!(message.ifindex, 2);
+        // An IP family's address of the wrong size stays an error.
+        payload[0] = 10;
+        assert_eq!(
+            AddrMessage::parse(&payload),
+            Err(Error::bad_payload_length("IFA_LOCAL", 16, 1))
+        );
     }
 
     #[test]

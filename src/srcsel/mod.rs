@@ -64,7 +64,8 @@ pub const LABEL_DEFAULT: u32 = 0xffff_ffff;
 pub struct KernelBuild {
     /// Rule 4, `CONFIG_IPV6_MIP6=y` (a module does not count: the code tests the symbol).
     pub home_address_rule: Option<bool>,
-    /// Rule 9 and optimistic addresses at all, `CONFIG_IPV6_OPTIMISTIC_DAD`.
+    /// Rule 9: `CONFIG_IPV6_OPTIMISTIC_DAD` in a kernel that has `use_optimistic` (3.19 on).
+    /// Without it optimistic addresses are always avoided at rule 3.
     pub not_optimistic_rule: Option<bool>,
 }
 

@@ -200,13 +200,21 @@ pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
         addresses,
         all: read_conf(&all_dir),
         labels,
-        build: KernelBuild {
-            // No interface setting shows CONFIG_IPV6_MIP6; the model says when it matters.
-            home_address_rule: None,
-            // The optimistic_dad setting exists exactly when CONFIG_IPV6_OPTIMISTIC_DAD does.
-            not_optimistic_rule: Some(all_dir.join("optimistic_dad").exists()),
-        },
+        build: kernel_build(&all_dir),
     })
+}
+
+/// The optional rules, as far as the settings in `all_dir` show them.
+fn kernel_build(all_dir: &std::path::Path) -> KernelBuild {
+    KernelBuild {
+        // No interface setting shows CONFIG_IPV6_MIP6; the model says when it matters.
+        home_address_rule: None,
+        // Rule 9 came with the use_optimistic setting (3.19, both under
+        // CONFIG_IPV6_OPTIMISTIC_DAD): a kernel with optimistic_dad but not use_optimistic
+        // (3.10, vz7) has optimistic addresses and no rule 9, and always avoids them at rule
+        // 3, which use_optimistic reading as off already gives.
+        not_optimistic_rule: Some(all_dir.join("use_optimistic").exists()),
+    }
 }
 
 #[cfg(test)]
@@ -323,5 +331,19 @@ mod tests {
         let answer = route_answer(&mut conn, destination, false).unwrap();
         assert!(!answer.fib_match_ignored);
         assert_eq!((answer.source, answer.oif), (Some(beef()), Some(2)));
+    }
+
+    #[test]
+    fn rule_9_needs_use_optimistic_not_only_optimistic_dad() {
+        let dir = std::env::temp_dir().join(format!("nlsel-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(kernel_build(&dir).not_optimistic_rule, Some(false));
+        // 3.10 built with CONFIG_IPV6_OPTIMISTIC_DAD: optimistic_dad only.
+        std::fs::write(dir.join("optimistic_dad"), "0\n").unwrap();
+        assert_eq!(kernel_build(&dir).not_optimistic_rule, Some(false));
+        std::fs::write(dir.join("use_optimistic"), "0\n").unwrap();
+        assert_eq!(kernel_build(&dir).not_optimistic_rule, Some(true));
+        assert_eq!(kernel_build(&dir).home_address_rule, None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
