@@ -97,7 +97,7 @@ def netlink_ack_4_12(request, err, offs=None):
 
 
 def ifaddr_3_10(flags, seq, pid, prefixlen, ifa_flags, scope, ifindex, address, preferred, valid):
-    """inet6_fill_ifaddr, 3.10 (vz7): put_ifaddrmsg with the 8-bit flags, IFA_ADDRESS (no
+    """inet6_fill_ifaddr, mainline 3.10 (vz7 backports IFA_FLAGS and puts it): put_ifaddrmsg with the 8-bit flags, IFA_ADDRESS (no
     IFA_LOCAL without a peer), then put_cacheinfo {cstamp, tstamp (hundredths of a second
     since boot), ifa_prefered, ifa_valid} (struct order: prefered, valid, cstamp, tstamp).
     No IFA_FLAGS: that attribute is 3.14's."""
