@@ -448,3 +448,64 @@ fn address_members<'o, 'b>(
         .number("prefixlen", address.prefixlen)
         .string("ifname", name_of(interfaces, address.ifindex))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernel(fib_match_ignored: bool) -> RouteAnswer {
+        RouteAnswer {
+            source: Some("2001:db8::1".parse().unwrap()),
+            oif: Some(2),
+            configured_prefsrc: None,
+            nexthop_oif: Some(2),
+            fib_match_ignored,
+        }
+    }
+
+    #[test]
+    fn an_ignored_fib_match_is_unsupported_and_never_a_disagreement() {
+        let explanation = |fib_match_ignored| Explanation {
+            destination: "2001:db8:9::9".parse().unwrap(),
+            kernel: kernel(fib_match_ignored),
+            decision: Decision::RoutePrefsrc("2001:db8::2".parse().unwrap()),
+        };
+        assert_eq!(explanation(false).agrees(), Some(false));
+        assert_eq!(explanation(false).unsupported(), None);
+        assert_eq!(explanation(true).agrees(), None);
+        assert_eq!(explanation(true).unsupported(), Some(FIB_MATCH_IGNORED));
+        let agreeing = Explanation {
+            decision: Decision::RoutePrefsrc("2001:db8::1".parse().unwrap()),
+            ..explanation(true)
+        };
+        assert_eq!(agreeing.agrees(), Some(true));
+        let ipv4 = Explanation {
+            decision: Decision::Ipv4Primary(Vec::new()),
+            ..explanation(true)
+        };
+        assert!(
+            text(&ipv4, &[])
+                .iter()
+                .any(|line| line == &format!("unsupported: {FIB_MATCH_IGNORED}"))
+        );
+    }
+
+    #[test]
+    fn a_probe_on_a_kernel_that_ignores_fib_match_predicts_nothing() {
+        let probe = Probe {
+            destination: "2001:db8:9::9".parse().unwrap(),
+            kernel: Some("2001:db8::1".parse().unwrap()),
+            predicted: Some(Prediction {
+                source: Some("2001:db8::2".parse().unwrap()),
+                model_agrees_now: true,
+                fib_match_ignored: true,
+            }),
+        };
+        let line = probe_text(&probe);
+        assert!(line.contains("after the change unknown"), "{line}");
+        assert!(!line.contains("2001:db8::2"), "{line}");
+        let json = probes_json(std::slice::from_ref(&probe));
+        assert!(json.contains(r#""predicted_src":null"#), "{json}");
+        assert!(json.contains(r#""unsupported":"#), "{json}");
+    }
+}
