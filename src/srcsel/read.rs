@@ -324,6 +324,22 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_route_with_a_source_is_the_configured_one_without_asking_more() {
+        // 4.13 on, a /48 configured with src ::beef: its own prefix length says the flag was
+        // honoured, so :: is not asked about (the replay has no third answer).
+        let mut prefix = with_seq(ROUTE_GET_V4_9, 11);
+        prefix[17] = 48;
+        let replay = Replay::new()
+            .answer(vec![datagram(ROUTE_GET_V4_9)])
+            .answer(vec![datagram(&prefix)]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:9f16:8fc7::9".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, true).unwrap();
+        assert!(!answer.fib_match_ignored);
+        assert_eq!(answer.configured_prefsrc, Some(beef()));
+    }
+
+    #[test]
     fn no_more_is_asked_without_a_host_route_with_a_source() {
         let replay = Replay::new().answer(vec![datagram(ROUTE_GET_V4_9)]);
         let mut conn = Conn::over(replay, 10);
