@@ -143,3 +143,43 @@ pub fn with_seq(datagram: &[u8], seq: u32) -> Vec<u8> {
 pub fn datagram(bytes: &[u8]) -> Event {
     Event::Datagram(bytes.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    /// The fixtures committed are the ones `tools/kernel_fixtures.py` writes today, so the
+    /// kernel source each one cites is the one its bytes follow.
+    #[test]
+    fn fixtures_are_what_their_generator_writes() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let out = std::env::temp_dir().join(format!("nlsel-fixtures-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let run = Command::new("python3")
+            .arg(format!("{root}/tools/kernel_fixtures.py"))
+            .arg(&out)
+            .output();
+        let run = match run {
+            Ok(run) => run,
+            Err(error) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipped: python3 cannot run ({error})");
+                return;
+            }
+            Err(error) => panic!("python3: {error}"),
+        };
+        assert!(run.status.success(), "{run:?}");
+        let mut count = 0;
+        for entry in std::fs::read_dir(&out).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            let written = std::fs::read(entry.path()).unwrap();
+            let committed =
+                std::fs::read(format!("{root}/src/nl/testdata/{}", name.to_string_lossy()))
+                    .unwrap();
+            assert_eq!(written, committed, "{name:?} differs from its generator");
+            count += 1;
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+        assert_eq!(count, 8);
+    }
+}
