@@ -97,6 +97,10 @@ impl Rule for Args {
         true
     }
 
+    fn watches_address(&self, local: IpAddr) -> bool {
+        local == self.address
+    }
+
     fn plan<'a>(
         &self,
         addresses: &'a [Address],
