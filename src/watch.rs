@@ -10,21 +10,36 @@
 //! were lost, so it runs a pass to read the whole state again. Temporary addresses are never
 //! changed (see [`crate::plan`]), so their notifications trigger nothing either.
 //!
+//! The loop decides on everything it has read before it waits again: a pass reads
+//! notifications too (among its dump replies, its ACKs, the race guard's reads), and the kernel
+//! may report an overrun to any of them, so each turn of the loop first takes all the
+//! connection holds, and a pass is always followed by another turn, never by `poll` directly.
+//! `poll` runs only when nothing read is undecided.
+//!
 //! What it promises for a process that runs for months:
-//! - Every RA refresh is undone: one address is changed at most once per [`MIN_INTERVAL`], and
-//!   a change that comes sooner is deferred to the end of that interval, never dropped. An RA
-//!   interval is at least 3 s (RFC 4861 MinRtrAdvInterval), so a refresh is normally undone at
-//!   once; a fight with another program that resets the lifetime right after each change costs
-//!   one change per address per second, with one warning per episode (its third deferral).
+//! - Every RA refresh is undone at once, however often the router sends: an address whose
+//!   lifetimes come from a router ([`crate::model::Address::lifetimes_from_router`]) is never
+//!   held back. Address notifications carry port id 0 whoever caused them, so only the kind of
+//!   address tells the kernel's refresh from another program's change.
+//! - A fight with another program that resets a lifetime right after each change is bounded:
+//!   one address is changed at most once per [`MIN_INTERVAL`], and a change that comes sooner
+//!   is deferred to the end of that interval, never dropped, with one warning per episode (its
+//!   third deferral). An address deleted and added again is a new one, changed at once: its
+//!   hidden address must not leak for a second after `systemctl restart networking`.
 //! - Bounded memory: at each pass the limiter forgets every address that is gone from the
 //!   dump, or quiet (not changed for [`QUIET`] and nothing deferred); what it holds between
 //!   passes is at most the addresses the last passes changed.
 //! - No idle work: `poll` has a timeout only while a change is deferred, or while a failed
 //!   pass waits to be retried; a deferred change is decided again by each pass, so one for an
 //!   address that has gone or no longer needs it clears its timer. A timer is always set in
-//!   the future of the pass that set it, so it fires once per deferral.
-//! - SIGTERM and SIGINT end the process with exit 0 at once, in any state, by a handler that
-//!   only calls `_exit` ([`exit_on_signals`]).
+//!   the future of the pass that set it, so it fires once per deferral. A failed pass is
+//!   reported once and tried again at its timer only.
+//! - SIGTERM, SIGINT and SIGHUP end the process with exit 0 at once, in any state, by a
+//!   handler that only calls `_exit` ([`exit_on_signals`]); `cli` blocks them first thing, so
+//!   one that comes before the handler is installed waits for it instead of killing.
+//! - With `-n NS`, the deletion of NS (`ip netns del`) ends it with exit 1, seen by inotify on
+//!   the namespace's directory, so that a service manager starts it again in the new one.
+//! - A report that cannot be written (stdout on a full disk) ends it with exit 1.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -139,12 +154,10 @@ impl Limiter {
         }
     }
 
-    /// Drops the deferral for an address that was deleted, so that no timer fires for it; its
-    /// entry goes at the next pass, and until then still bounds a quick re-add.
+    /// Forgets an address that was deleted: no timer fires for it, and if it is added again,
+    /// that is a new address, changed at once.
     fn deleted(&mut self, key: &Key) {
-        if let Some(recent) = self.recent.get_mut(key) {
-            recent.deferred = false;
-        }
+        self.recent.remove(key);
     }
 
     /// When the earliest deferred change may be made, if any is deferred.
@@ -550,8 +563,10 @@ mod tests {
         limiter.admit(key(1), t0 + ms(5));
         limiter.deleted(&key(1));
         assert_eq!(limiter.next_release(), None);
-        limiter.start_pass(t0 + ms(10), |k| *k != key(1));
         assert!(limiter.recent.is_empty());
+        // Added again: a new address, changed at once.
+        limiter.start_pass(t0 + ms(10), |_| true);
+        assert_eq!(limiter.admit(key(1), t0 + ms(10)), Admission::Now);
     }
 
     #[test]

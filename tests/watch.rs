@@ -1199,8 +1199,8 @@ fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated() {
     send_ra(&b, SLAAC_PREFIX);
     let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
     watch.wait_line(&line, 1);
-    // 40 RAs, one every 0.25 s: 10 s.
-    let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 40, "0.25");
+    // 20 RAs, one every 0.5 s: 10 s.
+    let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 20, "0.5");
     let (mut samples, mut preferred) = (0u32, 0u32);
     while stream.try_wait().expect("ra_sender.py").is_none() {
         let parent = a.addr(SLAAC_PARENT);
@@ -1208,7 +1208,7 @@ fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated() {
         preferred += u32::from(!parent.is_deprecated());
     }
     assert!(stream.wait().expect("ra_sender.py").success());
-    watch.wait_line(&line, 41);
+    watch.wait_line(&line, 21);
     eprintln!("sub-second RAs: the parent was preferred in {preferred} of {samples} samples");
     assert!(samples >= 300, "too few samples to judge: {samples}");
     assert!(
@@ -1217,7 +1217,7 @@ fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated() {
         watch.transcript()
     );
     let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &vec![line; 41]);
+    assert_clean_end(&ended, &vec![line; 21]);
 }
 
 /// The `preferred_lft` values `ip monitor address` showed for `local`.
