@@ -1514,3 +1514,50 @@ fn dadfailed_warning_is_given_once_per_episode() {
     );
     assert_preferred_forever(&ns, "2001:db8::beef");
 }
+
+/// The `Drops` column of nlsel's NETLINK_ROUTE socket in /proc/PID/net/netlink.
+fn dropped(pid: u32) -> u64 {
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).unwrap_or_default();
+    table
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(1) == Some(&"0") && f.get(2) == Some(&pid.to_string().as_str()))
+        .and_then(|f| f.get(8).and_then(|d| d.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// The kernel drops notifications (the watch is stopped while 30,000 of them flood its 8 MiB
+/// receive buffer, then 300 addresses are added, whose notifications are lost): the overrun
+/// leads to a full re-read, and none of the 300 is left preferred.
+#[test]
+fn overrun_leads_to_a_full_re_read() {
+    let Some(ns) = venet0_with(&["2001:db8::dead/64 preferred_lft 0"]) else {
+        return;
+    };
+    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+    let pid = watch.child.id();
+    let signal = |name: &str| {
+        let sent = Command::new("kill")
+            .args(["-s", name, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    };
+    signal("STOP");
+    // Notifications of a deprecated address, which call for nothing, until the queue is full.
+    let flood = format!("addr change 2001:db8::dead/64 dev {IF} preferred_lft 0\n").repeat(30_000);
+    ns.ip_batch(&flood);
+    ns.ip_batch(&add_lines(7, 300));
+    let drops = dropped(pid);
+    signal("CONT");
+    assert!(
+        drops > 0,
+        "the kernel dropped nothing: not a test of an overrun"
+    );
+    assert_none_left_preferred(&ns, &watch, "after an overrun");
+    watch.wait_lines(Stream::Stdout, 300, "300 deprecations", |l| {
+        l.starts_with("deprecated 2001:db8:7::")
+    });
+    let ended = watch.stop("TERM");
+    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+}
