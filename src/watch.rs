@@ -203,8 +203,9 @@ fn deleted_address(notification: &Notification) -> Option<Key> {
 }
 
 /// What earlier passes already reported about interfaces, so that a long-running process says
-/// "left alone", "no kept address is preferred" or "temporaries win" once per change of state,
-/// not on every pass.
+/// "left alone", "no kept address is preferred", "temporaries win", "failed duplicate address
+/// detection" or "its router is deprecating the address you prefer" once per change of state
+/// (an episode), not on every pass.
 #[derive(Default)]
 struct Reported {
     left_alone: Vec<u32>,
@@ -318,8 +319,8 @@ struct NetnsFile {
 impl NetnsFile {
     /// Starts watching the namespace `netns` names (a name in /run/netns, or a path), and
     /// checks it is still the one entered, which covers a deletion before the watch began.
-    /// A path whose directory cannot be watched (`/proc/PID/ns/net`, whose namespace lives
-    /// as long as its process) is not watched.
+    /// A path whose directory cannot be watched, or a namespace that cannot be compared with
+    /// the file (no /proc), is not watched: the watch then runs as it did before.
     fn watch(netns: &OsStr) -> Result<Option<NetnsFile>, Failure> {
         let path = netns_path(netns);
         let Some(dir) = path.parent() else {
@@ -333,8 +334,11 @@ impl NetnsFile {
             path,
             events,
         };
-        file.check()?;
-        Ok(Some(file))
+        match file.check() {
+            Ok(()) => Ok(Some(file)),
+            Err(Failure::Io { .. }) => Ok(None),
+            Err(gone) => Err(gone),
+        }
     }
 
     /// After an event in the directory: ends the command unless the file still names the
