@@ -1189,35 +1189,58 @@ fn send_ra_preferred(ns: &Netns, prefix: &str, preferred: u32) {
 
 /// RAs faster than one a second: the kernel's refresh of a SLAAC address is undone at once
 /// every time, not held back by the limiter that bounds fights with other programs. The
-/// deprecated parent is sampled with `ip -j addr show` throughout: preferred in < 1 % of the
-/// samples (a ratio of the kernel's states, not a timing), and no fight warning.
+/// deprecated parent is sampled with `ip -j addr show` while RAs come every 0.75 s: preferred
+/// in < 1 % of 400 samples (a ratio of the kernel's states, not a timing: a loaded machine
+/// takes fewer samples per RA, not more preferred ones), and no fight warning.
 #[test]
 fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated() {
+    const SAMPLES: u32 = 400;
     let Some((a, b)) = slaac_pair(0) else { return };
     a.add_addr(IF, &format!("{KEPT}/64"));
     let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
     send_ra(&b, SLAAC_PREFIX);
     let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
     watch.wait_line(&line, 1);
-    // 20 RAs, one every 0.5 s: 10 s.
-    let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 20, "0.5");
+    // At most 160 RAs (2 min); sampling ends it sooner.
+    let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 160, "0.75");
     let (mut samples, mut preferred) = (0u32, 0u32);
-    while stream.try_wait().expect("ra_sender.py").is_none() {
+    while samples < SAMPLES && stream.try_wait().expect("ra_sender.py").is_none() {
         let parent = a.addr(SLAAC_PARENT);
         samples += 1;
         preferred += u32::from(!parent.is_deprecated());
     }
-    assert!(stream.wait().expect("ra_sender.py").success());
-    watch.wait_line(&line, 21);
+    let _ = stream.kill();
+    let _ = stream.wait();
     eprintln!("sub-second RAs: the parent was preferred in {preferred} of {samples} samples");
-    assert!(samples >= 300, "too few samples to judge: {samples}");
+    assert_eq!(
+        samples, SAMPLES,
+        "the RA stream ended before the samples were taken"
+    );
     assert!(
         f64::from(preferred) < 0.01 * f64::from(samples),
         "the parent was preferred in {preferred} of {samples} samples\n{}",
         watch.transcript()
     );
+    wait_until(&a, "the parent deprecated after the last RA", || {
+        a.addr(SLAAC_PARENT).is_deprecated()
+    });
     let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &vec![line; 21]);
+    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+    assert!(
+        ended.stdout.len() >= 2,
+        "RAs were undone: {:?}",
+        ended.stdout
+    );
+    assert!(
+        ended.stdout.iter().all(|l| l == &line),
+        "{:?}",
+        ended.stdout
+    );
+    assert_eq!(
+        ended.stderr,
+        [READY],
+        "no warning: the router is no other program"
+    );
 }
 
 /// The `preferred_lft` values `ip monitor address` showed for `local`.
@@ -1271,7 +1294,9 @@ fn prefer_keeps_the_routers_preferred_lifetime_and_its_deprecation() {
             );
         }
         wait_handled(&watch);
-        assert_deprecated(&a, SLAAC_PARENT);
+        // The kernel sets the deprecated flag itself a moment later (addrconf_verify).
+        let parent = a.addr(SLAAC_PARENT);
+        assert_eq!(parent.preferred, 0, "the router's 0 stays: {parent:?}");
     }
     let ended = watch.stop("TERM");
     assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
