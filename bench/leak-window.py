@@ -46,7 +46,7 @@ IFA_ADDRESS, IFA_LOCAL, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 6, 8
 IFA_F_NODAD, IFA_F_DEPRECATED = 0x02, 0x20
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.join(HERE, "..", "target", "release", "nlsel")
+BIN = os.environ.get("NLSEL", os.path.join(HERE, "..", "target", "release", "nlsel"))
 KEPT, HIDDEN, PEER = "2001:db8::2", "2001:db8::beef", "2001:db8::9"
 
 

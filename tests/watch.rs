@@ -1208,6 +1208,9 @@ fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated() {
         let parent = a.addr(SLAAC_PARENT);
         samples += 1;
         preferred += u32::from(!parent.is_deprecated());
+        // Pacing, not synchronisation: the sampler's own `ip` processes would otherwise keep
+        // both CPUs busy and slow the very wake-up being sampled.
+        std::thread::sleep(Duration::from_millis(10));
     }
     let _ = stream.kill();
     let _ = stream.wait();
