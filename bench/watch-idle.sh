@@ -4,8 +4,8 @@
 # What an idle `nlsel deprecate --except ::2 --watch` costs: in a private namespace with a veth
 # venet0 carrying 2001:db8::2/64, 2001:db8::beef/64 and 100 more addresses, starts
 # target/release/nlsel, waits for its ready line (the first pass has deprecated 101 addresses),
-# then reads /proc/PID/stat (utime + stime, in clock ticks) and /proc/PID/status (VmRSS, VmHWM)
-# before and after SECONDS (default 60) of idling, and counts the address notifications in the
+# then, one second later, reads /proc/PID/stat (utime + stime, in clock ticks) and
+# /proc/PID/status (VmRSS, VmHWM) before and after SECONDS (default 60) of idling, and counts the address notifications in the
 # namespace meanwhile (`ip monitor address`: nlsel must send nothing). Prints the figures.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,6 +47,8 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
 ip -n "$ns" monitor address >"$dir/monitor" &
 pids+=("$!")
+# The loop's first turn reads the notifications of the first pass's own 101 changes: let it.
+sleep 1
 before=$(ticks)
 sleep "$seconds"
 after=$(ticks)
