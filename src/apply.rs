@@ -292,6 +292,13 @@ pub trait Rule {
     /// Which addresses the plan needs to see; the others are dropped while the dump is read.
     fn reads(&self, address: &Address) -> bool;
 
+    /// Whether under `--watch` any notification of the address `local`, even one that shows
+    /// it deprecated, calls for a pass: `prefer` watches its own address, to say when its
+    /// router deprecates it.
+    fn watches_address(&self, _local: IpAddr) -> bool {
+        false
+    }
+
     /// The changes that bring `addresses` in line with the rule.
     fn plan<'a>(
         &self,
@@ -388,7 +395,8 @@ pub fn execute(
         for (slot, result) in applied.iter_mut().zip(&outcome.results) {
             *slot = matches!(result, Some(Ok(())));
         }
-        let overrun = ctx.conn.take_overrun();
+        // Read, not taken: under `--watch` the loop takes it, and re-reads everything.
+        let overrun = ctx.conn.overrun();
         let suspects = suspects(&changes, &outcome, ctx.conn.notifications(), overrun);
         for i in remove_recreated(ctx, interfaces, &changes, &suspects, overrun)? {
             if let (Some(slot), Some(change)) = (applied.get_mut(i), changes.get(i)) {
@@ -476,6 +484,13 @@ pub fn execute(
         crate::warn!(
             "{ifname}: kept {} stays preferred, but the kernel prefers its temporary (privacy) addresses over it (use_tempaddr=2); set net.ipv6.conf.{key}.use_tempaddr=1 to keep them but prefer public addresses",
             present::address_text(address)
+        );
+    }
+    for address in &plan.router_deprecates {
+        crate::warn!(
+            "{} dev {}: its router is deprecating the address you prefer (preferred lifetime 0 in its Router Advertisements); it stays deprecated, since prefer keeps the lifetimes a router gives",
+            present::address_text(address),
+            String::from_utf8_lossy(&name_of(interfaces, address.ifindex))
         );
     }
     if let Some((change, error, tally)) = failure {

@@ -2,7 +2,6 @@
 //! before nlsel enters a namespace or opens a socket, so a usage error changes nothing.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use lexopt::prelude::*;
@@ -11,8 +10,9 @@ use crate::cmd::{self, usage_error};
 use crate::context::{Context, Globals, Outcome};
 use crate::failure::Failure;
 use crate::nl::request::Conn;
-use crate::nl::socket::enter_netns;
+use crate::nl::socket::{block_signals, enter_netns, netns_path};
 use crate::output::Output;
+use crate::watch::WATCH_SIGNALS;
 
 pub const HELP: &str = "\
 nlsel: choose the IPv6 source address a Linux host uses, over raw netlink
@@ -69,6 +69,15 @@ enum KernelCommand {
 }
 
 impl KernelCommand {
+    /// Whether this is a `--watch` run, which ends on SIGTERM, SIGINT and SIGHUP with exit 0.
+    fn watches(&self) -> bool {
+        match self {
+            KernelCommand::Deprecate(args) => args.watch,
+            KernelCommand::Prefer(args) => args.watch,
+            _ => false,
+        }
+    }
+
     fn run(&self, ctx: &mut Context) -> Result<Outcome, Failure> {
         match self {
             KernelCommand::Show(args) => cmd::show::run(args, ctx),
@@ -82,6 +91,11 @@ impl KernelCommand {
 }
 
 pub fn main() -> ExitCode {
+    // First, before anything can take time: held until the command is known, so that under
+    // `--watch` one that comes early still ends it with exit 0 (`watch` unblocks them once its
+    // handler is in place), and otherwise has its default effect then. Cannot fail with
+    // these valid signal numbers; if it did, signals would only keep their default effect.
+    let _ = block_signals(&WATCH_SIGNALS, true);
     match run(lexopt::Parser::from_env()) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::WorkFound) => ExitCode::from(3),
@@ -173,7 +187,11 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
 
 /// The second stage: carries out a command line that [`parse`] accepted.
 fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
-    let (globals, command) = parse(parser)?;
+    let parsed = parse(parser);
+    if !matches!(&parsed, Ok((_, Command::Kernel(command))) if command.watches()) {
+        let _ = block_signals(&WATCH_SIGNALS, false);
+    }
+    let (globals, command) = parsed?;
     let command = match command {
         Command::Unit(args) => {
             // -q and -j are for the unit's command, not for printing the unit.
@@ -216,12 +234,7 @@ fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
 /// `-n NAME` means /run/netns/NAME, as for `ip -n`; a value with a '/' is a path.
 fn enter_named_netns(netns: &OsString) -> Result<(), Failure> {
     let name = netns.to_string_lossy().into_owned();
-    let path = if name.contains('/') {
-        PathBuf::from(netns)
-    } else {
-        PathBuf::from("/run/netns").join(netns)
-    };
-    enter_netns(&path).map_err(|source| Failure::Netns { name, source })
+    enter_netns(&netns_path(netns)).map_err(|source| Failure::Netns { name, source })
 }
 
 #[cfg(test)]

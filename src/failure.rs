@@ -181,6 +181,11 @@ impl fmt::Display for Failure {
                     NetnsError::NotNetwork => {
                         return f.write_str("a namespace file, but not of a network namespace");
                     }
+                    NetnsError::Gone => {
+                        return f.write_str(
+                            "deleted while nlsel watched it; exiting, so that a restart enters the new one",
+                        );
+                    }
                     NetnsError::Io(source) => source,
                 };
                 match source.raw_os_error() {

@@ -26,6 +26,9 @@ pub const PRESERVED_FLAGS: IfaFlags = IfaFlags::NODAD
     .union(IfaFlags::MANAGETEMPADDR)
     .union(IfaFlags::NOPREFIXROUTE);
 
+/// `IFAPROT_KERNEL_RA` (<linux/if_addr.h>): made by the kernel from a Router Advertisement.
+pub const IFAPROT_KERNEL_RA: u8 = 2;
+
 /// One address as the kernel reported it in a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
@@ -109,6 +112,19 @@ impl Address {
     /// address the kernel creates while `use_tempaddr` is on, or one added with that flag.
     pub fn manages_temporaries(&self) -> bool {
         self.flags.contains(IfaFlags::MANAGETEMPADDR) && !self.is_temporary()
+    }
+
+    /// An address whose lifetimes its router gives: one the kernel made from a Router
+    /// Advertisement (SLAAC), which every RA for its prefix refreshes (RFC 4862 5.5.3 e). The
+    /// kernel says so with protocol `kernel_ra` (Linux 5.18 and later) and without
+    /// `IFA_F_PERMANENT`; an older kernel reports no protocol, and there a SLAAC address is
+    /// known only by the `mngtmpaddr` the kernel gives it while `use_tempaddr` is on.
+    pub fn lifetimes_from_router(&self) -> bool {
+        !self.flags.contains(IfaFlags::PERMANENT)
+            && match self.proto {
+                Some(proto) => proto == IFAPROT_KERNEL_RA,
+                None => self.manages_temporaries(),
+            }
     }
 
     pub fn ipv6(&self) -> Option<std::net::Ipv6Addr> {

@@ -60,6 +60,12 @@ impl Output {
         }
     }
 
+    /// The first write error that was not a closed pipe, if one happened since the last call:
+    /// a long-running process checks it after each line it writes, instead of at its end.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
     /// Flushes, and returns the first write error that was not a closed pipe.
     pub fn finish(mut self) -> Option<io::Error> {
         self.flush();

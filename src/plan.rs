@@ -98,6 +98,9 @@ pub struct Plan<'a> {
     /// Kept addresses that stay preferred but whose temporary addresses the kernel prefers over
     /// them (`use_tempaddr` 2): work no change of lifetimes can do.
     pub temporaries_win: Vec<&'a Address>,
+    /// Addresses `prefer` names whose router deprecates them: their lifetimes are the
+    /// router's (see [`Address::lifetimes_from_router`]), and their preferred lifetime is 0.
+    pub router_deprecates: Vec<&'a Address>,
 }
 
 impl<'a> Plan<'a> {
@@ -253,14 +256,24 @@ pub fn prefer<'a>(
     }
     let mut plan = Plan::default();
     for chosen in targets {
+        // The router gives a SLAAC address its preferred lifetime, and its next RA sets it
+        // again: prefer never raises it above what the router gave, and leaves a router's
+        // preferred 0 (the prefix being retired) in place, with a warning.
+        let from_router = chosen.lifetimes_from_router();
         // Once preferred, a parent is beaten by its own temporaries as any kept one is.
         let mut after = chosen.clone();
-        after.preferred_lft = after.valid_lft;
+        if !from_router {
+            after.preferred_lft = after.valid_lft;
+        }
         if !temporaries_win(&[&after], chosen.ifindex, prefers_temporaries).is_empty() {
             plan.temporaries_win.push(chosen);
         }
-        plan.steps
-            .extend(preference(chosen, Action::Prefer).map(Step::Change));
+        if !from_router {
+            plan.steps
+                .extend(preference(chosen, Action::Prefer).map(Step::Change));
+        } else if chosen.is_deprecated() {
+            plan.router_deprecates.push(chosen);
+        }
         let others = addresses.iter().filter(|address| {
             address.ifindex == chosen.ifindex && address.is_global_ipv6() && address.local != target
         });
@@ -557,6 +570,43 @@ mod tests {
         assert_eq!(
             prefer(&addresses, temporary, &NEVER),
             Err(PolicyError::TemporaryAddress(temporary))
+        );
+    }
+
+    #[test]
+    fn prefer_never_raises_what_a_router_gave_and_reports_its_deprecation() {
+        let mut addresses = slaac();
+        addresses[1].proto = Some(crate::model::IFAPROT_KERNEL_RA);
+        // An RA with valid 7200, preferred 30.
+        addresses[1].preferred_lft = 30;
+        let target: IpAddr = "2001:db8:5::ff:fe00:1".parse().unwrap();
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        assert_eq!(changed(&plan), ["2001:db8::2"], "only the other is changed");
+        assert!(plan.router_deprecates.is_empty());
+        // The router retires the prefix: preferred 0 stays, and is reported.
+        addresses[1].preferred_lft = 0;
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        assert_eq!(changed(&plan), ["2001:db8::2"]);
+        assert_eq!(plan.router_deprecates, [&addresses[1]]);
+        // Without the protocol (kernels before 5.18), mngtmpaddr marks a SLAAC address; a
+        // permanent one never has its lifetimes from a router.
+        addresses[1].proto = None;
+        assert_eq!(
+            prefer(&addresses, target, &NEVER)
+                .unwrap()
+                .router_deprecates
+                .len(),
+            1
+        );
+        addresses[1].flags |= IfaFlags::PERMANENT;
+        let plan = prefer(&addresses, target, &NEVER).unwrap();
+        assert!(plan.router_deprecates.is_empty());
+        assert_eq!(changed(&plan), ["2001:db8:5::ff:fe00:1", "2001:db8::2"]);
+        // A static address with finite lifetimes and no protocol is the user's: raised.
+        addresses[1].flags = IfaFlags::empty();
+        assert_eq!(
+            changed(&prefer(&addresses, target, &NEVER).unwrap())[0],
+            "2001:db8:5::ff:fe00:1"
         );
     }
 }

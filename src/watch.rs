@@ -10,25 +10,44 @@
 //! were lost, so it runs a pass to read the whole state again. Temporary addresses are never
 //! changed (see [`crate::plan`]), so their notifications trigger nothing either.
 //!
+//! The loop decides on everything it has read before it waits again: a pass reads
+//! notifications too (among its dump replies, its ACKs, the race guard's reads), and the kernel
+//! may report an overrun to any of them, so each turn of the loop first takes all the
+//! connection holds, and a pass is always followed by another turn, never by `poll` directly.
+//! `poll` runs only when nothing read is undecided.
+//!
 //! What it promises for a process that runs for months:
-//! - Every RA refresh is undone: one address is changed at most once per [`MIN_INTERVAL`], and
-//!   a change that comes sooner is deferred to the end of that interval, never dropped. An RA
-//!   interval is at least 3 s (RFC 4861 MinRtrAdvInterval), so a refresh is normally undone at
-//!   once; a fight with another program that resets the lifetime right after each change costs
-//!   one change per address per second, with one warning per episode (its third deferral).
+//! - Every RA refresh is undone at once, however often the router sends: an address whose
+//!   lifetimes come from a router ([`crate::model::Address::lifetimes_from_router`]) is never
+//!   held back. Address notifications carry port id 0 whoever caused them, so only the kind of
+//!   address tells the kernel's refresh from another program's change.
+//! - A fight with another program that resets a lifetime right after each change is bounded:
+//!   one address is changed at most once per [`MIN_INTERVAL`], and a change that comes sooner
+//!   is deferred to the end of that interval, never dropped, with one warning per episode (its
+//!   third deferral). An address deleted and added again is a new one, changed at once: its
+//!   hidden address must not leak for a second after `systemctl restart networking`.
 //! - Bounded memory: at each pass the limiter forgets every address that is gone from the
 //!   dump, or quiet (not changed for [`QUIET`] and nothing deferred); what it holds between
 //!   passes is at most the addresses the last passes changed.
 //! - No idle work: `poll` has a timeout only while a change is deferred, or while a failed
 //!   pass waits to be retried; a deferred change is decided again by each pass, so one for an
 //!   address that has gone or no longer needs it clears its timer. A timer is always set in
-//!   the future of the pass that set it, so it fires once per deferral.
-//! - SIGTERM and SIGINT end the process with exit 0 at once, in any state, by a handler that
-//!   only calls `_exit` ([`exit_on_signals`]).
+//!   the future of the pass that set it, so it fires once per deferral. A failed pass is
+//!   reported once and tried again at its timer only.
+//! - SIGTERM, SIGINT and SIGHUP end the process with exit 0 at once, in any state, by a
+//!   handler that only calls `_exit` ([`exit_on_signals`]); `cli` blocks them first thing, so
+//!   one that comes before the handler is installed waits for it instead of killing.
+//! - With `-n NS`, the deletion of NS (`ip netns del`) ends it with exit 1, seen by inotify on
+//!   the namespace's directory, so that a service manager starts it again in the new one.
+//! - A report that cannot be written (stdout on a full disk) ends it with exit 1.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::Read as _;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::apply::execute;
@@ -41,9 +60,17 @@ use crate::nl::addr::{AddrMessage, IfaFlags, Scope};
 use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK};
 use crate::nl::link::LinkMessage;
 use crate::nl::request::Notification;
-use crate::nl::socket::{exit_on_signals, poll_readable};
+use crate::nl::socket::{
+    NetnsError, block_signals, exit_on_signals, is_current_netns, netns_path, poll_readable,
+    watch_directory,
+};
 use crate::plan::{Mode, Plan, Step};
 use crate::present::address_text;
+
+/// The signals that end `--watch` with exit 0. SIGHUP too: a daemon's SIGHUP asks it to read
+/// everything again, and `--watch` already does on every change, so nothing would be left
+/// for it to do but to end as a terminal's hangup ends a foreground process.
+pub const WATCH_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
 
 /// The least time between two changes of one address.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -127,12 +154,10 @@ impl Limiter {
         }
     }
 
-    /// Drops the deferral for an address that was deleted, so that no timer fires for it; its
-    /// entry goes at the next pass, and until then still bounds a quick re-add.
+    /// Forgets an address that was deleted: no timer fires for it, and if it is added again,
+    /// that is a new address, changed at once.
     fn deleted(&mut self, key: &Key) {
-        if let Some(recent) = self.recent.get_mut(key) {
-            recent.deferred = false;
-        }
+        self.recent.remove(key);
     }
 
     /// When the earliest deferred change may be made, if any is deferred.
@@ -146,14 +171,21 @@ impl Limiter {
 }
 
 /// Whether a notification can call for a change: a global IPv6 address that is preferred and
-/// not temporary, or an interface not seen before.
-fn calls_for_pass(notification: &Notification, known_links: &[u32]) -> bool {
+/// not temporary, or one the rule watches in any state, or an interface not seen before.
+fn calls_for_pass(notification: &Notification, known_links: &[u32], rule: &dyn Rule) -> bool {
     match notification.msg_type {
         RTM_NEWADDR => AddrMessage::parse(&notification.payload).is_ok_and(|(message, _)| {
+            let preferred = message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
+                // Before Linux 3.14 a deprecated permanent address reports preferred forever,
+                // with this flag.
+                && !message.flags().contains(IfaFlags::DEPRECATED);
             message.family == Family::Inet6
                 && message.scope == Scope::Universe
                 && !message.flags().contains(IfaFlags::TEMPORARY)
-                && message.cacheinfo.is_none_or(|info| info.preferred_lft != 0)
+                && (preferred
+                    || message
+                        .local_address()
+                        .is_some_and(|local| rule.watches_address(local)))
         }),
         RTM_NEWLINK => LinkMessage::parse(&notification.payload)
             .is_ok_and(|(link, _)| !known_links.contains(&link.ifindex)),
@@ -171,13 +203,16 @@ fn deleted_address(notification: &Notification) -> Option<Key> {
 }
 
 /// What earlier passes already reported about interfaces, so that a long-running process says
-/// "left alone", "no kept address is preferred" or "temporaries win" once per change of state,
-/// not on every pass.
+/// "left alone", "no kept address is preferred", "temporaries win", "failed duplicate address
+/// detection" or "its router is deprecating the address you prefer" once per change of state
+/// (an episode), not on every pass.
 #[derive(Default)]
 struct Reported {
     left_alone: Vec<u32>,
     no_preferred_kept: Vec<u32>,
     temporaries_win: Vec<Key>,
+    dadfailed_kept: Vec<u32>,
+    router_deprecates: Vec<Key>,
 }
 
 impl Reported {
@@ -201,6 +236,13 @@ impl Reported {
         let seen = std::mem::replace(&mut self.temporaries_win, now);
         plan.temporaries_win
             .retain(|address| !seen.contains(&key_of(address)));
+        let seen = std::mem::replace(&mut self.dadfailed_kept, plan.dadfailed_kept.clone());
+        plan.dadfailed_kept
+            .retain(|ifindex| !seen.contains(ifindex));
+        let now: Vec<Key> = plan.router_deprecates.iter().map(|a| key_of(a)).collect();
+        let seen = std::mem::replace(&mut self.router_deprecates, now);
+        plan.router_deprecates
+            .retain(|address| !seen.contains(&key_of(address)));
     }
 }
 
@@ -209,15 +251,14 @@ fn key_of(address: &Address) -> Key {
 }
 
 /// One pass: read the state, plan, drop what was reported already and the changes the limiter
-/// defers, apply the rest.
+/// defers, apply the rest. The caller has taken every notification read before it, so that
+/// those the race guard sees are the pass's own.
 fn pass(
     ctx: &mut Context,
     rule: &dyn Rule,
     limiter: &mut Limiter,
     reported: &mut Reported,
 ) -> Result<Vec<Interface>, Failure> {
-    // Notifications from before this pass must not be taken for concurrent deletions.
-    drop(ctx.conn.take_notifications());
     let (interfaces, addresses) = read_state(ctx, Mode::Apply, Family::Inet6, |address| {
         rule.reads(address)
     })?;
@@ -230,6 +271,11 @@ fn pass(
     limiter.start_pass(now, |key| present.contains(key));
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };
+        // The kernel's own refresh from a Router Advertisement is undone at once, however
+        // often the router sends: only what other programs do is a fight to bound.
+        if change.address.lifetimes_from_router() {
+            return true;
+        }
         match limiter.admit(key_of(change.address), now) {
             Admission::Now => true,
             Admission::Deferred { warn } => {
@@ -244,6 +290,10 @@ fn pass(
         }
     });
     execute(ctx, &plan, &interfaces, Mode::Apply)?;
+    // A daemon whose report cannot be written must say so and end, not carry on unheard.
+    if let Some(error) = ctx.out.take_error() {
+        return Err(Failure::Output(error));
+    }
     Ok(interfaces)
 }
 
@@ -257,14 +307,82 @@ fn timeout_until(at: Option<Instant>, now: Instant) -> libc::c_int {
     })
 }
 
-/// Applies the rule now and again whenever the kernel's state calls for it, until SIGTERM or
-/// SIGINT end the process. Errors of the first pass end the command; later ones are reported
-/// and the pass is tried again after 1 s, then 2 s, up to [`MAX_RETRY`].
+/// The file of the namespace `-n` entered, watched through its directory (`/run/netns`):
+/// `ip netns del` unmounts and unlinks it, which inotify reports, while nlsel's socket keeps
+/// the namespace itself alive, so nothing on the netlink socket would ever say it is gone.
+struct NetnsFile {
+    name: String,
+    path: PathBuf,
+    events: File,
+}
+
+impl NetnsFile {
+    /// Starts watching the namespace `netns` names (a name in /run/netns, or a path), and
+    /// checks it is still the one entered, which covers a deletion before the watch began.
+    /// A path whose directory cannot be watched, or a namespace that cannot be compared with
+    /// the file (no /proc), is not watched: the watch then runs as it did before.
+    fn watch(netns: &OsStr) -> Result<Option<NetnsFile>, Failure> {
+        let path = netns_path(netns);
+        let Some(dir) = path.parent() else {
+            return Ok(None);
+        };
+        let Ok(events) = watch_directory(dir) else {
+            return Ok(None);
+        };
+        let file = NetnsFile {
+            name: netns.to_string_lossy().into_owned(),
+            path,
+            events,
+        };
+        match file.check() {
+            Ok(()) => Ok(Some(file)),
+            Err(Failure::Io { .. }) => Ok(None),
+            Err(gone) => Err(gone),
+        }
+    }
+
+    /// After an event in the directory: ends the command unless the file still names the
+    /// namespace this process is in.
+    fn check(&self) -> Result<(), Failure> {
+        let mut buf = [0u8; 4096];
+        // Non-blocking: read whatever is queued, until EAGAIN. Only that something happened
+        // matters; the check below decides what.
+        while (&self.events).read(&mut buf).is_ok_and(|n| n > 0) {}
+        match is_current_netns(&self.path) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Failure::Netns {
+                name: self.name.clone(),
+                source: NetnsError::Gone,
+            }),
+            Err(source) => Err(Failure::Io {
+                what: "checking the network namespace file",
+                source,
+            }),
+        }
+    }
+}
+
+/// Applies the rule now and again whenever the kernel's state calls for it, until SIGTERM,
+/// SIGINT or SIGHUP end the process. Errors of the first pass end the command; a later one is
+/// reported once, and the pass is tried again after 1 s, then 2 s, up to [`MAX_RETRY`], at
+/// those times only.
+///
+/// The loop's one rule: it waits in `poll` only when every notification read so far, wherever
+/// it was read (the wake-up, or a pass's dumps, ACKs and race guard), and every overrun seen,
+/// has been decided on. So each turn starts by reading what is queued and taking everything
+/// the connection holds, and a pass is followed by another turn, not by a wait.
 pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
-    exit_on_signals(&[libc::SIGTERM, libc::SIGINT]).map_err(|source| Failure::Io {
-        what: "setting up SIGTERM and SIGINT",
-        source,
-    })?;
+    // cli blocked these before anything else: one that came early is delivered now.
+    exit_on_signals(&WATCH_SIGNALS)
+        .and_then(|()| block_signals(&WATCH_SIGNALS, false))
+        .map_err(|source| Failure::Io {
+            what: "setting up SIGTERM, SIGINT and SIGHUP",
+            source,
+        })?;
+    let netns = match &ctx.globals.netns {
+        Some(netns) => NetnsFile::watch(netns)?,
+        None => None,
+    };
     let groups = [RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR];
     ctx.conn
         .subscribe(&groups, &[RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK])
@@ -274,32 +392,21 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
     ctx.out.set_flush_each_line(true);
     let mut limiter = Limiter::default();
     let mut reported = Reported::default();
+    // Notifications from before the first dump are in it.
+    ctx.conn
+        .read_pending()
+        .map_err(Failure::request("reading notifications"))?;
+    drop(ctx.conn.take_notifications());
     let interfaces = pass(ctx, rule, &mut limiter, &mut reported)?;
     let mut known_links: Vec<u32> = interfaces
         .iter()
         .map(|interface| interface.ifindex)
         .collect();
+    // The first pass is applied.
     crate::output::diagnostic(format_args!("watching for address changes"));
     // After a failed pass: when to try again, and the wait after that.
     let mut retry: Option<(Instant, Duration)> = None;
     loop {
-        let wake = match (limiter.next_release(), retry.map(|(at, _)| at)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        match poll_readable(
-            &[ctx.conn.socket().as_fd()],
-            timeout_until(wake, Instant::now()),
-        ) {
-            Ok(_) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(source) => {
-                return Err(Failure::Io {
-                    what: "waiting for the kernel",
-                    source,
-                });
-            }
-        }
         ctx.conn
             .read_pending()
             .map_err(Failure::request("reading notifications"))?;
@@ -308,32 +415,69 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
         for key in notifications.iter().filter_map(deleted_address) {
             limiter.deleted(&key);
         }
-        let woken = wake.is_some_and(|at| Instant::now() >= at);
-        let needed = overrun
-            || woken
-            || notifications
-                .iter()
-                .any(|notification| calls_for_pass(notification, &known_links));
-        if !needed {
+        // While a pass keeps failing, only its timer tries again: the notifications meanwhile
+        // are mostly about what the failure does not depend on.
+        let wake = match retry {
+            Some((at, _)) => Some(at),
+            None => limiter.next_release(),
+        };
+        let due = wake.is_some_and(|at| Instant::now() >= at);
+        let needed = due
+            || retry.is_none()
+                && (overrun
+                    || notifications
+                        .iter()
+                        .any(|notification| calls_for_pass(notification, &known_links, rule)));
+        if needed {
+            match pass(ctx, rule, &mut limiter, &mut reported) {
+                Ok(interfaces) => {
+                    if retry.take().is_some() {
+                        crate::output::diagnostic(format_args!(
+                            "the pass succeeded again; watching for address changes"
+                        ));
+                    }
+                    known_links = interfaces
+                        .iter()
+                        .map(|interface| interface.ifindex)
+                        .collect();
+                }
+                Err(failure @ Failure::Output(_)) => return Err(failure),
+                Err(failure) => {
+                    let wait = retry.map_or(Duration::from_secs(1), |(_, wait)| {
+                        wait.saturating_mul(2).min(MAX_RETRY)
+                    });
+                    if retry.is_none() {
+                        crate::output::diagnostic(format_args!(
+                            "{failure}; trying again after 1 s, then at most every {} s, until it succeeds",
+                            MAX_RETRY.as_secs()
+                        ));
+                    }
+                    retry = Some((Instant::now() + wait, wait));
+                }
+            }
+            // What the pass read is decided on before any wait.
             continue;
         }
-        match pass(ctx, rule, &mut limiter, &mut reported) {
-            Ok(interfaces) => {
-                retry = None;
-                known_links = interfaces
-                    .iter()
-                    .map(|interface| interface.ifindex)
-                    .collect();
+        let socket = ctx.conn.socket().as_fd();
+        let ready = match &netns {
+            Some(netns) => poll_readable(
+                &[socket, netns.events.as_fd()],
+                timeout_until(wake, Instant::now()),
+            ),
+            None => poll_readable(&[socket], timeout_until(wake, Instant::now())),
+        };
+        match ready {
+            Ok(ready) => {
+                if let (Some(netns), Some(true)) = (&netns, ready.get(1)) {
+                    netns.check()?;
+                }
             }
-            Err(failure) => {
-                let wait = retry.map_or(Duration::from_secs(1), |(_, wait)| {
-                    wait.saturating_mul(2).min(MAX_RETRY)
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(Failure::Io {
+                    what: "waiting for the kernel",
+                    source,
                 });
-                crate::output::diagnostic(format_args!(
-                    "{failure}; trying again in {} s",
-                    wait.as_secs()
-                ));
-                retry = Some((Instant::now() + wait, wait));
             }
         }
     }
@@ -423,8 +567,10 @@ mod tests {
         limiter.admit(key(1), t0 + ms(5));
         limiter.deleted(&key(1));
         assert_eq!(limiter.next_release(), None);
-        limiter.start_pass(t0 + ms(10), |k| *k != key(1));
         assert!(limiter.recent.is_empty());
+        // Added again: a new address, changed at once.
+        limiter.start_pass(t0 + ms(10), |_| true);
+        assert_eq!(limiter.admit(key(1), t0 + ms(10)), Admission::Now);
     }
 
     #[test]

@@ -43,7 +43,8 @@ Options:
                      predicts after the change (repeatable; see `which --explain`)
   --watch            after the first pass keep running, and apply the same rule to every
                      new address, every address whose preferred lifetime comes back (a
-                     Router Advertisement), and new interfaces, until SIGTERM or SIGINT
+                     Router Advertisement), and new interfaces, until SIGTERM, SIGINT
+                     or SIGHUP
   -h, --help         show this help
 ";
 

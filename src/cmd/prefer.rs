@@ -17,8 +17,9 @@ use crate::watch::watch;
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
 
-Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime) and
-deprecate every other global IPv6 address on its interface. ADDR must already exist and
+Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime; a
+SLAAC address keeps the one its router gives) and deprecate every other global IPv6
+address on its interface. ADDR must already exist and
 not be a temporary (privacy) address. Nothing but preferred lifetimes changes; temporary
 addresses are never changed (they follow the SLAAC address they were made from).
 
@@ -30,7 +31,7 @@ Options:
                the change (repeatable; see `which --explain`)
   --watch      after the first pass keep running, and deprecate every other global IPv6
                address that appears on ADDR's interface, or whose preferred lifetime comes
-               back, until SIGTERM or SIGINT
+               back, until SIGTERM, SIGINT or SIGHUP
   -h, --help   show this help
 ";
 
@@ -95,6 +96,10 @@ impl Rule for Args {
     /// ADDR itself may be of any scope, so every IPv6 address is read.
     fn reads(&self, _address: &Address) -> bool {
         true
+    }
+
+    fn watches_address(&self, local: IpAddr) -> bool {
+        local == self.address
     }
 
     fn plan<'a>(

@@ -369,6 +369,12 @@ impl<T: Transport> Conn<T> {
         std::mem::take(&mut self.overrun)
     }
 
+    /// Whether the kernel dropped messages since the last [`Conn::take_overrun`], without
+    /// clearing it: for a reader inside a pass, while the loop around it owns the flag.
+    pub fn overrun(&self) -> bool {
+        self.overrun
+    }
+
     /// Reads whatever the kernel has queued, without waiting, keeping notifications.
     pub fn read_pending(&mut self) -> Result<(), RequestError> {
         while self.read_one_datagram()? {}

@@ -403,6 +403,70 @@ pub fn exit_on_signals(signals: &[libc::c_int]) -> io::Result<()> {
     Ok(())
 }
 
+/// Blocks (`block`) or unblocks `signals` for this thread, which is the whole process: nlsel
+/// has one thread. A blocked signal stays pending, and is acted on once it is unblocked, so a
+/// signal that comes before its handler is installed is not lost to its default action.
+pub fn block_signals(signals: &[libc::c_int], block: bool) -> io::Result<()> {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset(3) initialises the sigset_t the pointer names, which is live and
+    // writable; it reads nothing.
+    let rc = unsafe { libc::sigemptyset(set.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for &signal in signals {
+        // SAFETY: the set was initialised by sigemptyset above; an invalid signal number is
+        // an error (EINVAL), not undefined behaviour.
+        let rc = unsafe { libc::sigaddset(set.as_mut_ptr(), signal) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let how = if block {
+        libc::SIG_BLOCK
+    } else {
+        libc::SIG_UNBLOCK
+    };
+    // SAFETY: the set is initialised and only read; the old mask is not wanted, so its pointer
+    // is null, which pthread_sigmask(3) allows.
+    let rc = unsafe { libc::pthread_sigmask(how, set.as_ptr(), std::ptr::null_mut()) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
+/// An inotify descriptor watching the directory `dir` for entries created, deleted or moved,
+/// and for the directory itself going away. Non-blocking and close-on-exec; what it reads
+/// says only that something changed there, so the caller looks again at what it cares about.
+pub fn watch_directory(dir: &std::path::Path) -> io::Result<File> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: inotify_init1(2) takes flags only and returns a new descriptor or -1.
+    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by inotify_init1 and is owned by nothing else, so the
+    // File is its only owner and closes it once.
+    let file = unsafe { File::from_raw_fd(fd) };
+    let mask = libc::IN_CREATE
+        | libc::IN_DELETE
+        | libc::IN_MOVED_FROM
+        | libc::IN_MOVED_TO
+        | libc::IN_DELETE_SELF
+        | libc::IN_MOVE_SELF
+        | libc::IN_UNMOUNT;
+    // SAFETY: the descriptor is live (owned by `file`); `path` is a NUL-terminated string that
+    // outlives the call, which only reads it.
+    let rc = unsafe { libc::inotify_add_watch(file.as_raw_fd(), path.as_ptr(), mask) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
 /// `NSFS_MAGIC` from <linux/magic.h>: the file system of namespace files (`/run/netns/*`,
 /// `/proc/PID/ns/*`) since 3.19.
 const NSFS_MAGIC: i64 = 0x6e73_6673;
@@ -421,6 +485,19 @@ pub enum NetnsError {
     NotANamespace,
     /// It is a namespace file, but not of a network namespace.
     NotNetwork,
+    /// It was entered, and has since been deleted (`ip netns del`) or replaced.
+    Gone,
+}
+
+/// The file `-n NETNS` names: `/run/netns/NETNS`, as for `ip -n`, or NETNS itself when it
+/// holds a '/'.
+pub fn netns_path(netns: &std::ffi::OsStr) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    if netns.as_bytes().contains(&b'/') {
+        std::path::PathBuf::from(netns)
+    } else {
+        std::path::Path::new("/run/netns").join(netns)
+    }
 }
 
 /// Moves this thread into the network namespace at `path`, as `ip -n` does. Sockets opened
@@ -483,6 +560,19 @@ fn is_proc_namespace(file: &File) -> bool {
         let name = link.as_os_str().as_bytes();
         !name.starts_with(b"/") && name.ends_with(b"]") && name.windows(2).any(|w| w == b":[")
     })
+}
+
+/// Whether `path` still names the network namespace this process is in: the same namespace
+/// inode. False once the file is gone, or names another namespace (deleted and added again).
+/// nlsel has one thread, so `/proc/self` is enough; `/proc/thread-self` would need 3.17.
+pub fn is_current_netns(path: &std::path::Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt as _;
+    let current = std::fs::metadata("/proc/self/ns/net")?;
+    match std::fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == current.dev() && named.ino() == current.ino()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// `f_type` of the file system `file` lives on.
