@@ -41,7 +41,7 @@
 //!   the namespace's directory, so that a service manager starts it again in the new one.
 //! - A report that cannot be written (stdout on a full disk) ends it with exit 1.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Read as _;
@@ -110,9 +110,12 @@ enum Admission {
 }
 
 /// At most one change per address per [`MIN_INTERVAL`]; see the module comment.
+///
+/// A `BTreeMap`, not a `HashMap`: std seeds a `HashMap` from getrandom(2) (3.17) or
+/// /dev/urandom, and an empty chroot on an older kernel has neither.
 #[derive(Debug, Default)]
 struct Limiter {
-    recent: HashMap<Key, Recent>,
+    recent: BTreeMap<Key, Recent>,
 }
 
 impl Limiter {
@@ -267,7 +270,7 @@ fn pass(
     // A tentative address notifies again when DAD ends, and the next pass handles it then.
     plan.tentative_kept.clear();
     let now = Instant::now();
-    let present: HashSet<Key> = addresses.iter().map(key_of).collect();
+    let present: BTreeSet<Key> = addresses.iter().map(key_of).collect();
     limiter.start_pass(now, |key| present.contains(key));
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };
