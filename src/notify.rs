@@ -1,0 +1,82 @@
+//! Readiness for systemd (`Type=notify`): the sd_notify datagram protocol, without a library.
+//! systemd passes a unix datagram socket in `$NOTIFY_SOCKET`, a path or, when it starts with
+//! `@`, an abstract name; one datagram of `KEY=VALUE` lines tells it the service's state. A
+//! process started without the variable (a shell, `Type=exec`) sends nothing.
+//!
+//! A path reaches systemd from any network namespace; an abstract name belongs to the
+//! namespace the socket is created in, which under `-n NETNS` is NETNS, not systemd's.
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+
+/// Tells the service manager that the service is ready, with a `STATUS=` line for `systemctl
+/// status`. Sends nothing, successfully, when `$NOTIFY_SOCKET` is not set.
+pub fn ready(status: &str) -> io::Result<()> {
+    let target = std::env::var_os("NOTIFY_SOCKET");
+    send(target.as_deref(), &format!("READY=1\nSTATUS={status}\n"))
+}
+
+/// Sends `state` to the socket `target` names, if any.
+fn send(target: Option<&OsStr>, state: &str) -> io::Result<()> {
+    let Some(target) = target else {
+        return Ok(());
+    };
+    let address = match target.as_bytes() {
+        [b'@', name @ ..] => SocketAddr::from_abstract_name(name)?,
+        path => SocketAddr::from_pathname(OsStr::from_bytes(path))?,
+    };
+    let socket = UnixDatagram::unbound()?;
+    let sent = socket.send_to_addr(state.as_bytes(), &address)?;
+    // A datagram is sent whole or not at all; a short count would be a kernel surprise.
+    if sent == state.len() {
+        Ok(())
+    } else {
+        Err(io::Error::from(io::ErrorKind::WriteZero))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(status: &str) -> String {
+        format!("READY=1\nSTATUS={status}\n")
+    }
+
+    /// A path and an abstract name receive exactly the datagram systemd parses.
+    #[test]
+    fn ready_reaches_a_path_and_an_abstract_socket() {
+        let dir = std::env::temp_dir().join(format!("nlsel-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        let listener = UnixDatagram::bind(&path).unwrap();
+        let name = format!("nlsel-notify-test-{}", std::process::id());
+        let abstract_listener =
+            UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+                .unwrap();
+        let mut buffer = [0u8; 256];
+        let expected = message("watching 2 interfaces");
+
+        send(Some(path.as_os_str()), &expected).unwrap();
+        let n = listener.recv(&mut buffer).unwrap();
+        assert_eq!(&buffer[..n], expected.as_bytes());
+
+        let at_name = format!("@{name}");
+        send(Some(OsStr::new(&at_name)), &expected).unwrap();
+        let n = abstract_listener.recv(&mut buffer).unwrap();
+        assert_eq!(&buffer[..n], expected.as_bytes());
+
+        // A socket nobody listens on is an error the caller reports.
+        assert!(send(Some(dir.join("absent").as_os_str()), &expected).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Without `$NOTIFY_SOCKET` nothing is sent, and that is no error.
+    #[test]
+    fn no_socket_sends_nothing() {
+        send(None, &message("x")).unwrap();
+    }
+}
