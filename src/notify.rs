@@ -12,11 +12,13 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
-/// Tells the service manager that the service is ready, with a `STATUS=` line for `systemctl
-/// status`. Sends nothing, successfully, when `$NOTIFY_SOCKET` is not set.
-pub fn ready(status: &str) -> io::Result<()> {
-    let target = std::env::var_os("NOTIFY_SOCKET");
-    send(target.as_deref(), &format!("READY=1\nSTATUS={status}\n"))
+/// What `--watch` says once its first pass is applied; `systemctl status` shows the STATUS=.
+const READY: &str = "READY=1\nSTATUS=first pass applied; watching for address changes\n";
+
+/// Tells the service manager that the service is ready. Sends nothing, successfully, when
+/// `$NOTIFY_SOCKET` is not set.
+pub fn ready() -> io::Result<()> {
+    send(std::env::var_os("NOTIFY_SOCKET").as_deref(), READY)
 }
 
 /// Sends `state` to the socket `target` names, if any.
@@ -28,23 +30,14 @@ fn send(target: Option<&OsStr>, state: &str) -> io::Result<()> {
         [b'@', name @ ..] => SocketAddr::from_abstract_name(name)?,
         path => SocketAddr::from_pathname(OsStr::from_bytes(path))?,
     };
-    let socket = UnixDatagram::unbound()?;
-    let sent = socket.send_to_addr(state.as_bytes(), &address)?;
-    // A datagram is sent whole or not at all; a short count would be a kernel surprise.
-    if sent == state.len() {
-        Ok(())
-    } else {
-        Err(io::Error::from(io::ErrorKind::WriteZero))
-    }
+    // A unix datagram is sent whole or not at all.
+    UnixDatagram::unbound()?.send_to_addr(state.as_bytes(), &address)?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(status: &str) -> String {
-        format!("READY=1\nSTATUS={status}\n")
-    }
 
     /// A path and an abstract name receive exactly the datagram systemd parses.
     #[test]
@@ -58,25 +51,25 @@ mod tests {
             UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
                 .unwrap();
         let mut buffer = [0u8; 256];
-        let expected = message("watching 2 interfaces");
+        let expected = READY;
 
-        send(Some(path.as_os_str()), &expected).unwrap();
+        send(Some(path.as_os_str()), expected).unwrap();
         let n = listener.recv(&mut buffer).unwrap();
         assert_eq!(&buffer[..n], expected.as_bytes());
 
         let at_name = format!("@{name}");
-        send(Some(OsStr::new(&at_name)), &expected).unwrap();
+        send(Some(OsStr::new(&at_name)), expected).unwrap();
         let n = abstract_listener.recv(&mut buffer).unwrap();
         assert_eq!(&buffer[..n], expected.as_bytes());
 
         // A socket nobody listens on is an error the caller reports.
-        assert!(send(Some(dir.join("absent").as_os_str()), &expected).is_err());
+        assert!(send(Some(dir.join("absent").as_os_str()), expected).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Without `$NOTIFY_SOCKET` nothing is sent, and that is no error.
     #[test]
     fn no_socket_sends_nothing() {
-        send(None, &message("x")).unwrap();
+        send(None, READY).unwrap();
     }
 }

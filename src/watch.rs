@@ -276,7 +276,7 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
     let mut reported = Reported::default();
     let interfaces = pass(ctx, rule, &mut limiter, &mut reported)?;
     // Type=notify: units ordered after this one start only once the first pass is applied.
-    if let Err(source) = crate::notify::ready("first pass applied; watching for address changes") {
+    if let Err(source) = crate::notify::ready() {
         crate::warn!("cannot tell systemd the service is ready ($NOTIFY_SOCKET): {source}");
     }
     let mut known_links: Vec<u32> = interfaces

@@ -22,16 +22,14 @@ service unit that runs this binary, by its absolute path, with them:
   nlsel unit deprecate --except ::2 > /etc/systemd/system/nlsel.service
   systemctl enable --now nlsel
 
-The unit runs at every boot after the services that add addresses (ifupdown's networking,
-systemd-networkd, NetworkManager and their wait-online services) and before
-network-online.target, so a service that waits for the network never sees a hidden address
-preferred. Without --watch it is a oneshot, run again when networking.service restarts; with
---watch it is a Type=notify service, ready once its first pass is applied, restarted on
-failure: use --watch under systemd-networkd or NetworkManager, which set their addresses
-preferred again on a reconfigure. Either way it runs with CAP_NET_ADMIN only, no
-new privileges, netlink and unix sockets only, and a read-only system. A binary under /tmp,
-/var/tmp or /dev/shm gets a unit without the private /tmp or /dev that would hide it, and a
-comment saying to copy it somewhere lasting.
+The unit runs at every boot, after the services that add addresses and before
+network-online.target. Without --watch it is a oneshot, run again when networking.service
+restarts; with --watch (needed under systemd-networkd or NetworkManager, which reset their
+addresses) it is a Type=notify service, ready once its first pass is applied, restarted on
+failure. Either way it runs with CAP_NET_ADMIN only, no new privileges, netlink and unix
+sockets only, and a read-only system. A binary under /tmp, /var/tmp or /dev/shm gets a unit
+without the private /tmp or /dev that would hide it, and a comment saying to copy it
+somewhere lasting.
 
 Options:
   -h, --help   show this help
