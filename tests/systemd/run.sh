@@ -6,7 +6,8 @@
 #   1. a oneshot unit deprecates the other addresses and ends 0/SUCCESS;
 #   2. a --watch unit deprecates an address added while it runs, and `systemctl stop` ends it
 #      with status 0/SUCCESS;
-#   3. a unit with -n NETNS works in that namespace and names it in Description=;
+#   3. a unit with -n NETNS works in that namespace and names it in Description=, and a
+#      --watch one there tells systemd it is ready (Type=notify after setns);
 #   4. a unit for a binary kept under /var/tmp runs it (no status=203/EXEC);
 #   5. entering a namespace under RestrictNamespaces= fails with a message naming that cause;
 #   6. after a reboot with the units enabled, both did their work at boot;
@@ -221,6 +222,17 @@ in_ct systemctl daemon-reload
 check "netns unit starts" in_ct systemctl start nlsel-blue.service
 check "netns: ::beef deprecated in blue" is_deprecated 2001:db8::beef blue
 check "netns: 0/SUCCESS" ended_cleanly nlsel-blue.service
+# Type=notify after setns: $NOTIFY_SOCKET is a path, which reaches systemd from any namespace;
+# `systemctl start` returns only once READY=1 arrived (or fails at the start timeout).
+write_unit nlsel-blue-watch $N -n blue unit deprecate --except ::2 --watch
+in_ct systemctl daemon-reload
+in_ct systemctl enable --quiet nlsel-blue-watch.service # kept loaded once stopped, as in 2.
+in_ct ip -n blue addr add 2001:db8::cafe/64 dev venet0 nodad
+check "netns --watch unit starts (READY=1 from inside blue)" in_ct systemctl start nlsel-blue-watch.service
+check "netns --watch: ::cafe deprecated in blue" is_deprecated 2001:db8::cafe blue
+check "netns --watch: stopped with status 0/SUCCESS" \
+  eval 'in_ct systemctl stop nlsel-blue-watch.service && ended_cleanly nlsel-blue-watch.service'
+in_ct systemctl disable --quiet nlsel-blue-watch.service
 
 echo "== 4. a binary under /var/tmp"
 in_ct cp $N /var/tmp/nlsel
