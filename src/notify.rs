@@ -45,11 +45,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nlsel-notify-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notify");
+        let _ = std::fs::remove_file(&path); // left by a run that was killed
         let listener = UnixDatagram::bind(&path).unwrap();
         let name = format!("nlsel-notify-test-{}", std::process::id());
         let abstract_listener =
             UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
                 .unwrap();
+        // A datagram that never comes fails the test instead of hanging it.
+        for socket in [&listener, &abstract_listener] {
+            socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+        }
         let mut buffer = [0u8; 256];
         let expected = READY;
 
@@ -71,5 +78,14 @@ mod tests {
     #[test]
     fn no_socket_sends_nothing() {
         send(None, READY).unwrap();
+    }
+
+    /// systemd reads `READY=1` as a line of its own, and shows the STATUS= line.
+    #[test]
+    fn ready_is_what_systemd_parses() {
+        let lines: Vec<&str> = READY.lines().collect();
+        assert_eq!(lines.first(), Some(&"READY=1"));
+        assert!(lines.iter().any(|line| line.starts_with("STATUS=")));
+        assert!(READY.ends_with('\n'));
     }
 }
