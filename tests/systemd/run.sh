@@ -117,11 +117,12 @@ boot() {
     sleep 0.1
   done
   [ -n "$pid1" ] || { cat "$tmp/boot.log" >&2; echo "systemd test: the container did not start" >&2; exit 1; }
-  # Until its bus is up, systemctl cannot even ask; then it waits for the boot to end.
+  # Until its bus is up, systemctl cannot even ask; then it waits for the boot to end. Before
+  # systemd has made /run/systemd/system, systemctl answers "offline": not yet, either.
   local state=
   for _ in $(seq 240); do
     state=$(timeout 120 nsenter -t "$pid1" -a systemctl is-system-running --wait 2>/dev/null || true)
-    [ -n "$state" ] && break
+    [ -n "$state" ] && [ "$state" != offline ] && break
     sleep 0.5
   done
   if [ "$state" != running ]; then
