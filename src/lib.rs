@@ -18,6 +18,7 @@ mod context;
 mod failure;
 pub mod model;
 pub mod nl;
+mod notify;
 mod output;
 mod pattern;
 mod plan;

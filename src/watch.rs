@@ -401,6 +401,10 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
         .map_err(Failure::request("reading notifications"))?;
     drop(ctx.conn.take_notifications());
     let interfaces = pass(ctx, rule, &mut limiter, &mut reported)?;
+    // Type=notify: units ordered after this one start only once the first pass is applied.
+    if let Err(source) = crate::notify::ready() {
+        crate::warn!("cannot tell systemd the service is ready ($NOTIFY_SOCKET): {source}");
+    }
     let mut known_links: Vec<u32> = interfaces
         .iter()
         .map(|interface| interface.ifindex)

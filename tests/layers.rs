@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("output", 1),
     ("pattern", 1),
     ("model", 1),
+    ("notify", 1),
     ("plan", 2),
     ("srcsel", 2),
     ("present", 3),

@@ -144,20 +144,58 @@ fn assert_hardened_netns(unit: &str) {
     );
 }
 
+/// The services that add addresses at boot, and those that wait for them.
+const MANAGERS: [&str; 6] = [
+    "networking.service",
+    "ifupdown-wait-online.service",
+    "systemd-networkd.service",
+    "systemd-networkd-wait-online.service",
+    "NetworkManager.service",
+    "NetworkManager-wait-online.service",
+];
+
+/// Every unit runs after the services that add addresses and before network-online.target, so
+/// that no service ordered after it sees the hidden address preferred; and at every boot,
+/// whether or not something else pulls in network-online.target.
+fn assert_ordered_before_online(unit: &str) {
+    let after = values(unit, "Unit", "After");
+    assert_eq!(after.len(), 1, "one After= line:\n{unit}");
+    let after: Vec<&str> = after[0].split_whitespace().collect();
+    for name in MANAGERS.iter().chain(&["network.target"]) {
+        assert!(after.contains(name), "After= names {name}:\n{unit}");
+    }
+    assert!(
+        !after.contains(&"network-online.target"),
+        "not After=network-online.target:\n{unit}"
+    );
+    assert_entry(unit, "Unit", "Before", "network-online.target");
+    assert_entry(unit, "Unit", "Wants", "network-online.target");
+    assert_entry(
+        unit,
+        "Install",
+        "WantedBy",
+        "multi-user.target network-online.target",
+    );
+}
+
 fn assert_oneshot(unit: &str) {
     assert_entry(unit, "Service", "Type", "oneshot");
     assert_entry(unit, "Service", "RemainAfterExit", "yes");
     assert_absent(unit, "Service", "Restart");
-    assert_entry(unit, "Unit", "After", "network-online.target");
-    assert_entry(unit, "Unit", "Wants", "network-online.target");
-    assert_entry(unit, "Install", "WantedBy", "multi-user.target");
+    assert_ordered_before_online(unit);
+    // Run again when ifupdown runs again: `systemctl restart networking` adds the addresses
+    // back, preferred.
+    assert_entry(unit, "Unit", "PartOf", "networking.service");
 }
 
 fn assert_long_running(unit: &str) {
-    assert_entry(unit, "Service", "Type", "exec");
+    // Ready (READY=1) only once the first pass is applied.
+    assert_entry(unit, "Service", "Type", "notify");
     assert_entry(unit, "Service", "Restart", "on-failure");
     assert_absent(unit, "Service", "RemainAfterExit");
-    assert_entry(unit, "Install", "WantedBy", "multi-user.target");
+    assert_ordered_before_online(unit);
+    // It sees addresses added later by itself; stopping networking must not stop it.
+    assert_absent(unit, "Unit", "PartOf");
 }
 
 /// A temporary directory, removed on drop.

@@ -22,11 +22,14 @@ service unit that runs this binary, by its absolute path, with them:
   nlsel unit deprecate --except ::2 > /etc/systemd/system/nlsel.service
   systemctl enable --now nlsel
 
-Without --watch the unit is a oneshot run after network-online.target; with --watch it is a
-long-running service restarted on failure. Either way it runs with CAP_NET_ADMIN only, no
-new privileges, netlink and unix sockets only, and a read-only system. A binary under /tmp,
-/var/tmp or /dev/shm gets a unit without the private /tmp or /dev that would hide it, and a
-comment saying to copy it somewhere lasting.
+The unit runs at every boot, after the services that add addresses and before
+network-online.target. Without --watch it is a oneshot, run again when networking.service
+restarts; with --watch (needed under systemd-networkd or NetworkManager, which reset their
+addresses) it is a Type=notify service, ready once its first pass is applied, restarted on
+failure. Either way it runs with CAP_NET_ADMIN only, no new privileges, netlink and unix
+sockets only, and a read-only system. A binary under /tmp, /var/tmp or /dev/shm gets a unit
+without the private /tmp or /dev that would hide it, and a comment saying to copy it
+somewhere lasting.
 
 Options:
   -h, --help   show this help
@@ -163,18 +166,26 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
              that it can run it.\n# Copy nlsel to /usr/local/bin and write the unit again.\n"
         )
     });
-    let service = if args.watch {
-        "Type=exec\nRestart=on-failure\nRestartSec=5s\n"
+    // --watch sees every address added later, a restart of networking.service included; a
+    // oneshot must run again then (PartOf= restarts it after it).
+    let (part_of, service) = if args.watch {
+        ("", "Type=notify\nRestart=on-failure\nRestartSec=5s\n")
     } else {
-        "Type=oneshot\nRemainAfterExit=yes\n"
+        (
+            "PartOf=networking.service\n",
+            "Type=oneshot\nRemainAfterExit=yes\n",
+        )
     };
     Ok(format!(
         "# Written by `nlsel {options}unit {words}`.\n\
          {warning}\
          [Unit]\n\
          Description=Choose the IPv6 source address: {description}\n\
-         After=network-online.target\n\
+         # After the services that add addresses, before any service that waits for the network.\n\
+         After=network.target {MANAGERS}\n\
+         Before=network-online.target\n\
          Wants=network-online.target\n\
+         {part_of}\
          \n\
          [Service]\n\
          {service}\
@@ -204,10 +215,16 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
          UMask=0077\n\
          \n\
          [Install]\n\
-         WantedBy=multi-user.target\n",
+         WantedBy=multi-user.target network-online.target\n",
         exec_start = exec_start.join(" "),
     ))
 }
+
+/// The services that add addresses at boot (ifupdown, systemd-networkd, NetworkManager) and
+/// those that wait for them; ordering after a unit that does not exist is no error.
+const MANAGERS: &str = "networking.service ifupdown-wait-online.service \
+    systemd-networkd.service systemd-networkd-wait-online.service \
+    NetworkManager.service NetworkManager-wait-online.service";
 
 /// Directories whose content the unit's sandbox hides or the system may empty at boot.
 const TEMPORARY_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
@@ -239,5 +256,51 @@ mod tests {
         assert_eq!(exec_word("$HOME"), "$$HOME");
         assert_eq!(exec_word("a\"b"), "\"a\\\"b\"");
         assert_eq!(exec_word(""), "\"\"");
+    }
+
+    fn lines_of(watch: bool) -> Vec<String> {
+        let args = Args {
+            words: vec!["deprecate".into(), "--except".into(), "::2".into()],
+            watch,
+        };
+        let globals = Globals {
+            netns: None,
+            json: false,
+            quiet: false,
+        };
+        let text = render(&args, &globals, "/usr/local/bin/nlsel").unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Both units run after every manager that adds addresses and before
+    /// network-online.target, at every boot; only the oneshot follows networking.service's
+    /// restarts, and only --watch tells systemd when it is ready.
+    #[test]
+    fn units_run_between_the_managers_and_network_online() {
+        for watch in [false, true] {
+            let lines = lines_of(watch);
+            let has = |line: &str| lines.iter().any(|l| l == line);
+            let after = format!("After=network.target {MANAGERS}");
+            assert!(has(&after), "{lines:#?}");
+            assert!(has("Before=network-online.target"), "{lines:#?}");
+            assert!(has("Wants=network-online.target"), "{lines:#?}");
+            assert!(
+                has("WantedBy=multi-user.target network-online.target"),
+                "{lines:#?}"
+            );
+            assert_eq!(has("PartOf=networking.service"), !watch, "{lines:#?}");
+            assert_eq!(has("Type=notify"), watch, "{lines:#?}");
+            assert_eq!(has("Type=oneshot"), !watch, "{lines:#?}");
+        }
+        for name in [
+            "networking.service",
+            "ifupdown-wait-online.service",
+            "systemd-networkd.service",
+            "systemd-networkd-wait-online.service",
+            "NetworkManager.service",
+            "NetworkManager-wait-online.service",
+        ] {
+            assert!(MANAGERS.split(' ').any(|word| word == name), "{name}");
+        }
     }
 }
