@@ -409,7 +409,6 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
         .iter()
         .map(|interface| interface.ifindex)
         .collect();
-    // The first pass is applied.
     crate::output::diagnostic(format_args!("watching for address changes"));
     // After a failed pass: when to try again, and the wait after that.
     let mut retry: Option<(Instant, Duration)> = None;
