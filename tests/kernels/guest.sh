@@ -32,8 +32,9 @@ DEADLINE=60
 
 CHECKS=(seed-veth seed-tun show-parity which-explain check-exit watch-readd race-churn)
 
-fail() {
-  echo "$*"
+fail() { # the reason, on one line: the last line of a check's output is its KCHECK detail
+  local reason="$*"
+  echo "${reason//$'\n'/ / }"
   exit 1
 }
 

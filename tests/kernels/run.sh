@@ -192,7 +192,9 @@ for suite in "${suites[@]}"; do
     bad=1
     echo "---- console of the $suite guest (last 80 lines) ----" >&2
     tail -n 80 "$log" >&2
-    printf 'kernel test: %s: %s\n' "$suite" "${problems[@]}" >&2
+    for problem in "${problems[@]}"; do
+      echo "kernel test: $suite: $problem" >&2
+    done
   fi
 done
 
