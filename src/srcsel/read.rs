@@ -152,10 +152,18 @@ pub fn route_answer<T: Transport>(
     configured: bool,
 ) -> Result<RouteAnswer, ReadError> {
     let resolved = lookup(conn, &flow.request(destination, source, 0))?;
-    let mut configured = if configured {
-        lookup(conn, &flow.request(destination, source, RTM_F_FIB_MATCH))?
-    } else {
-        None
+    // A route the kernel made up has no entry to show: IPv4 bound to a device the tables
+    // have no route on takes the destination as on-link, and `RTM_F_FIB_MATCH` then refuses
+    // with EHOSTUNREACH. There is no configured route, so no configured source.
+    let mut configured = match configured {
+        false => None,
+        true => match lookup(conn, &flow.request(destination, source, RTM_F_FIB_MATCH)) {
+            Err(ReadError {
+                source: RequestError::Kernel(_),
+                ..
+            }) if resolved.is_some() => None,
+            other => other?,
+        },
     };
     // Only a host route to the destination with a source can be either answer; without a
     // source it says "no src" both ways.
