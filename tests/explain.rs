@@ -1047,3 +1047,173 @@ fn rule_7_temporary_addresses_from_slaac() {
         }
     }
 }
+
+/// Two veth pairs `e0`/`p0` and `e1`/`p1`, up, with the given addresses, settled.
+fn two_interfaces(addresses: &[(&str, &str)]) -> Option<Netns> {
+    let ns = Netns::new_or_skip()?;
+    ns.veth("e0", "p0");
+    ns.veth("e1", "p1");
+    for (dev, spec) in addresses {
+        ns.add_addr(dev, &format!("{spec} nodad"));
+    }
+    ns.settle();
+    Some(ns)
+}
+
+/// `nlsel -j which ARGS` must answer what `connect()` gets for `query`.
+fn which_is_connect(ns: &Netns, query: &Query) -> String {
+    let connected = connect_sources(ns, std::slice::from_ref(query)).remove(0);
+    let (code, json, stderr) = which_json(ns, &query.args());
+    assert_eq!(
+        (code, json["src"].as_str()),
+        (0, Some(connected.as_str())),
+        "{query:?}: {stderr}"
+    );
+    connected
+}
+
+#[test]
+fn scoped_destinations_are_asked_on_their_interface() {
+    let Some(ns) = two_interfaces(&[]) else {
+        return;
+    };
+    let link_local = |dev: &str| {
+        ns.addrs()
+            .into_iter()
+            .find(|a| a.ifname == dev && a.local.starts_with("fe80:"))
+            .expect("a link-local address")
+            .local
+    };
+    for dev in ["e0", "e1"] {
+        for dest in ["fe80::1", "ff02::1", "ff01::1"] {
+            let scoped = Query::to(&format!("{dest}%{dev}"));
+            assert_eq!(which_is_connect(&ns, &scoped), link_local(dev));
+            let bound = Query {
+                dev: Some(dev.to_string()),
+                ..Query::to(dest)
+            };
+            assert_eq!(which_is_connect(&ns, &bound), link_local(dev));
+        }
+    }
+    // Without a scope connect() fails (EINVAL): nlsel says the application must give one.
+    for dest in ["fe80::1", "ff02::1", "ff01::1"] {
+        let query = Query::to(dest);
+        assert_eq!(
+            connect_sources(&ns, std::slice::from_ref(&query)),
+            ["error 22"]
+        );
+        let (code, _, stderr) = which_json(&ns, &query.args());
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(&format!("{dest}%IFACE")), "{stderr}");
+    }
+    // connect() ignores a scope a destination does not need: nlsel refuses it.
+    let (code, _, stderr) = which_json(&ns, &["2001:db8::1%e0".to_string()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--dev"), "{stderr}");
+    let (code, _, stderr) = which_json(&ns, &["fe80::1%nosuch".to_string()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("\"nosuch\" not found"), "{stderr}");
+}
+
+#[test]
+fn the_flow_takes_the_ecmp_path_a_udp_socket_takes() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
+        return;
+    };
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2001:db8:99::/48",
+        "nexthop",
+        "via",
+        "fe80::1",
+        "dev",
+        "e0",
+        "nexthop",
+        "via",
+        "fe80::2",
+        "dev",
+        "e1",
+    ]);
+    let mut sources = BTreeSet::new();
+    let mut flowless_differs = false;
+    for n in 1..=40 {
+        let query = Query::to(&format!("2001:db8:99::{n:x}"));
+        let connected = which_is_connect(&ns, &query);
+        // `ip route get` without a protocol hashes another flow: the protocol must be asked.
+        let flowless = kernel_source(&ns, &query.dest).expect("a route");
+        flowless_differs |= flowless.as_deref() != Some(connected.as_str());
+        sources.insert(connected);
+    }
+    assert_eq!(sources.len(), 2, "both paths are taken: {sources:?}");
+    assert!(flowless_differs, "no destination tells the flow from none");
+    // --tcp asks TCP's hash: what `ip route get ... ipproto tcp` answers.
+    for n in 1..=10 {
+        let dest = format!("2001:db8:99::{n:x}");
+        let out = ns.ip(&["-6", "route", "get", &dest, "ipproto", "tcp"]);
+        let (code, json, stderr) = which_json(&ns, &[dest.clone(), "--tcp".to_string()]);
+        assert_eq!(code, 0, "{stderr}");
+        let src = json["src"].as_str().expect("a source");
+        assert!(
+            out.contains(&format!("src {src} ")),
+            "{dest}: {out} vs {json}"
+        );
+    }
+}
+
+#[test]
+fn mapped_and_unspecified_destinations_as_connect_has_them() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e0", "192.0.2.5/24")]) else {
+        return;
+    };
+    ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+    // Over IPv4, as an application's dual-stack socket goes.
+    let mapped = Query::to("::ffff:192.0.2.9");
+    assert_eq!(which_is_connect(&ns, &mapped), "192.0.2.5");
+    let (_, json, _) = which_json(&ns, &mapped.args());
+    assert_eq!(json["dst"], "192.0.2.9");
+    // connect() to :: reaches ::1, not the default route.
+    assert_eq!(which_is_connect(&ns, &Query::to("::")), "::1");
+}
+
+#[test]
+fn a_source_specific_route_is_reached_as_connect_reaches_it() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
+        return;
+    };
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2001:db8:2:5::/64",
+        "from",
+        "2001:db8:2::/64",
+        "dev",
+        "e1",
+    ]);
+    // No route from ::, so `ip route get` fails; connect() chooses 2001:db8:2::1 (longest
+    // matching prefix over every interface) and finds the route from it.
+    assert!(kernel_source(&ns, "2001:db8:2:5::9").is_err());
+    assert_eq!(
+        which_is_connect(&ns, &Query::to("2001:db8:2:5::9")),
+        "2001:db8:2::1"
+    );
+    let (code, json, stderr) = explain(&ns, "2001:db8:2:5::9");
+    assert_eq!(
+        (code, &json["kernel_src"]),
+        (0, &Value::from("2001:db8:2::1")),
+        "{stderr}"
+    );
+    assert_eq!(json["dev"], "e1");
+    // Bound to e0 the second lookup holds to e0, where no route leads: connect() fails.
+    let bound = Query {
+        dev: Some("e0".to_string()),
+        ..Query::to("2001:db8:2:5::9")
+    };
+    assert_eq!(
+        connect_sources(&ns, std::slice::from_ref(&bound)),
+        ["error 101"]
+    );
+    assert_eq!(which_json(&ns, &bound.args()).0, 1);
+}
