@@ -1217,3 +1217,15 @@ fn a_source_specific_route_is_reached_as_connect_reaches_it() {
     );
     assert_eq!(which_json(&ns, &bound.args()).0, 1);
 }
+
+#[test]
+fn explain_without_a_source_exits_1_as_which_does() {
+    let Some(ns) = one_interface() else { return };
+    // A route and no address to send from: no source.
+    ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
+    for args in [&["198.51.100.1"][..], &["198.51.100.1", "--explain"]] {
+        let out = ns.nlsel(&[&["which"][..], args].concat());
+        out.expect_code(1);
+        assert!(out.stderr.contains("no source address"), "{}", out.stderr);
+    }
+}

@@ -323,6 +323,12 @@ fn run_explain(destination: IpAddr, flow: &Flow, ctx: &mut Context) -> Result<Ou
             kernel: explanation.kernel.source.map(|ip| ip.to_string()),
         });
     }
+    // As plain `which` does: a route without a source is no answer.
+    if explanation.kernel.source.is_none() {
+        return Err(Failure::NoSource {
+            destination: destination.to_string(),
+        });
+    }
     Ok(Outcome::Done)
 }
 

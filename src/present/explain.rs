@@ -149,13 +149,19 @@ pub fn reason(rule: Rule, loser: &Score, winner: &Score, selection: &Selection) 
     }
 }
 
-fn exclusion_text(exclusion: Exclusion) -> &'static str {
+/// (code for -j, text) of an exclusion.
+fn exclusion_words(exclusion: Exclusion) -> (&'static str, &'static str) {
     match exclusion {
-        Exclusion::Tentative => {
-            "tentative (duplicate address detection not finished), not optimistic"
-        }
-        Exclusion::NotOutgoingInterface => "not on the outgoing interface, which alone counts here",
-        Exclusion::NotUnicast => "not a unicast address",
+        Exclusion::Tentative => (
+            "tentative",
+            "tentative (duplicate address detection not finished), not optimistic",
+        ),
+        Exclusion::DadFailed => ("dadfailed", "duplicate address detection failed"),
+        Exclusion::NotOutgoingInterface => (
+            "not_outgoing_interface",
+            "not on the outgoing interface, which alone counts here",
+        ),
+        Exclusion::NotUnicast => ("not_unicast", "not a unicast address"),
     }
 }
 
@@ -266,7 +272,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                     format!(
                         "  {}  {}",
                         address_words(address, interfaces),
-                        exclusion_text(*why)
+                        exclusion_words(*why).1
                     )
                 }));
             }
@@ -337,8 +343,10 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
             for (address, why) in &selection.excluded {
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
+                let (code, text) = exclusion_words(*why);
                 address_members(&mut entry, address, interfaces)
-                    .string("reason", exclusion_text(*why));
+                    .string("code", code)
+                    .string("reason", text);
                 entry.end();
                 excluded.push(item);
             }
