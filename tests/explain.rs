@@ -978,6 +978,35 @@ fn probe_predicts_then_reports() {
     );
 }
 
+#[test]
+fn a_probe_without_a_route_says_so_and_fails_nothing() {
+    let Some(ns) = one_interface() else { return };
+    ns.add_addr("e0", "2001:db8::2/64");
+    ns.add_addr("e0", "2001:db8::beef/64");
+    // No IPv4 route at all: 198.51.100.1 is unreachable; the IPv6 probe still answers.
+    let probes = ["--probe", "198.51.100.1", "--probe", "2001:db8:9::9"];
+    let dry = ns.nlsel(&[&["prefer", "2001:db8::2", "--dry-run"][..], &probes].concat());
+    dry.expect_ok();
+    assert!(
+        dry.stdout.contains("probe 198.51.100.1: no route\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("probe 2001:db8:9::9: the kernel uses 2001:db8::beef now, 2001:db8::2 after the change (predicted)"),
+        "{}",
+        dry.stdout
+    );
+    let real = ns.nlsel(&[&["-j", "prefer", "2001:db8::2"][..], &probes].concat());
+    real.expect_ok();
+    let line = real.lines().last().copied().unwrap_or_default();
+    let json: Value = serde_json::from_str(line).expect("probe JSON");
+    assert_eq!(json["probes"][0]["no_route"], true, "{line}");
+    assert_eq!(json["probes"][0]["kernel_src"], Value::Null);
+    assert_eq!(json["probes"][1]["no_route"], false, "{line}");
+    assert_eq!(json["probes"][1]["kernel_src"], "2001:db8::2", "{line}");
+}
+
 /// Waits until `ns` has a temporary address on `dev`, not tentative, and returns
 /// (temporary, public) addresses in 2001:db8:5::/64.
 fn wait_slaac(ns: &Netns) -> (String, String) {

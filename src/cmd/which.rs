@@ -234,10 +234,10 @@ fn kernel_answer(
         Ok(answer) => return Ok(answer),
         Err(error) => error,
     };
-    let (IpAddr::V6(v6), RequestError::Kernel(refusal)) = (destination, &error.source) else {
+    let IpAddr::V6(v6) = destination else {
         return Err(read_failure(error));
     };
-    if !is_no_route(refusal.errno) {
+    if !is_no_route_error(&error) {
         return Err(read_failure(error));
     }
     let state = read_source_state(&mut ctx.conn).map_err(read_failure)?;
@@ -347,12 +347,12 @@ pub fn probe(
     let mut probes = Vec::new();
     if mode == Mode::Apply {
         for &destination in destinations {
-            let kernel = route_answer(&mut ctx.conn, destination, None, &Flow::UDP, false)
-                .map_err(read_failure)?;
+            let kernel = probe_answer(ctx, destination, false)?;
             probes.push(Probe {
                 destination,
-                kernel: kernel.source,
+                kernel: kernel.and_then(|kernel| kernel.source),
                 predicted: None,
+                no_route: kernel.is_none(),
             });
         }
     } else {
@@ -366,12 +366,12 @@ pub fn probe(
         let mut after = before.clone();
         after.addresses = with_preferred_lifetimes(&before.addresses, &changes);
         for &destination in destinations {
-            let kernel = route_answer(&mut ctx.conn, destination, None, &Flow::UDP, true)
-                .map_err(read_failure)?;
+            let kernel = probe_answer(ctx, destination, true)?;
             probes.push(Probe {
                 destination,
-                kernel: kernel.source,
-                predicted: Some(predict(&kernel, destination, &before, &after)),
+                kernel: kernel.and_then(|kernel| kernel.source),
+                predicted: kernel.map(|kernel| predict(&kernel, destination, &before, &after)),
+                no_route: kernel.is_none(),
             });
         }
     }
@@ -383,6 +383,24 @@ pub fn probe(
         }
     }
     Ok(())
+}
+
+/// One probe's route; `None` when there is none, which is that probe's answer, not a failure
+/// of the command (after a real run the changes are made).
+fn probe_answer(
+    ctx: &mut Context,
+    destination: IpAddr,
+    configured: bool,
+) -> Result<Option<RouteAnswer>, Failure> {
+    match route_answer(&mut ctx.conn, destination, None, &Flow::UDP, configured) {
+        Ok(answer) => Ok(Some(answer)),
+        Err(error) if is_no_route_error(&error) => Ok(None),
+        Err(error) => Err(read_failure(error)),
+    }
+}
+
+fn is_no_route_error(error: &ReadError) -> bool {
+    matches!(&error.source, RequestError::Kernel(refusal) if is_no_route(refusal.errno))
 }
 
 fn predict(

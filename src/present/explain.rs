@@ -380,6 +380,8 @@ pub struct Probe {
     pub kernel: Option<IpAddr>,
     /// The model's source after the plan, for `--dry-run` and `--check`.
     pub predicted: Option<Prediction>,
+    /// The kernel has no route to the destination.
+    pub no_route: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -394,6 +396,9 @@ pub struct Prediction {
 
 pub fn probe_text(probe: &Probe) -> String {
     let now = option_text(probe.kernel);
+    if probe.no_route {
+        return format!("probe {}: no route", probe.destination);
+    }
     match &probe.predicted {
         None => format!("probe {}: the kernel uses {now}", probe.destination),
         Some(prediction) if prediction.fib_match_ignored => format!(
@@ -420,6 +425,7 @@ pub fn probes_json(probes: &[Probe]) -> String {
             let mut object = json::Object::begin(&mut item);
             object.display("dst", probe.destination);
             push_ip(&mut object, "kernel_src", probe.kernel);
+            object.boolean("no_route", probe.no_route);
             match &probe.predicted {
                 Some(prediction) => {
                     let trusted = prediction.model_agrees_now && !prediction.fib_match_ignored;
@@ -508,6 +514,7 @@ mod tests {
                 model_agrees_now: true,
                 fib_match_ignored: true,
             }),
+            no_route: false,
         };
         let line = probe_text(&probe);
         assert!(line.contains("after the change unknown"), "{line}");
