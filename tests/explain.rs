@@ -200,7 +200,7 @@ fn needs_scope(dest: &str) -> bool {
     let Ok(ip) = dest.parse::<std::net::Ipv6Addr>() else {
         return false;
     };
-    ip.is_unicast_link_local() || (ip.is_multicast() && ip.segments()[0] & 0xf <= 2)
+    ip.is_unicast_link_local() || (ip.is_multicast() && matches!(ip.segments()[0] & 0xf, 1 | 2))
 }
 
 /// `ip route get` for the query's flow, where ip can ask it the way connect() does: not for
@@ -1135,6 +1135,15 @@ fn scoped_destinations_are_asked_on_their_interface() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains(&format!("{dest}%IFACE")), "{stderr}");
     }
+    // Multicast of scope 0 needs none (ipv6_addr_type gives it no scope type).
+    let reserved = Query {
+        dev: None,
+        ..Query::to("ff00::1")
+    };
+    let connected = connect_sources(&ns, std::slice::from_ref(&reserved)).remove(0);
+    let (code, _, stderr) = which_json(&ns, &reserved.args());
+    assert_ne!(code, 2, "{stderr}");
+    assert_ne!(connected, "error 22");
     // connect() ignores a scope a destination does not need: nlsel refuses it.
     let (code, _, stderr) = which_json(&ns, &["2001:db8::1%e0".to_string()]);
     assert_eq!(code, 2, "{stderr}");

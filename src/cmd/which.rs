@@ -137,11 +137,13 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
 }
 
 /// Whether an application must name the interface to reach `destination`
-/// (`__ipv6_addr_needs_scope_id`): link-local unicast, and interface- or link-local multicast.
+/// (`__ipv6_addr_needs_scope_id`): link-local unicast, and interface- or link-local multicast
+/// (scope 1 or 2; a multicast address of scope 0 has no scope type in `ipv6_addr_type`).
 fn needs_scope(destination: IpAddr) -> bool {
     match destination {
         IpAddr::V6(v6) => {
-            v6.is_unicast_link_local() || (v6.is_multicast() && v6.segments()[0] & 0xf <= 2)
+            v6.is_unicast_link_local()
+                || (v6.is_multicast() && matches!(v6.segments()[0] & 0xf, 1 | 2))
         }
         IpAddr::V4(_) => false,
     }
