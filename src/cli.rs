@@ -29,7 +29,7 @@ Commands:
   undeprecate [--dev IFACE]...   make deprecated global IPv6 addresses preferred again
   addr change ADDR[/LEN] dev IFACE [preferred_lft LFT] [valid_lft LFT]
                                  change lifetimes, keeping everything not given
-  which DEST [--explain]         print the source address the kernel would use for DEST,
+  which DEST[%IFACE] [--explain] print the source address the kernel would use for DEST,
                                  and with --explain why, rule by rule
   unit deprecate|prefer ARGS...  print a systemd unit that runs that command
   completions bash|zsh|fish      print a shell completion script
@@ -345,6 +345,31 @@ mod tests {
         };
         assert!(args.explain);
         rejected(&["which", "2001:db8::9", "--explain=yes"], &["--explain"]);
+        let Command::Kernel(KernelCommand::Which(args)) = accepted(&[
+            "which",
+            "fe80::1%e0",
+            "--dev",
+            "e1",
+            "--tcp",
+            "--sport",
+            "1",
+            "--dport",
+            "53",
+        ])
+        .1
+        else {
+            panic!("not which");
+        };
+        assert_eq!(args.scope, Some(b"e0".to_vec()));
+        assert_eq!(args.dev, Some(b"e1".to_vec()));
+        assert!(args.tcp && !args.explain);
+        assert_eq!((args.sport, args.dport), (Some(1), Some(53)));
+        rejected(&["which", "192.0.2.1%e0"], &["\"192.0.2.1%e0\""]);
+        rejected(
+            &["which", "::1", "--dport", "65536"],
+            &["--dport", "\"65536\""],
+        );
+        rejected(&["which", "::1", "--sport"], &["--sport"]);
         rejected(
             &["deprecate", "--except", "::2", "--probe", "zzz"],
             &["\"zzz\""],

@@ -25,7 +25,7 @@ use common::{BIN, Netns, have_program, skip};
 use serde_json::Value;
 
 /// At least this many (configuration, destination) pairs per run.
-const PAIRS: usize = 1000;
+const PAIRS: usize = 2000;
 const DESTINATIONS_PER_CONFIG: usize = 25;
 
 const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py");
@@ -86,6 +86,145 @@ fn explain(ns: &Netns, dest: &str) -> (i32, Value, String) {
 fn kernel_source(ns: &Netns, dest: &str) -> Result<Option<String>, String> {
     let family = if dest.contains(':') { "-6" } else { "-4" };
     let out = ns.ip_try(&[family, "route", "get", dest]);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    Ok(words
+        .windows(2)
+        .find(|w| w[0] == "src")
+        .map(|w| w[1].to_string()))
+}
+
+/// What an application gets: for each query, an unbound UDP socket (bound to the query's
+/// device and source port when it has them) is connected and `getsockname()` read; "error N"
+/// when `connect()` fails with errno N. One python3 run answers a whole list.
+const CONNECT_PY: &str = r#"
+import socket, sys
+a = sys.argv[1:]
+for i in range(0, len(a), 4):
+    d, dev, sp, dp = a[i:i + 4]
+    fam = socket.AF_INET6 if ':' in d else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        if dev != '-':
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+        if sp != '0':
+            s.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', int(sp)))
+        s.connect(socket.getaddrinfo(d, int(dp), fam, socket.SOCK_DGRAM)[0][4])
+        h = s.getsockname()[0]
+        print(h[7:] if h.startswith('::ffff:') else h)
+    except OSError as e:
+        print('error', e.errno)
+    s.close()
+"#;
+
+/// One question: a destination (maybe `%IFACE`), a bound device, and the flow's ports.
+#[derive(Clone, Debug)]
+struct Query {
+    dest: String,
+    dev: Option<String>,
+    sport: u16,
+    dport: u16,
+}
+
+impl Query {
+    fn to(dest: &str) -> Query {
+        Query {
+            dest: dest.to_string(),
+            dev: None,
+            sport: 0,
+            dport: 9,
+        }
+    }
+
+    /// nlsel's arguments after `which`.
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![self.dest.clone()];
+        if let Some(dev) = &self.dev {
+            args.extend(["--dev".to_string(), dev.clone()]);
+        }
+        if self.sport != 0 {
+            args.extend(["--sport".to_string(), self.sport.to_string()]);
+        }
+        args.extend(["--dport".to_string(), self.dport.to_string()]);
+        args
+    }
+}
+
+/// `connect()`+`getsockname()` for each query, in the namespace.
+fn connect_sources(ns: &Netns, queries: &[Query]) -> Vec<String> {
+    let mut args = vec![
+        "python3".to_string(),
+        "-c".to_string(),
+        CONNECT_PY.to_string(),
+    ];
+    for q in queries {
+        args.push(q.dest.clone());
+        args.push(q.dev.clone().unwrap_or_else(|| "-".to_string()));
+        args.push(q.sport.to_string());
+        args.push(q.dport.to_string());
+    }
+    let out = ns.exec(&args);
+    assert!(
+        out.status.success(),
+        "python3 connect helper: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), queries.len(), "{lines:?}");
+    lines
+}
+
+/// `nlsel -n NS -j which ARGS...`, parsed, with its exit code.
+fn which_json(ns: &Netns, args: &[String]) -> (i32, Value, String) {
+    let out = Command::new(BIN)
+        .args(["-n", ns.name(), "-j", "which"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run nlsel");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// Whether an application must give `dest`'s interface (link-local, or multicast of
+/// interface or link scope).
+fn needs_scope(dest: &str) -> bool {
+    let Ok(ip) = dest.parse::<std::net::Ipv6Addr>() else {
+        return false;
+    };
+    ip.is_unicast_link_local() || (ip.is_multicast() && matches!(ip.segments()[0] & 0xf, 1 | 2))
+}
+
+/// `ip route get` for the query's flow, where ip can ask it the way connect() does: not for
+/// `::` or an IPv4-mapped destination, which connect() turns into others.
+fn ip_route_get(ns: &Netns, query: &Query) -> Result<Option<String>, String> {
+    let (dest, scope) = match query.dest.split_once('%') {
+        Some((dest, scope)) => (dest, Some(scope.to_string())),
+        None => (query.dest.as_str(), None),
+    };
+    if dest == "::" || dest.starts_with("::ffff:") {
+        return Err("not asked".to_string());
+    }
+    let family = if dest.contains(':') { "-6" } else { "-4" };
+    let sport = query.sport.to_string();
+    let dport = query.dport.to_string();
+    let mut args = vec![
+        family, "route", "get", dest, "ipproto", "udp", "sport", &sport,
+    ];
+    args.extend(["dport", &dport]);
+    let oif = scope.or(query.dev.clone());
+    if let Some(oif) = &oif {
+        args.extend(["oif", oif]);
+    }
+    let out = ns.ip_try(&args);
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
@@ -208,16 +347,45 @@ fn random_destination(rng: &mut Rng, addresses: &[String]) -> String {
         10 => format!("2001:10::{host:x}"),
         11 => format!("fec0::{host:x}"),
         12 => rng
-            .pick(&["2002::1", "3ffe::1", "2001::1", "::1", "::7", "2a00::1"])
+            .pick(&[
+                "2002::1",
+                "3ffe::1",
+                "2001::1",
+                "::1",
+                "::7",
+                "2a00::1",
+                "::",
+                "::ffff:192.0.2.77",
+                "::ffff:198.51.100.1",
+            ])
             .to_string(),
+        13 if rng.chance(50) => format!("2001:db8:{}:5::{host:x}", rng.below(4)),
         _ => format!("2a00:{host:x}::1"),
     }
+}
+
+/// A question about a random destination: a scope where one is needed (mostly), sometimes a
+/// bound device, random ports (which count under fib_multipath_hash_policy 1, so the source
+/// port is always fixed there: connect() would otherwise bind a random one).
+fn random_query(rng: &mut Rng, names: &[String], addresses: &[String]) -> Query {
+    let mut query = Query::to(&random_destination(rng, addresses));
+    if needs_scope(&query.dest) {
+        if rng.chance(85) {
+            query.dest = format!("{}%{}", query.dest, rng.pick(names));
+        }
+    } else if rng.chance(20) {
+        query.dev = Some(rng.pick(names).clone());
+    }
+    query.sport = 1024 + rng.below(60000) as u16;
+    query.dport = 1 + rng.below(65000) as u16;
+    query
 }
 
 /// What one configuration was, for the failure message.
 struct Config {
     description: Vec<String>,
     addresses: Vec<String>,
+    names: Vec<String>,
 }
 
 fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
@@ -232,6 +400,10 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
     if rng.chance(20) {
         settings.push("net.ipv6.conf.all.optimistic_dad=1".to_string());
     }
+    settings.push(format!(
+        "net.ipv6.fib_multipath_hash_policy={}",
+        rng.below(2)
+    ));
     if rng.chance(20) {
         settings.push("net.ipv6.conf.all.use_optimistic=1".to_string());
     }
@@ -287,7 +459,36 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
             rng.below(8) + 1
         ));
     }
-    batch.push_str(&format!("route add ::/0 dev {}\n", rng.pick(&names)));
+    if rng.chance(80) {
+        batch.push_str(&format!("route add ::/0 dev {}\n", rng.pick(&names)));
+    }
+    if rng.chance(50) {
+        let name = rng.pick(&names);
+        batch.push_str(&format!(
+            "addr add 192.0.2.{}/24 dev {name}\nroute add 0.0.0.0/0 dev {name}\n",
+            rng.below(200) + 1
+        ));
+    }
+    // ECMP through gateways on different interfaces: which path, and so which source, the
+    // flow's hash picks.
+    if names.len() > 1 && rng.chance(50) {
+        let (a, b) = (rng.pick(&names), rng.pick(&names));
+        batch.push_str(&format!(
+            "route add 2001:db8:{}::/56 nexthop via fe80::1 dev {a} nexthop via fe80::2 dev {b}\n",
+            rng.below(4)
+        ));
+    }
+    // Source-specific routes: reached from a source the kernel chooses first (connect()'s
+    // second lookup, ip6_dst_lookup_tail).
+    for _ in 0..rng.below(3) {
+        batch.push_str(&format!(
+            "route add 2001:db8:{}:5::/64 from 2001:db8:{}::/{} dev {}\n",
+            rng.below(4),
+            rng.below(4),
+            rng.pick(&[48u8, 56, 64]),
+            rng.pick(&names)
+        ));
+    }
     for _ in 0..rng.below(3) {
         let x = rng.below(4);
         let dev = rng.pick(&names);
@@ -310,6 +511,7 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
     Config {
         description,
         addresses,
+        names,
     }
 }
 
@@ -320,6 +522,7 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
     let mut pairs = 0;
     let mut unsupported = 0;
     let mut configs = 0;
+    let mut scopes_refused = 0;
     let mut rules_seen = BTreeSet::new();
     let mip6_built_in = mip6_built_in();
     while pairs < PAIRS {
@@ -328,32 +531,67 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
         };
         configs += 1;
         let config = build_config(&ns, &mut rng);
-        for _ in 0..DESTINATIONS_PER_CONFIG {
-            let dest = random_destination(&mut rng, &config.addresses);
-            let kernel = match kernel_source(&ns, &dest) {
-                Ok(kernel) => kernel,
-                Err(error) => {
-                    if std::env::var_os("NLSEL_DIFF_DEBUG").is_some() {
-                        eprintln!("no route to {dest}: {error}");
-                    }
-                    continue;
-                }
-            };
-            let (code, json, stderr) = explain(&ns, &dest);
+        let queries: Vec<Query> = (0..DESTINATIONS_PER_CONFIG)
+            .map(|_| random_query(&mut rng, &config.names, &config.addresses))
+            .collect();
+        let connected = connect_sources(&ns, &queries);
+        for (query, connected) in queries.iter().zip(connected) {
+            let dest = &query.dest;
+            let mut args = query.args();
+            args.push("--explain".to_string());
+            let (code, json, stderr) = which_json(&ns, &args);
             let context = || {
                 format!(
-                    "seed {seed} (NLSEL_DIFF_SEED={seed}), configuration {configs}, destination {dest}\n\
-                     setup:\n  {}\nnlsel exit {code}, stderr: {stderr}\nnlsel -j: {json}\nip addr:\n{}",
+                    "seed {seed} (NLSEL_DIFF_SEED={seed}), configuration {configs}, query {query:?}\n\
+                     setup:\n  {}\nconnect(): {connected}\nnlsel exit {code}, stderr: {stderr}\nnlsel -j: {json}\nip addr:\n{}",
                     config.description.join("\n  "),
                     ns.ip(&["addr", "show"])
                 )
             };
+            if needs_scope(dest) && query.dev.is_none() {
+                // An application must name the interface: connect() refuses with EINVAL.
+                assert_eq!(connected, "error 22", "{}", context());
+                assert_eq!(code, 2, "a missing scope is a usage error: {}", context());
+                scopes_refused += 1;
+                pairs += 1;
+                continue;
+            }
+            // No route, or (IPv4) a route and no address to send from: no source.
+            if connected.starts_with("error") || connected == "0.0.0.0" {
+                assert!(
+                    code != 0 || json["kernel_src"].is_null(),
+                    "connect() fails, nlsel answers: {}",
+                    context()
+                );
+                pairs += 1;
+                continue;
+            }
             assert_eq!(
-                json["kernel_src"].as_str().map(str::to_string),
-                kernel,
-                "nlsel's kernel_src is not ip's: {}",
+                json["kernel_src"].as_str(),
+                Some(connected.as_str()),
+                "nlsel's kernel_src is not what connect() gets: {}",
                 context()
             );
+            if let Ok(Some(ip)) = ip_route_get(&ns, query) {
+                assert_eq!(
+                    ip,
+                    connected,
+                    "ip route get and connect() differ: {}",
+                    context()
+                );
+            }
+            let kernel = Some(connected.clone());
+            if !json["dst"].as_str().unwrap_or("").contains(':') {
+                // An IPv4-mapped destination, asked as IPv4: the model answers IPv6 only.
+                assert_ne!(json["agrees"], false, "{}", context());
+                assert!(
+                    json["src"].is_null() || json["src"] == connected.as_str(),
+                    "{}",
+                    context()
+                );
+                pairs += 1;
+                continue;
+            }
             if !json["unsupported"].is_null() {
                 unsupported += 1;
                 pairs += 1;
@@ -386,7 +624,7 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
         }
     }
     eprintln!(
-        "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, rules seen (x10): {rules_seen:?}"
+        "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, {scopes_refused} unscoped refused, rules seen (x10): {rules_seen:?}"
     );
     // Unsupported answers are checked against the kernel above when it lacks rule 4; the
     // bound keeps the random configurations from drifting to where the model cannot answer.
@@ -740,6 +978,35 @@ fn probe_predicts_then_reports() {
     );
 }
 
+#[test]
+fn a_probe_without_a_route_says_so_and_fails_nothing() {
+    let Some(ns) = one_interface() else { return };
+    ns.add_addr("e0", "2001:db8::2/64");
+    ns.add_addr("e0", "2001:db8::beef/64");
+    // No IPv4 route at all: 198.51.100.1 is unreachable; the IPv6 probe still answers.
+    let probes = ["--probe", "198.51.100.1", "--probe", "2001:db8:9::9"];
+    let dry = ns.nlsel(&[&["prefer", "2001:db8::2", "--dry-run"][..], &probes].concat());
+    dry.expect_ok();
+    assert!(
+        dry.stdout.contains("probe 198.51.100.1: no route\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("probe 2001:db8:9::9: the kernel uses 2001:db8::beef now, 2001:db8::2 after the change (predicted)"),
+        "{}",
+        dry.stdout
+    );
+    let real = ns.nlsel(&[&["-j", "prefer", "2001:db8::2"][..], &probes].concat());
+    real.expect_ok();
+    let line = real.lines().last().copied().unwrap_or_default();
+    let json: Value = serde_json::from_str(line).expect("probe JSON");
+    assert_eq!(json["probes"][0]["no_route"], true, "{line}");
+    assert_eq!(json["probes"][0]["kernel_src"], Value::Null);
+    assert_eq!(json["probes"][1]["no_route"], false, "{line}");
+    assert_eq!(json["probes"][1]["kernel_src"], "2001:db8::2", "{line}");
+}
+
 /// Waits until `ns` has a temporary address on `dev`, not tentative, and returns
 /// (temporary, public) addresses in 2001:db8:5::/64.
 fn wait_slaac(ns: &Netns) -> (String, String) {
@@ -807,5 +1074,196 @@ fn rule_7_temporary_addresses_from_slaac() {
             assert_eq!(json["src"], temporary.as_str());
             assert_eq!(rule(&json, &public), 7.0, "{json}");
         }
+    }
+}
+
+/// Two veth pairs `e0`/`p0` and `e1`/`p1`, up, with the given addresses, settled.
+fn two_interfaces(addresses: &[(&str, &str)]) -> Option<Netns> {
+    let ns = Netns::new_or_skip()?;
+    ns.veth("e0", "p0");
+    ns.veth("e1", "p1");
+    for (dev, spec) in addresses {
+        ns.add_addr(dev, &format!("{spec} nodad"));
+    }
+    ns.settle();
+    Some(ns)
+}
+
+/// `nlsel -j which ARGS` must answer what `connect()` gets for `query`.
+fn which_is_connect(ns: &Netns, query: &Query) -> String {
+    let connected = connect_sources(ns, std::slice::from_ref(query)).remove(0);
+    let (code, json, stderr) = which_json(ns, &query.args());
+    assert_eq!(
+        (code, json["src"].as_str()),
+        (0, Some(connected.as_str())),
+        "{query:?}: {stderr}"
+    );
+    connected
+}
+
+#[test]
+fn scoped_destinations_are_asked_on_their_interface() {
+    let Some(ns) = two_interfaces(&[]) else {
+        return;
+    };
+    let link_local = |dev: &str| {
+        ns.addrs()
+            .into_iter()
+            .find(|a| a.ifname == dev && a.local.starts_with("fe80:"))
+            .expect("a link-local address")
+            .local
+    };
+    for dev in ["e0", "e1"] {
+        for dest in ["fe80::1", "ff02::1", "ff01::1"] {
+            let scoped = Query::to(&format!("{dest}%{dev}"));
+            assert_eq!(which_is_connect(&ns, &scoped), link_local(dev));
+            let bound = Query {
+                dev: Some(dev.to_string()),
+                ..Query::to(dest)
+            };
+            assert_eq!(which_is_connect(&ns, &bound), link_local(dev));
+        }
+    }
+    // Without a scope connect() fails (EINVAL): nlsel says the application must give one.
+    for dest in ["fe80::1", "ff02::1", "ff01::1"] {
+        let query = Query::to(dest);
+        assert_eq!(
+            connect_sources(&ns, std::slice::from_ref(&query)),
+            ["error 22"]
+        );
+        let (code, _, stderr) = which_json(&ns, &query.args());
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(&format!("{dest}%IFACE")), "{stderr}");
+    }
+    // Multicast of scope 0 needs none (ipv6_addr_type gives it no scope type).
+    let reserved = Query {
+        dev: None,
+        ..Query::to("ff00::1")
+    };
+    let connected = connect_sources(&ns, std::slice::from_ref(&reserved)).remove(0);
+    let (code, _, stderr) = which_json(&ns, &reserved.args());
+    assert_ne!(code, 2, "{stderr}");
+    assert_ne!(connected, "error 22");
+    // connect() ignores a scope a destination does not need: nlsel refuses it.
+    let (code, _, stderr) = which_json(&ns, &["2001:db8::1%e0".to_string()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--dev"), "{stderr}");
+    let (code, _, stderr) = which_json(&ns, &["fe80::1%nosuch".to_string()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("\"nosuch\" not found"), "{stderr}");
+}
+
+#[test]
+fn the_flow_takes_the_ecmp_path_a_udp_socket_takes() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
+        return;
+    };
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2001:db8:99::/48",
+        "nexthop",
+        "via",
+        "fe80::1",
+        "dev",
+        "e0",
+        "nexthop",
+        "via",
+        "fe80::2",
+        "dev",
+        "e1",
+    ]);
+    let mut sources = BTreeSet::new();
+    let mut flowless_differs = false;
+    for n in 1..=40 {
+        let query = Query::to(&format!("2001:db8:99::{n:x}"));
+        let connected = which_is_connect(&ns, &query);
+        // `ip route get` without a protocol hashes another flow: the protocol must be asked.
+        let flowless = kernel_source(&ns, &query.dest).expect("a route");
+        flowless_differs |= flowless.as_deref() != Some(connected.as_str());
+        sources.insert(connected);
+    }
+    assert_eq!(sources.len(), 2, "both paths are taken: {sources:?}");
+    assert!(flowless_differs, "no destination tells the flow from none");
+    // --tcp asks TCP's hash: what `ip route get ... ipproto tcp` answers.
+    for n in 1..=10 {
+        let dest = format!("2001:db8:99::{n:x}");
+        let out = ns.ip(&["-6", "route", "get", &dest, "ipproto", "tcp"]);
+        let (code, json, stderr) = which_json(&ns, &[dest.clone(), "--tcp".to_string()]);
+        assert_eq!(code, 0, "{stderr}");
+        let src = json["src"].as_str().expect("a source");
+        assert!(
+            out.contains(&format!("src {src} ")),
+            "{dest}: {out} vs {json}"
+        );
+    }
+}
+
+#[test]
+fn mapped_and_unspecified_destinations_as_connect_has_them() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e0", "192.0.2.5/24")]) else {
+        return;
+    };
+    ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+    // Over IPv4, as an application's dual-stack socket goes.
+    let mapped = Query::to("::ffff:192.0.2.9");
+    assert_eq!(which_is_connect(&ns, &mapped), "192.0.2.5");
+    let (_, json, _) = which_json(&ns, &mapped.args());
+    assert_eq!(json["dst"], "192.0.2.9");
+    // connect() to :: reaches ::1, not the default route.
+    assert_eq!(which_is_connect(&ns, &Query::to("::")), "::1");
+}
+
+#[test]
+fn a_source_specific_route_is_reached_as_connect_reaches_it() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
+        return;
+    };
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2001:db8:2:5::/64",
+        "from",
+        "2001:db8:2::/64",
+        "dev",
+        "e1",
+    ]);
+    // No route from ::, so `ip route get` fails; connect() chooses 2001:db8:2::1 (longest
+    // matching prefix over every interface) and finds the route from it.
+    assert!(kernel_source(&ns, "2001:db8:2:5::9").is_err());
+    assert_eq!(
+        which_is_connect(&ns, &Query::to("2001:db8:2:5::9")),
+        "2001:db8:2::1"
+    );
+    let (code, json, stderr) = explain(&ns, "2001:db8:2:5::9");
+    assert_eq!(
+        (code, &json["kernel_src"]),
+        (0, &Value::from("2001:db8:2::1")),
+        "{stderr}"
+    );
+    assert_eq!(json["dev"], "e1");
+    // Bound to e0 the second lookup holds to e0, where no route leads: connect() fails.
+    let bound = Query {
+        dev: Some("e0".to_string()),
+        ..Query::to("2001:db8:2:5::9")
+    };
+    assert_eq!(
+        connect_sources(&ns, std::slice::from_ref(&bound)),
+        ["error 101"]
+    );
+    assert_eq!(which_json(&ns, &bound.args()).0, 1);
+}
+
+#[test]
+fn explain_without_a_source_exits_1_as_which_does() {
+    let Some(ns) = one_interface() else { return };
+    // A route and no address to send from: no source.
+    ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
+    for args in [&["198.51.100.1"][..], &["198.51.100.1", "--explain"]] {
+        let out = ns.nlsel(&[&["which"][..], args].concat());
+        out.expect_code(1);
+        assert!(out.stderr.contains("no source address"), "{}", out.stderr);
     }
 }

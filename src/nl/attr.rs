@@ -79,6 +79,11 @@ impl<'a> Attr<'a> {
         Ok(value)
     }
 
+    /// A port: network byte order, as `RTA_SPORT` and `RTA_DPORT` carry it.
+    pub fn be16(&self, what: &'static str) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.fixed::<2>(what)?))
+    }
+
     pub fn u32(&self, what: &'static str) -> Result<u32> {
         Ok(u32::from_ne_bytes(self.fixed::<4>(what)?))
     }
@@ -219,6 +224,7 @@ impl<'b> AttrWriter<'b> {
                 AttrPayload::Cacheinfo(bytes) => self.put(kind, &bytes)?,
                 AttrPayload::U32(value) => self.put(kind, &value.to_ne_bytes())?,
                 AttrPayload::U8(value) => self.put(kind, &[value])?,
+                AttrPayload::Be16(value) => self.put(kind, &value.to_be_bytes())?,
             }
         }
         Ok(())
@@ -238,6 +244,8 @@ pub(crate) enum AttrPayload<'a> {
     Cacheinfo([u8; 16]),
     U32(u32),
     U8(u8),
+    /// A port, in network byte order.
+    Be16(u16),
 }
 
 impl AttrPayload<'_> {
@@ -250,6 +258,7 @@ impl AttrPayload<'_> {
             AttrPayload::Cacheinfo(bytes) => bytes.len(),
             AttrPayload::U32(_) => 4,
             AttrPayload::U8(_) => 1,
+            AttrPayload::Be16(_) => 2,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! `struct rtmsg` with the attributes of a route lookup: nlsel asks the kernel which source
-//! address it would use (`RTM_GETROUTE` with `RTA_DST`) and reads `RTA_PREFSRC` and `RTA_OIF`.
+//! address it would use (`RTM_GETROUTE` with `RTA_DST`, and the flow an application would
+//! send: `RTA_OIF`, `RTA_IP_PROTO`, `RTA_SPORT`, `RTA_DPORT`) and reads `RTA_PREFSRC` and
+//! `RTA_OIF`.
 
 use std::net::IpAddr;
 
@@ -34,6 +36,11 @@ pub const RTA_GATEWAY: u16 = 5;
 pub const RTA_PRIORITY: u16 = 6;
 pub const RTA_PREFSRC: u16 = 7;
 pub const RTA_TABLE: u16 = 15;
+/// The flow's protocol and ports (4.17): a kernel before that ignores them, as it ignores any
+/// attribute type above its `RTA_MAX` (`nla_parse`), and answers as for protocol 0.
+pub const RTA_IP_PROTO: u16 = 27;
+pub const RTA_SPORT: u16 = 28;
+pub const RTA_DPORT: u16 = 29;
 
 /// One route message with the attributes nlsel reads or sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +55,14 @@ pub struct RouteMessage {
     pub route_type: u8,
     pub flags: u32,
     pub dst: Option<IpAddr>,
+    pub src: Option<IpAddr>,
     pub gateway: Option<IpAddr>,
     pub prefsrc: Option<IpAddr>,
     pub oif: Option<u32>,
     pub table_id: Option<u32>,
+    pub ip_proto: Option<u8>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
 }
 
 impl RouteMessage {
@@ -73,10 +84,14 @@ impl RouteMessage {
             route_type: 0,
             flags: 0,
             dst: Some(dst),
+            src: None,
             gateway: None,
             prefsrc: None,
             oif: None,
             table_id: None,
+            ip_proto: None,
+            sport: None,
+            dport: None,
         }
     }
 
@@ -96,19 +111,27 @@ impl RouteMessage {
             route_type: raw.rtm_type,
             flags: raw.rtm_flags.get(),
             dst: None,
+            src: None,
             gateway: None,
             prefsrc: None,
             oif: None,
             table_id: None,
+            ip_proto: None,
+            sport: None,
+            dport: None,
         };
         for attr in Attrs::new(attrs) {
             let attr = attr?;
             match attr.attr_type() {
                 RTA_DST => message.dst = Some(attr.ip(family, "RTA_DST")?),
+                RTA_SRC => message.src = Some(attr.ip(family, "RTA_SRC")?),
                 RTA_GATEWAY => message.gateway = Some(attr.ip(family, "RTA_GATEWAY")?),
                 RTA_PREFSRC => message.prefsrc = Some(attr.ip(family, "RTA_PREFSRC")?),
                 RTA_OIF => message.oif = Some(attr.u32("RTA_OIF")?),
                 RTA_TABLE => message.table_id = Some(attr.u32("RTA_TABLE")?),
+                RTA_IP_PROTO => message.ip_proto = Some(attr.u8("RTA_IP_PROTO")?),
+                RTA_SPORT => message.sport = Some(attr.be16("RTA_SPORT")?),
+                RTA_DPORT => message.dport = Some(attr.be16("RTA_DPORT")?),
                 _ => {}
             }
         }
@@ -120,10 +143,14 @@ impl RouteMessage {
         let u32 = |kind, value: Option<u32>| value.map(|value| (kind, AttrPayload::U32(value)));
         [
             ip(RTA_DST, self.dst),
+            ip(RTA_SRC, self.src),
             ip(RTA_GATEWAY, self.gateway),
             ip(RTA_PREFSRC, self.prefsrc),
             u32(RTA_OIF, self.oif),
             u32(RTA_TABLE, self.table_id),
+            self.ip_proto.map(|p| (RTA_IP_PROTO, AttrPayload::U8(p))),
+            self.sport.map(|p| (RTA_SPORT, AttrPayload::Be16(p))),
+            self.dport.map(|p| (RTA_DPORT, AttrPayload::Be16(p))),
         ]
         .into_iter()
         .flatten()
@@ -188,7 +215,8 @@ mod tests {
     #[test]
     fn test_parse_route_get() {
         let expected = RouteMessage {
-            src_len: 128, // RTA_SRC is ::/128, which nlsel skips
+            src_len: 128,
+            src: Some(v6("::")),
             table: 254,
             protocol: 3,
             route_type: 1,
@@ -245,8 +273,34 @@ mod tests {
     }
 
     #[test]
+    fn test_emit_flow_request() {
+        // `ip -6 route get 2001:db8:9f16:8fc7::9 from :: oif 2 ipproto udp sport 1024 dport 53`:
+        // iproute2 writes the protocol with addattr8 and the ports with addattr16(htons()).
+        let request = RouteMessage {
+            src_len: 128,
+            src: Some(v6("::")),
+            oif: Some(2),
+            ip_proto: Some(17),
+            sport: Some(1024),
+            dport: Some(53),
+            ..lookup()
+        };
+        let bytes = emit_vec(&request);
+        let tail: &[u8] = &[
+            20, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // RTA_SRC ::
+            8, 0, 4, 0, 2, 0, 0, 0, // RTA_OIF
+            5, 0, 27, 0, 17, 0, 0, 0, // RTA_IP_PROTO, padded
+            6, 0, 28, 0, 4, 0, 0, 0, // RTA_SPORT 1024
+            6, 0, 29, 0, 0, 53, 0, 0, // RTA_DPORT 53
+        ];
+        assert_eq!(bytes[..3], [10, 128, 128]);
+        assert_eq!(bytes[RTMSG_LEN + 20..], *tail);
+        assert_eq!(RouteMessage::parse(&bytes), Ok((request, &[][..])));
+    }
+
+    #[test]
     fn test_emit_route_reply() {
-        // The reply carries RTA_SRC, RTA_PRIORITY, RTA_CACHEINFO, RTA_PREF that nlsel skips.
+        // The reply carries RTA_PRIORITY, RTA_CACHEINFO, RTA_PREF that nlsel skips.
         for bytes in [ROUTE, ROUTE_DEPRECATED] {
             let parsed = route(bytes);
             let emitted = emit_vec(&parsed);
@@ -277,9 +331,10 @@ mod tests {
                     continue;
                 }
                 match attrs_cut(&bytes[RTMSG_LEN..], cut - RTMSG_LEN) {
+                    // A last attribute cut at its padding (a port, a protocol) emits it whole.
                     Ok(()) => {
                         let emitted = emit_vec(&parsed.unwrap().0);
-                        prop_assert_eq!(&emitted[..], &bytes[..cut]);
+                        prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
                     }
                     Err(expected) => prop_assert_eq!(parsed, Err(expected)),
                 }
@@ -297,7 +352,7 @@ mod tests {
         #[test]
         fn route_message_with_attributes_never_panics(
             header in any::<[u8; RTMSG_LEN]>(),
-            attrs in proptest::collection::vec((0u16..16, strategies::bytes(20)), 0..6),
+            attrs in proptest::collection::vec((0u16..32, strategies::bytes(20)), 0..6),
         ) {
             let bytes = strategies::header_and_attrs(&header, &attrs);
             if let Ok((message, _)) = RouteMessage::parse(&bytes) {

@@ -226,6 +226,12 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                 option::of(ip_of(family)),
             ),
             (option::of(any::<u32>()), option::of(any::<u32>())),
+            (
+                option::of(any::<u8>()),
+                option::of(any::<u16>()),
+                option::of(any::<u16>()),
+                option::of(ip_of(family)),
+            ),
         )
             .prop_map(
                 move |(
@@ -233,6 +239,7 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                     flags,
                     (dst, gateway, prefsrc),
                     (oif, table_id),
+                    (ip_proto, sport, dport, src),
                 )| RouteMessage {
                     family,
                     dst_len,
@@ -244,10 +251,14 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                     route_type,
                     flags,
                     dst,
+                    src,
                     gateway,
                     prefsrc,
                     oif,
                     table_id,
+                    ip_proto,
+                    sport,
+                    dport,
                 },
             )
     })

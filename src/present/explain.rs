@@ -149,13 +149,19 @@ pub fn reason(rule: Rule, loser: &Score, winner: &Score, selection: &Selection) 
     }
 }
 
-fn exclusion_text(exclusion: Exclusion) -> &'static str {
+/// (code for -j, text) of an exclusion.
+fn exclusion_words(exclusion: Exclusion) -> (&'static str, &'static str) {
     match exclusion {
-        Exclusion::Tentative => {
-            "tentative (duplicate address detection not finished), not optimistic"
-        }
-        Exclusion::NotOutgoingInterface => "not on the outgoing interface, which alone counts here",
-        Exclusion::NotUnicast => "not a unicast address",
+        Exclusion::Tentative => (
+            "tentative",
+            "tentative (duplicate address detection not finished), not optimistic",
+        ),
+        Exclusion::DadFailed => ("dadfailed", "duplicate address detection failed"),
+        Exclusion::NotOutgoingInterface => (
+            "not_outgoing_interface",
+            "not on the outgoing interface, which alone counts here",
+        ),
+        Exclusion::NotUnicast => ("not_unicast", "not a unicast address"),
     }
 }
 
@@ -266,7 +272,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                     format!(
                         "  {}  {}",
                         address_words(address, interfaces),
-                        exclusion_text(*why)
+                        exclusion_words(*why).1
                     )
                 }));
             }
@@ -337,8 +343,10 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
             for (address, why) in &selection.excluded {
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
+                let (code, text) = exclusion_words(*why);
                 address_members(&mut entry, address, interfaces)
-                    .string("reason", exclusion_text(*why));
+                    .string("code", code)
+                    .string("reason", text);
                 entry.end();
                 excluded.push(item);
             }
@@ -372,6 +380,8 @@ pub struct Probe {
     pub kernel: Option<IpAddr>,
     /// The model's source after the plan, for `--dry-run` and `--check`.
     pub predicted: Option<Prediction>,
+    /// The kernel has no route to the destination.
+    pub no_route: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -386,6 +396,9 @@ pub struct Prediction {
 
 pub fn probe_text(probe: &Probe) -> String {
     let now = option_text(probe.kernel);
+    if probe.no_route {
+        return format!("probe {}: no route", probe.destination);
+    }
     match &probe.predicted {
         None => format!("probe {}: the kernel uses {now}", probe.destination),
         Some(prediction) if prediction.fib_match_ignored => format!(
@@ -412,6 +425,7 @@ pub fn probes_json(probes: &[Probe]) -> String {
             let mut object = json::Object::begin(&mut item);
             object.display("dst", probe.destination);
             push_ip(&mut object, "kernel_src", probe.kernel);
+            object.boolean("no_route", probe.no_route);
             match &probe.predicted {
                 Some(prediction) => {
                     let trusted = prediction.model_agrees_now && !prediction.fib_match_ignored;
@@ -500,6 +514,7 @@ mod tests {
                 model_agrees_now: true,
                 fib_match_ignored: true,
             }),
+            no_route: false,
         };
         let line = probe_text(&probe);
         assert!(line.contains("after the change unknown"), "{line}");

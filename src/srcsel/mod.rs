@@ -290,8 +290,10 @@ impl Score {
 /// Why an address is not a candidate at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exclusion {
-    /// Tentative (duplicate address detection not finished, or failed) and not optimistic.
+    /// Tentative (duplicate address detection not finished) and not optimistic.
     Tentative,
+    /// Duplicate address detection found the address in use (it stays tentative for good).
+    DadFailed,
     /// On another interface while only the outgoing one's addresses count.
     NotOutgoingInterface,
     /// The unspecified address, or a multicast one.
@@ -442,7 +444,14 @@ impl SourceState {
             }
             let flags = address.flags;
             if flags.contains(IfaFlags::TENTATIVE) && !flags.contains(IfaFlags::OPTIMISTIC) {
-                excluded.push((address.clone(), Exclusion::Tentative));
+                // A failed detection leaves the address tentative for good: the same exclusion
+                // (the kernel tests only the tentative flag), told apart for the reader.
+                let why = if flags.contains(IfaFlags::DADFAILED) {
+                    Exclusion::DadFailed
+                } else {
+                    Exclusion::Tentative
+                };
+                excluded.push((address.clone(), why));
                 continue;
             }
             let unicast = classify(ip).is_some_and(|(kind, _)| kind & addr_type::MULTICAST == 0);
@@ -764,6 +773,18 @@ mod tests {
         assert_eq!(chosen(&selection), "2001:db8::2");
         assert_eq!(selection.excluded.len(), 1);
         assert_eq!(selection.excluded[0].1, Exclusion::Tentative);
+        let failed = vec![
+            address(
+                2,
+                "2001:db8::1",
+                64,
+                IfaFlags::TENTATIVE | IfaFlags::DADFAILED,
+            ),
+            address(2, "2001:db8::2", 64, IfaFlags::DEPRECATED),
+        ];
+        let selection = state(failed).select(v6("2001:db8::1:9"), Some(2));
+        assert_eq!(chosen(&selection), "2001:db8::2");
+        assert_eq!(selection.excluded[0].1, Exclusion::DadFailed);
     }
 
     #[test]

@@ -51,23 +51,57 @@ pub struct RouteAnswer {
     pub fib_match_ignored: bool,
 }
 
+/// The flow an application's socket asks the route for: its bound device or scope
+/// (`SO_BINDTODEVICE`, `sin6_scope_id`), protocol and ports. With ECMP the kernel hashes the
+/// protocol (and, under `fib_multipath_hash_policy` 1, the ports) to choose the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub oif: Option<u32>,
+    pub ip_proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+}
+
+impl Flow {
+    /// `connect()` on an unbound datagram socket.
+    pub const UDP: Flow = Flow {
+        oif: None,
+        ip_proto: 17,
+        sport: None,
+        dport: None,
+    };
+
+    /// The route request for `destination` from `source` (`None`: any) with `flags`.
+    fn request(&self, destination: IpAddr, source: Option<IpAddr>, flags: u32) -> RouteMessage {
+        let request = RouteMessage::get(destination);
+        RouteMessage {
+            flags,
+            src_len: if source.is_some() { request.dst_len } else { 0 },
+            src: source,
+            oif: self.oif,
+            ip_proto: Some(self.ip_proto),
+            sport: self.sport,
+            dport: self.dport,
+            ..request
+        }
+    }
+}
+
 fn lookup<T: Transport>(
     conn: &mut Conn<T>,
-    destination: IpAddr,
-    flags: u32,
+    request: &RouteMessage,
 ) -> Result<Option<RouteMessage>, ReadError> {
     let mut route = None;
-    let request = RouteMessage {
-        flags,
-        ..RouteMessage::get(destination)
-    };
-    conn.request(RTM_GETROUTE, &request, |message| {
+    conn.request(RTM_GETROUTE, request, |message| {
         if message.header.msg_type == RTM_NEWROUTE {
             route = Some(RouteMessage::parse(message.payload)?.0);
         }
         Ok(())
     })
-    .map_err(reading(format!("route to \"{destination}\"")))?;
+    .map_err(reading(format!(
+        "route to \"{}\"",
+        request.dst.map(|d| d.to_string()).unwrap_or_default()
+    )))?;
     Ok(route)
 }
 
@@ -87,32 +121,49 @@ fn is_host_route_to(route: &RouteMessage, destination: IpAddr) -> bool {
 /// the resolved route, a `/128` to `::`. Any other refusal leaves it unknown, taken as ignored.
 fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, ReadError> {
     let unspecified = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
-    match lookup(conn, unspecified, RTM_F_FIB_MATCH) {
+    let request = RouteMessage {
+        flags: RTM_F_FIB_MATCH,
+        ..RouteMessage::get(unspecified)
+    };
+    match lookup(conn, &request) {
         Ok(route) => Ok(route.is_some_and(|route| route.dst_len == 128)),
         Err(ReadError {
             source: RequestError::Kernel(refusal),
             ..
-        }) => Ok(!matches!(
-            refusal.errno,
-            libc::ENETUNREACH | libc::EHOSTUNREACH
-        )),
+        }) => Ok(!is_no_route(refusal.errno)),
         Err(error) => Err(error),
     }
 }
 
-/// Asks the kernel for the route to `destination`: resolved, and, when `configured` is set,
-/// as configured too (kernels before 4.13 lack that second question and answer it with the
+/// The kernel's refusal when no route matches (`ip6_null_entry`, or IPv4's lookup).
+pub fn is_no_route(errno: i32) -> bool {
+    matches!(errno, libc::ENETUNREACH | libc::EHOSTUNREACH)
+}
+
+/// Asks the kernel for the route `flow` takes to `destination` from `source` (`None`: as an
+/// unbound socket, the kernel chooses): resolved, and, when `configured` is set, as
+/// configured too (kernels before 4.13 lack that second question and answer it with the
 /// resolved route; that is found out and said, see [`RouteAnswer::fib_match_ignored`]).
 pub fn route_answer<T: Transport>(
     conn: &mut Conn<T>,
     destination: IpAddr,
+    source: Option<IpAddr>,
+    flow: &Flow,
     configured: bool,
 ) -> Result<RouteAnswer, ReadError> {
-    let resolved = lookup(conn, destination, 0)?;
-    let mut configured = if configured {
-        lookup(conn, destination, RTM_F_FIB_MATCH)?
-    } else {
-        None
+    let resolved = lookup(conn, &flow.request(destination, source, 0))?;
+    // A route the kernel made up has no entry to show: IPv4 bound to a device the tables
+    // have no route on takes the destination as on-link, and `RTM_F_FIB_MATCH` then refuses
+    // with EHOSTUNREACH. There is no configured route, so no configured source.
+    let mut configured = match configured {
+        false => None,
+        true => match lookup(conn, &flow.request(destination, source, RTM_F_FIB_MATCH)) {
+            Err(ReadError {
+                source: RequestError::Kernel(_),
+                ..
+            }) if resolved.is_some() => None,
+            other => other?,
+        },
     };
     // Only a host route to the destination with a source can be either answer; without a
     // source it says "no src" both ways.
@@ -124,7 +175,7 @@ pub fn route_answer<T: Transport>(
     }
     let oif = resolved.and_then(|route| route.oif);
     Ok(RouteAnswer {
-        source: resolved.and_then(|route| route.prefsrc),
+        source: resolved.and_then(|route| source.or(route.prefsrc)),
         oif,
         configured_prefsrc: configured.and_then(|route| route.prefsrc),
         nexthop_oif: configured.and_then(|route| route.oif).or(oif),
@@ -285,7 +336,7 @@ mod tests {
             .answer(vec![datagram(&with_seq(unspecified, 12))]);
         let mut conn = Conn::over(replay, 10);
         let destination = "2001:db8:9f16:8fc7::9".parse().unwrap();
-        let answer = route_answer(&mut conn, destination, true).unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, true).unwrap();
         assert_eq!(answer.source, Some(beef()));
         answer
     }
@@ -334,7 +385,7 @@ mod tests {
             .answer(vec![datagram(&prefix)]);
         let mut conn = Conn::over(replay, 10);
         let destination = "2001:db8:9f16:8fc7::9".parse().unwrap();
-        let answer = route_answer(&mut conn, destination, true).unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, true).unwrap();
         assert!(!answer.fib_match_ignored);
         assert_eq!(answer.configured_prefsrc, Some(beef()));
     }
@@ -344,7 +395,7 @@ mod tests {
         let replay = Replay::new().answer(vec![datagram(ROUTE_GET_V4_9)]);
         let mut conn = Conn::over(replay, 10);
         let destination = "2001:db8:9f16:8fc7::9".parse().unwrap();
-        let answer = route_answer(&mut conn, destination, false).unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, false).unwrap();
         assert!(!answer.fib_match_ignored);
         assert_eq!((answer.source, answer.oif), (Some(beef()), Some(2)));
     }

@@ -74,7 +74,8 @@ expect "nlsel -n $ns prefer " 2001:db8:1::2 2001:db8:1::beef
 expect "nlsel -n $ns prefer 2001:db8:1::beef --w" --watch
 expect "nlsel -n $ns prefer 2001:db8:1::beef --probe " 
 expect "nlsel -n $ns deprecate --except ::2 --probe " 
-expect "nlsel -n $ns which 2001:db8::1 --" --explain --help
+expect "nlsel -n $ns which 2001:db8::1 --" --dev --dport --explain --help --sport --tcp --udp
+expect "nlsel -n $ns which fe80::1 --dev " eth7 eth7p lo
 expect "nlsel -n $ns addr change " 127.0.0.1/8 ::1/128 192.0.2.9/24 2001:db8:1::2/64 2001:db8:1::beef/64 10.1.0.2/32
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev " eth7 eth7p lo
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 pre" preferred_lft

@@ -140,7 +140,7 @@ _nlsel() {
           fi ;;
       esac ;;
     (which)
-      if [[ $PREFIX == -* ]]; then compadd -- --explain -h --help; else _message 'destination'; fi ;;
+      if [[ $PREFIX == -* ]]; then compadd -- --dev --udp --tcp --sport --dport --explain -h --help; else _message 'destination'; fi ;;
     (completions)
       (( $#positional == 0 )) && compadd bash zsh fish ;;
   esac

@@ -156,7 +156,11 @@ $(_nlsel_interfaces)
             esac
             ;;
         which)
-            [[ $_nlsel_cur == -* ]] && _nlsel_reply "--explain -h --help"
+            if [[ $prev == --dev ]]; then
+                _nlsel_reply "$(_nlsel_interfaces)"
+            elif [[ $_nlsel_cur == -* ]]; then
+                _nlsel_reply "--dev --udp --tcp --sport --dport --explain -h --help"
+            fi
             ;;
         completions)
             ((${#positional[@]} == 0)) && _nlsel_reply "bash zsh fish"

@@ -116,3 +116,6 @@ complete -c nlsel -n $change -a 'dev preferred_lft valid_lft'
 complete -c nlsel -n '__nlsel_at "addr change"; and __nlsel_prev_is preferred_lft valid_lft' -a forever
 
 complete -c nlsel -n '__nlsel_at which' -l explain -d 'explain the choice rule by rule'
+complete -c nlsel -n '__nlsel_at which' -l dev -x -a '(__nlsel_interfaces)'
+complete -c nlsel -n '__nlsel_at which' -l udp -l tcp
+complete -c nlsel -n '__nlsel_at which' -l sport -l dport -x
