@@ -609,4 +609,24 @@ mod tests {
             "2001:db8:5::ff:fe00:1"
         );
     }
+
+    /// Under use_tempaddr 2, prefer judges the temporaries against the parent as it leaves it:
+    /// the user's deprecated parent is raised and then beaten by them; a router's keeps its
+    /// preferred 0, and a deprecated parent is beaten by nothing.
+    #[test]
+    fn prefer_judges_the_temporaries_against_the_parent_it_leaves() {
+        let mut addresses = slaac();
+        addresses[1].preferred_lft = 0;
+        let target: IpAddr = "2001:db8:5::ff:fe00:1".parse().unwrap();
+        let prefers = |ifindex: u32| ifindex == 2;
+        // SLAAC (mngtmpaddr, no protocol): the router's preferred 0 stays.
+        let plan = prefer(&addresses, target, &prefers).unwrap();
+        assert_eq!(plan.router_deprecates, [&addresses[1]]);
+        assert!(plan.temporaries_win.is_empty());
+        // The user's own: raised to its valid lifetime, where its temporaries beat it.
+        addresses[1].flags |= IfaFlags::PERMANENT;
+        let plan = prefer(&addresses, target, &prefers).unwrap();
+        assert!(plan.router_deprecates.is_empty());
+        assert_eq!(plan.temporaries_win, [&addresses[1]]);
+    }
 }

@@ -660,4 +660,98 @@ mod tests {
         assert_eq!(timeout_until(Some(now + Duration::from_micros(1)), now), 1);
         assert_eq!(timeout_until(Some(now + ms(1500)), now), 1500);
     }
+
+    /// A rule that watches `2001:db8::7` in any state, as `prefer` watches its own address.
+    struct Watching;
+
+    impl Rule for Watching {
+        fn reads(&self, _address: &Address) -> bool {
+            true
+        }
+        fn watches_address(&self, local: IpAddr) -> bool {
+            local == key(7).1
+        }
+        fn plan<'a>(
+            &self,
+            _addresses: &'a [Address],
+            _interfaces: &[Interface],
+        ) -> Result<Plan<'a>, Failure> {
+            Ok(Plan::default())
+        }
+    }
+
+    fn notification(msg_type: u16, body: &dyn crate::nl::Emit) -> Notification {
+        let mut payload = vec![0; body.buffer_len().unwrap()];
+        body.emit(&mut payload).unwrap();
+        Notification {
+            msg_type,
+            flags: crate::nl::header::NlmFlags::empty(),
+            payload,
+        }
+    }
+
+    /// A global IPv6 address on link 2 with `preferred_lft` `preferred`.
+    fn address(n: u16, preferred: u32) -> AddrMessage<'static> {
+        let mut message = AddrMessage::empty(Family::Inet6);
+        message.ifindex = 2;
+        message.prefixlen = 64;
+        message.address = Some(key(n).1);
+        message.cacheinfo = Some(crate::nl::addr::CacheInfo {
+            preferred_lft: preferred,
+            valid_lft: 7200,
+            cstamp: 0,
+            tstamp: 0,
+        });
+        message
+    }
+
+    fn calls(message: &AddrMessage<'_>) -> bool {
+        calls_for_pass(&notification(RTM_NEWADDR, message), &[2], &Watching)
+    }
+
+    #[test]
+    fn only_a_preferred_global_ipv6_address_or_a_watched_one_calls_for_a_pass() {
+        assert!(
+            calls(&address(1, 3600)),
+            "a preferred address may need deprecating"
+        );
+        let mut forever = address(1, 0);
+        forever.cacheinfo = None;
+        assert!(calls(&forever), "no cacheinfo: preferred for ever");
+        assert!(!calls(&address(1, 0)), "already deprecated");
+        // Before 3.14 a deprecated permanent address says preferred forever, and this flag.
+        forever.flags_attr = Some(IfaFlags::DEPRECATED);
+        assert!(!calls(&forever));
+        assert!(calls(&address(7, 0)), "the rule watches it even deprecated");
+        let mut temporary = address(1, 3600);
+        temporary.flags_attr = Some(IfaFlags::TEMPORARY);
+        assert!(!calls(&temporary), "temporary addresses are never changed");
+        let mut link_local = address(1, 3600);
+        link_local.scope = Scope::Link;
+        assert!(!calls(&link_local));
+        let mut ipv4 = address(1, 3600);
+        ipv4.family = Family::Inet;
+        ipv4.address = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)));
+        assert!(!calls(&ipv4));
+        // A deletion needs no pass: nothing is left to change.
+        let deleted = notification(RTM_DELADDR, &address(1, 3600));
+        assert!(!calls_for_pass(&deleted, &[2], &Watching));
+    }
+
+    #[test]
+    fn a_new_interface_calls_for_a_pass_and_a_known_one_does_not() {
+        let link = notification(RTM_NEWLINK, &LinkMessage::by_index(3));
+        assert!(calls_for_pass(&link, &[2], &Watching));
+        assert!(!calls_for_pass(&link, &[2, 3], &Watching));
+    }
+
+    #[test]
+    fn a_deleted_address_is_named_by_its_deletion_only() {
+        let message = address(5, 3600);
+        assert_eq!(
+            deleted_address(&notification(RTM_DELADDR, &message)),
+            Some(key(5))
+        );
+        assert_eq!(deleted_address(&notification(RTM_NEWADDR, &message)), None);
+    }
 }

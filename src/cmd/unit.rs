@@ -303,4 +303,151 @@ mod tests {
             assert!(MANAGERS.split(' ').any(|word| word == name), "{name}");
         }
     }
+
+    /// systemd's ExecStart= splits on white space, reads `;` alone as a separator and quotes
+    /// and backslashes as syntax: such words are quoted, with C escapes inside.
+    #[test]
+    fn exec_words_escape_what_systemd_would_read_as_syntax() {
+        assert_eq!(exec_word(";"), "\";\"");
+        assert_eq!(exec_word("a;b"), "a;b");
+        assert_eq!(exec_word("a\tb"), "\"a\\tb\"");
+        assert_eq!(exec_word("a\nb"), "\"a\\nb\"");
+        assert_eq!(exec_word("a\\b"), "\"a\\\\b\"");
+        assert_eq!(exec_word("it's"), "\"it's\"");
+        assert_eq!(exec_word("a\u{7f}b"), "\"a\\x7fb\"");
+        assert_eq!(exec_word("a\u{1}b"), "\"a\\x01b\"");
+        assert_eq!(exec_word("a b%$"), "\"a b%%$$\"");
+    }
+
+    fn unit(globals: &Globals, exe: &str) -> Vec<String> {
+        let args = Args {
+            words: vec!["prefer".into(), "2001:db8::1".into()],
+            watch: true,
+        };
+        let text = render(&args, globals, exe).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    const PLAIN: Globals = Globals {
+        netns: None,
+        json: false,
+        quiet: false,
+    };
+
+    /// The global options reach ExecStart, the header and Description=; `-n` also gets the
+    /// capability and the namespace type setns(2) needs, and nothing else does.
+    #[test]
+    fn global_options_run_with_the_unit_and_name_it() {
+        let lines = unit(&PLAIN, "/usr/bin/nlsel");
+        let has = |lines: &[String], line: &str| lines.iter().any(|l| l == line);
+        assert!(
+            has(&lines, "ExecStart=/usr/bin/nlsel prefer 2001:db8::1"),
+            "{lines:#?}"
+        );
+        assert!(
+            has(&lines, "# Written by `nlsel unit prefer 2001:db8::1`."),
+            "{lines:#?}"
+        );
+        assert!(has(
+            &lines,
+            "Description=Choose the IPv6 source address: nlsel prefer 2001:db8::1"
+        ));
+        assert!(
+            has(&lines, "CapabilityBoundingSet=CAP_NET_ADMIN"),
+            "{lines:#?}"
+        );
+        assert!(has(&lines, "RestrictNamespaces=yes"), "{lines:#?}");
+        let globals = Globals {
+            netns: Some("red%1".into()),
+            json: true,
+            quiet: true,
+        };
+        let lines = unit(&globals, "/usr/bin/nlsel");
+        assert!(
+            has(
+                &lines,
+                "ExecStart=/usr/bin/nlsel -n red%%1 -j -q prefer 2001:db8::1"
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            has(
+                &lines,
+                "# Written by `nlsel -n red%1 -j -q unit prefer 2001:db8::1`."
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            has(
+                &lines,
+                "Description=Choose the IPv6 source address: nlsel -n red%%1 -j -q prefer 2001:db8::1"
+            ),
+            "{lines:#?}"
+        );
+        assert!(has(
+            &lines,
+            "CapabilityBoundingSet=CAP_NET_ADMIN CAP_SYS_ADMIN"
+        ));
+        assert!(has(&lines, "RestrictNamespaces=net"), "{lines:#?}");
+    }
+
+    /// The sandbox never hides the binary it runs: each protection that would is relaxed
+    /// alone, and a temporary directory is named in a comment.
+    #[test]
+    fn the_sandbox_leaves_the_binary_visible() {
+        let settings = |exe: &str| {
+            let lines = unit(&PLAIN, exe);
+            let value = |key: &str| {
+                lines
+                    .iter()
+                    .find_map(|line| line.strip_prefix(key))
+                    .unwrap_or_else(|| panic!("{key} in {lines:#?}"))
+                    .to_owned()
+            };
+            let warning = lines
+                .iter()
+                .find(|line| line.contains("may be emptied at boot"));
+            (
+                value("ProtectHome="),
+                value("PrivateTmp="),
+                value("PrivateDevices="),
+                warning.cloned(),
+            )
+        };
+        let (home, tmp, devices, warning) = settings("/usr/local/bin/nlsel");
+        assert_eq!(
+            (&*home, &*tmp, &*devices, warning),
+            ("yes", "yes", "yes", None)
+        );
+        for exe in ["/home/u/nlsel", "/root/nlsel", "/run/user/0/nlsel"] {
+            let (home, tmp, devices, warning) = settings(exe);
+            assert_eq!(
+                (&*home, &*tmp, &*devices, warning),
+                ("read-only", "yes", "yes", None)
+            );
+        }
+        for (exe, dir) in [("/tmp/nlsel", "/tmp/"), ("/var/tmp/x/nlsel", "/var/tmp/")] {
+            let (home, tmp, devices, warning) = settings(exe);
+            assert_eq!((&*home, &*tmp, &*devices), ("yes", "no", "yes"));
+            assert_eq!(
+                warning.as_deref(),
+                Some(&*format!(
+                    "# {exe} is under {dir}, which may be emptied at boot; the unit has \
+                     PrivateTmp=no so that it can run it."
+                ))
+            );
+        }
+        let (home, tmp, devices, warning) = settings("/dev/shm/nlsel");
+        assert_eq!((&*home, &*tmp, &*devices), ("yes", "yes", "no"));
+        assert_eq!(
+            warning.as_deref(),
+            Some(
+                "# /dev/shm/nlsel is under /dev/shm/, which may be emptied at boot; the unit \
+                 has PrivateDevices=no so that it can run it."
+            )
+        );
+        // A directory merely named like one is not it.
+        let (_, tmp, devices, warning) = settings("/opt/tmp/nlsel");
+        assert_eq!((&*tmp, &*devices, warning), ("yes", "yes", None));
+    }
 }

@@ -446,6 +446,26 @@ mod tests {
     }
 
     /// What parsing an emitted `ErrorMessage` cut to `cut` bytes must give.
+    /// An echoed request's length counts what is echoed, whatever the header it was given
+    /// says; a capped one keeps the original request's length.
+    #[test]
+    fn emit_computes_an_echoed_requests_length() {
+        let body = [1u8, 2, 3, 4];
+        let mut message = ErrorMessage {
+            error: -22,
+            request: get_route_header(7),
+            request_payload: Some(&body),
+            ext_ack: ExtAck::default(),
+        };
+        let echoed_len = |message: &ErrorMessage<'_>| {
+            let bytes = emit_vec(message);
+            Header::parse(&bytes[ERRNO_LEN..]).unwrap().0.len
+        };
+        assert_eq!(echoed_len(&message), 20);
+        message.request_payload = None;
+        assert_eq!(echoed_len(&message), 48);
+    }
+
     fn error_cut(message: &ErrorMessage<'_>, bytes: &[u8], cut: usize) -> Result<()> {
         if cut < ERRNO_LEN {
             return Err(Error::truncated("nlmsgerr", ERRNO_LEN, cut));
