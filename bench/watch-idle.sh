@@ -8,6 +8,7 @@
 # /proc/PID/status (VmRSS, VmHWM) before and after SECONDS (default 60) of idling, and counts the address notifications in the
 # namespace meanwhile (`ip monitor address`: nlsel must send nothing). Prints the figures.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-60}
 bin=target/release/nlsel
@@ -23,12 +24,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-ip -n "$ns" link set lo up
-ip -n "$ns" link add venet0 type veth peer name venet0p
-ip -n "$ns" link set venet0 up
-ip -n "$ns" link set venet0p up
+bench_netns "$ns"
 {
   echo "addr add 2001:db8::2/64 dev venet0"
   echo "addr add 2001:db8::beef/64 dev venet0"

@@ -32,6 +32,7 @@
 # Prints count, median, p90 (nearest rank), min and max in milliseconds for both rows, then
 # kills nlsel and deletes the namespace (also on failure).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds=${1:-50}
@@ -61,12 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$ns"
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-ip -n "$ns" link set lo up
-ip -n "$ns" link add venet0 type veth peer name venet0p
-ip -n "$ns" link set venet0 up
-ip -n "$ns" link set venet0p up
+bench_netns "$ns"
 ip -n "$ns" addr add 2001:db8::2/64 dev venet0
 
 mkfifo "$dir/out" "$dir/err"

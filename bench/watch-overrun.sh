@@ -11,6 +11,7 @@
 # `ip -j addr show`, so the figure includes that polling), how many are left preferred, and
 # when nlsel wrote its last `deprecated` line (the modification time of its stdout file).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 flood=${1:-30000}
 bin=target/release/nlsel
@@ -25,12 +26,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-ip -n "$ns" link set lo up
-ip -n "$ns" link add venet0 type veth peer name venet0p
-ip -n "$ns" link set venet0 up
-ip -n "$ns" link set venet0p up
+bench_netns "$ns"
 ip -n "$ns" addr add 2001:db8::2/64 dev venet0
 ip -n "$ns" addr add 2001:db8::dead/64 dev venet0 preferred_lft 0
 mkfifo "$dir/err"
