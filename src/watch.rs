@@ -120,13 +120,23 @@ struct Limiter {
 }
 
 impl Limiter {
-    /// Starts a pass over the state `exists` describes: forgets addresses that are gone or
-    /// quiet, and every deferral, which this pass decides again.
-    fn start_pass(&mut self, now: Instant, exists: impl Fn(&Key) -> bool) {
-        self.recent.retain_mut(|(key, recent)| {
+    /// Starts a pass over the addresses the dump holds now (`present`, in any order): forgets
+    /// addresses that are gone or quiet, and every deferral, which this pass decides again.
+    /// Each present address is looked up in the sorted entries, so nothing is sorted here.
+    fn start_pass(&mut self, now: Instant, present: impl IntoIterator<Item = Key>) {
+        let mut seen = vec![false; self.recent.len()];
+        for key in present {
+            if let Some(mark) = self.find(&key).ok().and_then(|at| seen.get_mut(at)) {
+                *mark = true;
+            }
+        }
+        // `retain_mut` visits the entries in order, as `seen` has them.
+        let mut seen = seen.into_iter();
+        self.recent.retain_mut(|(_, recent)| {
+            let exists = seen.next().unwrap_or(false);
             let busy = recent.deferred || now.saturating_duration_since(recent.last_change) < QUIET;
             recent.deferred = false;
-            busy && exists(key)
+            busy && exists
         });
     }
 
@@ -280,9 +290,7 @@ fn pass(
     // A tentative address notifies again when DAD ends, and the next pass handles it then.
     plan.tentative_kept.clear();
     let now = Instant::now();
-    let mut present: Vec<Key> = addresses.iter().map(key_of).collect();
-    present.sort_unstable();
-    limiter.start_pass(now, |key| present.binary_search(key).is_ok());
+    limiter.start_pass(now, addresses.iter().map(key_of));
     plan.steps.retain(|step| {
         let Step::Change(change) = step else { return true };
         // The kernel's own refresh from a Router Advertisement is undone at once, however
@@ -511,6 +519,11 @@ mod tests {
         )
     }
 
+    /// Every address the limiter holds, as a dump that still has them all would list them.
+    fn all(limiter: &Limiter) -> Vec<Key> {
+        limiter.recent.iter().map(|(key, _)| *key).collect()
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -521,7 +534,7 @@ mod tests {
         let t0 = Instant::now();
         for n in 0..100u32 {
             let now = t0 + Duration::from_secs(3) * n;
-            limiter.start_pass(now, |_| true);
+            limiter.start_pass(now, all(&limiter));
             assert_eq!(limiter.admit(key(1), now), Admission::Now, "RA #{n}");
             assert_eq!(limiter.next_release(), None);
         }
@@ -538,7 +551,7 @@ mod tests {
         // pass, as the loop does.
         let mut now = t0;
         while now < t0 + Duration::from_secs(60) {
-            limiter.start_pass(now, |_| true);
+            limiter.start_pass(now, all(&limiter));
             match limiter.admit(key(1), now) {
                 Admission::Now => {
                     changes += 1;
@@ -561,16 +574,16 @@ mod tests {
     fn a_deferral_that_is_no_longer_needed_clears_its_timer() {
         let mut limiter = Limiter::default();
         let t0 = Instant::now();
-        limiter.start_pass(t0, |_| true);
+        limiter.start_pass(t0, all(&limiter));
         assert_eq!(limiter.admit(key(1), t0), Admission::Now);
-        limiter.start_pass(t0 + ms(5), |_| true);
+        limiter.start_pass(t0 + ms(5), all(&limiter));
         assert_eq!(
             limiter.admit(key(1), t0 + ms(5)),
             Admission::Deferred { warn: false }
         );
         assert_eq!(limiter.next_release(), Some(t0 + MIN_INTERVAL));
         // The released pass finds nothing to do for it (someone else deprecated it).
-        limiter.start_pass(t0 + MIN_INTERVAL, |_| true);
+        limiter.start_pass(t0 + MIN_INTERVAL, all(&limiter));
         assert_eq!(limiter.next_release(), None);
     }
 
@@ -578,15 +591,15 @@ mod tests {
     fn a_deleted_address_clears_its_timer_and_its_state() {
         let mut limiter = Limiter::default();
         let t0 = Instant::now();
-        limiter.start_pass(t0, |_| true);
+        limiter.start_pass(t0, all(&limiter));
         limiter.admit(key(1), t0);
-        limiter.start_pass(t0 + ms(5), |_| true);
+        limiter.start_pass(t0 + ms(5), all(&limiter));
         limiter.admit(key(1), t0 + ms(5));
         limiter.deleted(&key(1));
         assert_eq!(limiter.next_release(), None);
         assert!(limiter.recent.is_empty());
         // Added again: a new address, changed at once.
-        limiter.start_pass(t0 + ms(10), |_| true);
+        limiter.start_pass(t0 + ms(10), all(&limiter));
         assert_eq!(limiter.admit(key(1), t0 + ms(10)), Admission::Now);
     }
 
@@ -595,20 +608,20 @@ mod tests {
         let mut limiter = Limiter::default();
         let t0 = Instant::now();
         for n in 0..1000u16 {
-            limiter.start_pass(t0, |_| true);
+            limiter.start_pass(t0, all(&limiter));
             limiter.admit(key(n), t0);
         }
         for n in 1..=WARN_AT_DEFERRAL {
-            limiter.start_pass(t0 + ms(n.into()), |_| true);
+            limiter.start_pass(t0 + ms(n.into()), all(&limiter));
             let warn = n == WARN_AT_DEFERRAL;
             assert_eq!(
                 limiter.admit(key(7), t0 + ms(n.into())),
                 Admission::Deferred { warn }
             );
         }
-        limiter.start_pass(t0 + QUIET, |_| true);
+        limiter.start_pass(t0 + QUIET, all(&limiter));
         assert_eq!(limiter.recent.len(), 1, "only the deferred address is kept");
-        limiter.start_pass(t0 + QUIET + QUIET, |_| true);
+        limiter.start_pass(t0 + QUIET + QUIET, all(&limiter));
         assert!(limiter.recent.is_empty(), "memory is bounded");
         let later = t0 + QUIET * 3;
         limiter.admit(key(7), later);
@@ -625,12 +638,26 @@ mod tests {
     }
 
     #[test]
+    fn an_address_missing_from_the_dump_is_forgotten_even_when_recent() {
+        let mut limiter = Limiter::default();
+        let t0 = Instant::now();
+        for n in [5, 1, 9] {
+            limiter.admit(key(n), t0);
+        }
+        // A dump that lists 9 and 5 (and an address the limiter never saw), not 1.
+        limiter.start_pass(t0 + ms(5), [key(9), key(3), key(5)]);
+        let kept: Vec<Key> = all(&limiter);
+        assert_eq!(kept, [key(5), key(9)]);
+        assert_eq!(limiter.admit(key(1), t0 + ms(6)), Admission::Now);
+    }
+
+    #[test]
     fn keys_admitted_in_any_order_are_each_found_again() {
         let mut limiter = Limiter::default();
         let t0 = Instant::now();
         // 0..97 in a scrambled order (37 is coprime with 97).
         let order: Vec<u16> = (0..97u16).map(|n| n * 37 % 97).collect();
-        limiter.start_pass(t0, |_| true);
+        limiter.start_pass(t0, all(&limiter));
         for &n in &order {
             assert_eq!(
                 limiter.admit(key(n), t0),
