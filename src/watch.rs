@@ -252,21 +252,29 @@ impl Reported {
         let seen = std::mem::replace(&mut self.left_alone, left_alone);
         plan.steps
             .retain(|step| !matches!(step, Step::LeaveAlone { ifindex } if seen.contains(ifindex)));
-        let seen = std::mem::replace(&mut self.no_preferred_kept, plan.no_preferred_kept.clone());
-        plan.no_preferred_kept
-            .retain(|ifindex| !seen.contains(ifindex));
-        let now: Vec<Key> = plan.temporaries_win.iter().map(|a| key_of(a)).collect();
-        let seen = std::mem::replace(&mut self.temporaries_win, now);
-        plan.temporaries_win
-            .retain(|address| !seen.contains(&key_of(address)));
-        let seen = std::mem::replace(&mut self.dadfailed_kept, plan.dadfailed_kept.clone());
-        plan.dadfailed_kept
-            .retain(|ifindex| !seen.contains(ifindex));
-        let now: Vec<Key> = plan.router_deprecates.iter().map(|a| key_of(a)).collect();
-        let seen = std::mem::replace(&mut self.router_deprecates, now);
-        plan.router_deprecates
-            .retain(|address| !seen.contains(&key_of(address)));
+        report_once(
+            &mut self.no_preferred_kept,
+            &mut plan.no_preferred_kept,
+            |i| *i,
+        );
+        report_once(&mut self.temporaries_win, &mut plan.temporaries_win, |a| {
+            key_of(a)
+        });
+        report_once(&mut self.dadfailed_kept, &mut plan.dadfailed_kept, |i| *i);
+        report_once(
+            &mut self.router_deprecates,
+            &mut plan.router_deprecates,
+            |a| key_of(a),
+        );
     }
+}
+
+/// Keeps in `items` what the last pass did not report, and remembers this pass's `items` (by
+/// `key`) for the next one.
+fn report_once<T, K: PartialEq>(last: &mut Vec<K>, items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let now: Vec<K> = items.iter().map(&key).collect();
+    let seen = std::mem::replace(last, now);
+    items.retain(|item| !seen.contains(&key(item)));
 }
 
 fn key_of(address: &Address) -> Key {
@@ -649,6 +657,21 @@ mod tests {
         let kept: Vec<Key> = all(&limiter);
         assert_eq!(kept, [key(5), key(9)]);
         assert_eq!(limiter.admit(key(1), t0 + ms(6)), Admission::Now);
+    }
+
+    #[test]
+    fn a_report_is_made_once_per_episode() {
+        let mut last: Vec<u32> = Vec::new();
+        let mut items = vec![1, 2];
+        report_once(&mut last, &mut items, |i| *i);
+        assert_eq!(items, [1, 2], "first seen: reported");
+        let mut items = vec![2, 3];
+        report_once(&mut last, &mut items, |i| *i);
+        assert_eq!(items, [3], "2 was reported last pass");
+        let mut items = vec![1];
+        report_once(&mut last, &mut items, |i| *i);
+        assert_eq!(items, [1], "1 went away and came back: a new episode");
+        assert_eq!(last, [1]);
     }
 
     #[test]
