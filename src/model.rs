@@ -1,5 +1,5 @@
 //! What nlsel knows of the kernel's state: interfaces and addresses, read by one dump each and
-//! kept as plain owned values, so that the policy in [`crate::plan`] is pure.
+//! kept as plain owned values, so that the policy in `crate::plan` is pure.
 
 use std::net::IpAddr;
 

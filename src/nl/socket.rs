@@ -168,7 +168,7 @@ impl Socket {
     /// Connects to the kernel's port 0. The kernel then refuses (ECONNREFUSED) any unicast
     /// datagram another user-space socket sends to our port, so a flood of forged messages can
     /// neither reach us nor crowd our acknowledgements out of the receive queue. Multicast
-    /// notifications still arrive; [`Socket::recv`] checks their sender.
+    /// notifications still arrive; [`Socket::recv_until`] checks their sender.
     fn connect_to_kernel(&self) -> io::Result<()> {
         let addr = kernel_address();
         let len = size_of::<SockaddrNl>() as libc::socklen_t;

@@ -174,7 +174,7 @@ const ARPHRD_SIT: u16 = 776;
 const ARPHRD_IPGRE: u16 = 778;
 const ARPHRD_IP6GRE: u16 = 823;
 
-/// `ARPHRD_*` names as iproute2 spells them (`ll_type_n2a`); others are "[N]".
+/// `ARPHRD_*` names as iproute2 spells them (`ll_type_n2a`); others are "`[N]`".
 fn link_type_name(link_type: u16) -> String {
     let name = match link_type {
         0 => "netrom",
