@@ -14,6 +14,10 @@ use crate::srcsel::{
 
 /// Why nlsel cannot tell what decided on a kernel before 4.13.
 pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
+/// Why `--probe` cannot predict: see `srcsel::after`.
+pub const DOUBTFUL_TEMPORARY: &str = "the change makes a temporary address preferred again only if it is younger than its own preferred lifetime, which nlsel cannot tell, and it decides here";
+pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary address, which it prefers (use_tempaddr 2) once duplicate address detection ends";
+pub const ROUTE_UNKNOWN: &str = "the change re-installs a prefix route to the destination, and whether the kernel then takes it over the route it uses now depends on what nlsel does not compare (metrics, tables, rules)";
 
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
@@ -382,6 +386,8 @@ pub struct Probe {
     pub predicted: Option<Prediction>,
     /// The kernel has no route to the destination.
     pub no_route: bool,
+    /// The change was made: `kernel` is after it.
+    pub applied: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -390,29 +396,43 @@ pub struct Prediction {
     /// Whether the model, on today's state, gives what the kernel uses today: if not, the
     /// prediction is not to be trusted.
     pub model_agrees_now: bool,
-    /// The kernel cannot say whether a route `src` decides (before 4.13): no prediction.
-    pub fib_match_ignored: bool,
+    /// Why the model cannot predict, if it cannot.
+    pub unsupported: Option<&'static str>,
+}
+
+impl Prediction {
+    /// The predicted source, when it is to be trusted.
+    fn trusted(&self) -> Option<Option<IpAddr>> {
+        (self.model_agrees_now && self.unsupported.is_none()).then_some(self.source)
+    }
 }
 
 pub fn probe_text(probe: &Probe) -> String {
     let now = option_text(probe.kernel);
+    let dst = probe.destination;
     if probe.no_route {
-        return format!("probe {}: no route", probe.destination);
+        return format!("probe {dst}: no route");
+    }
+    if probe.applied {
+        let check = match probe.predicted.as_ref().and_then(Prediction::trusted) {
+            Some(source) if source == probe.kernel => " (as predicted)".to_string(),
+            Some(source) => format!("; nlsel predicted {}", option_text(source)),
+            None => String::new(),
+        };
+        return format!("probe {dst}: the kernel uses {now}{check}");
     }
     match &probe.predicted {
-        None => format!("probe {}: the kernel uses {now}", probe.destination),
-        Some(prediction) if prediction.fib_match_ignored => format!(
-            "probe {}: the kernel uses {now} now; after the change unknown: {FIB_MATCH_IGNORED}",
-            probe.destination
+        None => format!("probe {dst}: the kernel uses {now}"),
+        Some(prediction) if !prediction.model_agrees_now => format!(
+            "probe {dst}: the kernel uses {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {dst} --explain)"
         ),
-        Some(prediction) if prediction.model_agrees_now => format!(
-            "probe {}: the kernel uses {now} now, {} after the change (predicted)",
-            probe.destination,
+        Some(Prediction {
+            unsupported: Some(reason),
+            ..
+        }) => format!("probe {dst}: the kernel uses {now} now; after the change unknown: {reason}"),
+        Some(prediction) => format!(
+            "probe {dst}: the kernel uses {now} now, {} after the change (predicted)",
             option_text(prediction.source)
-        ),
-        Some(_) => format!(
-            "probe {}: the kernel uses {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {} --explain)",
-            probe.destination, probe.destination
         ),
     }
 }
@@ -426,18 +446,12 @@ pub fn probes_json(probes: &[Probe]) -> String {
             object.display("dst", probe.destination);
             push_ip(&mut object, "kernel_src", probe.kernel);
             object.boolean("no_route", probe.no_route);
-            match &probe.predicted {
-                Some(prediction) => {
-                    let trusted = prediction.model_agrees_now && !prediction.fib_match_ignored;
-                    let source = trusted.then_some(prediction.source);
-                    push_ip(&mut object, "predicted_src", source.flatten());
-                    object.boolean("model_agrees_now", prediction.model_agrees_now);
-                    if prediction.fib_match_ignored {
-                        object.string("unsupported", FIB_MATCH_IGNORED);
-                    }
-                }
-                None => {
-                    object.raw("predicted_src", "null");
+            let trusted = probe.predicted.as_ref().and_then(Prediction::trusted);
+            push_ip(&mut object, "predicted_src", trusted.flatten());
+            if let Some(prediction) = &probe.predicted {
+                object.boolean("model_agrees_now", prediction.model_agrees_now);
+                if let Some(reason) = prediction.unsupported {
+                    object.string("unsupported", reason);
                 }
             }
             object.end();
@@ -474,6 +488,7 @@ mod tests {
             configured_prefsrc: None,
             nexthop_oif: Some(2),
             fib_match_ignored,
+            matched: None,
         }
     }
 
@@ -512,9 +527,10 @@ mod tests {
             predicted: Some(Prediction {
                 source: Some("2001:db8::2".parse().unwrap()),
                 model_agrees_now: true,
-                fib_match_ignored: true,
+                unsupported: Some(FIB_MATCH_IGNORED),
             }),
             no_route: false,
+            applied: false,
         };
         let line = probe_text(&probe);
         assert!(line.contains("after the change unknown"), "{line}");
