@@ -75,6 +75,8 @@ fn scope_name(scope: i32) -> String {
         SCOPE_SITELOCAL => "site".to_string(),
         8 => "organization".to_string(),
         SCOPE_GLOBAL => "global".to_string(),
+        // `::` has no scope (`__ipv6_addr_type` gives it none).
+        other if other < 0 => "none".to_string(),
         other => format!("{other}"),
     }
 }
@@ -186,13 +188,44 @@ fn address_words(address: &Address, interfaces: &[Interface]) -> String {
     )
 }
 
-/// (rule, reason) for a candidate, `None` for the chosen one.
-fn candidate_outcome(candidate: &Candidate, selection: &Selection) -> Option<(Rule, String)> {
-    let Verdict::Lost(rule) = candidate.verdict else {
-        return None;
-    };
+/// (rule, reason) for a candidate: the rule it lost at, or for the chosen one the rule that
+/// decided against the candidate that came closest (the last rule any lost at), with that
+/// candidate's reason; `None` for the only candidate.
+fn candidate_outcome(
+    candidate: &Candidate,
+    selection: &Selection,
+    interfaces: &[Interface],
+) -> Option<(Rule, String)> {
     let winner = selection.chosen().map_or(candidate.score, |c| c.score);
-    Some((rule, reason(rule, &candidate.score, &winner, selection)))
+    if let Verdict::Lost(rule) = candidate.verdict {
+        return Some((rule, reason(rule, &candidate.score, &winner, selection)));
+    }
+    let (rule, closest) = selection
+        .candidates
+        .iter()
+        .filter_map(|other| match other.verdict {
+            Verdict::Lost(rule) => Some((rule, other)),
+            Verdict::Chosen => None,
+        })
+        .max_by_key(|(rule, _)| *rule)?;
+    Some((
+        rule,
+        format!(
+            "the closest other, {}: {}",
+            address_words(&closest.address, interfaces),
+            reason(rule, &closest.score, &winner, selection)
+        ),
+    ))
+}
+
+/// Why only the outgoing interface's addresses count, in words.
+fn oif_only_words(oif_only: OifOnly, selection: &Selection) -> &'static str {
+    match oif_only {
+        OifOnly::LinkLocalScope if selection.destination.is_loopback() => {
+            "the destination is the loopback address (of link-local scope)"
+        }
+        other => oif_only_text(other),
+    }
 }
 
 fn option_text(ip: Option<IpAddr>) -> String {
@@ -208,10 +241,22 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         )
     };
     let kernel = option_text(explanation.kernel.source);
+    let route = &explanation.kernel;
+    // A local destination goes out of lo, but its source is chosen for the device of the
+    // route's next hop: name that one.
+    let header_dev = match (route.oif, route.nexthop_oif) {
+        (Some(oif), Some(nexthop)) if oif != nexthop => {
+            format!(
+                "{} (delivered locally through {})",
+                dev(Some(nexthop)),
+                dev(Some(oif))
+            )
+        }
+        (oif, _) => dev(oif),
+    };
     let mut lines = vec![format!(
-        "{} dev {}: the kernel uses source {kernel}",
-        explanation.destination,
-        dev(explanation.kernel.oif)
+        "{} dev {header_dev}: the kernel uses source {kernel}",
+        explanation.destination
     )];
     match &explanation.decision {
         Decision::RoutePrefsrc(prefsrc) => lines.push(format!(
@@ -247,7 +292,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 Some(why) => format!(
                     "only {}'s addresses, since {}",
                     dev(selection.oif),
-                    oif_only_text(why)
+                    oif_only_words(why, selection)
                 ),
                 None => "every interface's addresses".to_string(),
             };
@@ -257,12 +302,19 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 label_text(selection.dst_label)
             ));
             for candidate in &selection.candidates {
-                let outcome = match candidate_outcome(candidate, selection) {
-                    None => "chosen".to_string(),
+                let chosen = candidate.verdict == Verdict::Chosen;
+                let verb = match (chosen, candidate.score.deprecated) {
+                    (false, _) => "lost",
+                    (true, false) => "chosen",
+                    (true, true) => "chosen, although deprecated,",
+                };
+                let outcome = match candidate_outcome(candidate, selection, interfaces) {
+                    None => format!("{verb}: the only candidate"),
                     Some((rule, why)) => format!(
-                        "lost at rule {} ({}): {why}",
+                        "{verb} at rule {} ({}){} {why}",
                         rule_number(rule),
-                        rule_name(rule)
+                        rule_name(rule),
+                        if chosen { ";" } else { ":" }
                     ),
                 };
                 lines.push(format!(
@@ -296,13 +348,18 @@ fn push_ip(object: &mut json::Object<'_>, key: &str, ip: Option<IpAddr>) {
 pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
     let mut out = String::new();
     let mut object = json::Object::begin(&mut out);
-    object.display("dst", explanation.destination);
-    push_ip(&mut object, "src", explanation.model_source());
-    push_ip(&mut object, "kernel_src", explanation.kernel.source);
-    match explanation.kernel.oif {
-        Some(oif) => object.string("dev", name_of(interfaces, oif)),
-        None => object.raw("dev", "null"),
+    let dev = |object: &mut json::Object<'_>, key, ifindex: Option<u32>| {
+        match ifindex {
+            Some(ifindex) => object.string(key, name_of(interfaces, ifindex)),
+            None => object.raw(key, "null"),
+        };
     };
+    object.display("dst", explanation.destination);
+    push_ip(&mut object, "src", explanation.kernel.source);
+    push_ip(&mut object, "model_src", explanation.model_source());
+    // The older name of `src`, kept for scripts.
+    push_ip(&mut object, "kernel_src", explanation.kernel.source);
+    dev(&mut object, "dev", explanation.kernel.oif);
     match explanation.agrees() {
         Some(agrees) => object.boolean("agrees", agrees),
         None => object.raw("agrees", "null"),
@@ -321,26 +378,29 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
     match &explanation.decision {
         Decision::Ipv6(selection) => {
             object.string("decided_by", "rfc6724");
+            dev(&mut object, "model_dev", selection.oif);
+            object.string("dst_scope", scope_name(selection.dst_scope));
+            match selection.dst_label {
+                LABEL_DEFAULT => object.raw("dst_label", "null"),
+                label => object.number("dst_label", label),
+            };
             for candidate in &selection.candidates {
                 let address = &candidate.address;
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
-                address_members(&mut entry, address, interfaces);
-                match candidate_outcome(candidate, selection) {
-                    None => {
-                        entry
-                            .boolean("chosen", true)
-                            .raw("rule", "null")
-                            .string("reason", "chosen");
-                    }
-                    Some((rule, why)) => {
-                        entry
-                            .boolean("chosen", false)
-                            .raw("rule", &rule_number(rule))
-                            .string("rule_name", rule_name(rule))
-                            .string("reason", why);
-                    }
-                }
+                address_members(&mut entry, address, interfaces)
+                    .boolean("chosen", candidate.verdict == Verdict::Chosen)
+                    .boolean("deprecated", candidate.score.deprecated);
+                match candidate_outcome(candidate, selection, interfaces) {
+                    None => entry
+                        .raw("rule", "null")
+                        .raw("rule_name", "null")
+                        .string("reason", "the only candidate"),
+                    Some((rule, why)) => entry
+                        .raw("rule", &rule_number(rule))
+                        .string("rule_name", rule_name(rule))
+                        .string("reason", why),
+                };
                 entry.end();
                 candidates.push(item);
             }
