@@ -537,6 +537,14 @@ fn a_destination_reached_only_by_a_reinstalled_prefix_route_is_predicted() {
     let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
     assert_eq!(dry["no_route"], true, "{dry}");
     assert_eq!(dry["predicted_src"], "2001:db8:1::1", "{dry}");
+    let text = a.nlsel(&["prefer", "2001:db8:1::1", "--dry-run", "--probe", dest]);
+    assert!(
+        text.stdout.ends_with(&format!(
+            "probe {dest}: no route now, 2001:db8:1::1 after the change (predicted)\n"
+        )),
+        "{}",
+        text.stdout
+    );
     let real = first_probe(&a, &args);
     assert_eq!(real["no_route"], false, "{real}");
     assert_eq!(a.route_get_src(dest), "2001:db8:1::1");

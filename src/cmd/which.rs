@@ -532,3 +532,111 @@ fn predict(
         unsupported,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::srcsel::InterfaceState;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    /// e0 (2) with 2001:db8:1::1, e1 (3) with 2001:db8:2::1.
+    fn state() -> SourceState {
+        let interface = |ifindex, name: &str| InterfaceState {
+            ifindex,
+            name: name.as_bytes().to_vec(),
+            conf: Default::default(),
+        };
+        SourceState {
+            interfaces: vec![interface(2, "e0"), interface(3, "e1")],
+            addresses: vec![
+                Address::for_test("2001:db8:1::1"),
+                Address {
+                    ifindex: 3,
+                    ..Address::for_test("2001:db8:2::1")
+                },
+            ],
+            ..SourceState::default()
+        }
+    }
+
+    /// The kernel's route now: out of e1, matched at `matched`.
+    fn out_of_e1(matched: Option<(u8, u32)>) -> RouteAnswer {
+        RouteAnswer {
+            source: Some(ip("2001:db8:2::1")),
+            oif: Some(3),
+            configured_prefsrc: None,
+            nexthop_oif: Some(3),
+            fib_match_ignored: false,
+            matched,
+        }
+    }
+
+    fn prediction(kernel: Option<RouteAnswer>, routes: &[PrefixRoute]) -> Option<Prediction> {
+        let before = state();
+        let after = After {
+            addresses: before.addresses.clone(),
+            doubtful: Vec::new(),
+            new_temporary: Vec::new(),
+        };
+        let states = [before.clone(), before.clone()];
+        let destination = ip("2001:db8:1::99");
+        predict(
+            kernel.as_ref(),
+            destination,
+            &before,
+            &states,
+            &after,
+            routes,
+        )
+    }
+
+    const REINSTALLED: PrefixRoute = (
+        2,
+        IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0)),
+        64,
+    );
+
+    #[test]
+    fn a_reinstalled_prefix_route_takes_over_a_shorter_match_in_main() {
+        let predicted = prediction(Some(out_of_e1(Some((0, 254)))), &[REINSTALLED]).unwrap();
+        assert_eq!(predicted.source, Some(ip("2001:db8:1::1")));
+        assert_eq!(predicted.unsupported, None);
+        assert!(predicted.model_agrees_now);
+        // Without the route, e1's route stays: rule 5 keeps e1's address.
+        let unchanged = prediction(Some(out_of_e1(Some((0, 254)))), &[]).unwrap();
+        assert_eq!(unchanged.source, Some(ip("2001:db8:2::1")));
+        // A longer match, or a local destination, keeps the route used now.
+        for matched in [(80, 254), (128, 255)] {
+            let kept = prediction(Some(out_of_e1(Some(matched))), &[REINSTALLED]).unwrap();
+            assert_eq!(kept.source, Some(ip("2001:db8:2::1")), "{matched:?}");
+            assert_eq!(kept.unsupported, None);
+        }
+    }
+
+    #[test]
+    fn an_equal_match_or_another_table_is_unknown_and_no_route_is_the_new_one() {
+        for matched in [Some((64, 254)), Some((0, 100)), None] {
+            let predicted = prediction(Some(out_of_e1(matched)), &[REINSTALLED]).unwrap();
+            assert_eq!(
+                predicted.unsupported,
+                Some(explain::ROUTE_UNKNOWN),
+                "{matched:?}"
+            );
+        }
+        let predicted = prediction(None, &[REINSTALLED]).unwrap();
+        assert_eq!(predicted.source, Some(ip("2001:db8:1::1")));
+        assert!(prediction(None, &[]).is_none());
+        let elsewhere = (2, ip("2001:db8:7::"), 64);
+        assert!(prediction(None, &[elsewhere]).is_none());
+    }
+
+    #[test]
+    fn connect_maps_unspecified_and_mapped_destinations() {
+        assert_eq!(connect_destination(ip("::")), ip("::1"));
+        assert_eq!(connect_destination(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_eq!(connect_destination(ip("2001:db8::1")), ip("2001:db8::1"));
+    }
+}

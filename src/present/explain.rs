@@ -468,30 +468,30 @@ impl Prediction {
 }
 
 pub fn probe_text(probe: &Probe) -> String {
-    let now = option_text(probe.kernel);
     let dst = probe.destination;
-    if probe.no_route {
-        return format!("probe {dst}: no route");
-    }
+    let now = match probe.no_route {
+        true => "no route".to_string(),
+        false => format!("the kernel uses {}", option_text(probe.kernel)),
+    };
     if probe.applied {
         let check = match probe.predicted.as_ref().and_then(Prediction::trusted) {
             Some(source) if source == probe.kernel => " (as predicted)".to_string(),
             Some(source) => format!("; nlsel predicted {}", option_text(source)),
             None => String::new(),
         };
-        return format!("probe {dst}: the kernel uses {now}{check}");
+        return format!("probe {dst}: {now}{check}");
     }
     match &probe.predicted {
-        None => format!("probe {dst}: the kernel uses {now}"),
+        None => format!("probe {dst}: {now}"),
         Some(prediction) if !prediction.model_agrees_now => format!(
-            "probe {dst}: the kernel uses {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {dst} --explain)"
+            "probe {dst}: {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {dst} --explain)"
         ),
         Some(Prediction {
             unsupported: Some(reason),
             ..
-        }) => format!("probe {dst}: the kernel uses {now} now; after the change unknown: {reason}"),
+        }) => format!("probe {dst}: {now} now; after the change unknown: {reason}"),
         Some(prediction) => format!(
-            "probe {dst}: the kernel uses {now} now, {} after the change (predicted)",
+            "probe {dst}: {now} now, {} after the change (predicted)",
             option_text(prediction.source)
         ),
     }
