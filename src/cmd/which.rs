@@ -377,7 +377,10 @@ pub fn predict_probes(
         let age = uptime.map(|now| now.saturating_sub(u64::from(temporary.cstamp)) / 100);
         age.is_some_and(|age| age < u64::try_from(cap).unwrap_or(0))
     };
-    let use_tempaddr = |ifindex| setting(ifindex, "use_tempaddr").unwrap_or(0);
+    let use_tempaddr = |ifindex| {
+        let interface = before.interfaces.iter().find(|i| i.ifindex == ifindex);
+        interface.map_or(0, |i| i.conf.use_tempaddr)
+    };
     let after = after_changes(&before.addresses, &lifetimes, &young, &use_tempaddr);
     let with = |addresses| SourceState {
         addresses,

@@ -15,9 +15,10 @@ use crate::srcsel::{
 /// Why nlsel cannot tell what decided on a kernel before 4.13.
 pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
 /// Why `--probe` cannot predict: see `srcsel::after`.
-pub const DOUBTFUL_TEMPORARY: &str = "the change makes a temporary address preferred again only if it is younger than its own preferred lifetime, which nlsel cannot tell, and it decides here";
-pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary address, which it prefers (use_tempaddr 2) once duplicate address detection ends";
-pub const ROUTE_UNKNOWN: &str = "the change re-installs a prefix route to the destination, and whether the kernel then takes it over the route it uses now depends on what nlsel does not compare (metrics, tables, rules)";
+pub const DOUBTFUL_TEMPORARY: &str = "whether the change makes a temporary address preferred again depends on its age, which nlsel cannot tell";
+pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary address, which wins once it is no longer tentative";
+pub const ROUTE_UNKNOWN: &str =
+    "the change re-installs a prefix route that may or may not take over the route used now";
 
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
