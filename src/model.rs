@@ -314,13 +314,18 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
 /// a process opens is its own namespace's), or `None` when it cannot be read: the interface is
 /// gone, IPv6 is off on it, or `/proc` is not mounted.
 pub fn read_use_tempaddr(ifname: &[u8]) -> Option<i32> {
+    read_ipv6_setting(ifname, "use_tempaddr")
+}
+
+/// One integer setting `net.ipv6.conf.IFNAME.KEY`, as [`read_use_tempaddr`] reads it.
+pub fn read_ipv6_setting(ifname: &[u8], key: &str) -> Option<i32> {
     use std::os::unix::ffi::OsStrExt;
     if ifname.is_empty() || ifname.contains(&b'/') || ifname == b"." || ifname == b".." {
         return None;
     }
     let path = std::path::Path::new("/proc/sys/net/ipv6/conf")
         .join(std::ffi::OsStr::from_bytes(ifname))
-        .join("use_tempaddr");
+        .join(key);
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 

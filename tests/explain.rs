@@ -971,8 +971,9 @@ fn probe_predicts_then_reports() {
     let real = ns.nlsel(&["prefer", "2001:db8::beef", "--probe", dest]);
     real.expect_ok();
     assert!(
-        real.stdout
-            .ends_with(&format!("probe {dest}: the kernel uses 2001:db8::beef\n")),
+        real.stdout.ends_with(&format!(
+            "probe {dest}: the kernel uses 2001:db8::beef (as predicted)\n"
+        )),
         "{}",
         real.stdout
     );

@@ -14,6 +14,11 @@ use crate::srcsel::{
 
 /// Why nlsel cannot tell what decided on a kernel before 4.13.
 pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
+/// Why `--probe` cannot predict: see `srcsel::after`.
+pub const DOUBTFUL_TEMPORARY: &str = "whether the change makes a temporary address preferred again depends on its age, which nlsel cannot tell";
+pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary address, which wins once it is no longer tentative";
+pub const ROUTE_UNKNOWN: &str =
+    "the change re-installs a prefix route that may or may not take over the route used now";
 
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
@@ -71,6 +76,8 @@ fn scope_name(scope: i32) -> String {
         SCOPE_SITELOCAL => "site".to_string(),
         8 => "organization".to_string(),
         SCOPE_GLOBAL => "global".to_string(),
+        // `::` has no scope (`__ipv6_addr_type` gives it none).
+        other if other < 0 => "none".to_string(),
         other => format!("{other}"),
     }
 }
@@ -182,13 +189,44 @@ fn address_words(address: &Address, interfaces: &[Interface]) -> String {
     )
 }
 
-/// (rule, reason) for a candidate, `None` for the chosen one.
-fn candidate_outcome(candidate: &Candidate, selection: &Selection) -> Option<(Rule, String)> {
-    let Verdict::Lost(rule) = candidate.verdict else {
-        return None;
-    };
+/// (rule, reason) for a candidate: the rule it lost at, or for the chosen one the rule that
+/// decided against the candidate that came closest (the last rule any lost at), with that
+/// candidate's reason; `None` for the only candidate.
+fn candidate_outcome(
+    candidate: &Candidate,
+    selection: &Selection,
+    interfaces: &[Interface],
+) -> Option<(Rule, String)> {
     let winner = selection.chosen().map_or(candidate.score, |c| c.score);
-    Some((rule, reason(rule, &candidate.score, &winner, selection)))
+    if let Verdict::Lost(rule) = candidate.verdict {
+        return Some((rule, reason(rule, &candidate.score, &winner, selection)));
+    }
+    let (rule, closest) = selection
+        .candidates
+        .iter()
+        .filter_map(|other| match other.verdict {
+            Verdict::Lost(rule) => Some((rule, other)),
+            Verdict::Chosen => None,
+        })
+        .max_by_key(|(rule, _)| *rule)?;
+    Some((
+        rule,
+        format!(
+            "the closest other, {}: {}",
+            address_words(&closest.address, interfaces),
+            reason(rule, &closest.score, &winner, selection)
+        ),
+    ))
+}
+
+/// Why only the outgoing interface's addresses count, in words.
+fn oif_only_words(oif_only: OifOnly, selection: &Selection) -> &'static str {
+    match oif_only {
+        OifOnly::LinkLocalScope if selection.destination.is_loopback() => {
+            "the destination is the loopback address (of link-local scope)"
+        }
+        other => oif_only_text(other),
+    }
 }
 
 fn option_text(ip: Option<IpAddr>) -> String {
@@ -204,10 +242,22 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         )
     };
     let kernel = option_text(explanation.kernel.source);
+    let route = &explanation.kernel;
+    // A local destination goes out of lo, but its source is chosen for the device of the
+    // route's next hop: name that one.
+    let header_dev = match (route.oif, route.nexthop_oif) {
+        (Some(oif), Some(nexthop)) if oif != nexthop => {
+            format!(
+                "{} (delivered locally through {})",
+                dev(Some(nexthop)),
+                dev(Some(oif))
+            )
+        }
+        (oif, _) => dev(oif),
+    };
     let mut lines = vec![format!(
-        "{} dev {}: the kernel uses source {kernel}",
-        explanation.destination,
-        dev(explanation.kernel.oif)
+        "{} dev {header_dev}: the kernel uses source {kernel}",
+        explanation.destination
     )];
     match &explanation.decision {
         Decision::RoutePrefsrc(prefsrc) => lines.push(format!(
@@ -243,7 +293,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 Some(why) => format!(
                     "only {}'s addresses, since {}",
                     dev(selection.oif),
-                    oif_only_text(why)
+                    oif_only_words(why, selection)
                 ),
                 None => "every interface's addresses".to_string(),
             };
@@ -253,12 +303,19 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 label_text(selection.dst_label)
             ));
             for candidate in &selection.candidates {
-                let outcome = match candidate_outcome(candidate, selection) {
-                    None => "chosen".to_string(),
+                let chosen = candidate.verdict == Verdict::Chosen;
+                let verb = match (chosen, candidate.score.deprecated) {
+                    (false, _) => "lost",
+                    (true, false) => "chosen",
+                    (true, true) => "chosen, although deprecated,",
+                };
+                let outcome = match candidate_outcome(candidate, selection, interfaces) {
+                    None => format!("{verb}: the only candidate"),
                     Some((rule, why)) => format!(
-                        "lost at rule {} ({}): {why}",
+                        "{verb} at rule {} ({}){} {why}",
                         rule_number(rule),
-                        rule_name(rule)
+                        rule_name(rule),
+                        if chosen { ";" } else { ":" }
                     ),
                 };
                 lines.push(format!(
@@ -292,13 +349,18 @@ fn push_ip(object: &mut json::Object<'_>, key: &str, ip: Option<IpAddr>) {
 pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
     let mut out = String::new();
     let mut object = json::Object::begin(&mut out);
-    object.display("dst", explanation.destination);
-    push_ip(&mut object, "src", explanation.model_source());
-    push_ip(&mut object, "kernel_src", explanation.kernel.source);
-    match explanation.kernel.oif {
-        Some(oif) => object.string("dev", name_of(interfaces, oif)),
-        None => object.raw("dev", "null"),
+    let dev = |object: &mut json::Object<'_>, key, ifindex: Option<u32>| {
+        match ifindex {
+            Some(ifindex) => object.string(key, name_of(interfaces, ifindex)),
+            None => object.raw(key, "null"),
+        };
     };
+    object.display("dst", explanation.destination);
+    push_ip(&mut object, "src", explanation.kernel.source);
+    push_ip(&mut object, "model_src", explanation.model_source());
+    // The older name of `src`, kept for scripts.
+    push_ip(&mut object, "kernel_src", explanation.kernel.source);
+    dev(&mut object, "dev", explanation.kernel.oif);
     match explanation.agrees() {
         Some(agrees) => object.boolean("agrees", agrees),
         None => object.raw("agrees", "null"),
@@ -317,26 +379,29 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
     match &explanation.decision {
         Decision::Ipv6(selection) => {
             object.string("decided_by", "rfc6724");
+            dev(&mut object, "model_dev", selection.oif);
+            object.string("dst_scope", scope_name(selection.dst_scope));
+            match selection.dst_label {
+                LABEL_DEFAULT => object.raw("dst_label", "null"),
+                label => object.number("dst_label", label),
+            };
             for candidate in &selection.candidates {
                 let address = &candidate.address;
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
-                address_members(&mut entry, address, interfaces);
-                match candidate_outcome(candidate, selection) {
-                    None => {
-                        entry
-                            .boolean("chosen", true)
-                            .raw("rule", "null")
-                            .string("reason", "chosen");
-                    }
-                    Some((rule, why)) => {
-                        entry
-                            .boolean("chosen", false)
-                            .raw("rule", &rule_number(rule))
-                            .string("rule_name", rule_name(rule))
-                            .string("reason", why);
-                    }
-                }
+                address_members(&mut entry, address, interfaces)
+                    .boolean("chosen", candidate.verdict == Verdict::Chosen)
+                    .boolean("deprecated", candidate.score.deprecated);
+                match candidate_outcome(candidate, selection, interfaces) {
+                    None => entry
+                        .raw("rule", "null")
+                        .raw("rule_name", "null")
+                        .string("reason", "the only candidate"),
+                    Some((rule, why)) => entry
+                        .raw("rule", &rule_number(rule))
+                        .string("rule_name", rule_name(rule))
+                        .string("reason", why),
+                };
                 entry.end();
                 candidates.push(item);
             }
@@ -382,6 +447,8 @@ pub struct Probe {
     pub predicted: Option<Prediction>,
     /// The kernel has no route to the destination.
     pub no_route: bool,
+    /// The change was made: `kernel` is after it.
+    pub applied: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -390,29 +457,43 @@ pub struct Prediction {
     /// Whether the model, on today's state, gives what the kernel uses today: if not, the
     /// prediction is not to be trusted.
     pub model_agrees_now: bool,
-    /// The kernel cannot say whether a route `src` decides (before 4.13): no prediction.
-    pub fib_match_ignored: bool,
+    /// Why the model cannot predict, if it cannot.
+    pub unsupported: Option<&'static str>,
+}
+
+impl Prediction {
+    /// The predicted source, when it is to be trusted.
+    fn trusted(&self) -> Option<Option<IpAddr>> {
+        (self.model_agrees_now && self.unsupported.is_none()).then_some(self.source)
+    }
 }
 
 pub fn probe_text(probe: &Probe) -> String {
-    let now = option_text(probe.kernel);
-    if probe.no_route {
-        return format!("probe {}: no route", probe.destination);
+    let dst = probe.destination;
+    let now = match probe.no_route {
+        true => "no route".to_string(),
+        false => format!("the kernel uses {}", option_text(probe.kernel)),
+    };
+    if probe.applied {
+        let check = match probe.predicted.as_ref().and_then(Prediction::trusted) {
+            Some(source) if source == probe.kernel => " (as predicted)".to_string(),
+            Some(source) => format!("; nlsel predicted {}", option_text(source)),
+            None => String::new(),
+        };
+        return format!("probe {dst}: {now}{check}");
     }
     match &probe.predicted {
-        None => format!("probe {}: the kernel uses {now}", probe.destination),
-        Some(prediction) if prediction.fib_match_ignored => format!(
-            "probe {}: the kernel uses {now} now; after the change unknown: {FIB_MATCH_IGNORED}",
-            probe.destination
+        None => format!("probe {dst}: {now}"),
+        Some(prediction) if !prediction.model_agrees_now => format!(
+            "probe {dst}: {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {dst} --explain)"
         ),
-        Some(prediction) if prediction.model_agrees_now => format!(
-            "probe {}: the kernel uses {now} now, {} after the change (predicted)",
-            probe.destination,
+        Some(Prediction {
+            unsupported: Some(reason),
+            ..
+        }) => format!("probe {dst}: {now} now; after the change unknown: {reason}"),
+        Some(prediction) => format!(
+            "probe {dst}: {now} now, {} after the change (predicted)",
             option_text(prediction.source)
-        ),
-        Some(_) => format!(
-            "probe {}: the kernel uses {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {} --explain)",
-            probe.destination, probe.destination
         ),
     }
 }
@@ -426,18 +507,12 @@ pub fn probes_json(probes: &[Probe]) -> String {
             object.display("dst", probe.destination);
             push_ip(&mut object, "kernel_src", probe.kernel);
             object.boolean("no_route", probe.no_route);
-            match &probe.predicted {
-                Some(prediction) => {
-                    let trusted = prediction.model_agrees_now && !prediction.fib_match_ignored;
-                    let source = trusted.then_some(prediction.source);
-                    push_ip(&mut object, "predicted_src", source.flatten());
-                    object.boolean("model_agrees_now", prediction.model_agrees_now);
-                    if prediction.fib_match_ignored {
-                        object.string("unsupported", FIB_MATCH_IGNORED);
-                    }
-                }
-                None => {
-                    object.raw("predicted_src", "null");
+            let trusted = probe.predicted.as_ref().and_then(Prediction::trusted);
+            push_ip(&mut object, "predicted_src", trusted.flatten());
+            if let Some(prediction) = &probe.predicted {
+                object.boolean("model_agrees_now", prediction.model_agrees_now);
+                if let Some(reason) = prediction.unsupported {
+                    object.string("unsupported", reason);
                 }
             }
             object.end();
@@ -474,6 +549,7 @@ mod tests {
             configured_prefsrc: None,
             nexthop_oif: Some(2),
             fib_match_ignored,
+            matched: None,
         }
     }
 
@@ -512,9 +588,10 @@ mod tests {
             predicted: Some(Prediction {
                 source: Some("2001:db8::2".parse().unwrap()),
                 model_agrees_now: true,
-                fib_match_ignored: true,
+                unsupported: Some(FIB_MATCH_IGNORED),
             }),
             no_route: false,
+            applied: false,
         };
         let line = probe_text(&probe);
         assert!(line.contains("after the change unknown"), "{line}");

@@ -30,6 +30,7 @@
 //! Not modelled: VRF (l3mdev) domains, socket preferences (`IPV6_ADDR_PREFERENCES`: the route
 //! lookup `which` asks for uses none), and rule 5.5 (next-hop prefixes, not implemented by Linux).
 
+pub mod after;
 pub mod read;
 
 use std::net::Ipv6Addr;

@@ -49,6 +49,9 @@ pub struct RouteAnswer {
     /// ignores `RTM_F_FIB_MATCH` (before 4.13), so whether a `src` decides is unknown and
     /// `configured_prefsrc` and `nexthop_oif` say nothing.
     pub fib_match_ignored: bool,
+    /// The matching route as configured: its prefix length and table (`--probe` weighs a
+    /// prefix route a change re-installs against it).
+    pub matched: Option<(u8, u32)>,
 }
 
 /// The flow an application's socket asks the route for: its bound device or scope
@@ -180,6 +183,10 @@ pub fn route_answer<T: Transport>(
         configured_prefsrc: configured.and_then(|route| route.prefsrc),
         nexthop_oif: configured.and_then(|route| route.oif).or(oif),
         fib_match_ignored,
+        matched: configured.map(|route| {
+            let table = route.table_id.unwrap_or(u32::from(route.table));
+            (route.dst_len, table)
+        }),
     })
 }
 
