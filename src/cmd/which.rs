@@ -212,6 +212,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     let source = answer.source.ok_or_else(|| Failure::NoSource {
         destination: destination.to_string(),
     })?;
+    refuse_mapped(destination, source)?;
     let device = device_name(&interfaces, answer.oif);
     ctx.out.line(&present::route_source(
         destination,
@@ -256,8 +257,24 @@ fn kernel_answer(
     Ok(RouteAnswer {
         configured_prefsrc: None,
         nexthop_oif: None,
+        nexthop_group: None,
+        paths: Vec::new(),
         ..answer
     })
+}
+
+/// An IPv4-mapped source for an IPv6 destination: the kernel chooses such an address like any
+/// other (it is a candidate in `ipv6_dev_get_saddr`), and then `connect()` refuses it.
+fn refuse_mapped(destination: IpAddr, source: IpAddr) -> Result<(), Failure> {
+    match source {
+        IpAddr::V6(v6) if destination.is_ipv6() && v6.to_ipv4_mapped().is_some() => {
+            Err(Failure::MappedSource {
+                destination: destination.to_string(),
+                source: source.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn read_failure(error: ReadError) -> Failure {
@@ -299,11 +316,35 @@ fn explanation(
             Decision::Ipv4Primary(addresses)
         }
     };
+    // ECMP without a nexthop object: each path's device chooses for itself.
+    let mut path_sources = Vec::new();
+    if let (Decision::Ipv6(_), IpAddr::V6(v6)) = (&decision, destination) {
+        path_sources = kernel
+            .paths
+            .iter()
+            .map(|&path| {
+                (
+                    path,
+                    state
+                        .select(v6, Some(path))
+                        .chosen()
+                        .map(|c| c.address.local),
+                )
+            })
+            .collect();
+        if path_sources
+            .windows(2)
+            .all(|pair| matches!(pair, [a, b] if a.1 == b.1))
+        {
+            path_sources.clear();
+        }
+    }
     Ok((
         Explanation {
             destination,
             kernel,
             decision,
+            path_sources,
         },
         interfaces,
     ))
@@ -326,11 +367,12 @@ fn run_explain(destination: IpAddr, flow: &Flow, ctx: &mut Context) -> Result<Ou
         });
     }
     // As plain `which` does: a route without a source is no answer.
-    if explanation.kernel.source.is_none() {
+    let Some(source) = explanation.kernel.source else {
         return Err(Failure::NoSource {
             destination: destination.to_string(),
         });
-    }
+    };
+    refuse_mapped(destination, source)?;
     Ok(Outcome::Done)
 }
 
@@ -352,7 +394,7 @@ pub fn probe(
             let kernel = probe_answer(ctx, destination, false)?;
             probes.push(Probe {
                 destination,
-                kernel: kernel.and_then(|kernel| kernel.source),
+                kernel: kernel.as_ref().and_then(|kernel| kernel.source),
                 predicted: None,
                 no_route: kernel.is_none(),
             });
@@ -371,8 +413,10 @@ pub fn probe(
             let kernel = probe_answer(ctx, destination, true)?;
             probes.push(Probe {
                 destination,
-                kernel: kernel.and_then(|kernel| kernel.source),
-                predicted: kernel.map(|kernel| predict(&kernel, destination, &before, &after)),
+                kernel: kernel.as_ref().and_then(|kernel| kernel.source),
+                predicted: kernel
+                    .as_ref()
+                    .map(|kernel| predict(kernel, destination, &before, &after)),
                 no_route: kernel.is_none(),
             });
         }

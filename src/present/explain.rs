@@ -32,6 +32,9 @@ pub struct Explanation {
     pub destination: IpAddr,
     pub kernel: RouteAnswer,
     pub decision: Decision,
+    /// The model's source for each path of an ECMP route, when they differ (empty else):
+    /// which one the flow gets depends on the path its hash picks.
+    pub path_sources: Vec<(u32, Option<IpAddr>)>,
 }
 
 impl Explanation {
@@ -209,6 +212,14 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         explanation.destination,
         dev(explanation.kernel.oif)
     )];
+    if let (Some(IpAddr::V6(source)), IpAddr::V6(_)) =
+        (explanation.kernel.source, explanation.destination)
+        && source.to_ipv4_mapped().is_some()
+    {
+        lines.push(
+            "applications get no source: the kernel's choice is an IPv4-mapped address, and connect() fails with EAFNOSUPPORT".to_string(),
+        );
+    }
     match &explanation.decision {
         Decision::RoutePrefsrc(prefsrc) => lines.push(format!(
             "decided by the route's preferred source (ip route ... src {prefsrc}): RFC 6724's rules are not consulted"
@@ -229,6 +240,22 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         }
         Decision::Ipv6(selection) => {
             let model = option_text(selection.chosen().map(|c| c.address.local));
+            if let Some(group) = explanation.kernel.nexthop_group {
+                lines.push(format!(
+                    "the route uses nexthop group {group}: the kernel takes the source from its first nexthop's device, {}, whatever path the flow takes",
+                    dev(explanation.kernel.nexthop_oif)
+                ));
+            }
+            if !explanation.path_sources.is_empty() {
+                lines.push(format!(
+                    "ECMP: the route has {} paths and the source depends on the one a flow's hash picks (this flow: dev {}):",
+                    explanation.path_sources.len(),
+                    dev(explanation.kernel.oif)
+                ));
+                lines.extend(explanation.path_sources.iter().map(|&(path, source)| {
+                    format!("  dev {}: source {}", dev(Some(path)), option_text(source))
+                }));
+            }
             lines.push(match explanation.agrees() {
                 Some(true) => format!("nlsel's model chooses {model}: it agrees with the kernel"),
                 Some(false) => format!(
@@ -312,6 +339,23 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
         Some(reason) => object.string("unsupported", reason),
         None => object.raw("unsupported", "null"),
     };
+    match explanation.kernel.nexthop_group {
+        Some(group) => object.number("nexthop_group", group),
+        None => object.raw("nexthop_group", "null"),
+    };
+    let paths: Vec<String> = explanation
+        .path_sources
+        .iter()
+        .map(|&(path, source)| {
+            let mut item = String::new();
+            let mut entry = json::Object::begin(&mut item);
+            entry.string("dev", name_of(interfaces, path));
+            push_ip(&mut entry, "src", source);
+            entry.end();
+            item
+        })
+        .collect();
+    object.raw("paths", &json::array(&paths));
     let mut candidates = Vec::new();
     let mut excluded = Vec::new();
     match &explanation.decision {
@@ -473,6 +517,8 @@ mod tests {
             oif: Some(2),
             configured_prefsrc: None,
             nexthop_oif: Some(2),
+            nexthop_group: None,
+            paths: Vec::new(),
             fib_match_ignored,
         }
     }
@@ -483,6 +529,7 @@ mod tests {
             destination: "2001:db8:9::9".parse().unwrap(),
             kernel: kernel(fib_match_ignored),
             decision: Decision::RoutePrefsrc("2001:db8::2".parse().unwrap()),
+            path_sources: Vec::new(),
         };
         assert_eq!(explanation(false).agrees(), Some(false));
         assert_eq!(explanation(false).unsupported(), None);
