@@ -48,12 +48,12 @@ impl Explanation {
     }
 
     /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own,
-    /// or when the kernel cannot say whether a route `src` decided and the answers differ.
+    /// or when the answers differ where the model says it cannot tell (unsupported).
     pub fn agrees(&self) -> Option<bool> {
         let agrees = self.model_source() == self.kernel.source;
         match &self.decision {
             Decision::Ipv4Primary(_) => None,
-            _ if self.kernel.fib_match_ignored && !agrees => None,
+            _ if self.unsupported().is_some() && !agrees => None,
             _ => Some(agrees),
         }
     }
