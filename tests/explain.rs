@@ -1288,6 +1288,29 @@ fn the_flow_takes_the_ecmp_path_a_udp_socket_takes() {
     }
     assert_eq!(sources.len(), 2, "both paths are taken: {sources:?}");
     assert!(flowless_differs, "no destination tells the flow from none");
+    // --explain lists each path's source instead of one answer.
+    let (code, json, stderr) = explain(&ns, "2001:db8:99::1");
+    assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
+    let paths: BTreeSet<(String, String)> = json["paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| (p["dev"].to_string(), p["src"].to_string()))
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("\"e0\"", "\"2001:db8:1::1\""),
+        ("\"e1\"", "\"2001:db8:2::1\""),
+    ]
+    .iter()
+    .map(|(d, s)| (d.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(paths, expected, "{json}");
+    let out = ns.nlsel(&["which", "2001:db8:99::1", "--explain"]);
+    assert!(
+        out.stdout.contains("ECMP: the route has 2 paths"),
+        "{}",
+        out.stdout
+    );
     // --tcp asks TCP's hash: what `ip route get ... ipproto tcp` answers.
     for n in 1..=10 {
         let dest = format!("2001:db8:99::{n:x}");
@@ -1368,4 +1391,201 @@ fn explain_without_a_source_exits_1_as_which_does() {
         out.expect_code(1);
         assert!(out.stderr.contains("no source address"), "{}", out.stderr);
     }
+}
+
+#[test]
+fn a_nexthop_group_gives_its_first_members_source_whatever_the_path() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
+        return;
+    };
+    ns.ip_batch(
+        "nexthop add id 1 via fe80::1 dev e0\n\
+         nexthop add id 2 via fe80::2 dev e1\n\
+         nexthop add id 10 group 2/1\n\
+         nexthop add id 3 via fe80::1 dev e0\n\
+         route add 2001:db8:99::/48 nhid 10\n\
+         route add 2001:db8:98::/48 nhid 3\n",
+    );
+    // The single nexthop is not one of the group's: the kernel caches a route per nexthop
+    // and CPU, so a route through a group member can answer with the group's source on one
+    // CPU and its own on another (6.18), which nothing nlsel reads can tell.
+    // Group 2/1: its first member is e1's, so every flow gets e1's address, also the flows
+    // the hash sends out of e0.
+    let mut devices = BTreeSet::new();
+    for n in 1..=24 {
+        let dest = format!("2001:db8:99::{n:x}");
+        assert_eq!(which_is_connect(&ns, &Query::to(&dest)), "2001:db8:2::1");
+        let (code, json, stderr) = which_json(&ns, &[dest, "--explain".to_string()]);
+        assert_eq!(
+            (code, &json["agrees"]),
+            (0, &Value::from(true)),
+            "{json} {stderr}"
+        );
+        assert_eq!(json["nexthop_group"], 10, "{json}");
+        devices.insert(json["dev"].as_str().unwrap_or("").to_string());
+    }
+    assert!(
+        devices.contains("e0"),
+        "no flow takes e0's path: {devices:?}"
+    );
+    // A single nexthop: its own device.
+    assert_eq!(
+        which_is_connect(&ns, &Query::to("2001:db8:98::1")),
+        "2001:db8:1::1"
+    );
+    assert_eq!(
+        explain(&ns, "2001:db8:98::1").1["nexthop_group"],
+        Value::Null
+    );
+    // use_oif_addrs_only on the first member's device, which has no global address: the
+    // kernel takes its link-local address, even for a global destination.
+    ns.ip(&["-6", "addr", "del", "2001:db8:2::1/64", "dev", "e1"]);
+    sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
+    let link_local = ns
+        .addrs()
+        .into_iter()
+        .find(|a| a.ifname == "e1" && a.local.starts_with("fe80:"))
+        .expect("e1's link-local address")
+        .local;
+    for n in 1..=8 {
+        let dest = format!("2001:db8:99::{n:x}");
+        assert_eq!(which_is_connect(&ns, &Query::to(&dest)), link_local);
+        assert_eq!(agreed(&ns, &dest)["src"], link_local.as_str());
+    }
+}
+
+#[test]
+fn the_device_order_is_the_kernels_not_ifindex_order() {
+    let Some(ns) = Netns::new_or_skip() else {
+        return;
+    };
+    // x1 (index 20) arrives before x0 (index 10); m0 (index 5) is moved in last.
+    let add = |ns: &Netns, name: &str, index: &str, peer: &str, peer_index: &str| {
+        ns.ip(&[
+            "link", "add", name, "index", index, "type", "veth", "peer", "name", peer, "index",
+            peer_index,
+        ]);
+    };
+    add(&ns, "x1", "20", "y1", "21");
+    add(&ns, "x0", "10", "y0", "11");
+    let Some(other) = Netns::new_or_skip() else {
+        return;
+    };
+    add(&other, "m0", "5", "n0", "6");
+    other.ip(&["link", "set", "m0", "netns", ns.name()]);
+    other.ip(&["link", "set", "n0", "netns", ns.name()]);
+    for dev in ["x1", "y1", "x0", "y0", "m0", "n0"] {
+        ns.ip(&["link", "set", dev, "up"]);
+    }
+    // Equal on every rule but the last: same prefix length and match, none on the outgoing
+    // interface (y0).
+    ns.add_addr("x1", "2001:db8:1::1/64 nodad");
+    ns.add_addr("x0", "2001:db8:1::2/64 nodad");
+    ns.add_addr("m0", "2001:db8:1::3/64 nodad");
+    ns.settle();
+    ns.ip(&["-6", "route", "add", "default", "dev", "y0"]);
+    let dest = "2001:db8:9::9";
+    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::1");
+    let json = agreed(&ns, dest);
+    assert_eq!(rule(&json, "2001:db8:1::2"), 10.0);
+    let position = |local: &str| {
+        json["candidates"]
+            .as_array()
+            .and_then(|c| c.iter().position(|c| c["local"] == local))
+            .expect("a candidate")
+    };
+    assert!(
+        position("2001:db8:1::1") < position("2001:db8:1::2"),
+        "{json}"
+    );
+    assert!(
+        position("2001:db8:1::2") < position("2001:db8:1::3"),
+        "{json}"
+    );
+    // Without x1's address: x0 (index 10) before m0 (index 5, moved in last).
+    ns.ip(&["-6", "addr", "del", "2001:db8:1::1/64", "dev", "x1"]);
+    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::2");
+    assert_eq!(rule(&agreed(&ns, dest), "2001:db8:1::3"), 10.0);
+}
+
+#[test]
+fn a_label_entry_given_as_a_compatible_prefix_is_unsupported_not_wrong() {
+    let Some(ns) = two_interfaces(&[("e1", "fe80::5/64")]) else {
+        return;
+    };
+    // e0, the outgoing interface, has no address; ::1 and the link-local addresses tie
+    // until the label. The kernel keeps the entry for IPv4-compatible addresses only, so
+    // ::1 gets ::/0's label 1, the destination's; the dump shows it as ::/96 label 7.
+    ns.ip(&["-6", "addr", "flush", "dev", "e0"]);
+    ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+    // Not ip_batch: it waits for every interface's link-local address, and e0 has none.
+    let labels = |commands: &str| {
+        let failed = ip_batch_force(&ns, commands);
+        assert!(failed.trim().is_empty(), "{failed}");
+    };
+    labels(
+        "addrlabel del prefix ::1/128 label 0\n\
+         addrlabel del prefix ::/96 label 3\n\
+         addrlabel add prefix ::2/96 label 7\n\
+         addrlabel add prefix fe80::/10 label 5\n",
+    );
+    let dest = "f000::9";
+    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "::1");
+    let (code, json, stderr) = explain(&ns, dest);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["kernel_src"], "::1");
+    assert_ne!(json["agrees"], false, "{json}");
+    assert!(
+        json["unsupported"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("::/96")),
+        "{json}"
+    );
+    // Given as ::/96 the entry applies to ::1 too, and the kernel answers otherwise; the
+    // dump is the same, so it is still unsupported, and the model's reading agrees.
+    labels("addrlabel del prefix ::/96 label 7\naddrlabel add prefix ::/96 label 7\n");
+    let (code, json, stderr) = explain(&ns, dest);
+    assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
+    assert_ne!(json["kernel_src"], "::1");
+    assert_eq!(
+        Some(json["kernel_src"].as_str().unwrap_or("").to_string()),
+        kernel_source(&ns, dest).expect("a route")
+    );
+    assert!(json["unsupported"].is_string(), "{json}");
+}
+
+#[test]
+fn an_ipv4_mapped_address_is_never_a_usable_source() {
+    let Some(ns) = one_interface() else { return };
+    ns.add_addr("e0", "::ffff:10.0.0.1/128 nodad");
+    ns.settle();
+    // The kernel chooses it (scope global, the only one), and connect() refuses it.
+    let query = Query::to("2001:db8::1");
+    assert_eq!(
+        connect_sources(&ns, std::slice::from_ref(&query)),
+        ["error 97"]
+    );
+    assert_eq!(
+        kernel_source(&ns, "2001:db8::1"),
+        Ok(Some("::ffff:10.0.0.1".to_string()))
+    );
+    for explain in [false, true] {
+        let mut args = query.args();
+        if explain {
+            args.push("--explain".to_string());
+        }
+        let (code, json, stderr) = which_json(&ns, &args);
+        assert_eq!(code, 1, "{json} {stderr}");
+        assert!(stderr.contains("EAFNOSUPPORT"), "{stderr}");
+        if explain {
+            assert_eq!(json["agrees"], true, "{json}");
+        }
+    }
+    let out = ns.nlsel(&["which", "2001:db8::1", "--explain"]);
+    assert!(out.stdout.contains("EAFNOSUPPORT"), "{}", out.stdout);
+    // A global address of the destination's label beats it at rule 6.
+    ns.add_addr("e0", "2001:db8::5/64 nodad");
+    ns.settle();
+    assert_eq!(which_is_connect(&ns, &query), "2001:db8::5");
+    assert_eq!(rule(&agreed(&ns, "2001:db8::1"), "::ffff:10.0.0.1"), 6.0);
 }

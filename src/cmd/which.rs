@@ -258,6 +258,7 @@ fn kernel_answer(
         configured_prefsrc: None,
         nexthop_oif: None,
         nexthop_group: None,
+        nexthop_object: false,
         paths: Vec::new(),
         ..answer
     })

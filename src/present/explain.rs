@@ -15,6 +15,11 @@ use crate::srcsel::{
 /// Why nlsel cannot tell what decided on a kernel before 4.13.
 pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
 
+/// Why a route through a nexthop object can answer other than its own device says: the
+/// kernel caches a route per nexthop and CPU (`rt6i_pcpu`), and reuses one cached for another
+/// route through the same nexthop, with that route's source (seen on 6.18).
+pub const NEXTHOP_CACHE: &str = "the route uses a nexthop object, and the kernel reuses a route it cached per nexthop and CPU for another route through the same nexthop, with that route's source; which one a lookup meets is not visible";
+
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
 pub enum Decision {
@@ -61,6 +66,9 @@ impl Explanation {
     pub fn unsupported(&self) -> Option<&'static str> {
         match &self.decision {
             _ if self.kernel.fib_match_ignored => Some(FIB_MATCH_IGNORED),
+            _ if self.kernel.nexthop_object && self.model_source() != self.kernel.source => {
+                Some(NEXTHOP_CACHE)
+            }
             Decision::Ipv6(selection) => selection.unsupported,
             _ => None,
         }
@@ -518,6 +526,7 @@ mod tests {
             configured_prefsrc: None,
             nexthop_oif: Some(2),
             nexthop_group: None,
+            nexthop_object: false,
             paths: Vec::new(),
             fib_match_ignored,
         }

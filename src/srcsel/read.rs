@@ -49,6 +49,8 @@ pub struct RouteAnswer {
     pub nexthop_oif: Option<u32>,
     /// The matching route's nexthop group (`nhid`), when it uses one.
     pub nexthop_group: Option<u32>,
+    /// The matching route uses a nexthop object (`nhid`), group or not.
+    pub nexthop_object: bool,
     /// The devices of the matching route's paths when it has several of its own (ECMP
     /// without a nexthop object): each path's device gets its own source choice.
     pub paths: Vec<u32>,
@@ -220,6 +222,7 @@ pub fn route_answer<T: Transport>(
         configured_prefsrc: configured.as_ref().and_then(|route| route.prefsrc),
         nexthop_oif: configured.as_ref().and_then(|route| route.oif).or(oif),
         nexthop_group: None,
+        nexthop_object: false,
         paths: Vec::new(),
         fib_match_ignored,
     };
@@ -229,6 +232,7 @@ pub fn route_answer<T: Transport>(
                 let (device, group) = nexthop_device(conn, id)?;
                 answer.nexthop_oif = device.or(answer.nexthop_oif);
                 answer.nexthop_group = group.then_some(id);
+                answer.nexthop_object = true;
             }
             // Read whole in `lookup`, so no path is dropped here.
             None => answer.paths = route.paths().filter_map(Result::ok).collect(),
