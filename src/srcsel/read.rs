@@ -316,13 +316,15 @@ pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
     let igmp6 = std::fs::read_to_string("/proc/net/igmp6").ok();
     if let Some(igmp6) = &igmp6 {
         // A device the list lacks has no IPv6, so no candidates: last is as good as any.
-        let order = device_order(igmp6);
-        interfaces.sort_by_key(|i| {
-            order
-                .iter()
-                .position(|&x| x == i.ifindex)
-                .unwrap_or(usize::MAX)
-        });
+        // Moved rather than sorted: a sort costs the release binary kilobytes.
+        let mut ordered = Vec::with_capacity(interfaces.len());
+        for ifindex in device_order(igmp6) {
+            if let Some(at) = interfaces.iter().position(|i| i.ifindex == ifindex) {
+                ordered.push(interfaces.remove(at));
+            }
+        }
+        ordered.append(&mut interfaces);
+        interfaces = ordered;
     }
     let addresses =
         read_addresses(conn, Family::Inet6, |_| true).map_err(reading("reading addresses"))?;
@@ -488,6 +490,55 @@ mod tests {
         let answer = route_answer(&mut conn, destination, None, &Flow::UDP, false).unwrap();
         assert!(!answer.fib_match_ignored);
         assert_eq!((answer.source, answer.oif), (Some(beef()), Some(2)));
+    }
+
+    static FIBMATCH_NHID: &[u8] = include_bytes!("../nl/testdata/route_fibmatch_nhid.bin");
+    static FIBMATCH_MULTIPATH: &[u8] =
+        include_bytes!("../nl/testdata/route_fibmatch_multipath.bin");
+    static NEXTHOP_GROUP: &[u8] = include_bytes!("../nl/testdata/nexthop_get_group.bin");
+    static NEXTHOP_SINGLE: &[u8] = include_bytes!("../nl/testdata/nexthop_get_single.bin");
+
+    /// `reply` followed by the ACK of `ROUTE_GET_V4_9` (its last 36 bytes), numbered `seq`.
+    fn acked(reply: &[u8], seq: u32) -> crate::nl::replay::Event {
+        let ack = &ROUTE_GET_V4_9[ROUTE_GET_V4_9.len() - 36..];
+        datagram(&with_seq(&[reply, ack].concat(), seq))
+    }
+
+    #[test]
+    fn a_nexthop_group_gives_its_first_members_device() {
+        // Route nhid 10, group 2/1: member 2 is on venet1 (4), whatever the resolved path.
+        let replay = Replay::new()
+            .answer(vec![datagram(ROUTE_GET_V4_9)])
+            .answer(vec![acked(FIBMATCH_NHID, 11)])
+            .answer(vec![acked(NEXTHOP_GROUP, 12)])
+            .answer(vec![acked(NEXTHOP_SINGLE, 13)]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:9::1".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, true).unwrap();
+        assert_eq!(answer.oif, Some(2));
+        assert_eq!(
+            (
+                answer.nexthop_oif,
+                answer.nexthop_group,
+                answer.nexthop_object
+            ),
+            (Some(4), Some(10), true)
+        );
+        assert!(answer.paths.is_empty());
+    }
+
+    #[test]
+    fn an_ecmp_route_gives_its_paths_devices() {
+        let replay = Replay::new()
+            .answer(vec![datagram(ROUTE_GET_V4_9)])
+            .answer(vec![acked(FIBMATCH_MULTIPATH, 11)]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:8::1".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, true).unwrap();
+        assert_eq!(answer.paths, [2, 4]);
+        assert_eq!((answer.nexthop_group, answer.nexthop_object), (None, false));
+        // The resolved path's device hands the choice over.
+        assert_eq!(answer.nexthop_oif, Some(2));
     }
 
     #[test]
