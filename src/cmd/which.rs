@@ -218,6 +218,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     let source = answer.source.ok_or_else(|| Failure::NoSource {
         destination: destination.to_string(),
     })?;
+    refuse_mapped(destination, source)?;
     let device = device_name(&interfaces, answer.oif);
     ctx.out.line(&present::route_source(
         destination,
@@ -262,8 +263,25 @@ fn kernel_answer(
     Ok(RouteAnswer {
         configured_prefsrc: None,
         nexthop_oif: None,
+        nexthop_group: None,
+        nexthop_object: false,
+        paths: Vec::new(),
         ..answer
     })
+}
+
+/// An IPv4-mapped source for an IPv6 destination: the kernel chooses such an address like any
+/// other (it is a candidate in `ipv6_dev_get_saddr`), and then `connect()` refuses it.
+fn refuse_mapped(destination: IpAddr, source: IpAddr) -> Result<(), Failure> {
+    match source {
+        IpAddr::V6(v6) if destination.is_ipv6() && v6.to_ipv4_mapped().is_some() => {
+            Err(Failure::MappedSource {
+                destination: destination.to_string(),
+                source: source.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn read_failure(error: ReadError) -> Failure {
@@ -305,11 +323,35 @@ fn explanation(
             Decision::Ipv4Primary(addresses)
         }
     };
+    // ECMP without a nexthop object: each path's device chooses for itself.
+    let mut path_sources = Vec::new();
+    if let (Decision::Ipv6(_), IpAddr::V6(v6)) = (&decision, destination) {
+        path_sources = kernel
+            .paths
+            .iter()
+            .map(|&path| {
+                (
+                    path,
+                    state
+                        .select(v6, Some(path))
+                        .chosen()
+                        .map(|c| c.address.local),
+                )
+            })
+            .collect();
+        if path_sources
+            .windows(2)
+            .all(|pair| matches!(pair, [a, b] if a.1 == b.1))
+        {
+            path_sources.clear();
+        }
+    }
     Ok((
         Explanation {
             destination,
             kernel,
             decision,
+            path_sources,
         },
         interfaces,
     ))
@@ -332,11 +374,12 @@ fn run_explain(destination: IpAddr, flow: &Flow, ctx: &mut Context) -> Result<Ou
         });
     }
     // As plain `which` does: a route without a source is no answer.
-    if explanation.kernel.source.is_none() {
+    let Some(source) = explanation.kernel.source else {
         return Err(Failure::NoSource {
             destination: destination.to_string(),
         });
-    }
+    };
+    refuse_mapped(destination, source)?;
     Ok(Outcome::Done)
 }
 
@@ -403,7 +446,7 @@ pub fn predict_probes(
         );
         probes.push(Probe {
             destination,
-            kernel: kernel.and_then(|kernel| kernel.source),
+            kernel: kernel.as_ref().and_then(|kernel| kernel.source),
             predicted,
             no_route: kernel.is_none(),
             applied: false,
@@ -428,7 +471,7 @@ pub fn report_probes(ctx: &mut Context, mode: Mode, mut probes: Vec<Probe>) -> R
     if mode == Mode::Apply {
         for probe in &mut probes {
             let kernel = probe_answer(ctx, connect_destination(probe.destination), false)?;
-            probe.kernel = kernel.and_then(|kernel| kernel.source);
+            probe.kernel = kernel.as_ref().and_then(|kernel| kernel.source);
             probe.no_route = kernel.is_none();
             probe.applied = true;
         }
@@ -572,6 +615,9 @@ mod tests {
             oif: Some(3),
             configured_prefsrc: None,
             nexthop_oif: Some(3),
+            nexthop_group: None,
+            nexthop_object: false,
+            paths: Vec::new(),
             fib_match_ignored: false,
             matched,
         }

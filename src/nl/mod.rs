@@ -32,6 +32,7 @@ pub mod attr;
 pub mod error;
 pub mod header;
 pub mod link;
+pub mod nexthop;
 #[cfg(test)]
 pub mod replay;
 pub mod request;

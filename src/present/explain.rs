@@ -20,6 +20,11 @@ pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary 
 pub const ROUTE_UNKNOWN: &str =
     "the change re-installs a prefix route that may or may not take over the route used now";
 
+/// Why a route through a nexthop object can answer other than its own device says: the
+/// kernel caches a route per nexthop and CPU (`rt6i_pcpu`), and reuses one cached for another
+/// route through the same nexthop, with that route's source (seen on 6.18).
+pub const NEXTHOP_CACHE: &str = "the route uses a nexthop object, and the kernel reuses a route it cached per nexthop and CPU for another route through the same nexthop, with that route's source; which one a lookup meets is not visible";
+
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
 pub enum Decision {
@@ -37,6 +42,9 @@ pub struct Explanation {
     pub destination: IpAddr,
     pub kernel: RouteAnswer,
     pub decision: Decision,
+    /// The model's source for each path of an ECMP route, when they differ (empty else):
+    /// which one the flow gets depends on the path its hash picks.
+    pub path_sources: Vec<(u32, Option<IpAddr>)>,
 }
 
 impl Explanation {
@@ -50,12 +58,12 @@ impl Explanation {
     }
 
     /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own,
-    /// or when the kernel cannot say whether a route `src` decided and the answers differ.
+    /// or when the answers differ where the model says it cannot tell (unsupported).
     pub fn agrees(&self) -> Option<bool> {
         let agrees = self.model_source() == self.kernel.source;
         match &self.decision {
             Decision::Ipv4Primary(_) => None,
-            _ if self.kernel.fib_match_ignored && !agrees => None,
+            _ if self.unsupported().is_some() && !agrees => None,
             _ => Some(agrees),
         }
     }
@@ -63,6 +71,9 @@ impl Explanation {
     pub fn unsupported(&self) -> Option<&'static str> {
         match &self.decision {
             _ if self.kernel.fib_match_ignored => Some(FIB_MATCH_IGNORED),
+            _ if self.kernel.nexthop_object && self.model_source() != self.kernel.source => {
+                Some(NEXTHOP_CACHE)
+            }
             Decision::Ipv6(selection) => selection.unsupported,
             _ => None,
         }
@@ -259,6 +270,14 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         "{} dev {header_dev}: the kernel uses source {kernel}",
         explanation.destination
     )];
+    if let (Some(IpAddr::V6(source)), IpAddr::V6(_)) =
+        (explanation.kernel.source, explanation.destination)
+        && source.to_ipv4_mapped().is_some()
+    {
+        lines.push(
+            "applications get no source: the kernel's choice is an IPv4-mapped address, and connect() fails with EAFNOSUPPORT".to_string(),
+        );
+    }
     match &explanation.decision {
         Decision::RoutePrefsrc(prefsrc) => lines.push(format!(
             "decided by the route's preferred source (ip route ... src {prefsrc}): RFC 6724's rules are not consulted"
@@ -279,6 +298,22 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         }
         Decision::Ipv6(selection) => {
             let model = option_text(selection.chosen().map(|c| c.address.local));
+            if let Some(group) = explanation.kernel.nexthop_group {
+                lines.push(format!(
+                    "the route uses nexthop group {group}: the kernel takes the source from its first nexthop's device, {}, whatever path the flow takes",
+                    dev(explanation.kernel.nexthop_oif)
+                ));
+            }
+            if !explanation.path_sources.is_empty() {
+                lines.push(format!(
+                    "ECMP: the route has {} paths and the source depends on the one a flow's hash picks (this flow: dev {}):",
+                    explanation.path_sources.len(),
+                    dev(explanation.kernel.oif)
+                ));
+                lines.extend(explanation.path_sources.iter().map(|&(path, source)| {
+                    format!("  dev {}: source {}", dev(Some(path)), option_text(source))
+                }));
+            }
             lines.push(match explanation.agrees() {
                 Some(true) => format!("nlsel's model chooses {model}: it agrees with the kernel"),
                 Some(false) => format!(
@@ -374,6 +409,23 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
         Some(reason) => object.string("unsupported", reason),
         None => object.raw("unsupported", "null"),
     };
+    match explanation.kernel.nexthop_group {
+        Some(group) => object.number("nexthop_group", group),
+        None => object.raw("nexthop_group", "null"),
+    };
+    let paths: Vec<String> = explanation
+        .path_sources
+        .iter()
+        .map(|&(path, source)| {
+            let mut item = String::new();
+            let mut entry = json::Object::begin(&mut item);
+            entry.string("dev", name_of(interfaces, path));
+            push_ip(&mut entry, "src", source);
+            entry.end();
+            item
+        })
+        .collect();
+    object.raw("paths", &json::array(&paths));
     let mut candidates = Vec::new();
     let mut excluded = Vec::new();
     match &explanation.decision {
@@ -548,6 +600,9 @@ mod tests {
             oif: Some(2),
             configured_prefsrc: None,
             nexthop_oif: Some(2),
+            nexthop_group: None,
+            nexthop_object: false,
+            paths: Vec::new(),
             fib_match_ignored,
             matched: None,
         }
@@ -559,6 +614,7 @@ mod tests {
             destination: "2001:db8:9::9".parse().unwrap(),
             kernel: kernel(fib_match_ignored),
             decision: Decision::RoutePrefsrc("2001:db8::2".parse().unwrap()),
+            path_sources: Vec::new(),
         };
         assert_eq!(explanation(false).agrees(), Some(false));
         assert_eq!(explanation(false).unsupported(), None);
