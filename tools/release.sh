@@ -29,6 +29,11 @@ rustup component add rust-src --toolchain "$toolchain" >/dev/null
 cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
 rustup_home=$(cd "${RUSTUP_HOME:-$HOME/.rustup}" && pwd -P)
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
+# A release says what changed: CHANGELOG.md needs a "## VERSION" heading for this version.
+if ! grep -q "^## $version\b" CHANGELOG.md; then
+  echo "error: CHANGELOG.md has no \"## $version\" entry" >&2
+  exit 1
+fi
 
 # The release profile (Cargo.toml) already strips and uses one codegen unit and LTO. A panic
 # aborts on the spot, so nothing ever unwinds: no unwind tables (a seventh of the binary), and
