@@ -415,6 +415,7 @@ mod tests {
         [Interface {
             ifindex: 2,
             name: b"eth0".to_vec(),
+            alt_names: Vec::new(),
         }]
     }
 
@@ -487,10 +488,12 @@ mod tests {
             Interface {
                 ifindex: 1,
                 name: b"lo".to_vec(),
+                alt_names: Vec::new(),
             },
             Interface {
                 ifindex: 2,
                 name: b"eth0".to_vec(),
+                alt_names: Vec::new(),
             },
         ];
         let mut v4 = address(false, IfaFlags::PERMANENT);
