@@ -66,12 +66,20 @@ cmp -s "$x/amd64/usr/sbin/nlsel" "dist/nlsel-$version-x86_64-unknown-linux-musl"
 # take the command from /etc/default/nlsel.
 mkdir "$x/bin"
 cp "dist/nlsel-$version-x86_64-unknown-linux-musl" "$x/bin/nlsel"
-strip_unit() { grep -vE '^(#|Description=|Documentation=|ExecStart=|ExecCondition=|EnvironmentFile=)'; }
+# The binary runs from a temporary directory here, which changes the sandbox lines for its
+# path; the package's are those for /usr/sbin/nlsel, checked on their own below.
+strip_unit() {
+  grep -vE '^(#|Description=|Documentation=|ExecStart=|ExecCondition=|EnvironmentFile=)' |
+    sed -E 's/^(PrivateTmp|ProtectHome|PrivateDevices)=.*/\1=/'
+}
 diff <("$x/bin/nlsel" unit deprecate --except ::2 --watch | strip_unit) \
   <(strip_unit <"$x/amd64/lib/systemd/system/nlsel.service") ||
   fail "the package's unit is not the one nlsel unit prints"
 grep -qx 'ExecStart=/usr/sbin/nlsel $NLSEL_ARGS' "$x/amd64/lib/systemd/system/nlsel.service" ||
   fail "the unit's ExecStart does not run NLSEL_ARGS"
+for line in PrivateTmp=yes ProtectHome=yes PrivateDevices=yes; do
+  grep -qx "$line" "$x/amd64/lib/systemd/system/nlsel.service" || fail "the unit lacks $line"
+done
 systemd-analyze verify "$x/amd64/lib/systemd/system/nlsel.service" 2>&1 |
   grep -v 'Command /usr/sbin/nlsel is not executable\|nlsel.service: Unit configuration has fatal error' || true
 
