@@ -6,7 +6,9 @@
 //! variable when set (a release script or a distribution package may set it), else from the
 //! checkout's own `.git` files (`HEAD`, the loose ref it names, or `packed-refs`; a worktree's
 //! `.git` file and its `commondir` are followed), else it is "unknown" (a source tarball).
-//! Nothing else about the build machine is embedded, so the build stays reproducible.
+//! Nothing else about the build machine is embedded, so the build stays reproducible. When
+//! `git` can say that a file the binary is built from differs from that commit, the commit
+//! gets a `-dirty` suffix, so that such a binary never passes for the commit's.
 
 use std::env;
 use std::fs;
@@ -18,7 +20,11 @@ fn main() {
         Ok(commit) if !commit.is_empty() => commit,
         _ => {
             let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-            git_commit(&root).unwrap_or_else(|| "unknown".to_string())
+            match git_commit(&root) {
+                Some(commit) if is_dirty(&root) => format!("{commit}-dirty"),
+                Some(commit) => commit,
+                None => "unknown".to_string(),
+            }
         }
     };
     println!("cargo::rustc-env=NLSEL_COMMIT={commit}");
@@ -90,6 +96,31 @@ fn git_commit(root: &Path) -> Option<String> {
         let (commit, name) = line.split_once(' ')?;
         (name == reference && is_commit(commit)).then(|| commit.to_string())
     })
+}
+
+/// The sources of the binary, whose changes `git status` is asked about.
+const SOURCES: [&str; 5] = ["src", "build.rs", "Cargo.toml", "Cargo.lock", ".cargo"];
+
+/// Whether `git status` reports a change to a tracked file among [`SOURCES`]; false when
+/// there is no git to ask (a source tarball, a machine without git).
+fn is_dirty(root: &Path) -> bool {
+    for source in SOURCES {
+        // A directory is scanned whole by cargo, so any edit under src/ runs this again.
+        println!("cargo::rerun-if-changed={}", root.join(source).display());
+    }
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+        ])
+        .args(SOURCES)
+        .output()
+        .is_ok_and(|out| out.status.success() && !out.stdout.is_empty())
 }
 
 fn is_commit(text: &str) -> bool {

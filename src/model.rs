@@ -12,11 +12,21 @@ use crate::nl::link::LinkMessage;
 use crate::nl::request::{Conn, RequestError};
 use crate::nl::route::RouteMessage;
 
-/// An interface: its index and its name as the kernel spells it (any bytes).
+/// An interface: its index, its name as the kernel spells it (any bytes), and its alternative
+/// names (`ip link property add dev IF altname ALT`), which name it as well as its name does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     pub ifindex: u32,
     pub name: Vec<u8>,
+    pub alt_names: Vec<Vec<u8>>,
+}
+
+impl Interface {
+    /// Whether `name` is this interface's name or one of its alternative names, as `ip` and
+    /// the kernel (`dev_get_by_name`) accept either.
+    pub fn is_named(&self, name: &[u8]) -> bool {
+        self.name == name || self.alt_names.iter().any(|alt| alt == name)
+    }
 }
 
 /// The flags the kernel keeps when an address is changed, and that a change must therefore
@@ -185,6 +195,7 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
                 interfaces.push(Interface {
                     ifindex: link.ifindex,
                     name,
+                    alt_names: link.alt_names().map(<[u8]>::to_vec).collect(),
                 });
             }
             Ok(())
@@ -370,7 +381,7 @@ pub fn resolve_names(interfaces: &[Interface], names: &[Vec<u8>]) -> Result<Vec<
         .map(|name| {
             interfaces
                 .iter()
-                .find(|interface| &interface.name == name)
+                .find(|interface| interface.is_named(name))
                 .map(|interface| interface.ifindex)
                 .ok_or_else(|| name.clone())
         })

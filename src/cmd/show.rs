@@ -53,7 +53,9 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     let links = read_links(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
     let mut interfaces: Vec<&Link> = links.iter().collect();
     if let Some(dev) = &args.dev {
-        interfaces.retain(|interface| &interface.name == dev);
+        interfaces.retain(|interface| {
+            &interface.name == dev || interface.alt_names.iter().flatten().any(|alt| alt == dev)
+        });
         if interfaces.is_empty() {
             return Err(Failure::InterfaceNotFound(dev.clone()));
         }
@@ -75,6 +77,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
             .map(|link| Interface {
                 ifindex: link.ifindex,
                 name: link.name.clone(),
+                alt_names: Vec::new(),
             })
             .collect();
         for line in present::show_text(&interfaces, &addresses) {

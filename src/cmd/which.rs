@@ -298,6 +298,7 @@ fn interfaces_of(state: &SourceState) -> Vec<Interface> {
         .map(|i| Interface {
             ifindex: i.ifindex,
             name: i.name.clone(),
+            alt_names: Vec::new(),
         })
         .collect()
 }

@@ -177,7 +177,7 @@ fn address_line(address: &Address) -> String {
         words.push(format!("metric {metric}"));
     }
     if let Some(proto) = address.proto {
-        words.push(format!("proto {proto}"));
+        words.push(format!("proto {}", address_protocol_name(proto)));
     }
     words.push(format!("valid_lft {}", lifetime_text(address.valid_lft)));
     words.push(format!(
@@ -284,8 +284,13 @@ pub fn ip_command(change: &Change<'_>, interfaces: &[Interface]) -> String {
     if let Some(metric) = address.rt_priority {
         words.push(format!("metric {metric}"));
     }
+    // iproute2 before 6.2 refuses `proto` for an address (Debian 12 has 6.1), and without it
+    // the kernel resets the protocol: said after the command, where the shell ignores it.
     if let Some(proto) = address.proto {
-        words.push(format!("proto {proto}"));
+        words.push(format!(
+            "# proto {} with iproute2 6.2+",
+            address_protocol_name(proto)
+        ));
     }
     words.join(" ")
 }
@@ -355,8 +360,10 @@ pub fn plan_report(
                 }
             }
             Step::LeaveAlone { ifindex } if as_json => left_alone_json(*ifindex, interfaces),
+            // A comment among --dry-run's commands, so that the output runs as a script.
             Step::LeaveAlone { ifindex } => format!(
-                "left alone: {} ({LEFT_ALONE_REASON})",
+                "{}left alone: {} ({LEFT_ALONE_REASON})",
+                if mode == Mode::DryRun { "# " } else { "" },
                 lossy(&name_of(interfaces, *ifindex))
             ),
         };
@@ -408,6 +415,7 @@ mod tests {
         [Interface {
             ifindex: 2,
             name: b"eth0".to_vec(),
+            alt_names: Vec::new(),
         }]
     }
 
@@ -480,10 +488,12 @@ mod tests {
             Interface {
                 ifindex: 1,
                 name: b"lo".to_vec(),
+                alt_names: Vec::new(),
             },
             Interface {
                 ifindex: 2,
                 name: b"eth0".to_vec(),
+                alt_names: Vec::new(),
             },
         ];
         let mut v4 = address(false, IfaFlags::PERMANENT);
@@ -508,7 +518,7 @@ mod tests {
                 "1: lo",
                 "2: eth0",
                 "    inet 192.0.2.1/24 brd 192.0.2.255 scope global label eth0:1 valid_lft forever preferred_lft forever",
-                "    inet6 2001:db8::beef/64 scope global deprecated dynamic noprefixroute metric 7 proto 3 valid_lft 3542 preferred_lft 0",
+                "    inet6 2001:db8::beef/64 scope global deprecated dynamic noprefixroute metric 7 proto kernel_ll valid_lft 3542 preferred_lft 0",
             ]
         );
     }

@@ -76,11 +76,21 @@ expect "nlsel -n $ns prefer 2001:db8:1::beef --probe "
 expect "nlsel -n $ns deprecate --except ::2 --probe " 
 expect "nlsel -n $ns which 2001:db8::1 --" --dev --dport --explain --help --sport --tcp --udp
 expect "nlsel -n $ns which fe80::1 --dev " eth7 eth7p lo
-expect "nlsel -n $ns addr change " 127.0.0.1/8 ::1/128 192.0.2.9/24 2001:db8:1::2/64 2001:db8:1::beef/64 10.1.0.2/32
+expect "nlsel -n $ns addr change " 127.0.0.1/8 ::1/128 192.0.2.9/24 2001:db8:1::2/64 2001:db8:1::beef/64 10.1.0.1/32
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev " eth7 eth7p lo
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 pre" preferred_lft
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect "nlsel unit " deprecate prefer
+# unit rejects --dry-run and --check, so it is not offered them.
+expect "nlsel unit deprecate --d" --dev
+expect "nlsel unit deprecate --except ::2 --c" 
+expect "nlsel unit prefer ::2 --" --watch --probe --help
+expect "nlsel deprecate --d" --dev --dry-run
+# --netns=NS names the namespace as -n NS does.
+expect "nlsel --netns=$ns show dev eth7" eth7 eth7p
+# The live values come from the command being completed, not from nlsel in PATH.
+[ ! -e /usr/bin/nlsel ] && [ ! -e /bin/nlsel ] || { echo "nlsel is in /usr/bin or /bin"; exit 1; }
+PATH=/usr/bin:/bin expect "$3 -n $ns show dev eth7" eth7 eth7p
 expect "nlsel -n $ns unit deprecate --dev " eth7 eth7p lo
 expect "nlsel completions " bash zsh fish
 expect "nlsel -n $ns which 2001:db8::1 " 
@@ -96,7 +106,7 @@ _nlsel
 exit "$failures"
 HARNESS
 )
-bash -c "$bash_test" harness "$tmp/nlsel.bash" "$ns" || fail "bash completion: see above"
+bash -c "$bash_test" harness "$tmp/nlsel.bash" "$ns" "$bin" || fail "bash completion: see above"
 
 # --- fish ------------------------------------------------------------------------------------
 fish -n "$tmp/nlsel.fish" || fail "fish -n rejects the fish script"
@@ -116,6 +126,10 @@ expect_fish "nlsel -n $ns deprecate --dev " eth7 eth7p lo
 expect_fish "nlsel -n $ns prefer 2001" 2001:db8:1::2 2001:db8:1::beef
 expect_fish "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect_fish "nlsel completions " bash zsh fish
+expect_fish "nlsel --netns=$ns show dev eth7" eth7 eth7p
+expect_fish "nlsel -n $ns addr change 10." 10.1.0.1/32
+got=$(fish_complete "nlsel unit deprecate --")
+[[ " $got " != *" --dry-run "* && " $got " != *" --check "* ]] || fail "fish offers unit deprecate [$got]"
 got=$(fish_complete "nlsel -n $ns deprecate --")
 for option in --except --dev --dry-run --check --watch --help; do
   [[ " $got " == *" $option "* ]] || fail "fish: 'nlsel deprecate --' lacks $option: [$got]"

@@ -9,6 +9,7 @@ _nlsel_show() {
   for (( k = 2; k < CURRENT; k++ )); do
     case $words[k] in
       (-n|--netns) ns=(-n $words[k+1]) ;;
+      (--netns=*) ns=(-n ${words[k]#--netns=}) ;;
     esac
   done
   _call_program nlsel-show $words[1] $ns show 2>/dev/null
@@ -31,7 +32,7 @@ _nlsel_addresses() {
     fields=(${=line})
     case $1/$fields[1] in
       (all/inet|all/inet6)
-        if [[ $fields[3] == peer ]]; then found+=($fields[4]); else found+=($fields[2]); fi ;;
+        if [[ $fields[3] == peer ]]; then found+=($fields[2]/${fields[4]#*/}); else found+=($fields[2]); fi ;;
       (global6/inet6)
         [[ " $line " == *" scope global "* ]] && found+=(${fields[2]%/*}) ;;
     esac
@@ -77,7 +78,10 @@ _nlsel() {
     fi
     return
   fi
+  # A unit runs its command for real: no --dry-run or --check there.
+  local -a modes=(--dry-run --check)
   if [[ $command == unit ]]; then
+    modes=()
     if (( i == CURRENT )); then
       compadd deprecate prefer
       return
@@ -116,7 +120,7 @@ _nlsel() {
         (--dev) _nlsel_interfaces ;;
         (--except) _message 'address or prefix' ;;
         (--probe) _message 'destination address' ;;
-        (*) compadd -- --except --dev --dry-run --check --watch --probe -h --help ;;
+        (*) compadd -- --except --dev $modes --watch --probe -h --help ;;
       esac ;;
     (prefer)
       if [[ $prev == --probe ]]; then
@@ -124,7 +128,7 @@ _nlsel() {
       elif (( $#positional == 0 )) && [[ $PREFIX != -* ]]; then
         _nlsel_addresses global6
       else
-        compadd -- --dry-run --check --watch --probe -h --help
+        compadd -- $modes --watch --probe -h --help
       fi ;;
     (undeprecate)
       if [[ $prev == --dev ]]; then _nlsel_interfaces; else compadd -- --dev -h --help; fi ;;
