@@ -28,7 +28,8 @@ fn show_dev_accepts_an_alternative_name() {
     assert!(
         run.lines()
             .first()
-            .is_some_and(|line| line.split_whitespace().nth(1) == Some(SEED_IF)),
+            .and_then(|line| line.split(": ").nth(1))
+            .is_some_and(|name| name.split('@').next() == Some(SEED_IF)),
         "{}",
         run.stdout
     );
@@ -59,4 +60,30 @@ fn addr_change_accepts_an_alternative_name() {
     ns.nlsel(&["addr", "change", &cidr, "dev", ALT, "preferred_lft", "0"])
         .expect_ok();
     assert!(ns.addr(SEED_BEEF).is_deprecated(), "{SEED_BEEF}");
+}
+
+#[test]
+fn which_accepts_an_alternative_name_as_device_and_scope() {
+    let Some(ns) = with_altname() else {
+        return;
+    };
+    for (by_alt, by_name) in [
+        (
+            vec!["which", "fe80::1%venet0-alt"],
+            vec!["which", "fe80::1%venet0"],
+        ),
+        (
+            vec!["which", "ff02::1", "--dev", ALT],
+            vec!["which", "ff02::1", "--dev", SEED_IF],
+        ),
+    ] {
+        let alt = ns.nlsel(&by_alt);
+        let name = ns.nlsel(&by_name);
+        assert_eq!(
+            (alt.code, &alt.stdout, &alt.stderr),
+            (name.code, &name.stdout, &name.stderr),
+            "{by_alt:?}"
+        );
+        assert!(!name.stderr.contains("not found"), "{}", name.stderr);
+    }
 }

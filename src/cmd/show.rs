@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{interface_name, keyword_value, usage_error};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::{Interface, Link, read_addresses, read_links};
+use crate::model::{Link, read_addresses, read_links};
 use crate::nl::Family;
 use crate::present;
 
@@ -72,15 +72,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         ctx.out
             .line(&present::show_json(&interfaces, &links, &addresses));
     } else {
-        let interfaces: Vec<Interface> = interfaces
-            .iter()
-            .map(|link| Interface {
-                ifindex: link.ifindex,
-                name: link.name.clone(),
-                alt_names: Vec::new(),
-            })
-            .collect();
-        for line in present::show_text(&interfaces, &addresses) {
+        for line in present::show_text(&interfaces, &links, &addresses) {
             ctx.out.line(&line);
         }
     }

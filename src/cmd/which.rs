@@ -156,7 +156,7 @@ fn needs_scope(destination: IpAddr) -> bool {
 fn ifindex_of(interfaces: &[Interface], name: &[u8]) -> Result<u32, Failure> {
     interfaces
         .iter()
-        .find(|i| i.name == name)
+        .find(|i| i.is_named(name))
         .map(|i| i.ifindex)
         .ok_or_else(|| Failure::InterfaceNotFound(name.to_vec()))
 }

@@ -17,9 +17,16 @@ _nlsel_show() {
 
 _nlsel_interfaces() {
   local -a names
-  local line
+  local line name
+  # `N: NAME[@LOWER]: <FLAGS> …` and `    altname NAME`, as `ip addr show` prints them.
   for line in ${(f)"$(_nlsel_show)"}; do
-    [[ $line == [0-9]*:\ * ]] && names+=(${line#*: })
+    if [[ $line == [0-9]*:\ * ]]; then
+      name=${line#*: }
+      name=${name%%: <*}
+      names+=(${name%@*})
+    elif [[ $line == '    altname '* ]]; then
+      names+=(${line#    altname })
+    fi
   done
   _describe -t interfaces 'interface' names
 }

@@ -10,7 +10,13 @@ _nlsel_show() {
 _nlsel_interfaces() {
     local first second rest
     while read -r first second rest; do
-        [[ $first == *: ]] && printf '%s\n' "$second"
+        # `N: NAME[@LOWER]: <FLAGS> …` and `    altname NAME`, as `ip addr show` prints them.
+        if [[ $first == *: ]]; then
+            second=${second%:}
+            printf '%s\n' "${second%@*}"
+        elif [[ $first == altname ]]; then
+            printf '%s\n' "$second"
+        fi
     done < <(_nlsel_show)
 }
 

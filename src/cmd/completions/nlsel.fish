@@ -15,8 +15,11 @@ function __nlsel_show
     $words[1] $ns show 2>/dev/null
 end
 
+# `N: NAME[@LOWER]: <FLAGS> …` and `    altname NAME`, as `ip addr show` prints them.
 function __nlsel_interfaces
-    __nlsel_show | string match -r '^[0-9]+: (.*)$' | string match -rv '^[0-9]+: '
+    set -l shown (__nlsel_show)
+    string replace -rf '^[0-9]+: (\S+?)(@[^@\s]*)?: <.*' '$1' -- $shown
+    string replace -rf '^\s+altname (\S+)$' '$1' -- $shown
 end
 
 function __nlsel_global6
