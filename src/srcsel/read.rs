@@ -11,12 +11,12 @@ use std::path::PathBuf;
 
 use super::{InterfaceState, Ipv6Conf, KernelBuild, LabelEntry, SourceState};
 use crate::model::{read_addresses, read_interfaces};
-use crate::nl::Family;
 use crate::nl::addrlabel::{AddrLabelMessage, RTM_GETADDRLABEL, RTM_NEWADDRLABEL};
 use crate::nl::header::{RTM_GETROUTE, RTM_NEWROUTE};
 use crate::nl::nexthop::{NexthopMessage, RTM_GETNEXTHOP, RTM_NEWNEXTHOP};
 use crate::nl::request::{Conn, RequestError, Transport};
 use crate::nl::route::RouteMessage;
+use crate::nl::{Emit, Family};
 
 /// A request that failed, and what it was reading.
 #[derive(Debug)]
@@ -99,38 +99,58 @@ impl Flow {
     }
 }
 
+/// The payload of the `reply_type` message the kernel answers `request` with, if any. Every
+/// single question here goes through this one closure, so the binary has one copy of the
+/// request loop for them (each closure type is another copy, about a kilobyte).
+fn ask<T: Transport>(
+    conn: &mut Conn<T>,
+    msg_type: u16,
+    request: &dyn Emit,
+    reply_type: u16,
+) -> Result<Option<Vec<u8>>, RequestError> {
+    let mut reply = None;
+    conn.request(msg_type, request, |message| {
+        if message.header.msg_type == reply_type {
+            reply = Some(message.payload.to_vec());
+        }
+        Ok(())
+    })?;
+    Ok(reply)
+}
+
 fn lookup<T: Transport>(
     conn: &mut Conn<T>,
     request: &RouteMessage,
 ) -> Result<Option<RouteMessage>, ReadError> {
-    let mut route = None;
-    conn.request(RTM_GETROUTE, request, |message| {
-        if message.header.msg_type == RTM_NEWROUTE {
-            let parsed = RouteMessage::parse(message.payload)?.0;
+    ask(conn, RTM_GETROUTE, request, RTM_NEWROUTE)
+        .and_then(|payload| {
+            let Some(payload) = payload else {
+                return Ok(None);
+            };
+            let route = RouteMessage::parse(&payload)?.0;
             // Read the paths here, so that a malformed one fails the request.
-            parsed.paths().try_for_each(|path| path.map(drop))?;
-            route = Some(parsed);
-        }
-        Ok(())
-    })
-    .map_err(reading(format!(
-        "route to \"{}\"",
-        request.dst.map(|d| d.to_string()).unwrap_or_default()
-    )))?;
-    Ok(route)
+            route.paths().try_for_each(|path| path.map(drop))?;
+            Ok(Some(route))
+        })
+        .map_err(reading(format!(
+            "route to \"{}\"",
+            request.dst.map(|d| d.to_string()).unwrap_or_default()
+        )))
 }
 
 /// Nexthop object `id`, when the kernel has it.
 fn nexthop<T: Transport>(conn: &mut Conn<T>, id: u32) -> Result<Option<NexthopMessage>, ReadError> {
-    let mut nexthop = None;
-    conn.request(RTM_GETNEXTHOP, &NexthopMessage::get(id), |message| {
-        if message.header.msg_type == RTM_NEWNEXTHOP {
-            nexthop = Some(NexthopMessage::parse(message.payload)?.0);
-        }
-        Ok(())
+    ask(
+        conn,
+        RTM_GETNEXTHOP,
+        &NexthopMessage::get(id),
+        RTM_NEWNEXTHOP,
+    )
+    .and_then(|payload| match payload {
+        Some(payload) => Ok(Some(NexthopMessage::parse(&payload)?.0)),
+        None => Ok(None),
     })
-    .map_err(reading(format!("nexthop {id}")))?;
-    Ok(nexthop)
+    .map_err(reading(format!("nexthop {id}")))
 }
 
 /// The device the kernel takes the source from for a route using nexthop object `id`
