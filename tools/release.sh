@@ -59,10 +59,13 @@ for target in "${targets[@]}"; do
     crt_flags=("-Lnative=$stable_sysroot/lib/rustlib/$target/lib/self-contained")
   fi
   # A target directory of its own, so no artefact of another build (other flags, the stable
-  # toolchain) is reused.
+  # toolchain) is reused. The standard library is built with its size-optimised code paths
+  # (optimize_for_size; this replaces its default features, of which only panic-unwind
+  # matters, and nothing unwinds here).
   RUSTFLAGS="${rustflags[*]} ${crt_flags[*]}" SOURCE_DATE_EPOCH=0 \
     cargo "+$toolchain" build --release --locked --target "$target" \
-    --target-dir target/release-build -Z build-std=std,panic_abort
+    --target-dir target/release-build -Z build-std=std,panic_abort \
+    -Z build-std-features=optimize_for_size
   built=target/release-build/$target/release/nlsel
   name=nlsel-$version-$target
   cp "$built" "dist/$name"
