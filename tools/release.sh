@@ -32,11 +32,14 @@ version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 
 # The release profile (Cargo.toml) already strips and uses one codegen unit and LTO. A panic
 # aborts on the spot, so nothing ever unwinds: no unwind tables (a seventh of the binary), and
-# packed relative relocations (DT_RELR, which musl's static-PIE start code applies).
+# packed relative relocations (DT_RELR, which musl's static-PIE start code applies). lld folds
+# functions whose code is identical (--icf=all, which is safe only for code that never compares
+# function addresses: nlsel and its crates do not; --icf=safe folds nothing here).
 rustflags=(
   -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
   -Cstrip=symbols
   -Clink-self-contained=yes -Clinker=rust-lld -Clink-arg=-zpack-relative-relocs
+  -Clink-arg=--icf=all
   "--remap-path-prefix=$root=/nlsel"
   "--remap-path-prefix=$cargo_home=/cargo"
   "--remap-path-prefix=$rustup_home=/rustup"
