@@ -34,12 +34,14 @@ version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 # aborts on the spot, so nothing ever unwinds: no unwind tables (a seventh of the binary), and
 # packed relative relocations (DT_RELR, which musl's static-PIE start code applies). lld folds
 # functions whose code is identical (--icf=all, which is safe only for code that never compares
-# function addresses: nlsel and its crates do not; --icf=safe folds nothing here).
+# function addresses: nlsel and its crates do not; --icf=safe folds nothing here). LLVM's
+# inliner at opt-level z still inlines calls it deems cheaper than 5; at 0 the binary is
+# smaller (at -20 it grows again).
 rustflags=(
   -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
   -Cstrip=symbols
   -Clink-self-contained=yes -Clinker=rust-lld -Clink-arg=-zpack-relative-relocs
-  -Clink-arg=--icf=all
+  -Clink-arg=--icf=all -Cllvm-args=-inline-threshold=0
   "--remap-path-prefix=$root=/nlsel"
   "--remap-path-prefix=$cargo_home=/cargo"
   "--remap-path-prefix=$rustup_home=/rustup"
