@@ -36,12 +36,14 @@ version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 # functions whose code is identical (--icf=all, which is safe only for code that never compares
 # function addresses: nlsel and its crates do not; --icf=safe folds nothing here). LLVM's
 # inliner at opt-level z still inlines calls it deems cheaper than 5; at 0 the binary is
-# smaller (at -20 it grows again).
+# smaller (at -20 it grows again). LLVM's machine outliner, which AArch64 runs by default on
+# size-optimised code, also runs on x86_64 (-enable-machine-outliner=always): it moves repeated
+# instruction sequences into shared functions.
 rustflags=(
   -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
   -Cstrip=symbols
   -Clink-self-contained=yes -Clinker=rust-lld -Clink-arg=-zpack-relative-relocs
-  -Clink-arg=--icf=all -Cllvm-args=-inline-threshold=0
+  -Clink-arg=--icf=all -Cllvm-args=-inline-threshold=0 -Cllvm-args=-enable-machine-outliner=always
   "--remap-path-prefix=$root=/nlsel"
   "--remap-path-prefix=$cargo_home=/cargo"
   "--remap-path-prefix=$rustup_home=/rustup"
