@@ -280,6 +280,15 @@ pub fn read_addresses(
     family: Family,
     mut keep: impl FnMut(&Address) -> bool,
 ) -> Result<Vec<Address>, RequestError> {
+    read_addresses_kept(conn, family, &mut keep)
+}
+
+/// [`read_addresses`] compiled once, not once per `keep` (each copy cost about 700 bytes).
+fn read_addresses_kept(
+    conn: &mut Conn,
+    family: Family,
+    keep: &mut dyn FnMut(&Address) -> bool,
+) -> Result<Vec<Address>, RequestError> {
     conn.dump(
         RTM_GETADDR,
         &AddrMessage::empty(family),

@@ -41,11 +41,18 @@ fi
 
 # The release profile (Cargo.toml) already strips and uses one codegen unit and LTO. A panic
 # aborts on the spot, so nothing ever unwinds: no unwind tables (a seventh of the binary), and
-# packed relative relocations (DT_RELR, which musl's static-PIE start code applies).
+# packed relative relocations (DT_RELR, which musl's static-PIE start code applies). lld folds
+# functions whose code is identical (--icf=all, which is safe only for code that never compares
+# function addresses: nlsel and its crates do not; --icf=safe folds nothing here). LLVM's
+# inliner at opt-level z still inlines calls it deems cheaper than 5; at 0 the binary is
+# smaller (at -20 it grows again). LLVM's machine outliner, which AArch64 runs by default on
+# size-optimised code, also runs on x86_64 (-enable-machine-outliner=always): it moves repeated
+# instruction sequences into shared functions.
 rustflags=(
   -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
   -Cstrip=symbols
   -Clink-self-contained=yes -Clinker=rust-lld -Clink-arg=-zpack-relative-relocs
+  -Clink-arg=--icf=all -Cllvm-args=-inline-threshold=0 -Cllvm-args=-enable-machine-outliner=always
   "--remap-path-prefix=$root=/nlsel"
   "--remap-path-prefix=$cargo_home=/cargo"
   "--remap-path-prefix=$rustup_home=/rustup"
@@ -86,10 +93,13 @@ for target in "${targets[@]}"; do
     }
   fi
   # A target directory of its own, so no artefact of another build (other flags, the stable
-  # toolchain) is reused.
+  # toolchain) is reused. The standard library is built with its size-optimised code paths
+  # (optimize_for_size; this replaces its default features, of which only panic-unwind
+  # matters, and nothing unwinds here).
   RUSTFLAGS="${rustflags[*]} ${crt_flags[*]}" SOURCE_DATE_EPOCH=0 \
     cargo "+$toolchain" build --release --locked --target "$target_arg" \
-    --target-dir target/release-build -Z build-std=std,panic_abort "${spec_flags[@]}"
+    --target-dir target/release-build -Z build-std=std,panic_abort \
+    -Z build-std-features=optimize_for_size "${spec_flags[@]}"
   built=target/release-build/$target/release/nlsel
   name=nlsel-$version-$target
   cp "$built" "dist/$name"
