@@ -19,9 +19,8 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{BIN, Netns, have_program, skip};
+use common::{BIN, Netns, Rng, have_program, seed, skip};
 use serde_json::Value;
 
 /// At least this many (configuration, destination) pairs per run.
@@ -29,44 +28,6 @@ const PAIRS: usize = 2000;
 const DESTINATIONS_PER_CONFIG: usize = 25;
 
 const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py");
-
-/// splitmix64: small, seedable, good enough to pick configurations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-fn seed() -> u64 {
-    let seed = std::env::var("NLSEL_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("differential seed: {seed} (replay with NLSEL_DIFF_SEED={seed})");
-    seed
-}
 
 /// `nlsel -n NS -j which DEST --explain`, parsed, with its exit code.
 fn explain(ns: &Netns, dest: &str) -> (i32, Value, String) {
@@ -601,7 +562,7 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
 
 #[test]
 fn model_agrees_with_the_kernel_on_random_configurations() {
-    let seed = seed();
+    let seed = seed("NLSEL_DIFF_SEED", "differential");
     let mut rng = Rng(seed);
     let mut pairs = 0;
     let mut unsupported = 0;

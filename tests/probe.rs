@@ -12,53 +12,13 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use common::{Netns, Run, have_program, skip};
+use common::{Netns, Rng, Run, have_program, seed, skip};
 use serde_json::Value;
 
 /// At least this many predictions compared per run.
 const CASES: usize = 100;
 
 const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py");
-
-/// splitmix64, as in tests/explain.rs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-fn seed() -> u64 {
-    let seed = std::env::var("NLSEL_PROBE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("probe seed: {seed} (replay with NLSEL_PROBE_SEED={seed})");
-    seed
-}
 
 fn sysctl(ns: &Netns, settings: &[String]) {
     let mut args = vec!["sysctl".to_string(), "-qw".to_string()];
@@ -303,7 +263,7 @@ fn predictions_match_the_kernel_after_the_change() {
         skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
         return;
     }
-    let seed = seed();
+    let seed = seed("NLSEL_PROBE_SEED", "probe");
     let mut rng = Rng(seed);
     let (mut cases, mut unpredicted, mut configs) = (0, 0, 0);
     while cases < CASES {
