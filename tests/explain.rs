@@ -686,9 +686,9 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
             pairs += 1;
         }
     }
-    eprintln!(
+    common::report(&format!(
         "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, {scopes_refused} unscoped refused, {refused_mapped} mapped sources refused, {nexthop_groups} via nexthop groups, {ecmp_listed} with ECMP paths listed, rules seen (x10): {rules_seen:?}"
-    );
+    ));
     // Unsupported answers are checked against the kernel above when it lacks rule 4; the
     // bound keeps the random configurations from drifting to where the model cannot answer.
     assert!(

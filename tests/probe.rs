@@ -351,9 +351,9 @@ fn predictions_match_the_kernel_after_the_change() {
             }
         }
     }
-    eprintln!(
+    common::report(&format!(
         "probe: {cases} predictions compared, 0 wrong, {unpredicted} without a prediction, {configs} configurations (seed {seed})"
-    );
+    ));
 }
 
 /// A host whose e0 gets SLAAC addresses in 2001:db8:5::/64 (with temporaries, preferred over

@@ -803,6 +803,12 @@ pub fn seed(var: &str, what: &str) -> u64 {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64)
         });
-    eprintln!("{what} seed: {seed} (replay with {var}={seed})");
+    report(&format!("{what} seed: {seed} (replay with {var}={seed})"));
     seed
+}
+
+/// A line for the terminal even when the test passes (libtest keeps `eprintln!` of a passing
+/// test to itself): a random test's seed and what it compared belong in every CI log.
+pub fn report(line: &str) {
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
