@@ -46,7 +46,12 @@ fn explain(ns: &Netns, dest: &str) -> (i32, Value, String) {
 /// there is no route.
 fn kernel_source(ns: &Netns, dest: &str) -> Result<Option<String>, String> {
     let family = if dest.contains(':') { "-6" } else { "-4" };
-    let out = ns.ip_try(&[family, "route", "get", dest]);
+    route_get_source(ns, &[family, "route", "get", dest])
+}
+
+/// Runs `ip ARGS` (an `ip route get`) and reads its `src`, as [`kernel_source`] says.
+fn route_get_source(ns: &Netns, args: &[&str]) -> Result<Option<String>, String> {
+    let out = ns.ip_try(args);
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
@@ -185,16 +190,7 @@ fn ip_route_get(ns: &Netns, query: &Query) -> Result<Option<String>, String> {
     if let Some(oif) = &oif {
         args.extend(["oif", oif]);
     }
-    let out = ns.ip_try(&args);
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    Ok(words
-        .windows(2)
-        .find(|w| w[0] == "src")
-        .map(|w| w[1].to_string()))
+    route_get_source(ns, &args)
 }
 
 fn sysctl(ns: &Netns, settings: &[String]) {
