@@ -76,13 +76,15 @@ pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
             .strip_prefix("- ")
             .or((trimmed == "-").then_some(""));
         // `lifetime:` below an address written as a mapping.
-        if let (None, Some(last)) = (item, found.last_mut()) {
-            if last.mapping && last.line < line && indent > last.indent {
-                if let Some(("lifetime", value)) = key_and_value(trimmed) {
-                    last.deprecated = unquoted(value) == "0";
-                }
-                continue;
+        if let (None, Some(last)) = (item, found.last_mut())
+            && last.mapping
+            && last.line < line
+            && indent > last.indent
+        {
+            if let Some(("lifetime", value)) = key_and_value(trimmed) {
+                last.deprecated = unquoted(value) == "0";
             }
+            continue;
         }
         while path
             .last()
