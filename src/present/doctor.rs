@@ -424,7 +424,7 @@ mod tests {
             .to_vec();
         assert_eq!(
             unit_commands(&words, "nlsel.service", "/etc/systemd/system/nlsel.service"),
-            "nlsel -n vps unit deprecate --except ::2 > /etc/systemd/system/nlsel.service\n\
+            "nlsel -n vps unit deprecate --except '::2' > /etc/systemd/system/nlsel.service\n\
              systemctl daemon-reload\nsystemctl reenable nlsel.service\n\
              systemctl restart nlsel.service"
         );
