@@ -11,8 +11,9 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-/// A file tree that stands in for the host's files, removed on drop.
-struct Tree(PathBuf);
+/// A file tree that stands in for the host's files, removed on drop; doctor runs as nobody
+/// when the flag is set.
+struct Tree(PathBuf, std::cell::Cell<bool>);
 
 impl Tree {
     fn new(ns: &Netns) -> Tree {
@@ -21,7 +22,7 @@ impl Tree {
         for sub in ["etc", "run/netns", "usr/lib/systemd/system"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        Tree(dir)
+        Tree(dir, std::cell::Cell::new(false))
     }
 
     fn write(&self, path: &str, content: &str) {
@@ -65,8 +66,16 @@ exec "$@""#;
         ])
         .arg(&self.0)
         .arg("nsenter")
-        .arg(format!("--net=/run/netns/{}", ns.name()))
-        .arg(BIN);
+        .arg(format!("--net=/run/netns/{}", ns.name()));
+        if self.1.get() {
+            cmd.args([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]);
+        }
+        cmd.arg(BIN);
         if json {
             cmd.arg("-j");
         }
@@ -492,6 +501,29 @@ fn unreadable_and_malformed_files_are_warnings_naming_them() {
                 .as_str()
                 .unwrap()
                 .starts_with("/etc/network/interfaces: line 1")),
+        "{findings:#?}"
+    );
+    // As nobody: a directory it may not read is a warning naming it, and the rest is read.
+    let mode = |mode| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = tree.0.join("etc/network");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(0o700);
+    tree.1.set(true);
+    let (_, findings) = tree.findings(&ns, &[]);
+    tree.1.set(false);
+    mode(0o755);
+    assert!(
+        findings.iter().any(|f| f["level"] == "warning"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("/etc/network/interfaces: Permission denied")),
+        "{findings:#?}"
+    );
+    assert!(
+        codes(&findings).contains(&pair("ok", "source")),
         "{findings:#?}"
     );
 }
