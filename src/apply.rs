@@ -333,7 +333,7 @@ fn prefix_route_of(change: &Change<'_>) -> Option<PrefixRoute> {
 /// it (not on a link that is down, for one), which [`reinstalled`] tells afterwards. The
 /// lookups are linear: a host has few prefix routes, and a set costs the shipped binary more
 /// than the 256 KiB budget has left.
-fn missing_prefix_routes<'a, 'b>(
+pub fn missing_prefix_routes<'a, 'b>(
     ctx: &mut Context,
     changes: &[&'a Change<'b>],
 ) -> Result<Vec<(&'a Change<'b>, PrefixRoute)>, Failure> {

@@ -155,7 +155,15 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
                 }
             }
         }
-        "help" => return Err(Failure::Help(HELP)),
+        // `nlsel help COMMAND...` is `nlsel COMMAND... --help`.
+        "help" => match parser.next().map_err(usage_error)? {
+            Some(Value(command)) if command != "help" => {
+                let mut rest: Vec<OsString> = parser.raw_args().map_err(usage_error)?.collect();
+                rest.push("--help".into());
+                return parse_command(&mut lexopt::Parser::from_args(rest), command);
+            }
+            _ => return Err(Failure::Help(HELP)),
+        },
         other => {
             return Err(Failure::usage(format!(
                 "unknown command \"{}\"",
@@ -522,6 +530,12 @@ mod tests {
             &["unit", "deprecate", "--except", "::2", "--dry-run"],
             &["--dry-run"],
         );
+        // prefer's unit was written with --dry-run, and then never changed anything.
+        rejected(&["unit", "prefer", "::2", "--dry-run"], &["--dry-run"]);
+        rejected(
+            &["unit", "prefer", "::2", "--check", "--watch"],
+            &["--check"],
+        );
         let (globals, command) = accepted(&[
             "-n",
             "vps",
@@ -573,6 +587,24 @@ mod tests {
         assert_eq!((args.devs.len(), args.probes.len()), (1, 1));
         rejected(&["doctor", "--probe", "zzz"], &["\"zzz\""]);
         rejected(&["doctor", "extra"], &["\"extra\""]);
+    }
+
+    /// `nlsel help COMMAND` prints that command's help, as `nlsel COMMAND --help` does.
+    #[test]
+    fn help_command_is_the_command_s_help() {
+        for (words, help) in [
+            (&["help", "deprecate"][..], cmd::deprecate::HELP),
+            (&["help", "unit"], cmd::unit::HELP),
+            (&["help", "addr", "change"], cmd::addr_change::HELP),
+            (&["help"], HELP),
+            (&["help", "help"], HELP),
+        ] {
+            match parse_words(words) {
+                Err(Failure::Help(text)) => assert_eq!(text, help, "{words:?}"),
+                _ => panic!("{words:?} gave no help"),
+            }
+        }
+        rejected(&["help", "frobnicate"], &["\"frobnicate\""]);
     }
 
     #[test]

@@ -55,6 +55,12 @@ pub enum Failure {
     NoSource {
         destination: String,
     },
+    /// The kernel's source is an IPv4-mapped address, which `connect()` refuses for an IPv6
+    /// destination (`ip6_dst_lookup_tail`: EAFNOSUPPORT).
+    MappedSource {
+        destination: String,
+        source: String,
+    },
     /// `which --explain`: nlsel's model of the source choice and the kernel differ.
     Disagreement {
         destination: String,
@@ -162,6 +168,13 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Help(text) => f.write_str(text),
+            Failure::MappedSource {
+                destination,
+                source,
+            } => write!(
+                f,
+                "no usable source for \"{destination}\": the kernel chooses {source}, an IPv4-mapped address, and connect() fails with EAFNOSUPPORT"
+            ),
             Failure::NoSource { destination } => {
                 write!(
                     f,

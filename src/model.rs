@@ -1,5 +1,5 @@
 //! What nlsel knows of the kernel's state: interfaces and addresses, read by one dump each and
-//! kept as plain owned values, so that the policy in [`crate::plan`] is pure.
+//! kept as plain owned values, so that the policy in `crate::plan` is pure.
 
 use std::net::IpAddr;
 
@@ -12,11 +12,21 @@ use crate::nl::link::LinkMessage;
 use crate::nl::request::{Conn, RequestError};
 use crate::nl::route::RouteMessage;
 
-/// An interface: its index and its name as the kernel spells it (any bytes).
+/// An interface: its index, its name as the kernel spells it (any bytes), and its alternative
+/// names (`ip link property add dev IF altname ALT`), which name it as well as its name does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     pub ifindex: u32,
     pub name: Vec<u8>,
+    pub alt_names: Vec<Vec<u8>>,
+}
+
+impl Interface {
+    /// Whether `name` is this interface's name or one of its alternative names, as `ip` and
+    /// the kernel (`dev_get_by_name`) accept either.
+    pub fn is_named(&self, name: &[u8]) -> bool {
+        self.name == name || self.alt_names.iter().any(|alt| alt == name)
+    }
 }
 
 /// The flags the kernel keeps when an address is changed, and that a change must therefore
@@ -185,6 +195,7 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
                 interfaces.push(Interface {
                     ifindex: link.ifindex,
                     name,
+                    alt_names: link.alt_names().map(<[u8]>::to_vec).collect(),
                 });
             }
             Ok(())
@@ -269,6 +280,15 @@ pub fn read_addresses(
     family: Family,
     mut keep: impl FnMut(&Address) -> bool,
 ) -> Result<Vec<Address>, RequestError> {
+    read_addresses_kept(conn, family, &mut keep)
+}
+
+/// [`read_addresses`] compiled once, not once per `keep` (each copy cost about 700 bytes).
+fn read_addresses_kept(
+    conn: &mut Conn,
+    family: Family,
+    keep: &mut dyn FnMut(&Address) -> bool,
+) -> Result<Vec<Address>, RequestError> {
     conn.dump(
         RTM_GETADDR,
         &AddrMessage::empty(family),
@@ -320,13 +340,18 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
 /// a process opens is its own namespace's), or `None` when it cannot be read: the interface is
 /// gone, IPv6 is off on it, or `/proc` is not mounted.
 pub fn read_use_tempaddr(ifname: &[u8]) -> Option<i32> {
+    read_ipv6_setting(ifname, "use_tempaddr")
+}
+
+/// One integer setting `net.ipv6.conf.IFNAME.KEY`, as [`read_use_tempaddr`] reads it.
+pub fn read_ipv6_setting(ifname: &[u8], key: &str) -> Option<i32> {
     use std::os::unix::ffi::OsStrExt;
     if ifname.is_empty() || ifname.contains(&b'/') || ifname == b"." || ifname == b".." {
         return None;
     }
     let path = std::path::Path::new("/proc/sys/net/ipv6/conf")
         .join(std::ffi::OsStr::from_bytes(ifname))
-        .join("use_tempaddr");
+        .join(key);
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
@@ -371,7 +396,7 @@ pub fn resolve_names(interfaces: &[Interface], names: &[Vec<u8>]) -> Result<Vec<
         .map(|name| {
             interfaces
                 .iter()
-                .find(|interface| &interface.name == name)
+                .find(|interface| interface.is_named(name))
                 .map(|interface| interface.ifindex)
                 .ok_or_else(|| name.clone())
         })

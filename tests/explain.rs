@@ -301,6 +301,8 @@ fn random_address(rng: &mut Rng, dad_held: bool) -> (String, u8, Vec<&'static st
         6 => (format!("fe80::{x}:{host:x}"), &[64, 64, 10, 128]),
         7 => (format!("fec0::{x}:{host:x}"), &[10, 48, 64]),
         8 => (format!("2001:10::{x}:{host:x}"), &[28, 64, 128]),
+        // IPv4-mapped: a candidate to the kernel, refused by connect() when chosen.
+        9 if rng.chance(30) => (format!("::ffff:10.{x}.{y}.{}", host & 0xff), &[96, 128]),
         _ => (format!("::{host:x}"), &[96, 128]),
     };
     let len = *rng.pick(lens);
@@ -377,8 +379,70 @@ fn random_query(rng: &mut Rng, names: &[String], addresses: &[String]) -> Query 
         query.dev = Some(rng.pick(names).clone());
     }
     query.sport = 1024 + rng.below(60000) as u16;
-    query.dport = 1 + rng.below(65000) as u16;
+    // 53 is the port the random `ip -6 rule ... dport 53` rules match.
+    query.dport = if rng.chance(25) {
+        53
+    } else {
+        1 + rng.below(65000) as u16
+    };
     query
+}
+
+/// Creates the veth pairs `eN`/`pN`: in ifindex order, with explicit indexes that fall as
+/// they are created, or with `e0` (the lowest index) moved in from another namespace last:
+/// the kernel's device list is in the order devices arrive, whatever their indexes.
+fn add_interfaces(ns: &Netns, rng: &mut Rng, names: &[String], description: &mut Vec<String>) {
+    let peer = |name: &str| format!("p{}", &name[1..]);
+    let indexed = |ns: &Netns, name: &str, index: usize| {
+        let (index, peer_index) = (index.to_string(), (index + 1).to_string());
+        ns.ip(&[
+            "link",
+            "add",
+            name,
+            "index",
+            &index,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer(name),
+            "index",
+            &peer_index,
+        ]);
+    };
+    let up = |ns: &Netns, name: &str| {
+        ns.ip(&["link", "set", name, "up"]);
+        ns.ip(&["link", "set", &peer(name), "up"]);
+    };
+    match rng.below(3) {
+        0 => {
+            for name in names {
+                ns.veth(name, &peer(name));
+            }
+            return;
+        }
+        1 => {
+            description.push("interfaces with falling indexes: 60, 50, 40".to_string());
+            for (i, name) in names.iter().enumerate() {
+                indexed(ns, name, 60 - 10 * i);
+                up(ns, name);
+            }
+        }
+        _ => {
+            description.push("e0 (index 8) moved in after the others (30, 40)".to_string());
+            for (i, name) in names.iter().enumerate().skip(1) {
+                indexed(ns, name, 20 + 10 * i);
+                up(ns, name);
+            }
+            let other = Netns::new_or_skip().expect("a second namespace");
+            indexed(&other, &names[0], 8);
+            for dev in [names[0].clone(), peer(&names[0])] {
+                other.ip(&["link", "set", &dev, "netns", ns.name()]);
+            }
+            up(ns, &names[0]);
+        }
+    }
+    ns.settle();
 }
 
 /// What one configuration was, for the failure message.
@@ -392,9 +456,7 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
     let mut description = Vec::new();
     let interfaces = rng.below(3) + 1;
     let names: Vec<String> = (0..interfaces).map(|i| format!("e{i}")).collect();
-    for name in &names {
-        ns.veth(name, &format!("p{}", &name[1..]));
-    }
+    add_interfaces(ns, rng, &names, &mut description);
     let mut settings = Vec::new();
     let mut dad_held = BTreeSet::new();
     if rng.chance(20) {
@@ -478,6 +540,19 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
             rng.below(4)
         ));
     }
+    // Nexthop objects: the kernel takes the source from a group's first member's device,
+    // whatever path the flow takes, and from a single nexthop's device.
+    if rng.chance(40) {
+        let (a, b) = (rng.pick(&names), rng.pick(&names));
+        let group = if rng.chance(50) { "1/2" } else { "2/1" };
+        batch.push_str(&format!(
+            "nexthop add id 1 via fe80::1 dev {a}\nnexthop add id 2 via fe80::2 dev {b}\n\
+             nexthop add id 10 group {group}\n\
+             route add 2001:db8:{}::/52 nhid {}\n",
+            rng.below(4),
+            rng.pick(&[10, 10, 1, 2])
+        ));
+    }
     // Source-specific routes: reached from a source the kernel chooses first (connect()'s
     // second lookup, ip6_dst_lookup_tail).
     for _ in 0..rng.below(3) {
@@ -498,6 +573,15 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
             String::new()
         };
         batch.push_str(&format!("route add 2001:db8:{x}::/48 dev {dev}{src}\n"));
+    }
+    // A rule for the flow's protocol and port: the route asked for must carry them.
+    if rng.chance(30) {
+        let dev = rng.pick(&names);
+        ns.ip(&[
+            "-6", "rule", "add", "ipproto", "udp", "dport", "53", "table", "100",
+        ]);
+        batch.push_str(&format!("route add ::/0 dev {dev} table 100\n"));
+        description.push("ip -6 rule add ipproto udp dport 53 table 100".to_string());
     }
     let failed = ip_batch_force(ns, &batch);
     description.extend(batch.lines().map(|l| format!("ip {l}")));
@@ -523,6 +607,7 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
     let mut unsupported = 0;
     let mut configs = 0;
     let mut scopes_refused = 0;
+    let (mut nexthop_groups, mut ecmp_listed, mut refused_mapped) = (0, 0, 0);
     let mut rules_seen = BTreeSet::new();
     let mip6_built_in = mip6_built_in();
     while pairs < PAIRS {
@@ -557,9 +642,20 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
                 continue;
             }
             // No route, or (IPv4) a route and no address to send from: no source.
+            if connected == "error 97" {
+                // The kernel chose an IPv4-mapped address: nlsel must say it is no source.
+                assert!(
+                    code == 1 && stderr.contains("EAFNOSUPPORT"),
+                    "connect() refuses a mapped source, nlsel answers: {}",
+                    context()
+                );
+                refused_mapped += 1;
+                pairs += 1;
+                continue;
+            }
             if connected.starts_with("error") || connected == "0.0.0.0" {
                 assert!(
-                    code != 0 || json["kernel_src"].is_null(),
+                    code != 0 || json["src"].is_null(),
                     "connect() fails, nlsel answers: {}",
                     context()
                 );
@@ -567,9 +663,9 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
                 continue;
             }
             assert_eq!(
-                json["kernel_src"].as_str(),
+                json["src"].as_str(),
                 Some(connected.as_str()),
-                "nlsel's kernel_src is not what connect() gets: {}",
+                "nlsel's src is not what connect() gets: {}",
                 context()
             );
             if let Ok(Some(ip)) = ip_route_get(&ns, query) {
@@ -585,7 +681,7 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
                 // An IPv4-mapped destination, asked as IPv4: the model answers IPv6 only.
                 assert_ne!(json["agrees"], false, "{}", context());
                 assert!(
-                    json["src"].is_null() || json["src"] == connected.as_str(),
+                    json["model_src"].is_null() || json["model_src"] == connected.as_str(),
                     "{}",
                     context()
                 );
@@ -596,10 +692,14 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
                 unsupported += 1;
                 pairs += 1;
                 // nlsel answers as if the rule were absent; on a kernel known to lack it, that
-                // answer must still be the kernel's.
-                if !mip6_built_in {
+                // answer must still be the kernel's. Other reasons (a label entry's type) have
+                // no answer to check.
+                let home_rule = json["unsupported"]
+                    .as_str()
+                    .is_some_and(|reason| reason.contains("rule 4"));
+                if home_rule && !mip6_built_in {
                     assert_eq!(
-                        json["src"].as_str().map(str::to_string),
+                        json["model_src"].as_str().map(str::to_string),
                         kernel,
                         "unsupported, and wrong without rule 4: {}",
                         context()
@@ -608,13 +708,15 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
                 continue;
             }
             assert_eq!(
-                json["src"].as_str().map(str::to_string),
+                json["model_src"].as_str().map(str::to_string),
                 kernel,
                 "DISAGREEMENT: {}",
                 context()
             );
             assert_eq!(code, 0, "agreement exits 0: {}", context());
             assert_eq!(json["agrees"], true, "{}", context());
+            nexthop_groups += usize::from(json["nexthop_group"].is_u64());
+            ecmp_listed += usize::from(json["paths"].as_array().is_some_and(|p| !p.is_empty()));
             for candidate in json["candidates"].as_array().into_iter().flatten() {
                 if let Some(rule) = candidate["rule"].as_f64() {
                     rules_seen.insert((rule * 10.0) as u32);
@@ -624,7 +726,7 @@ fn model_agrees_with_the_kernel_on_random_configurations() {
         }
     }
     eprintln!(
-        "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, {scopes_refused} unscoped refused, rules seen (x10): {rules_seen:?}"
+        "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, {scopes_refused} unscoped refused, {refused_mapped} mapped sources refused, {nexthop_groups} via nexthop groups, {ecmp_listed} with ECMP paths listed, rules seen (x10): {rules_seen:?}"
     );
     // Unsupported answers are checked against the kernel above when it lacks rule 4; the
     // bound keeps the random configurations from drifting to where the model cannot answer.
@@ -971,8 +1073,9 @@ fn probe_predicts_then_reports() {
     let real = ns.nlsel(&["prefer", "2001:db8::beef", "--probe", dest]);
     real.expect_ok();
     assert!(
-        real.stdout
-            .ends_with(&format!("probe {dest}: the kernel uses 2001:db8::beef\n")),
+        real.stdout.ends_with(&format!(
+            "probe {dest}: the kernel uses 2001:db8::beef (as predicted)\n"
+        )),
         "{}",
         real.stdout
     );
@@ -1186,6 +1289,29 @@ fn the_flow_takes_the_ecmp_path_a_udp_socket_takes() {
     }
     assert_eq!(sources.len(), 2, "both paths are taken: {sources:?}");
     assert!(flowless_differs, "no destination tells the flow from none");
+    // --explain lists each path's source instead of one answer.
+    let (code, json, stderr) = explain(&ns, "2001:db8:99::1");
+    assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
+    let paths: BTreeSet<(String, String)> = json["paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| (p["dev"].to_string(), p["src"].to_string()))
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("\"e0\"", "\"2001:db8:1::1\""),
+        ("\"e1\"", "\"2001:db8:2::1\""),
+    ]
+    .iter()
+    .map(|(d, s)| (d.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(paths, expected, "{json}");
+    let out = ns.nlsel(&["which", "2001:db8:99::1", "--explain"]);
+    assert!(
+        out.stdout.contains("ECMP: the route has 2 paths"),
+        "{}",
+        out.stdout
+    );
     // --tcp asks TCP's hash: what `ip route get ... ipproto tcp` answers.
     for n in 1..=10 {
         let dest = format!("2001:db8:99::{n:x}");
@@ -1266,4 +1392,201 @@ fn explain_without_a_source_exits_1_as_which_does() {
         out.expect_code(1);
         assert!(out.stderr.contains("no source address"), "{}", out.stderr);
     }
+}
+
+#[test]
+fn a_nexthop_group_gives_its_first_members_source_whatever_the_path() {
+    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
+        return;
+    };
+    ns.ip_batch(
+        "nexthop add id 1 via fe80::1 dev e0\n\
+         nexthop add id 2 via fe80::2 dev e1\n\
+         nexthop add id 10 group 2/1\n\
+         nexthop add id 3 via fe80::1 dev e0\n\
+         route add 2001:db8:99::/48 nhid 10\n\
+         route add 2001:db8:98::/48 nhid 3\n",
+    );
+    // The single nexthop is not one of the group's: the kernel caches a route per nexthop
+    // and CPU, so a route through a group member can answer with the group's source on one
+    // CPU and its own on another (6.18), which nothing nlsel reads can tell.
+    // Group 2/1: its first member is e1's, so every flow gets e1's address, also the flows
+    // the hash sends out of e0.
+    let mut devices = BTreeSet::new();
+    for n in 1..=24 {
+        let dest = format!("2001:db8:99::{n:x}");
+        assert_eq!(which_is_connect(&ns, &Query::to(&dest)), "2001:db8:2::1");
+        let (code, json, stderr) = which_json(&ns, &[dest, "--explain".to_string()]);
+        assert_eq!(
+            (code, &json["agrees"]),
+            (0, &Value::from(true)),
+            "{json} {stderr}"
+        );
+        assert_eq!(json["nexthop_group"], 10, "{json}");
+        devices.insert(json["dev"].as_str().unwrap_or("").to_string());
+    }
+    assert!(
+        devices.contains("e0"),
+        "no flow takes e0's path: {devices:?}"
+    );
+    // A single nexthop: its own device.
+    assert_eq!(
+        which_is_connect(&ns, &Query::to("2001:db8:98::1")),
+        "2001:db8:1::1"
+    );
+    assert_eq!(
+        explain(&ns, "2001:db8:98::1").1["nexthop_group"],
+        Value::Null
+    );
+    // use_oif_addrs_only on the first member's device, which has no global address: the
+    // kernel takes its link-local address, even for a global destination.
+    ns.ip(&["-6", "addr", "del", "2001:db8:2::1/64", "dev", "e1"]);
+    sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
+    let link_local = ns
+        .addrs()
+        .into_iter()
+        .find(|a| a.ifname == "e1" && a.local.starts_with("fe80:"))
+        .expect("e1's link-local address")
+        .local;
+    for n in 1..=8 {
+        let dest = format!("2001:db8:99::{n:x}");
+        assert_eq!(which_is_connect(&ns, &Query::to(&dest)), link_local);
+        assert_eq!(agreed(&ns, &dest)["src"], link_local.as_str());
+    }
+}
+
+#[test]
+fn the_device_order_is_the_kernels_not_ifindex_order() {
+    let Some(ns) = Netns::new_or_skip() else {
+        return;
+    };
+    // x1 (index 20) arrives before x0 (index 10); m0 (index 5) is moved in last.
+    let add = |ns: &Netns, name: &str, index: &str, peer: &str, peer_index: &str| {
+        ns.ip(&[
+            "link", "add", name, "index", index, "type", "veth", "peer", "name", peer, "index",
+            peer_index,
+        ]);
+    };
+    add(&ns, "x1", "20", "y1", "21");
+    add(&ns, "x0", "10", "y0", "11");
+    let Some(other) = Netns::new_or_skip() else {
+        return;
+    };
+    add(&other, "m0", "5", "n0", "6");
+    other.ip(&["link", "set", "m0", "netns", ns.name()]);
+    other.ip(&["link", "set", "n0", "netns", ns.name()]);
+    for dev in ["x1", "y1", "x0", "y0", "m0", "n0"] {
+        ns.ip(&["link", "set", dev, "up"]);
+    }
+    // Equal on every rule but the last: same prefix length and match, none on the outgoing
+    // interface (y0).
+    ns.add_addr("x1", "2001:db8:1::1/64 nodad");
+    ns.add_addr("x0", "2001:db8:1::2/64 nodad");
+    ns.add_addr("m0", "2001:db8:1::3/64 nodad");
+    ns.settle();
+    ns.ip(&["-6", "route", "add", "default", "dev", "y0"]);
+    let dest = "2001:db8:9::9";
+    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::1");
+    let json = agreed(&ns, dest);
+    assert_eq!(rule(&json, "2001:db8:1::2"), 10.0);
+    let position = |local: &str| {
+        json["candidates"]
+            .as_array()
+            .and_then(|c| c.iter().position(|c| c["local"] == local))
+            .expect("a candidate")
+    };
+    assert!(
+        position("2001:db8:1::1") < position("2001:db8:1::2"),
+        "{json}"
+    );
+    assert!(
+        position("2001:db8:1::2") < position("2001:db8:1::3"),
+        "{json}"
+    );
+    // Without x1's address: x0 (index 10) before m0 (index 5, moved in last).
+    ns.ip(&["-6", "addr", "del", "2001:db8:1::1/64", "dev", "x1"]);
+    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::2");
+    assert_eq!(rule(&agreed(&ns, dest), "2001:db8:1::3"), 10.0);
+}
+
+#[test]
+fn a_label_entry_given_as_a_compatible_prefix_is_unsupported_not_wrong() {
+    let Some(ns) = two_interfaces(&[("e1", "fe80::5/64")]) else {
+        return;
+    };
+    // e0, the outgoing interface, has no address; ::1 and the link-local addresses tie
+    // until the label. The kernel keeps the entry for IPv4-compatible addresses only, so
+    // ::1 gets ::/0's label 1, the destination's; the dump shows it as ::/96 label 7.
+    ns.ip(&["-6", "addr", "flush", "dev", "e0"]);
+    ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+    // Not ip_batch: it waits for every interface's link-local address, and e0 has none.
+    let labels = |commands: &str| {
+        let failed = ip_batch_force(&ns, commands);
+        assert!(failed.trim().is_empty(), "{failed}");
+    };
+    labels(
+        "addrlabel del prefix ::1/128 label 0\n\
+         addrlabel del prefix ::/96 label 3\n\
+         addrlabel add prefix ::2/96 label 7\n\
+         addrlabel add prefix fe80::/10 label 5\n",
+    );
+    let dest = "f000::9";
+    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "::1");
+    let (code, json, stderr) = explain(&ns, dest);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["kernel_src"], "::1");
+    assert_ne!(json["agrees"], false, "{json}");
+    assert!(
+        json["unsupported"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("::/96")),
+        "{json}"
+    );
+    // Given as ::/96 the entry applies to ::1 too, and the kernel answers otherwise; the
+    // dump is the same, so it is still unsupported, and the model's reading agrees.
+    labels("addrlabel del prefix ::/96 label 7\naddrlabel add prefix ::/96 label 7\n");
+    let (code, json, stderr) = explain(&ns, dest);
+    assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
+    assert_ne!(json["kernel_src"], "::1");
+    assert_eq!(
+        Some(json["kernel_src"].as_str().unwrap_or("").to_string()),
+        kernel_source(&ns, dest).expect("a route")
+    );
+    assert!(json["unsupported"].is_string(), "{json}");
+}
+
+#[test]
+fn an_ipv4_mapped_address_is_never_a_usable_source() {
+    let Some(ns) = one_interface() else { return };
+    ns.add_addr("e0", "::ffff:10.0.0.1/128 nodad");
+    ns.settle();
+    // The kernel chooses it (scope global, the only one), and connect() refuses it.
+    let query = Query::to("2001:db8::1");
+    assert_eq!(
+        connect_sources(&ns, std::slice::from_ref(&query)),
+        ["error 97"]
+    );
+    assert_eq!(
+        kernel_source(&ns, "2001:db8::1"),
+        Ok(Some("::ffff:10.0.0.1".to_string()))
+    );
+    for explain in [false, true] {
+        let mut args = query.args();
+        if explain {
+            args.push("--explain".to_string());
+        }
+        let (code, json, stderr) = which_json(&ns, &args);
+        assert_eq!(code, 1, "{json} {stderr}");
+        assert!(stderr.contains("EAFNOSUPPORT"), "{stderr}");
+        if explain {
+            assert_eq!(json["agrees"], true, "{json}");
+        }
+    }
+    let out = ns.nlsel(&["which", "2001:db8::1", "--explain"]);
+    assert!(out.stdout.contains("EAFNOSUPPORT"), "{}", out.stdout);
+    // A global address of the destination's label beats it at rule 6.
+    ns.add_addr("e0", "2001:db8::5/64 nodad");
+    ns.settle();
+    assert_eq!(which_is_connect(&ns, &query), "2001:db8::5");
+    assert_eq!(rule(&agreed(&ns, "2001:db8::1"), "::ffff:10.0.0.1"), 6.0);
 }

@@ -246,3 +246,130 @@ fn json_dry_run_and_check_mark_actions_not_applied() {
     check_deprecate_actions(&ns, check_json.as_array().expect("array"), false, &before);
     ns.assert_unchanged(&snap, "-j --dry-run / --check");
 }
+
+const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py");
+/// The SLAAC interface's MAC, the same in every namespace, so its addresses are too.
+const SLAAC_MAC: &str = "02:00:00:00:5a:ac";
+const SLAAC_PREFIX: &str = "2001:db8:9::";
+
+/// [`scenario`] plus every other kind of address `deprecate` changes: an IPv4 address (left
+/// alone), and a SLAAC address (protocol kernel_ra, from a Router Advertisement that `router`
+/// sends) on `slaac0`. Returns the router's namespace, which must live as long as `ns`.
+fn every_kind(ns: &Netns) -> Option<Netns> {
+    scenario(ns);
+    ns.add_addr(SEED_IF, "192.0.2.7/24");
+    let router = Netns::new_or_skip()?;
+    ns.ip(&[
+        "link", "add", "slaac0", "address", SLAAC_MAC, "type", "veth", "peer", "name", "ra0",
+    ]);
+    ns.ip(&["link", "set", "ra0", "netns", router.name()]);
+    let sysctl = ns.exec(&[
+        "sysctl",
+        "-qw",
+        "net.ipv6.conf.slaac0.accept_ra=2",
+        "net.ipv6.conf.slaac0.autoconf=1",
+    ]);
+    assert!(sysctl.status.success(), "sysctl: {sysctl:?}");
+    ns.ip(&["link", "set", "slaac0", "up"]);
+    ns.add_addr("slaac0", "2001:db8:9::2/64 nodad");
+    // An interface that no --except matches: left alone, said in a comment.
+    ns.veth("lone0", "lone0p");
+    ns.add_addr("lone0", "2001:db8:a::1/64 nodad");
+    router.ip(&["link", "set", "ra0", "up"]);
+    router.settle();
+    ns.settle();
+    let out = router.exec(&["python3", RA_SENDER, "ra0", SLAAC_PREFIX, "7200", "3600"]);
+    assert!(out.status.success(), "ra_sender.py: {out:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ns
+        .addrs()
+        .iter()
+        .any(|a| a.local.starts_with("2001:db8:9:") && a.is_global_v6())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no SLAAC address within 10 s: {}",
+            ns.ip(&["addr", "show"])
+        );
+        std::thread::yield_now();
+    }
+    ns.settle();
+    Some(router)
+}
+
+/// Global and IPv4 addresses: what both namespaces of the test below have alike (link-local
+/// addresses follow each veth's random MAC).
+fn comparable(ns: &Netns) -> common::Snapshot {
+    let addrs: Vec<common::Addr> = ns
+        .addrs()
+        .into_iter()
+        .filter(|a| a.is_global_v6() || a.family == "inet")
+        .collect();
+    common::Snapshot::of(&addrs)
+}
+
+/// The `--dry-run` lines, run as printed by `bash -e` with this host's `ip` (Debian 12's
+/// iproute2 6.1 refused `proto N` in them), leave every kind of address as nlsel's own run
+/// does; the SLAAC address's protocol, which `ip` before 6.2 cannot give, follows as a comment.
+#[test]
+fn dry_run_lines_run_under_bash_and_leave_what_nlsel_leaves() {
+    if !common::have_program("python3") {
+        common::skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
+        return;
+    }
+    let Some(by_ip) = Netns::new_or_skip() else {
+        return;
+    };
+    let Some(by_nlsel) = Netns::new_or_skip() else {
+        return;
+    };
+    let Some(_router_ip) = every_kind(&by_ip) else {
+        return;
+    };
+    let Some(_router_nlsel) = every_kind(&by_nlsel) else {
+        return;
+    };
+    assert_eq!(comparable(&by_ip).len(), comparable(&by_nlsel).len());
+
+    let dry = by_ip.nlsel(&["deprecate", "--except", SEED_LOW2, "--dry-run"]);
+    dry.expect_ok();
+    let slaac_line = dry
+        .lines()
+        .into_iter()
+        .find(|line| line.contains(" 2001:db8:9:"))
+        .unwrap_or_else(|| panic!("no line for the SLAAC address:\n{}", dry.stdout))
+        .to_owned();
+    let (command, comment) = slaac_line
+        .split_once(" # ")
+        .unwrap_or_else(|| panic!("no protocol comment: {slaac_line}"));
+    assert!(!command.contains("proto"), "{slaac_line}");
+    assert_eq!(
+        comment, "proto kernel_ra with iproute2 6.2+",
+        "{slaac_line}"
+    );
+
+    assert!(
+        dry.lines()
+            .contains(&"# left alone: lone0 (no global IPv6 address matches --except)"),
+        "{}",
+        dry.stdout
+    );
+    let script = format!("set -e\n{}\n", dry.stdout);
+    let out = by_ip.exec(&["bash", "-e", "-c", &script]);
+    assert!(
+        out.status.success(),
+        "bash -e with this host's ip refused the dry-run lines:\n{}\n{}",
+        dry.stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    by_nlsel
+        .nlsel(&["deprecate", "--except", SEED_LOW2])
+        .expect_ok();
+    comparable(&by_nlsel).assert_same(&comparable(&by_ip), "ip's replay of --dry-run vs nlsel");
+    let slaac = by_ip
+        .addrs()
+        .into_iter()
+        .find(|a| a.local.starts_with("2001:db8:9:") && a.is_global_v6())
+        .expect("SLAAC address gone");
+    assert!(slaac.is_deprecated(), "{slaac:?}");
+}

@@ -211,16 +211,33 @@ fn text_show_lists_every_address() {
         return;
     };
     rich_scenario(&ns);
+    ns.ip(&[
+        "link", "property", "add", "dev", SEED_IF, "altname", "seed-alt",
+    ]);
     let run = ns.nlsel(&["show", SEED_IF]);
     run.expect_ok();
     let lines = run.lines();
-    let ifindex = ns.ifindex(SEED_IF);
-    assert_eq!(
-        lines.first().copied(),
-        Some(format!("{ifindex}: {SEED_IF}").as_str())
+    // The link's lines (flags, mtu, state, link address, altname) are iproute2's, word for word;
+    // eth1 also names its veth peer (`eth1@eth1p`).
+    let link_lines = |text: &str| -> Vec<String> {
+        let lines = text.lines().map(str::trim_end);
+        let link = lines.take_while(|l| !l.trim_start().starts_with("inet"));
+        link.map(str::to_string).collect()
+    };
+    for dev in [SEED_IF, "eth1"] {
+        let ip_text = ns.ip(&["addr", "show", "dev", dev]);
+        let nlsel_text = ns.nlsel(&["show", "dev", dev]).stdout;
+        assert_eq!(link_lines(&nlsel_text), link_lines(&ip_text), "{dev}");
+        assert!(link_lines(&ip_text).len() >= 2, "{ip_text}");
+    }
+    assert!(
+        run.stdout.contains("    altname seed-alt\n"),
+        "{}",
+        run.stdout
     );
+    let link_count = link_lines(&run.stdout).len();
     let oracle = ns.addrs_in(&["dev", SEED_IF]);
-    assert_eq!(lines.len(), 1 + oracle.len(), "{}", run.stdout);
+    assert_eq!(lines.len(), link_count + oracle.len(), "{}", run.stdout);
     for a in &oracle {
         let family = a.family.as_str();
         let line = lines

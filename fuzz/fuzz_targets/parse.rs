@@ -12,6 +12,7 @@ use nlsel::nl::header::{
     Header, Messages, NLMSG_DONE, NLMSG_ERROR, RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE,
 };
 use nlsel::nl::link::{IFINFOMSG_LEN, LinkMessage};
+use nlsel::nl::nexthop::{NHMSG_LEN, NexthopMessage, RTM_NEWNEXTHOP};
 use nlsel::nl::route::{RTMSG_LEN, RouteMessage};
 
 /// Walks an attribute area to its end or its first error, reading each attribute every way.
@@ -70,8 +71,16 @@ fuzz_target!(|data: &[u8]| {
                 walk_attrs(payload.get(IFINFOMSG_LEN..).unwrap_or_default());
             }
             RTM_NEWROUTE => {
-                let _ = RouteMessage::parse(payload);
+                if let Ok((route, _)) = RouteMessage::parse(payload) {
+                    route.paths().for_each(drop);
+                }
                 walk_attrs(payload.get(RTMSG_LEN..).unwrap_or_default());
+            }
+            RTM_NEWNEXTHOP => {
+                if let Ok((nexthop, _)) = NexthopMessage::parse(payload) {
+                    let _ = nexthop.first_member();
+                }
+                walk_attrs(payload.get(NHMSG_LEN..).unwrap_or_default());
             }
             RTM_NEWADDRLABEL => {
                 let _ = AddrLabelMessage::parse(payload);
@@ -87,6 +96,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = LinkMessage::parse(payload);
         let _ = RouteMessage::parse(payload);
         let _ = AddrLabelMessage::parse(payload);
+        let _ = NexthopMessage::parse(payload);
         walk_attrs(payload);
     }
 });

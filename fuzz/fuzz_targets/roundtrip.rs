@@ -15,6 +15,7 @@ use nlsel::nl::header::{
     RTM_NEWROUTE, emit_message,
 };
 use nlsel::nl::link::{IFINFOMSG_LEN, LinkMessage};
+use nlsel::nl::nexthop::{NHMSG_LEN, NexthopMessage, RTM_NEWNEXTHOP};
 use nlsel::nl::route::{RTMSG_LEN, RouteMessage};
 use nlsel::nl::{Emit, ErrorKind};
 
@@ -148,6 +149,18 @@ fn roundtrip(message: &Message<'_>) {
             let second = AddrLabelMessage::parse(&bytes)
                 .expect("reparse of ifaddrlblmsg")
                 .0;
+            assert_eq!(second, first);
+            check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
+        }
+        RTM_NEWNEXTHOP => {
+            roundtrip_attrs(payload.get(NHMSG_LEN..).unwrap_or_default());
+            let Ok((first, _)) = NexthopMessage::parse(payload) else {
+                return;
+            };
+            let Some(bytes) = emit_body(&first) else {
+                return;
+            };
+            let second = NexthopMessage::parse(&bytes).expect("reparse of nhmsg").0;
             assert_eq!(second, first);
             check_framing(header.msg_type, header.flags, header.seq, &first, &bytes);
         }

@@ -38,9 +38,9 @@ Options:
   --dev IFACE        only this interface (repeatable)
   --dry-run          change nothing; print the equivalent ip commands
   --check            change nothing; list what would change, exit 3 if anything would
-  --probe DEST       after the run, print the source the kernel uses for DEST; with
-                     --dry-run or --check, the one it uses now and the one nlsel's model
-                     predicts after the change (repeatable; see `which --explain`)
+  --probe DEST       print the source the kernel uses for DEST after the run, and the
+                     one nlsel's model predicts; with --dry-run or --check, the one it
+                     uses now and the prediction (repeatable; see `which --explain`)
   --watch            after the first pass keep running, and apply the same rule to every
                      new address, every address whose preferred lifetime comes back (a
                      Router Advertisement), and new interfaces, until SIGTERM, SIGINT
@@ -133,7 +133,8 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
         return watch(ctx, args);
     }
+    let probes = super::which::predict_probes(ctx, args, &args.probes)?;
     let outcome = apply_rule(ctx, args, args.mode)?;
-    super::which::probe(ctx, args, args.mode, &args.probes)?;
+    super::which::report_probes(ctx, args.mode, probes)?;
     Ok(outcome)
 }

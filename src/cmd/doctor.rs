@@ -649,7 +649,7 @@ pub fn run(args: &Args, ctx: &mut Context, read_policy: ReadPolicy) -> Result<Ou
     for (destination, oif) in probes {
         let flow = Flow { oif, ..Flow::UDP };
         let answer = super::which::probe_answer(ctx, destination, &flow, false)?;
-        let source = answer.and_then(|a| a.source);
+        let source = answer.as_ref().and_then(|a| a.source);
         let ifname = answer
             .and_then(|a| a.oif)
             .map(|i| name_of(&kernel.interfaces, i));
@@ -760,6 +760,7 @@ mod tests {
             interfaces: vec![Interface {
                 ifindex: 2,
                 name: b"venet0".to_vec(),
+                alt_names: Vec::new(),
             }],
             addresses: vec![seed(SEED_2), beef],
         }

@@ -26,9 +26,9 @@ addresses are never changed (they follow the SLAAC address they were made from).
 Options:
   --dry-run    change nothing; print the equivalent ip commands
   --check      change nothing; list what would change, exit 3 if anything would
-  --probe DEST after the run, print the source the kernel uses for DEST; with --dry-run
-               or --check, the one it uses now and the one nlsel's model predicts after
-               the change (repeatable; see `which --explain`)
+  --probe DEST print the source the kernel uses for DEST after the run, and the one
+               nlsel's model predicts; with --dry-run or --check, the one it uses now and
+               the prediction (repeatable; see `which --explain`)
   --watch      after the first pass keep running, and deprecate every other global IPv6
                address that appears on ADDR's interface, or whose preferred lifetime comes
                back, until SIGTERM, SIGINT or SIGHUP
@@ -117,7 +117,8 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
         return watch(ctx, args);
     }
+    let probes = super::which::predict_probes(ctx, args, &args.probes)?;
     let outcome = apply_rule(ctx, args, args.mode)?;
-    super::which::probe(ctx, args, args.mode, &args.probes)?;
+    super::which::report_probes(ctx, args.mode, probes)?;
     Ok(outcome)
 }

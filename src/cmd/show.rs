@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{interface_name, keyword_value, usage_error};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::model::{Interface, Link, read_addresses, read_links};
+use crate::model::{Link, read_addresses, read_links};
 use crate::nl::Family;
 use crate::present;
 
@@ -53,7 +53,9 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     let links = read_links(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
     let mut interfaces: Vec<&Link> = links.iter().collect();
     if let Some(dev) = &args.dev {
-        interfaces.retain(|interface| &interface.name == dev);
+        interfaces.retain(|interface| {
+            &interface.name == dev || interface.alt_names.iter().flatten().any(|alt| alt == dev)
+        });
         if interfaces.is_empty() {
             return Err(Failure::InterfaceNotFound(dev.clone()));
         }
@@ -70,14 +72,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         ctx.out
             .line(&present::show_json(&interfaces, &links, &addresses));
     } else {
-        let interfaces: Vec<Interface> = interfaces
-            .iter()
-            .map(|link| Interface {
-                ifindex: link.ifindex,
-                name: link.name.clone(),
-            })
-            .collect();
-        for line in present::show_text(&interfaces, &addresses) {
+        for line in present::show_text(&interfaces, &links, &addresses) {
             ctx.out.line(&line);
         }
     }

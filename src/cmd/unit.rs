@@ -51,17 +51,15 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     };
     let rest: Vec<OsString> = parser.raw_args().map_err(usage_error)?.collect();
     let mut check = lexopt::Parser::from_args(rest.iter().cloned());
-    let watch = match command.as_str() {
+    let (mode, watch) = match command.as_str() {
         "deprecate" => {
             let args = super::deprecate::parse(&mut check)?;
-            if args.mode != Mode::Apply {
-                return Err(Failure::usage(
-                    "a unit runs the command for real: drop --dry-run or --check",
-                ));
-            }
-            args.watch
+            (args.mode, args.watch)
         }
-        "prefer" => super::prefer::parse(&mut check)?.watch,
+        "prefer" => {
+            let args = super::prefer::parse(&mut check)?;
+            (args.mode, args.watch)
+        }
         other => {
             return Err(Failure::usage(format!(
                 "unit cannot run \"{}\" (expected deprecate or prefer)",
@@ -69,6 +67,11 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             )));
         }
     };
+    if mode != Mode::Apply {
+        return Err(Failure::usage(
+            "a unit runs the command for real: drop --dry-run or --check",
+        ));
+    }
     let mut words = vec![command];
     for arg in rest {
         words.push(text_value(arg, "argument")?);

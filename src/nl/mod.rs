@@ -14,8 +14,8 @@
 //! - `emit(buf)` writes exactly `buffer_len()` bytes, computing every length and padding field
 //!   itself. A buffer shorter than that gives [`Error`] instead of a panic.
 //!
-//! Every length read from the kernel is untrusted: it goes through `get`, [`split`], and the
-//! one rounding [`align4`]; every length nlsel computes goes through [`add_len`]. The lints
+//! Every length read from the kernel is untrusted: it goes through `get`, `split`, and the
+//! one rounding [`align4`]; every length nlsel computes goes through `add_len`. The lints
 //! below hold that line outside tests.
 #![cfg_attr(
     not(test),
@@ -32,6 +32,7 @@ pub mod attr;
 pub mod error;
 pub mod header;
 pub mod link;
+pub mod nexthop;
 #[cfg(test)]
 pub mod replay;
 pub mod request;

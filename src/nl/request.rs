@@ -435,10 +435,11 @@ impl<T: Transport> Conn<T> {
     /// with sequence number `seq`, and [`Incoming::Overrun`] when the kernel dropped messages.
     /// Notifications are kept by [`record`]; other replies are leftovers of earlier requests
     /// and dropped. No datagram is waited for longer than [`REPLY_DEADLINE`].
+    /// `handle` is a trait object so that this loop is compiled once, not once per caller.
     fn read_replies(
         &mut self,
         seq: u32,
-        mut handle: impl FnMut(Incoming<'_>) -> Result<Done, RequestError>,
+        handle: &mut dyn FnMut(Incoming<'_>) -> Result<Done, RequestError>,
     ) -> Result<(), RequestError> {
         loop {
             let datagram = match self.transport.recv_until(reply_deadline()) {
@@ -480,12 +481,34 @@ impl<T: Transport> Conn<T> {
         mut init: impl FnMut() -> State,
         mut each: impl FnMut(&mut State, Message<'_>) -> Result<(), Error>,
     ) -> Result<State, RequestError> {
+        let mut state = init();
+        self.dump_messages(msg_type, body, &mut |message| match message {
+            Some(message) => each(&mut state, message),
+            None => {
+                state = init();
+                Ok(())
+            }
+        })?;
+        Ok(state)
+    }
+
+    /// [`Conn::dump`] without its state, so that it is compiled once for every kind of object
+    /// (each copy cost the release binary about 600 bytes): `each` sees `Some` message of the
+    /// dump in order, and `None` when the dump starts again.
+    fn dump_messages(
+        &mut self,
+        msg_type: u16,
+        body: &dyn Emit,
+        each: &mut dyn FnMut(Option<Message<'_>>) -> Result<(), Error>,
+    ) -> Result<(), RequestError> {
         let flags = NlmFlags::REQUEST | NlmFlags::DUMP | NlmFlags::ACK;
-        for _ in 0..MAX_DUMP_ATTEMPTS {
+        for attempt in 0..MAX_DUMP_ATTEMPTS {
             let seq = self.send_one(msg_type, flags, body)?;
-            let mut state = init();
+            if attempt > 0 {
+                each(None)?;
+            }
             let mut consistent = true;
-            self.read_replies(seq, |incoming| {
+            self.read_replies(seq, &mut |incoming| {
                 let message = match incoming {
                     // Part of the dump was dropped; read on to its end, then start again.
                     Incoming::Overrun => {
@@ -522,13 +545,13 @@ impl<T: Transport> Conn<T> {
                     }
                     NLMSG_OVERRUN => consistent = false,
                     NLMSG_NOOP => {}
-                    _ if consistent => each(&mut state, message)?,
+                    _ if consistent => each(Some(message))?,
                     _ => {}
                 }
                 Ok(Done::No)
             })?;
             if consistent {
-                return Ok(state);
+                return Ok(());
             }
         }
         Err(RequestError::DumpInconsistent {
@@ -546,7 +569,7 @@ impl<T: Transport> Conn<T> {
         mut each: impl FnMut(Message<'_>) -> Result<(), Error>,
     ) -> Result<(), RequestError> {
         let seq = self.send_one(msg_type, NlmFlags::REQUEST | NlmFlags::ACK, body)?;
-        self.read_replies(seq, |incoming| {
+        self.read_replies(seq, &mut |incoming| {
             let Incoming::Reply(message) = incoming else {
                 return Err(RequestError::AcksLost { missing: 1 });
             };

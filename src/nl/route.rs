@@ -1,7 +1,8 @@
 //! `struct rtmsg` with the attributes of a route lookup: nlsel asks the kernel which source
 //! address it would use (`RTM_GETROUTE` with `RTA_DST`, and the flow an application would
 //! send: `RTA_OIF`, `RTA_IP_PROTO`, `RTA_SPORT`, `RTA_DPORT`) and reads `RTA_PREFSRC` and
-//! `RTA_OIF`.
+//! `RTA_OIF`, and of the route as configured its paths (`RTA_MULTIPATH`) and nexthop object
+//! (`RTA_NH_ID`), which decide the device the kernel takes the source from.
 
 use std::net::IpAddr;
 
@@ -9,7 +10,7 @@ use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
-use super::{Emit, Error, Family, Result, add_len};
+use super::{Emit, Error, Family, Result, add_len, split};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -35,15 +36,70 @@ pub const RTA_OIF: u16 = 4;
 pub const RTA_GATEWAY: u16 = 5;
 pub const RTA_PRIORITY: u16 = 6;
 pub const RTA_PREFSRC: u16 = 7;
+pub const RTA_MULTIPATH: u16 = 9;
 pub const RTA_TABLE: u16 = 15;
 /// The flow's protocol and ports (4.17): a kernel before that ignores them, as it ignores any
 /// attribute type above its `RTA_MAX` (`nla_parse`), and answers as for protocol 0.
 pub const RTA_IP_PROTO: u16 = 27;
 pub const RTA_SPORT: u16 = 28;
 pub const RTA_DPORT: u16 = 29;
+/// The route's nexthop object (5.3).
+pub const RTA_NH_ID: u16 = 30;
+
+/// `struct rtnexthop`, one path of `RTA_MULTIPATH`, followed by its own attributes.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct RawRtNexthop {
+    rtnh_len: zerocopy::byteorder::native_endian::U16,
+    rtnh_flags: u8,
+    rtnh_hops: u8,
+    rtnh_ifindex: U32,
+}
+
+pub const RTNH_LEN: usize = 8;
+const _: () = assert!(size_of::<RawRtNexthop>() == RTNH_LEN);
+
+/// The devices of an `RTA_MULTIPATH` payload's paths, in its order; stops for good at the
+/// first malformed path.
+pub struct Paths<'a> {
+    rest: &'a [u8],
+    failed: bool,
+}
+
+/// One `rtnexthop`: its device, and the bytes after it and its padding.
+fn parse_path(bytes: &[u8]) -> Result<(u32, &[u8])> {
+    let (raw, _) = RawRtNexthop::ref_from_prefix(bytes)
+        .map_err(|_| Error::truncated("rtnexthop", RTNH_LEN, bytes.len()))?;
+    let len = usize::from(raw.rtnh_len.get());
+    if len < RTNH_LEN {
+        return Err(Error::length_too_small("rtnexthop", len, RTNH_LEN));
+    }
+    split(bytes, len, "rtnexthop")?;
+    let next = super::padded_len(len, "rtnexthop")?;
+    Ok((
+        raw.rtnh_ifindex.get(),
+        bytes.get(next..).unwrap_or_default(),
+    ))
+}
+
+impl Iterator for Paths<'_> {
+    type Item = Result<u32>;
+
+    fn next(&mut self) -> Option<Result<u32>> {
+        if self.failed || self.rest.is_empty() {
+            return None;
+        }
+        let path = parse_path(self.rest).map(|(ifindex, rest)| {
+            self.rest = rest;
+            ifindex
+        });
+        self.failed = path.is_err();
+        Some(path)
+    }
+}
 
 /// One route message with the attributes nlsel reads or sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMessage {
     pub family: Family,
     pub dst_len: u8,
@@ -63,9 +119,20 @@ pub struct RouteMessage {
     pub ip_proto: Option<u8>,
     pub sport: Option<u16>,
     pub dport: Option<u16>,
+    /// `RTA_MULTIPATH` as the kernel sent it; [`RouteMessage::paths`] reads it.
+    pub multipath: Option<Vec<u8>>,
+    pub nh_id: Option<u32>,
 }
 
 impl RouteMessage {
+    /// The devices of the route's paths (`RTA_MULTIPATH`), in the kernel's order.
+    pub fn paths(&self) -> Paths<'_> {
+        Paths {
+            rest: self.multipath.as_deref().unwrap_or_default(),
+            failed: false,
+        }
+    }
+
     /// The lookup request for one destination, with every other field zero as strict checking
     /// requires.
     pub fn get(dst: IpAddr) -> Self {
@@ -92,6 +159,8 @@ impl RouteMessage {
             ip_proto: None,
             sport: None,
             dport: None,
+            multipath: None,
+            nh_id: None,
         }
     }
 
@@ -119,6 +188,8 @@ impl RouteMessage {
             ip_proto: None,
             sport: None,
             dport: None,
+            multipath: None,
+            nh_id: None,
         };
         for attr in Attrs::new(attrs) {
             let attr = attr?;
@@ -132,13 +203,15 @@ impl RouteMessage {
                 RTA_IP_PROTO => message.ip_proto = Some(attr.u8("RTA_IP_PROTO")?),
                 RTA_SPORT => message.sport = Some(attr.be16("RTA_SPORT")?),
                 RTA_DPORT => message.dport = Some(attr.be16("RTA_DPORT")?),
+                RTA_MULTIPATH => message.multipath = Some(attr.payload.to_vec()),
+                RTA_NH_ID => message.nh_id = Some(attr.u32("RTA_NH_ID")?),
                 _ => {}
             }
         }
         Ok((message, &[]))
     }
 
-    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'static>)> {
+    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'_>)> {
         let ip = |kind, ip: Option<IpAddr>| ip.map(|ip| (kind, AttrPayload::Ip(ip_octets(&ip))));
         let u32 = |kind, value: Option<u32>| value.map(|value| (kind, AttrPayload::U32(value)));
         [
@@ -151,6 +224,10 @@ impl RouteMessage {
             self.ip_proto.map(|p| (RTA_IP_PROTO, AttrPayload::U8(p))),
             self.sport.map(|p| (RTA_SPORT, AttrPayload::Be16(p))),
             self.dport.map(|p| (RTA_DPORT, AttrPayload::Be16(p))),
+            self.multipath
+                .as_deref()
+                .map(|paths| (RTA_MULTIPATH, AttrPayload::Raw(paths))),
+            u32(RTA_NH_ID, self.nh_id),
         ]
         .into_iter()
         .flatten()
@@ -309,7 +386,66 @@ mod tests {
         }
     }
 
+    /// `RTM_F_FIB_MATCH` answers for `2001:db8:8::/64 nexthop via fe80::1 dev venet0 (2)
+    /// nexthop via fe80::2 dev venet1 (4)` and for `2001:db8:9::/64 nhid 10`, group 2/1 (see
+    /// nexthop.rs), which the kernel also lists as paths (nexthop_compat_mode).
+    static MULTIPATH: &[u8] = include_bytes!("testdata/route_fibmatch_multipath.bin");
+    static NHID: &[u8] = include_bytes!("testdata/route_fibmatch_nhid.bin");
+
+    #[test]
+    fn test_parse_paths_and_nexthop_id() {
+        let multipath = route(MULTIPATH);
+        assert_eq!(
+            (multipath.dst_len, multipath.oif, multipath.nh_id),
+            (64, None, None)
+        );
+        let paths: Vec<_> = multipath.paths().collect();
+        assert_eq!(paths, [Ok(2), Ok(4)]);
+        let nhid = route(NHID);
+        assert_eq!(nhid.nh_id, Some(10));
+        assert_eq!(nhid.paths().collect::<Vec<_>>(), [Ok(4), Ok(2)]);
+        assert_eq!(route(ROUTE).paths().count(), 0);
+        // RTA_MULTIPATH is kept as sent: emit gives the kernel's bytes back.
+        let emitted = emit_vec(&multipath);
+        let at = emitted.len() - 60;
+        assert_eq!(emitted[at..], MULTIPATH[64..124]);
+    }
+
+    #[test]
+    fn a_malformed_path_ends_the_paths() {
+        let with = |multipath: &[u8]| RouteMessage {
+            multipath: Some(multipath.to_vec()),
+            ..lookup()
+        };
+        let short = with(&[8, 0, 0, 0, 2, 0, 0]);
+        assert_eq!(
+            short.paths().collect::<Vec<_>>(),
+            [Err(Error::truncated("rtnexthop", RTNH_LEN, 7))]
+        );
+        let small = with(&[4, 0, 0, 0, 2, 0, 0, 0, 8, 0, 0, 0, 3, 0, 0, 0]);
+        assert_eq!(
+            small.paths().collect::<Vec<_>>(),
+            [Err(Error::length_too_small("rtnexthop", 4, RTNH_LEN))]
+        );
+        let long = with(&[12, 0, 0, 0, 2, 0, 0, 0, 8, 0]);
+        assert_eq!(
+            long.paths().collect::<Vec<_>>(),
+            [Err(Error::truncated("rtnexthop", 12, 10))]
+        );
+        // A path's own attributes are skipped, padding included.
+        let nested = with(&[
+            13, 0, 0, 0, 2, 0, 0, 0, 5, 0, 1, 0, 9, 0, 0, 0, 8, 0, 0, 0, 3, 0, 0, 0,
+        ]);
+        assert_eq!(nested.paths().collect::<Vec<_>>(), [Ok(2), Ok(3)]);
+    }
+
     proptest! {
+        #[test]
+        fn route_paths_never_panic(multipath in strategies::bytes(64)) {
+            let message = RouteMessage { multipath: Some(multipath), ..lookup() };
+            prop_assert!(message.paths().count() <= 8);
+        }
+
         #[test]
         fn route_message_roundtrip(message in strategies::route_message()) {
             let bytes = emit_vec(&message);

@@ -168,7 +168,7 @@ impl Socket {
     /// Connects to the kernel's port 0. The kernel then refuses (ECONNREFUSED) any unicast
     /// datagram another user-space socket sends to our port, so a flood of forged messages can
     /// neither reach us nor crowd our acknowledgements out of the receive queue. Multicast
-    /// notifications still arrive; [`Socket::recv`] checks their sender.
+    /// notifications still arrive; [`Socket::recv_until`] checks their sender.
     fn connect_to_kernel(&self) -> io::Result<()> {
         let addr = kernel_address();
         let len = size_of::<SockaddrNl>() as libc::socklen_t;
@@ -510,11 +510,21 @@ pub fn netns_path(netns: &std::ffi::OsStr) -> std::path::PathBuf {
 /// 3.19). The type is read with fstat,
 /// which works on an `O_PATH` descriptor from 3.6 on; fstatfs needs 3.12.
 pub fn enter_netns(path: &std::path::Path) -> Result<(), NetnsError> {
-    let located = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(path)
-        .map_err(NetnsError::Io)?;
+    use std::os::unix::ffi::OsStrExt as _;
+    // Not through std's OpenOptions: it masks custom flags with O_ACCMODE, which musl defines
+    // as `3 | O_SEARCH` with O_SEARCH = O_PATH, so the static musl binary would drop O_PATH and
+    // block on a FIFO.
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| NetnsError::Io(io::Error::from_raw_os_error(libc::EINVAL)))?;
+    // SAFETY: open(2) reads the NUL-terminated `c_path`, alive for the call, and returns a new
+    // descriptor or -1.
+    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(NetnsError::Io(io::Error::last_os_error()));
+    }
+    // SAFETY: `fd` was just returned by open and is owned by nothing else, so the File is its
+    // only owner and closes it once.
+    let located = unsafe { File::from_raw_fd(fd) };
     if !located.metadata().map_err(NetnsError::Io)?.is_file() {
         return Err(NetnsError::NotANamespace);
     }

@@ -20,6 +20,7 @@ use super::attr::{Attr, RTA_HDRLEN};
 use super::error::{DoneMessage, ErrorMessage, ExtAck};
 use super::header::{Header, NLMSG_HDRLEN, NlmFlags};
 use super::link::LinkMessage;
+use super::nexthop::NexthopMessage;
 use super::route::RouteMessage;
 use super::{Emit, Error, Family, align4};
 
@@ -232,6 +233,7 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                 option::of(any::<u16>()),
                 option::of(ip_of(family)),
             ),
+            (option::of(bytes(40)), option::of(any::<u32>())),
         )
             .prop_map(
                 move |(
@@ -240,6 +242,7 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                     (dst, gateway, prefsrc),
                     (oif, table_id),
                     (ip_proto, sport, dport, src),
+                    (multipath, nh_id),
                 )| RouteMessage {
                     family,
                     dst_len,
@@ -259,9 +262,33 @@ pub fn route_message() -> impl Strategy<Value = RouteMessage> {
                     ip_proto,
                     sport,
                     dport,
+                    multipath,
+                    nh_id,
                 },
             )
     })
+}
+
+/// A nexthop message with each attribute present or not; the group's bytes are any bytes,
+/// as the wire object keeps them.
+pub fn nexthop_message() -> impl Strategy<Value = NexthopMessage> {
+    (
+        any::<(u8, u8, u8, u32)>(),
+        option::of(any::<u32>()),
+        option::of(bytes(40)),
+        option::of(any::<u32>()),
+    )
+        .prop_map(
+            |((family, scope, protocol, flags), id, group, oif)| NexthopMessage {
+                family: Family::from(family),
+                scope,
+                protocol,
+                flags,
+                id,
+                group,
+                oif,
+            },
+        )
 }
 
 /// An address-label message with each attribute present or not.

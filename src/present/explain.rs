@@ -14,6 +14,16 @@ use crate::srcsel::{
 
 /// Why nlsel cannot tell what decided on a kernel before 4.13.
 pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
+/// Why `--probe` cannot predict: see `srcsel::after`.
+pub const DOUBTFUL_TEMPORARY: &str = "whether the change makes a temporary address preferred again depends on its age, which nlsel cannot tell";
+pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary address, which wins once it is no longer tentative";
+pub const ROUTE_UNKNOWN: &str =
+    "the change re-installs a prefix route that may or may not take over the route used now";
+
+/// Why a route through a nexthop object can answer other than its own device says: the
+/// kernel caches a route per nexthop and CPU (`rt6i_pcpu`), and reuses one cached for another
+/// route through the same nexthop, with that route's source (seen on 6.18).
+pub const NEXTHOP_CACHE: &str = "the route uses a nexthop object, and the kernel reuses a route it cached per nexthop and CPU for another route through the same nexthop, with that route's source; which one a lookup meets is not visible";
 
 /// How the source for one destination was decided, as far as nlsel can tell.
 #[derive(Debug, Clone)]
@@ -32,6 +42,9 @@ pub struct Explanation {
     pub destination: IpAddr,
     pub kernel: RouteAnswer,
     pub decision: Decision,
+    /// The model's source for each path of an ECMP route, when they differ (empty else):
+    /// which one the flow gets depends on the path its hash picks.
+    pub path_sources: Vec<(u32, Option<IpAddr>)>,
 }
 
 impl Explanation {
@@ -45,12 +58,12 @@ impl Explanation {
     }
 
     /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own,
-    /// or when the kernel cannot say whether a route `src` decided and the answers differ.
+    /// or when the answers differ where the model says it cannot tell (unsupported).
     pub fn agrees(&self) -> Option<bool> {
         let agrees = self.model_source() == self.kernel.source;
         match &self.decision {
             Decision::Ipv4Primary(_) => None,
-            _ if self.kernel.fib_match_ignored && !agrees => None,
+            _ if self.unsupported().is_some() && !agrees => None,
             _ => Some(agrees),
         }
     }
@@ -58,6 +71,9 @@ impl Explanation {
     pub fn unsupported(&self) -> Option<&'static str> {
         match &self.decision {
             _ if self.kernel.fib_match_ignored => Some(FIB_MATCH_IGNORED),
+            _ if self.kernel.nexthop_object && self.model_source() != self.kernel.source => {
+                Some(NEXTHOP_CACHE)
+            }
             Decision::Ipv6(selection) => selection.unsupported,
             _ => None,
         }
@@ -71,6 +87,8 @@ fn scope_name(scope: i32) -> String {
         SCOPE_SITELOCAL => "site".to_string(),
         8 => "organization".to_string(),
         SCOPE_GLOBAL => "global".to_string(),
+        // `::` has no scope (`__ipv6_addr_type` gives it none).
+        other if other < 0 => "none".to_string(),
         other => format!("{other}"),
     }
 }
@@ -182,13 +200,44 @@ fn address_words(address: &Address, interfaces: &[Interface]) -> String {
     )
 }
 
-/// (rule, reason) for a candidate, `None` for the chosen one.
-fn candidate_outcome(candidate: &Candidate, selection: &Selection) -> Option<(Rule, String)> {
-    let Verdict::Lost(rule) = candidate.verdict else {
-        return None;
-    };
+/// (rule, reason) for a candidate: the rule it lost at, or for the chosen one the rule that
+/// decided against the candidate that came closest (the last rule any lost at), with that
+/// candidate's reason; `None` for the only candidate.
+fn candidate_outcome(
+    candidate: &Candidate,
+    selection: &Selection,
+    interfaces: &[Interface],
+) -> Option<(Rule, String)> {
     let winner = selection.chosen().map_or(candidate.score, |c| c.score);
-    Some((rule, reason(rule, &candidate.score, &winner, selection)))
+    if let Verdict::Lost(rule) = candidate.verdict {
+        return Some((rule, reason(rule, &candidate.score, &winner, selection)));
+    }
+    let (rule, closest) = selection
+        .candidates
+        .iter()
+        .filter_map(|other| match other.verdict {
+            Verdict::Lost(rule) => Some((rule, other)),
+            Verdict::Chosen => None,
+        })
+        .max_by_key(|(rule, _)| *rule)?;
+    Some((
+        rule,
+        format!(
+            "the closest other, {}: {}",
+            address_words(&closest.address, interfaces),
+            reason(rule, &closest.score, &winner, selection)
+        ),
+    ))
+}
+
+/// Why only the outgoing interface's addresses count, in words.
+fn oif_only_words(oif_only: OifOnly, selection: &Selection) -> &'static str {
+    match oif_only {
+        OifOnly::LinkLocalScope if selection.destination.is_loopback() => {
+            "the destination is the loopback address (of link-local scope)"
+        }
+        other => oif_only_text(other),
+    }
 }
 
 fn option_text(ip: Option<IpAddr>) -> String {
@@ -204,11 +253,31 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         )
     };
     let kernel = option_text(explanation.kernel.source);
+    let route = &explanation.kernel;
+    // A local destination goes out of lo, but its source is chosen for the device of the
+    // route's next hop: name that one.
+    let header_dev = match (route.oif, route.nexthop_oif) {
+        (Some(oif), Some(nexthop)) if oif != nexthop => {
+            format!(
+                "{} (delivered locally through {})",
+                dev(Some(nexthop)),
+                dev(Some(oif))
+            )
+        }
+        (oif, _) => dev(oif),
+    };
     let mut lines = vec![format!(
-        "{} dev {}: the kernel uses source {kernel}",
-        explanation.destination,
-        dev(explanation.kernel.oif)
+        "{} dev {header_dev}: the kernel uses source {kernel}",
+        explanation.destination
     )];
+    if let (Some(IpAddr::V6(source)), IpAddr::V6(_)) =
+        (explanation.kernel.source, explanation.destination)
+        && source.to_ipv4_mapped().is_some()
+    {
+        lines.push(
+            "applications get no source: the kernel's choice is an IPv4-mapped address, and connect() fails with EAFNOSUPPORT".to_string(),
+        );
+    }
     match &explanation.decision {
         Decision::RoutePrefsrc(prefsrc) => lines.push(format!(
             "decided by the route's preferred source (ip route ... src {prefsrc}): RFC 6724's rules are not consulted"
@@ -229,6 +298,22 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         }
         Decision::Ipv6(selection) => {
             let model = option_text(selection.chosen().map(|c| c.address.local));
+            if let Some(group) = explanation.kernel.nexthop_group {
+                lines.push(format!(
+                    "the route uses nexthop group {group}: the kernel takes the source from its first nexthop's device, {}, whatever path the flow takes",
+                    dev(explanation.kernel.nexthop_oif)
+                ));
+            }
+            if !explanation.path_sources.is_empty() {
+                lines.push(format!(
+                    "ECMP: the route has {} paths and the source depends on the one a flow's hash picks (this flow: dev {}):",
+                    explanation.path_sources.len(),
+                    dev(explanation.kernel.oif)
+                ));
+                lines.extend(explanation.path_sources.iter().map(|&(path, source)| {
+                    format!("  dev {}: source {}", dev(Some(path)), option_text(source))
+                }));
+            }
             lines.push(match explanation.agrees() {
                 Some(true) => format!("nlsel's model chooses {model}: it agrees with the kernel"),
                 Some(false) => format!(
@@ -243,7 +328,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 Some(why) => format!(
                     "only {}'s addresses, since {}",
                     dev(selection.oif),
-                    oif_only_text(why)
+                    oif_only_words(why, selection)
                 ),
                 None => "every interface's addresses".to_string(),
             };
@@ -253,12 +338,19 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 label_text(selection.dst_label)
             ));
             for candidate in &selection.candidates {
-                let outcome = match candidate_outcome(candidate, selection) {
-                    None => "chosen".to_string(),
+                let chosen = candidate.verdict == Verdict::Chosen;
+                let verb = match (chosen, candidate.score.deprecated) {
+                    (false, _) => "lost",
+                    (true, false) => "chosen",
+                    (true, true) => "chosen, although deprecated,",
+                };
+                let outcome = match candidate_outcome(candidate, selection, interfaces) {
+                    None => format!("{verb}: the only candidate"),
                     Some((rule, why)) => format!(
-                        "lost at rule {} ({}): {why}",
+                        "{verb} at rule {} ({}){} {why}",
                         rule_number(rule),
-                        rule_name(rule)
+                        rule_name(rule),
+                        if chosen { ";" } else { ":" }
                     ),
                 };
                 lines.push(format!(
@@ -292,13 +384,18 @@ fn push_ip(object: &mut json::Object<'_>, key: &str, ip: Option<IpAddr>) {
 pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
     let mut out = String::new();
     let mut object = json::Object::begin(&mut out);
-    object.display("dst", explanation.destination);
-    push_ip(&mut object, "src", explanation.model_source());
-    push_ip(&mut object, "kernel_src", explanation.kernel.source);
-    match explanation.kernel.oif {
-        Some(oif) => object.string("dev", name_of(interfaces, oif)),
-        None => object.raw("dev", "null"),
+    let dev = |object: &mut json::Object<'_>, key, ifindex: Option<u32>| {
+        match ifindex {
+            Some(ifindex) => object.string(key, name_of(interfaces, ifindex)),
+            None => object.raw(key, "null"),
+        };
     };
+    object.display("dst", explanation.destination);
+    push_ip(&mut object, "src", explanation.kernel.source);
+    push_ip(&mut object, "model_src", explanation.model_source());
+    // The older name of `src`, kept for scripts.
+    push_ip(&mut object, "kernel_src", explanation.kernel.source);
+    dev(&mut object, "dev", explanation.kernel.oif);
     match explanation.agrees() {
         Some(agrees) => object.boolean("agrees", agrees),
         None => object.raw("agrees", "null"),
@@ -312,31 +409,51 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
         Some(reason) => object.string("unsupported", reason),
         None => object.raw("unsupported", "null"),
     };
+    match explanation.kernel.nexthop_group {
+        Some(group) => object.number("nexthop_group", group),
+        None => object.raw("nexthop_group", "null"),
+    };
+    let paths: Vec<String> = explanation
+        .path_sources
+        .iter()
+        .map(|&(path, source)| {
+            let mut item = String::new();
+            let mut entry = json::Object::begin(&mut item);
+            entry.string("dev", name_of(interfaces, path));
+            push_ip(&mut entry, "src", source);
+            entry.end();
+            item
+        })
+        .collect();
+    object.raw("paths", &json::array(&paths));
     let mut candidates = Vec::new();
     let mut excluded = Vec::new();
     match &explanation.decision {
         Decision::Ipv6(selection) => {
             object.string("decided_by", "rfc6724");
+            dev(&mut object, "model_dev", selection.oif);
+            object.string("dst_scope", scope_name(selection.dst_scope));
+            match selection.dst_label {
+                LABEL_DEFAULT => object.raw("dst_label", "null"),
+                label => object.number("dst_label", label),
+            };
             for candidate in &selection.candidates {
                 let address = &candidate.address;
                 let mut item = String::new();
                 let mut entry = json::Object::begin(&mut item);
-                address_members(&mut entry, address, interfaces);
-                match candidate_outcome(candidate, selection) {
-                    None => {
-                        entry
-                            .boolean("chosen", true)
-                            .raw("rule", "null")
-                            .string("reason", "chosen");
-                    }
-                    Some((rule, why)) => {
-                        entry
-                            .boolean("chosen", false)
-                            .raw("rule", &rule_number(rule))
-                            .string("rule_name", rule_name(rule))
-                            .string("reason", why);
-                    }
-                }
+                address_members(&mut entry, address, interfaces)
+                    .boolean("chosen", candidate.verdict == Verdict::Chosen)
+                    .boolean("deprecated", candidate.score.deprecated);
+                match candidate_outcome(candidate, selection, interfaces) {
+                    None => entry
+                        .raw("rule", "null")
+                        .raw("rule_name", "null")
+                        .string("reason", "the only candidate"),
+                    Some((rule, why)) => entry
+                        .raw("rule", &rule_number(rule))
+                        .string("rule_name", rule_name(rule))
+                        .string("reason", why),
+                };
                 entry.end();
                 candidates.push(item);
             }
@@ -382,6 +499,8 @@ pub struct Probe {
     pub predicted: Option<Prediction>,
     /// The kernel has no route to the destination.
     pub no_route: bool,
+    /// The change was made: `kernel` is after it.
+    pub applied: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -390,29 +509,43 @@ pub struct Prediction {
     /// Whether the model, on today's state, gives what the kernel uses today: if not, the
     /// prediction is not to be trusted.
     pub model_agrees_now: bool,
-    /// The kernel cannot say whether a route `src` decides (before 4.13): no prediction.
-    pub fib_match_ignored: bool,
+    /// Why the model cannot predict, if it cannot.
+    pub unsupported: Option<&'static str>,
+}
+
+impl Prediction {
+    /// The predicted source, when it is to be trusted.
+    fn trusted(&self) -> Option<Option<IpAddr>> {
+        (self.model_agrees_now && self.unsupported.is_none()).then_some(self.source)
+    }
 }
 
 pub fn probe_text(probe: &Probe) -> String {
-    let now = option_text(probe.kernel);
-    if probe.no_route {
-        return format!("probe {}: no route", probe.destination);
+    let dst = probe.destination;
+    let now = match probe.no_route {
+        true => "no route".to_string(),
+        false => format!("the kernel uses {}", option_text(probe.kernel)),
+    };
+    if probe.applied {
+        let check = match probe.predicted.as_ref().and_then(Prediction::trusted) {
+            Some(source) if source == probe.kernel => " (as predicted)".to_string(),
+            Some(source) => format!("; nlsel predicted {}", option_text(source)),
+            None => String::new(),
+        };
+        return format!("probe {dst}: {now}{check}");
     }
     match &probe.predicted {
-        None => format!("probe {}: the kernel uses {now}", probe.destination),
-        Some(prediction) if prediction.fib_match_ignored => format!(
-            "probe {}: the kernel uses {now} now; after the change unknown: {FIB_MATCH_IGNORED}",
-            probe.destination
+        None => format!("probe {dst}: {now}"),
+        Some(prediction) if !prediction.model_agrees_now => format!(
+            "probe {dst}: {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {dst} --explain)"
         ),
-        Some(prediction) if prediction.model_agrees_now => format!(
-            "probe {}: the kernel uses {now} now, {} after the change (predicted)",
-            probe.destination,
+        Some(Prediction {
+            unsupported: Some(reason),
+            ..
+        }) => format!("probe {dst}: {now} now; after the change unknown: {reason}"),
+        Some(prediction) => format!(
+            "probe {dst}: {now} now, {} after the change (predicted)",
             option_text(prediction.source)
-        ),
-        Some(_) => format!(
-            "probe {}: the kernel uses {now} now; no prediction: nlsel's model disagrees with the kernel today (see which {} --explain)",
-            probe.destination, probe.destination
         ),
     }
 }
@@ -426,18 +559,12 @@ pub fn probes_json(probes: &[Probe]) -> String {
             object.display("dst", probe.destination);
             push_ip(&mut object, "kernel_src", probe.kernel);
             object.boolean("no_route", probe.no_route);
-            match &probe.predicted {
-                Some(prediction) => {
-                    let trusted = prediction.model_agrees_now && !prediction.fib_match_ignored;
-                    let source = trusted.then_some(prediction.source);
-                    push_ip(&mut object, "predicted_src", source.flatten());
-                    object.boolean("model_agrees_now", prediction.model_agrees_now);
-                    if prediction.fib_match_ignored {
-                        object.string("unsupported", FIB_MATCH_IGNORED);
-                    }
-                }
-                None => {
-                    object.raw("predicted_src", "null");
+            let trusted = probe.predicted.as_ref().and_then(Prediction::trusted);
+            push_ip(&mut object, "predicted_src", trusted.flatten());
+            if let Some(prediction) = &probe.predicted {
+                object.boolean("model_agrees_now", prediction.model_agrees_now);
+                if let Some(reason) = prediction.unsupported {
+                    object.string("unsupported", reason);
                 }
             }
             object.end();
@@ -473,7 +600,11 @@ mod tests {
             oif: Some(2),
             configured_prefsrc: None,
             nexthop_oif: Some(2),
+            nexthop_group: None,
+            nexthop_object: false,
+            paths: Vec::new(),
             fib_match_ignored,
+            matched: None,
         }
     }
 
@@ -483,6 +614,7 @@ mod tests {
             destination: "2001:db8:9::9".parse().unwrap(),
             kernel: kernel(fib_match_ignored),
             decision: Decision::RoutePrefsrc("2001:db8::2".parse().unwrap()),
+            path_sources: Vec::new(),
         };
         assert_eq!(explanation(false).agrees(), Some(false));
         assert_eq!(explanation(false).unsupported(), None);
@@ -512,9 +644,10 @@ mod tests {
             predicted: Some(Prediction {
                 source: Some("2001:db8::2".parse().unwrap()),
                 model_agrees_now: true,
-                fib_match_ignored: true,
+                unsupported: Some(FIB_MATCH_IGNORED),
             }),
             no_route: false,
+            applied: false,
         };
         let line = probe_text(&probe);
         assert!(line.contains("after the change unknown"), "{line}");

@@ -115,9 +115,22 @@ const LINK_FLAGS: [(u32, &str); 18] = [
     (0x4_0000, "ECHO"),
 ];
 
-/// The "flags" array: NO-CARRIER for a link that is up without carrier, the set flags by
-/// name, any unnamed bits in hex, and M-DOWN when the lower link is down.
+/// The "flags" array: see [`link_flag_names`].
 fn link_flags_json(flags: u32, lower_down: bool) -> String {
+    let quoted: Vec<String> = link_flag_names(flags, lower_down)
+        .iter()
+        .map(|name| {
+            let mut text = String::new();
+            json::push_string(&mut text, name.as_bytes());
+            text
+        })
+        .collect();
+    json::array(&quoted)
+}
+
+/// NO-CARRIER for a link that is up without carrier, the set flags by name, any unnamed bits
+/// in hex, and M-DOWN when the lower link is down, as iproute2's `print_link_flags`.
+fn link_flag_names(flags: u32, lower_down: bool) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     if flags & IFF_UP != 0 && flags & IFF_RUNNING == 0 {
         names.push("NO-CARRIER".to_string());
@@ -135,15 +148,104 @@ fn link_flags_json(flags: u32, lower_down: bool) -> String {
     if lower_down {
         names.push("M-DOWN".to_string());
     }
-    let quoted: Vec<String> = names
-        .iter()
-        .map(|name| {
-            let mut text = String::new();
-            json::push_string(&mut text, name.as_bytes());
-            text
-        })
-        .collect();
-    json::array(&quoted)
+    names
+}
+
+/// The lines `ip addr show` prints for a link before its addresses (`print_linkinfo` without
+/// `-d`): `N: NAME[@LOWER]: <FLAGS> mtu …`, `    link/TYPE ADDR brd …`, and one `altname`
+/// line per alternative name.
+pub fn link_text(interface: &Link, links: &[Link]) -> Vec<String> {
+    let name = String::from_utf8_lossy(&interface.name);
+    let mut head = format!("{}: {name}", interface.ifindex);
+    let mut lower_down = false;
+    match (interface.link, interface.link_netnsid) {
+        (Some(0), _) => head.push_str("@NONE"),
+        (Some(index), Some(_)) => head.push_str(&format!("@if{index}")),
+        (Some(index), None) => {
+            let lower = links.iter().find(|link| link.ifindex == index);
+            lower_down = lower.is_none_or(|lower| lower.flags & IFF_UP == 0);
+            head.push('@');
+            head.push_str(&String::from_utf8_lossy(&link_name(links, index)));
+        }
+        (None, _) => {}
+    }
+    head.push_str(&format!(
+        ": <{}>",
+        link_flag_names(interface.flags, lower_down).join(",")
+    ));
+    let mut words: Vec<String> = Vec::new();
+    let mut word = |key: &str, value: String| words.push(format!("{key} {value}"));
+    if let Some(mtu) = interface.mtu {
+        word("mtu", mtu.to_string());
+    }
+    if let Some(qdisc) = &interface.qdisc {
+        word("qdisc", String::from_utf8_lossy(qdisc).into_owned());
+    }
+    if let Some(master) = interface.master {
+        word(
+            "master",
+            String::from_utf8_lossy(&link_name(links, master)).into_owned(),
+        );
+    }
+    if let Some(state) = interface.operstate {
+        let name = OPER_STATES.get(usize::from(state));
+        word(
+            "state",
+            name.map_or_else(|| state.to_string(), |n| n.to_string()),
+        );
+    }
+    if let Some(group) = interface.group {
+        word(
+            "group",
+            if group == 0 {
+                "default".to_string()
+            } else {
+                group.to_string()
+            },
+        );
+    }
+    if let Some(txqlen) = interface.txqlen.filter(|&len| len != 0) {
+        word("qlen", txqlen.to_string());
+    }
+    for word in words {
+        head.push(' ');
+        head.push_str(&word);
+    }
+    let mut link = format!("    link/{}", link_type_name(interface.link_type));
+    if let Some(address) = &interface.address {
+        link.push(' ');
+        link.push_str(&hardware_address(address, interface.link_type));
+    }
+    if let Some(broadcast) = &interface.broadcast {
+        let key = if interface.flags & IFF_POINTOPOINT != 0 {
+            "peer"
+        } else {
+            "brd"
+        };
+        link.push_str(&format!(
+            " {key} {}",
+            hardware_address(broadcast, interface.link_type)
+        ));
+    }
+    if let Some(perm) = &interface.perm_address
+        && interface.address.as_ref() != Some(perm)
+    {
+        link.push_str(&format!(
+            " permaddr {}",
+            hardware_address(perm, interface.link_type)
+        ));
+    }
+    if let Some(id) = interface.link_netnsid {
+        link.push_str(&format!(" link-netnsid {id}"));
+    }
+    if interface.proto_down {
+        link.push_str(" protodown on");
+    }
+    let mut lines = vec![head, link];
+    for alt in interface.alt_names.iter().flatten() {
+        lines.push(format!("    altname {}", String::from_utf8_lossy(alt)));
+    }
+    lines
 }
 
 /// RFC 2863 operational states, `IF_OPER_*`.
@@ -174,7 +276,7 @@ const ARPHRD_SIT: u16 = 776;
 const ARPHRD_IPGRE: u16 = 778;
 const ARPHRD_IP6GRE: u16 = 823;
 
-/// `ARPHRD_*` names as iproute2 spells them (`ll_type_n2a`); others are "[N]".
+/// `ARPHRD_*` names as iproute2 spells them (`ll_type_n2a`); others are "`[N]`".
 fn link_type_name(link_type: u16) -> String {
     let name = match link_type {
         0 => "netrom",

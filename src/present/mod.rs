@@ -137,11 +137,12 @@ fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 
 // ---- show --------------------------------------------------------------------------------
 
-/// `show`: an `ifindex: name` line per interface, then one indented line per address.
-pub fn show_text(interfaces: &[Interface], addresses: &[Address]) -> Vec<String> {
+/// `show`: the link lines of `ip addr show` per interface (of the `shown` out of all `links`),
+/// then one indented line per address.
+pub fn show_text(shown: &[&Link], links: &[Link], addresses: &[Address]) -> Vec<String> {
     let mut lines = Vec::new();
-    for interface in interfaces {
-        lines.push(format!("{}: {}", interface.ifindex, lossy(&interface.name)));
+    for interface in shown {
+        lines.extend(link::link_text(interface, links));
         for address in addresses_of(addresses, interface.ifindex) {
             lines.push(format!("    {}", address_line(address)));
         }
@@ -178,7 +179,7 @@ fn address_line(address: &Address) -> String {
         words.push(format!("metric {metric}"));
     }
     if let Some(proto) = address.proto {
-        words.push(format!("proto {proto}"));
+        words.push(format!("proto {}", address_protocol_name(proto)));
     }
     words.push(format!("valid_lft {}", lifetime_text(address.valid_lft)));
     words.push(format!(
@@ -285,8 +286,13 @@ pub fn ip_command(change: &Change<'_>, interfaces: &[Interface]) -> String {
     if let Some(metric) = address.rt_priority {
         words.push(format!("metric {metric}"));
     }
+    // iproute2 before 6.2 refuses `proto` for an address (Debian 12 has 6.1), and without it
+    // the kernel resets the protocol: said after the command, where the shell ignores it.
     if let Some(proto) = address.proto {
-        words.push(format!("proto {proto}"));
+        words.push(format!(
+            "# proto {} with iproute2 6.2+",
+            address_protocol_name(proto)
+        ));
     }
     words.join(" ")
 }
@@ -356,8 +362,10 @@ pub fn plan_report(
                 }
             }
             Step::LeaveAlone { ifindex } if as_json => left_alone_json(*ifindex, interfaces),
+            // A comment among --dry-run's commands, so that the output runs as a script.
             Step::LeaveAlone { ifindex } => format!(
-                "left alone: {} ({LEFT_ALONE_REASON})",
+                "{}left alone: {} ({LEFT_ALONE_REASON})",
+                if mode == Mode::DryRun { "# " } else { "" },
                 lossy(&name_of(interfaces, *ifindex))
             ),
         };
@@ -409,6 +417,7 @@ mod tests {
         [Interface {
             ifindex: 2,
             name: b"eth0".to_vec(),
+            alt_names: Vec::new(),
         }]
     }
 
@@ -481,10 +490,12 @@ mod tests {
             Interface {
                 ifindex: 1,
                 name: b"lo".to_vec(),
+                alt_names: Vec::new(),
             },
             Interface {
                 ifindex: 2,
                 name: b"eth0".to_vec(),
+                alt_names: Vec::new(),
             },
         ];
         let mut v4 = address(false, IfaFlags::PERMANENT);
@@ -503,13 +514,24 @@ mod tests {
     #[test]
     fn show_text_is_iproute2_style_per_interface() {
         let (interfaces, addresses) = show_state();
+        let mut links: Vec<Link> = interfaces.iter().map(bare_link).collect();
+        links[1].mtu = Some(1500);
+        links[1].operstate = Some(6);
+        links[1].txqlen = Some(1000);
+        links[1].address = Some(vec![2, 0, 0, 0, 0, 0xaa]);
+        links[1].broadcast = Some(vec![0xff; 6]);
+        links[1].alt_names = Some(vec![b"wan".to_vec()]);
+        let shown: Vec<&Link> = links.iter().collect();
         assert_eq!(
-            show_text(&interfaces, &addresses),
+            show_text(&shown, &links, &addresses),
             [
-                "1: lo",
-                "2: eth0",
+                "1: lo: <NO-CARRIER,UP>",
+                "    link/ether",
+                "2: eth0: <NO-CARRIER,UP> mtu 1500 state UP qlen 1000",
+                "    link/ether 02:00:00:00:00:aa brd ff:ff:ff:ff:ff:ff",
+                "    altname wan",
                 "    inet 192.0.2.1/24 brd 192.0.2.255 scope global label eth0:1 valid_lft forever preferred_lft forever",
-                "    inet6 2001:db8::beef/64 scope global deprecated dynamic noprefixroute metric 7 proto 3 valid_lft 3542 preferred_lft 0",
+                "    inet6 2001:db8::beef/64 scope global deprecated dynamic noprefixroute metric 7 proto kernel_ll valid_lft 3542 preferred_lft 0",
             ]
         );
     }

@@ -30,6 +30,7 @@
 //! Not modelled: VRF (l3mdev) domains, socket preferences (`IPV6_ADDR_PREFERENCES`: the route
 //! lookup `which` asks for uses none), and rule 5.5 (next-hop prefixes, not implemented by Linux).
 
+pub mod after;
 pub mod read;
 
 use std::net::Ipv6Addr;
@@ -88,6 +89,8 @@ pub struct SourceState {
     pub all: Ipv6Conf,
     pub labels: Vec<LabelEntry>,
     pub build: KernelBuild,
+    /// `interfaces` is in ifindex order only: the kernel's device order could not be read.
+    pub device_order_unknown: bool,
 }
 
 /// A rule of the choice, in the kernel's order.
@@ -539,9 +542,68 @@ impl SourceState {
             }
             return selection;
         }
-        self.select_known(destination, oif)
+        let mut selection = self.select_known(destination, oif);
+        selection.unsupported = self.undecided(&selection);
+        selection
+    }
+
+    /// Why the state as read cannot tell the answer of `selection`, if it cannot.
+    fn undecided(&self, selection: &Selection) -> Option<&'static str> {
+        let chosen = selection.chosen()?;
+        if self.device_order_unknown
+            && selection.candidates.iter().any(|candidate| {
+                candidate.verdict == Verdict::Lost(Rule::KernelOrder)
+                    && candidate.address.ifindex != chosen.address.ifindex
+            })
+        {
+            return Some(DEVICE_ORDER_UNKNOWN);
+        }
+        // `ip6addrlbl_alloc` keeps the type of the prefix as given, before masking: a `::/96`
+        // entry in the dump applies to all of ::/96 when it was given as `::/96` (the default
+        // table's), to IPv4-compatible addresses only when given as `::2/96`. Within ::/96
+        // only `::1` is not IPv4-compatible (`::` is never a candidate nor asked about), so
+        // only a choice involving `::1` can depend on it: try each reading (`::2` stands for
+        // the compatible one), the first six entries separately, any more with the sixth.
+        let loopback = Ipv6Addr::LOCALHOST;
+        let involved = selection.destination == loopback
+            || selection
+                .candidates
+                .iter()
+                .any(|c| c.address.ipv6() == Some(loopback));
+        let ambiguous: Vec<usize> = (0..self.labels.len())
+            .filter(|&i| {
+                self.labels
+                    .get(i)
+                    .is_some_and(|e| e.prefix.is_unspecified() && e.prefixlen == 96)
+            })
+            .collect();
+        if !involved || ambiguous.is_empty() {
+            return None;
+        }
+        for readings in 1..1u32 << ambiguous.len().min(6) {
+            let mut state = self.clone();
+            for (bit, &i) in ambiguous.iter().enumerate() {
+                if readings >> bit.min(5) & 1 == 1
+                    && let Some(entry) = state.labels.get_mut(i)
+                {
+                    entry.prefix = Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 2);
+                }
+            }
+            let other = state.select_known(selection.destination, selection.oif);
+            if other.chosen().map(|c| &c.address) != Some(&chosen.address) {
+                return Some(LABEL_TYPE_UNKNOWN);
+            }
+        }
+        None
     }
 }
+
+/// Why a tie between interfaces cannot be broken.
+pub const DEVICE_ORDER_UNKNOWN: &str =
+    "the kernel's device order could not be read (/proc/net/igmp6), and it decides here";
+
+/// Why a label from a `::/96` entry cannot be told.
+pub const LABEL_TYPE_UNKNOWN: &str = "an address-label entry listed as ::/96 applies to all of ::/96 if it was added as ::/96, or only to IPv4-compatible addresses if added as, say, ::2/96; the kernel does not say which, and it decides here";
 
 /// Selects one optional-rule field of [`KernelBuild`].
 type BuildField = fn(&mut KernelBuild) -> &mut Option<bool>;
@@ -647,6 +709,7 @@ mod tests {
                 home_address_rule: Some(false),
                 not_optimistic_rule: Some(true),
             },
+            device_order_unknown: false,
         }
     }
 
@@ -844,6 +907,79 @@ mod tests {
         let selection = st.select(v6("2001:db9::9"), Some(2));
         assert_eq!(chosen(&selection), "fd00::1");
         assert_eq!(selection.dst_label, 50);
+    }
+
+    #[test]
+    fn a_label_entry_dumped_as_compat_prefix_is_unsupported_where_it_decides() {
+        // `ip addrlabel del prefix ::1/128; del prefix ::/96; add prefix ::2/96 label 7;
+        // add prefix fe80::/10 label 5`: the dump shows ::/96 label 7, the kernel applies it
+        // to IPv4-compatible addresses only, so ::1 gets ::/0's label 1, the destination's.
+        let addresses = vec![
+            address(1, "::1", 128, NONE),
+            address(3, "fe80::5", 64, NONE),
+        ];
+        let mut st = state(addresses);
+        st.labels
+            .retain(|e| !(e.prefix.is_unspecified() && e.prefixlen == 96) && e.prefixlen != 128);
+        st.labels.insert(
+            0,
+            LabelEntry {
+                prefix: v6("fe80::"),
+                prefixlen: 10,
+                ifindex: 0,
+                label: 5,
+            },
+        );
+        st.labels.insert(
+            0,
+            LabelEntry {
+                prefix: v6("::"),
+                prefixlen: 96,
+                ifindex: 0,
+                label: 7,
+            },
+        );
+        let dst = v6("f000::9");
+        let selection = st.select(dst, Some(2));
+        assert_eq!(selection.unsupported, Some(LABEL_TYPE_UNKNOWN));
+        // Read as the compatible-only entry it is, ::1 matches the destination's label.
+        st.labels[0].prefix = v6("::2");
+        let selection = st.select(dst, Some(2));
+        assert_eq!(chosen(&selection), "::1");
+        assert_eq!(
+            lost_at(&selection, "fe80::5"),
+            Verdict::Lost(Rule::MatchingLabel)
+        );
+        assert_eq!(selection.unsupported, None);
+        // With the default table's ::1/128 first, the ::/96 entry never labels ::1.
+        let selection = state(vec![
+            address(1, "::1", 128, NONE),
+            address(3, "fe80::5", 64, NONE),
+        ])
+        .select(dst, Some(2));
+        assert_eq!(selection.unsupported, None);
+    }
+
+    #[test]
+    fn an_unknown_device_order_is_unsupported_where_it_breaks_a_tie() {
+        let mut st = state(vec![
+            address(3, "2001:db8::1", 64, NONE),
+            address(2, "2001:db8::2", 64, NONE),
+        ]);
+        // Device order eth0 (2) before eth1 (3), whatever the dump order.
+        let selection = st.select(v6("2001:db8:1::9"), None);
+        assert_eq!(chosen(&selection), "2001:db8::2");
+        assert_eq!(selection.unsupported, None);
+        st.interfaces.swap(1, 2);
+        assert_eq!(chosen(&st.select(v6("2001:db8:1::9"), None)), "2001:db8::1");
+        st.device_order_unknown = true;
+        assert_eq!(
+            st.select(v6("2001:db8:1::9"), None).unsupported,
+            Some(DEVICE_ORDER_UNKNOWN)
+        );
+        // A tie within one interface does not depend on it.
+        st.addresses[1].ifindex = 3;
+        assert_eq!(st.select(v6("2001:db8:1::9"), None).unsupported, None);
     }
 
     #[test]

@@ -11,11 +11,12 @@ use std::path::PathBuf;
 
 use super::{InterfaceState, Ipv6Conf, KernelBuild, LabelEntry, SourceState};
 use crate::model::{read_addresses, read_interfaces};
-use crate::nl::Family;
 use crate::nl::addrlabel::{AddrLabelMessage, RTM_GETADDRLABEL, RTM_NEWADDRLABEL};
 use crate::nl::header::{RTM_GETROUTE, RTM_NEWROUTE};
+use crate::nl::nexthop::{NexthopMessage, RTM_GETNEXTHOP, RTM_NEWNEXTHOP};
 use crate::nl::request::{Conn, RequestError, Transport};
 use crate::nl::route::RouteMessage;
+use crate::nl::{Emit, Family};
 
 /// A request that failed, and what it was reading.
 #[derive(Debug)]
@@ -34,7 +35,7 @@ fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
 const RTM_F_FIB_MATCH: u32 = 0x2000;
 
 /// What the kernel answers for one destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteAnswer {
     /// The source the kernel uses (`RTA_PREFSRC` of the resolved route).
     pub source: Option<IpAddr>,
@@ -43,12 +44,23 @@ pub struct RouteAnswer {
     /// The `src` the matching route was configured with, if any.
     pub configured_prefsrc: Option<IpAddr>,
     /// The device of the matching route's next hop: the one the kernel hands its source
-    /// choice (for a local destination it differs from `oif`, which is then `lo`).
+    /// choice (for a local destination it differs from `oif`, which is then `lo`; for a
+    /// nexthop group it is the first member's, whatever path the flow takes).
     pub nexthop_oif: Option<u32>,
+    /// The matching route's nexthop group (`nhid`), when it uses one.
+    pub nexthop_group: Option<u32>,
+    /// The matching route uses a nexthop object (`nhid`), group or not.
+    pub nexthop_object: bool,
+    /// The devices of the matching route's paths when it has several of its own (ECMP
+    /// without a nexthop object): each path's device gets its own source choice.
+    pub paths: Vec<u32>,
     /// The kernel answered the question about the configured route with the resolved one: it
     /// ignores `RTM_F_FIB_MATCH` (before 4.13), so whether a `src` decides is unknown and
     /// `configured_prefsrc` and `nexthop_oif` say nothing.
     pub fib_match_ignored: bool,
+    /// The matching route as configured: its prefix length and table (`--probe` weighs a
+    /// prefix route a change re-installs against it).
+    pub matched: Option<(u8, u32)>,
 }
 
 /// The flow an application's socket asks the route for: its bound device or scope
@@ -87,22 +99,74 @@ impl Flow {
     }
 }
 
+/// The payload of the `reply_type` message the kernel answers `request` with, if any. Every
+/// single question here goes through this one closure, so the binary has one copy of the
+/// request loop for them (each closure type is another copy, about a kilobyte).
+fn ask<T: Transport>(
+    conn: &mut Conn<T>,
+    msg_type: u16,
+    request: &dyn Emit,
+    reply_type: u16,
+) -> Result<Option<Vec<u8>>, RequestError> {
+    let mut reply = None;
+    conn.request(msg_type, request, |message| {
+        if message.header.msg_type == reply_type {
+            reply = Some(message.payload.to_vec());
+        }
+        Ok(())
+    })?;
+    Ok(reply)
+}
+
 fn lookup<T: Transport>(
     conn: &mut Conn<T>,
     request: &RouteMessage,
 ) -> Result<Option<RouteMessage>, ReadError> {
-    let mut route = None;
-    conn.request(RTM_GETROUTE, request, |message| {
-        if message.header.msg_type == RTM_NEWROUTE {
-            route = Some(RouteMessage::parse(message.payload)?.0);
-        }
-        Ok(())
+    ask(conn, RTM_GETROUTE, request, RTM_NEWROUTE)
+        .and_then(|payload| {
+            let Some(payload) = payload else {
+                return Ok(None);
+            };
+            let route = RouteMessage::parse(&payload)?.0;
+            // Read the paths here, so that a malformed one fails the request.
+            route.paths().try_for_each(|path| path.map(drop))?;
+            Ok(Some(route))
+        })
+        .map_err(reading(format!(
+            "route to \"{}\"",
+            request.dst.map(|d| d.to_string()).unwrap_or_default()
+        )))
+}
+
+/// Nexthop object `id`, when the kernel has it.
+fn nexthop<T: Transport>(conn: &mut Conn<T>, id: u32) -> Result<Option<NexthopMessage>, ReadError> {
+    ask(
+        conn,
+        RTM_GETNEXTHOP,
+        &NexthopMessage::get(id),
+        RTM_NEWNEXTHOP,
+    )
+    .and_then(|payload| match payload {
+        Some(payload) => Ok(Some(NexthopMessage::parse(&payload)?.0)),
+        None => Ok(None),
     })
-    .map_err(reading(format!(
-        "route to \"{}\"",
-        request.dst.map(|d| d.to_string()).unwrap_or_default()
-    )))?;
-    Ok(route)
+    .map_err(reading(format!("nexthop {id}")))
+}
+
+/// The device the kernel takes the source from for a route using nexthop object `id`
+/// (`fib6_info_nh_dev`: `nexthop_fib6_nh` gives a group's first member), and whether `id` is
+/// a group.
+fn nexthop_device<T: Transport>(
+    conn: &mut Conn<T>,
+    id: u32,
+) -> Result<(Option<u32>, bool), ReadError> {
+    let Some(object) = nexthop(conn, id)? else {
+        return Ok((None, false));
+    };
+    match object.first_member() {
+        Some(member) => Ok((nexthop(conn, member)?.and_then(|m| m.oif), true)),
+        None => Ok((object.oif, false)),
+    }
 }
 
 /// Whether `route` is a host route to exactly `destination`: what a kernel that ignores
@@ -168,19 +232,43 @@ pub fn route_answer<T: Transport>(
     // Only a host route to the destination with a source can be either answer; without a
     // source it says "no src" both ways.
     let ambiguous = configured
-        .is_some_and(|route| is_host_route_to(&route, destination) && route.prefsrc.is_some());
+        .as_ref()
+        .is_some_and(|route| is_host_route_to(route, destination) && route.prefsrc.is_some());
     let fib_match_ignored = ambiguous && ignores_fib_match(conn)?;
     if fib_match_ignored {
         configured = None;
     }
-    let oif = resolved.and_then(|route| route.oif);
-    Ok(RouteAnswer {
+    let oif = resolved.as_ref().and_then(|route| route.oif);
+    let mut answer = RouteAnswer {
         source: resolved.and_then(|route| source.or(route.prefsrc)),
         oif,
-        configured_prefsrc: configured.and_then(|route| route.prefsrc),
-        nexthop_oif: configured.and_then(|route| route.oif).or(oif),
+        configured_prefsrc: configured.as_ref().and_then(|route| route.prefsrc),
+        nexthop_oif: configured.as_ref().and_then(|route| route.oif).or(oif),
+        nexthop_group: None,
+        nexthop_object: false,
+        paths: Vec::new(),
         fib_match_ignored,
-    })
+        matched: configured.as_ref().map(|route| {
+            let table = route.table_id.unwrap_or(u32::from(route.table));
+            (route.dst_len, table)
+        }),
+    };
+    if let Some(route) = configured {
+        match route.nh_id {
+            Some(id) => {
+                let (device, group) = nexthop_device(conn, id)?;
+                answer.nexthop_oif = device.or(answer.nexthop_oif);
+                answer.nexthop_group = group.then_some(id);
+                answer.nexthop_object = true;
+            }
+            // Read whole in `lookup`, so no path is dropped here.
+            None => answer.paths = route.paths().filter_map(Result::ok).collect(),
+        }
+        if answer.paths.len() < 2 {
+            answer.paths.clear();
+        }
+    }
+    Ok(answer)
 }
 
 /// The address-label table, in the kernel's precedence order.
@@ -232,9 +320,39 @@ fn read_conf(dir: &std::path::Path) -> Ipv6Conf {
     }
 }
 
+/// The kernel's device list order (`for_each_netdev`: the order devices were registered in
+/// the namespace or moved into it, not ifindex order, and not the order of a link dump),
+/// from `/proc/net/igmp6`, which walks that list and lists every device with IPv6 (each has
+/// joined ff01::1 and ff02::1); the ifindexes in their first line's order.
+pub fn device_order(igmp6: &str) -> Vec<u32> {
+    let mut order: Vec<u32> = Vec::new();
+    for ifindex in igmp6
+        .lines()
+        .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+    {
+        if !order.contains(&ifindex) {
+            order.push(ifindex);
+        }
+    }
+    order
+}
+
 /// Everything the source-address choice depends on, as the kernel has it now.
 pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
-    let interfaces = read_interfaces(conn).map_err(reading("reading interfaces"))?;
+    let mut interfaces = read_interfaces(conn).map_err(reading("reading interfaces"))?;
+    let igmp6 = std::fs::read_to_string("/proc/net/igmp6").ok();
+    if let Some(igmp6) = &igmp6 {
+        // A device the list lacks has no IPv6, so no candidates: last is as good as any.
+        // Moved rather than sorted: a sort costs the release binary kilobytes.
+        let mut ordered = Vec::with_capacity(interfaces.len());
+        for ifindex in device_order(igmp6) {
+            if let Some(at) = interfaces.iter().position(|i| i.ifindex == ifindex) {
+                ordered.push(interfaces.remove(at));
+            }
+        }
+        ordered.append(&mut interfaces);
+        interfaces = ordered;
+    }
     let addresses =
         read_addresses(conn, Family::Inet6, |_| true).map_err(reading("reading addresses"))?;
     let labels = read_labels(conn)?;
@@ -252,6 +370,7 @@ pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
         all: read_conf(&all_dir),
         labels,
         build: kernel_build(&all_dir),
+        device_order_unknown: igmp6.is_none(),
     })
 }
 
@@ -293,12 +412,12 @@ mod tests {
         let default = RouteMessage {
             dst_len: 0,
             dst: None,
-            ..route
+            ..route.clone()
         };
         assert!(!is_host_route_to(&default, destination));
         let prefix = RouteMessage {
             dst_len: 64,
-            ..route
+            ..route.clone()
         };
         assert!(!is_host_route_to(&prefix, destination));
         let v4: IpAddr = "192.0.2.1".parse().unwrap();
@@ -398,6 +517,74 @@ mod tests {
         let answer = route_answer(&mut conn, destination, None, &Flow::UDP, false).unwrap();
         assert!(!answer.fib_match_ignored);
         assert_eq!((answer.source, answer.oif), (Some(beef()), Some(2)));
+    }
+
+    static FIBMATCH_NHID: &[u8] = include_bytes!("../nl/testdata/route_fibmatch_nhid.bin");
+    static FIBMATCH_MULTIPATH: &[u8] =
+        include_bytes!("../nl/testdata/route_fibmatch_multipath.bin");
+    static NEXTHOP_GROUP: &[u8] = include_bytes!("../nl/testdata/nexthop_get_group.bin");
+    static NEXTHOP_SINGLE: &[u8] = include_bytes!("../nl/testdata/nexthop_get_single.bin");
+
+    /// `reply` followed by the ACK of `ROUTE_GET_V4_9` (its last 36 bytes), numbered `seq`.
+    fn acked(reply: &[u8], seq: u32) -> crate::nl::replay::Event {
+        let ack = &ROUTE_GET_V4_9[ROUTE_GET_V4_9.len() - 36..];
+        datagram(&with_seq(&[reply, ack].concat(), seq))
+    }
+
+    #[test]
+    fn a_nexthop_group_gives_its_first_members_device() {
+        // Route nhid 10, group 2/1: member 2 is on venet1 (4), whatever the resolved path.
+        let replay = Replay::new()
+            .answer(vec![datagram(ROUTE_GET_V4_9)])
+            .answer(vec![acked(FIBMATCH_NHID, 11)])
+            .answer(vec![acked(NEXTHOP_GROUP, 12)])
+            .answer(vec![acked(NEXTHOP_SINGLE, 13)]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:9::1".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, true).unwrap();
+        assert_eq!(answer.oif, Some(2));
+        assert_eq!(
+            (
+                answer.nexthop_oif,
+                answer.nexthop_group,
+                answer.nexthop_object
+            ),
+            (Some(4), Some(10), true)
+        );
+        assert!(answer.paths.is_empty());
+    }
+
+    #[test]
+    fn an_ecmp_route_gives_its_paths_devices() {
+        let replay = Replay::new()
+            .answer(vec![datagram(ROUTE_GET_V4_9)])
+            .answer(vec![acked(FIBMATCH_MULTIPATH, 11)]);
+        let mut conn = Conn::over(replay, 10);
+        let destination = "2001:db8:8::1".parse().unwrap();
+        let answer = route_answer(&mut conn, destination, None, &Flow::UDP, true).unwrap();
+        assert_eq!(answer.paths, [2, 4]);
+        assert_eq!((answer.nexthop_group, answer.nexthop_object), (None, false));
+        // The resolved path's device hands the choice over.
+        assert_eq!(answer.nexthop_oif, Some(2));
+    }
+
+    #[test]
+    fn device_order_is_igmp6_first_appearance() {
+        // x1 was added (index 20, its peer y1 21) before x0 (10, peer y0 11); m0 (3) was
+        // moved in last: /proc/net/igmp6 as 6.18 prints it, shortened.
+        let igmp6 = "\
+1    lo              ff020000000000000000000000000001     1 0000000C 0
+1    lo              ff010000000000000000000000000001     1 00000008 0
+21   y1              ff020000000000000000000000000001     1 0000000C 0
+20   x1              ff020000000000000000000000000001     1 0000000C 0
+20   x1              ff010000000000000000000000000001     1 00000008 0
+11   y0              ff020000000000000000000000000001     1 0000000C 0
+10   x0              ff020000000000000000000000000001     1 0000000C 0
+3    m0              ff020000000000000000000000000001     1 0000000C 0
+";
+        assert_eq!(device_order(igmp6), [1, 21, 20, 11, 10, 3]);
+        assert_eq!(device_order(""), Vec::<u32>::new());
+        assert_eq!(device_order("x\n5 a\n\n5 a\n2 b\n5 a\n"), [5, 2]);
     }
 
     #[test]

@@ -39,11 +39,26 @@ pub const SEED_DEST: &str = "2001:db8:9f16:8fc7::9";
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Skips the calling test (returns) or, under `CI=true`, fails it.
+///
+/// libtest captures `eprintln!` and shows it only for a failure, so a skipped test would look
+/// passed: the line goes to the process's stderr directly, where the terminal shows it, and is
+/// appended to `NLSEL_SKIP_LOG` when set (`tools/test.sh` sets it and counts the lines).
 pub fn skip(reason: &str) {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("CI=true and this test cannot run: {reason}");
     }
-    eprintln!("skipping test: {reason}");
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let line = format!("skipped {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(path) = std::env::var_os("NLSEL_SKIP_LOG") {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Ok(mut log) = log {
+            let _ = log.write_all(line.as_bytes());
+        }
+    }
 }
 
 fn effective_uid() -> Option<u32> {

@@ -22,6 +22,8 @@ ns=nlsel-ship-comp
 new_netns "$ns"
 ip -n "$ns" link add eth7 type veth peer name eth7p
 ip -n "$ns" link set eth7 up
+# An alternative name: `ip` and nlsel accept it wherever an interface is named.
+ip -n "$ns" link property add dev eth7 altname e7-alt
 ip -n "$ns" addr add 2001:db8:1::2/64 dev eth7 nodad
 ip -n "$ns" addr add 2001:db8:1::beef/64 dev eth7 nodad
 ip -n "$ns" addr add 192.0.2.9/24 dev eth7
@@ -64,10 +66,10 @@ expect "nlsel dep" deprecate
 expect "nlsel un" undeprecate unit
 expect "nlsel " show addr deprecate prefer undeprecate which doctor unit completions help
 expect "nlsel -" -n --netns -j --json -q --quiet -h --help -V --version
-expect "nlsel -n $ns show dev " eth7 eth7p lo
-expect "nlsel -n $ns show e" eth7 eth7p
+expect "nlsel -n $ns show dev " e7-alt eth7 eth7p lo
+expect "nlsel -n $ns show e" e7-alt eth7 eth7p
 expect "nlsel -n $ns -j addr show dev eth7" eth7 eth7p
-expect "nlsel -n $ns deprecate --except ::2 --dev " eth7 eth7p lo
+expect "nlsel -n $ns deprecate --except ::2 --dev " e7-alt eth7 eth7p lo
 expect "nlsel -n $ns deprecate --except ::2 --ch" --check
 expect "nlsel -n $ns undeprecate --dev eth7p" eth7p
 expect "nlsel -n $ns prefer " 2001:db8:1::2 2001:db8:1::beef
@@ -75,15 +77,25 @@ expect "nlsel -n $ns prefer 2001:db8:1::beef --w" --watch
 expect "nlsel -n $ns prefer 2001:db8:1::beef --probe " 
 expect "nlsel -n $ns deprecate --except ::2 --probe " 
 expect "nlsel -n $ns which 2001:db8::1 --" --dev --dport --explain --help --sport --tcp --udp
-expect "nlsel -n $ns which fe80::1 --dev " eth7 eth7p lo
-expect "nlsel -n $ns addr change " 127.0.0.1/8 ::1/128 192.0.2.9/24 2001:db8:1::2/64 2001:db8:1::beef/64 10.1.0.2/32
-expect "nlsel -n $ns addr change 192.0.2.9/24 dev " eth7 eth7p lo
+expect "nlsel -n $ns which fe80::1 --dev " e7-alt eth7 eth7p lo
+expect "nlsel -n $ns addr change " 127.0.0.1/8 ::1/128 192.0.2.9/24 2001:db8:1::2/64 2001:db8:1::beef/64 10.1.0.1/32
+expect "nlsel -n $ns addr change 192.0.2.9/24 dev " e7-alt eth7 eth7p lo
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 pre" preferred_lft
 expect "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect "nlsel unit " deprecate prefer
-expect "nlsel -n $ns unit deprecate --dev " eth7 eth7p lo
+# unit rejects --dry-run and --check, so it is not offered them.
+expect "nlsel unit deprecate --d" --dev
+expect "nlsel unit deprecate --except ::2 --c" 
+expect "nlsel unit prefer ::2 --" --watch --probe --help
+expect "nlsel deprecate --d" --dev --dry-run
+# --netns=NS names the namespace as -n NS does.
+expect "nlsel --netns=$ns show dev eth7" eth7 eth7p
+# The live values come from the command being completed, not from nlsel in PATH.
+[ ! -e /usr/bin/nlsel ] && [ ! -e /bin/nlsel ] || { echo "nlsel is in /usr/bin or /bin"; exit 1; }
+PATH=/usr/bin:/bin expect "$3 -n $ns show dev eth7" eth7 eth7p
+expect "nlsel -n $ns unit deprecate --dev " e7-alt eth7 eth7p lo
 expect "nlsel completions " bash zsh fish
-expect "nlsel -n $ns doctor --dev " eth7 eth7p lo
+expect "nlsel -n $ns doctor --dev " e7-alt eth7 eth7p lo
 expect "nlsel -n $ns doctor --" --dev --probe --help
 expect "nlsel -n $ns which 2001:db8::1 " 
 # Bash splits "2001:db8:1::b" into several COMP_WORDS at ':'; the reply is what follows the
@@ -98,7 +110,7 @@ _nlsel
 exit "$failures"
 HARNESS
 )
-bash -c "$bash_test" harness "$tmp/nlsel.bash" "$ns" || fail "bash completion: see above"
+bash -c "$bash_test" harness "$tmp/nlsel.bash" "$ns" "$bin" || fail "bash completion: see above"
 
 # --- fish ------------------------------------------------------------------------------------
 fish -n "$tmp/nlsel.fish" || fail "fish -n rejects the fish script"
@@ -113,12 +125,16 @@ expect_fish() {
   [ "$got" = "$want" ] || fail "fish: '$line' completes to [$got], expected [$want]"
 }
 expect_fish "nlsel dep" deprecate
-expect_fish "nlsel -n $ns show dev " eth7 eth7p lo
-expect_fish "nlsel -n $ns deprecate --dev " eth7 eth7p lo
+expect_fish "nlsel -n $ns show dev " e7-alt eth7 eth7p lo
+expect_fish "nlsel -n $ns deprecate --dev " e7-alt eth7 eth7p lo
 expect_fish "nlsel -n $ns prefer 2001" 2001:db8:1::2 2001:db8:1::beef
 expect_fish "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect_fish "nlsel completions " bash zsh fish
-expect_fish "nlsel -n $ns doctor --dev " eth7 eth7p lo
+expect_fish "nlsel -n $ns doctor --dev " e7-alt eth7 eth7p lo
+expect_fish "nlsel --netns=$ns show dev eth7" eth7 eth7p
+expect_fish "nlsel -n $ns addr change 10." 10.1.0.1/32
+got=$(fish_complete "nlsel unit deprecate --")
+[[ " $got " != *" --dry-run "* && " $got " != *" --check "* ]] || fail "fish offers unit deprecate [$got]"
 got=$(fish_complete "nlsel -n $ns deprecate --")
 for option in --except --dev --dry-run --check --watch --help; do
   [[ " $got " == *" $option "* ]] || fail "fish: 'nlsel deprecate --' lacks $option: [$got]"

@@ -34,7 +34,23 @@ export CONTAINERS_CONF=$conf/containers.conf
 podman() { command podman --runtime runc --cgroup-manager cgroupfs "$@"; }
 image=localhost/nlsel-ship:test
 ship_cleanup+=("command podman --runtime runc --cgroup-manager cgroupfs rmi -f $image >/dev/null 2>&1")
+version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
+grep -qx "ARG VERSION=$version" Containerfile || fail "Containerfile's VERSION is not $version (Cargo.toml)"
+# A stale binary of another version in dist/ must not end up in the image.
+stale=dist/nlsel-0.0.0-x86_64-unknown-linux-musl
+printf '#!/bin/sh\necho stale\n' >"$stale"
+ship_cleanup+=("rm -f '$stale'")
 podman build -q -t "$image" -f Containerfile . >/dev/null || fail "podman build failed"
+rm -f "$stale"
+[ "$(podman image inspect "$image" | jq -r '.[0].Architecture')" = amd64 ] ||
+  fail "the x86_64 image is not labelled amd64"
+# The aarch64 image is labelled arm64 (it was amd64, and failed with "exec format error").
+arm_image=localhost/nlsel-ship:arm64
+ship_cleanup+=("command podman --runtime runc --cgroup-manager cgroupfs rmi -f $arm_image >/dev/null 2>&1")
+podman build -q -t "$arm_image" --platform linux/arm64 --build-arg TARGET=aarch64-unknown-linux-musl \
+  -f Containerfile . >/dev/null || fail "podman build of the aarch64 image failed"
+[ "$(podman image inspect "$arm_image" | jq -r '.[0].Architecture')" = arm64 ] ||
+  fail "the aarch64 image is not labelled arm64"
 [ "$(podman image inspect "$image" | jq -r '.[0].Config.Entrypoint | join(" ")')" = /nlsel ] ||
   fail "the image's entrypoint is not /nlsel"
 layers=$(podman image inspect "$image" | jq '.[0].RootFS.Layers | length')
@@ -42,7 +58,8 @@ layers=$(podman image inspect "$image" | jq '.[0].RootFS.Layers | length')
 
 ns=nlsel-ship-podman
 seed_netns "$ns"
-podman run --rm --network none "$image" --version || fail "podman run --version failed"
+[ "$(podman run --rm --network none "$image" --version)" = "$("$bin" --version)" ] ||
+  fail "podman run --version is not the release binary's"
 ours=$(podman run --rm --network "ns:/run/netns/$ns" "$image" -j show | jq -S 'del(.. | .protocol?)')
 [ "$ours" = "$(ip -n "$ns" -j addr show | jq -S .)" ] || fail "show -j in the container differs from ip -j addr show"
 podman run --rm --network "ns:/run/netns/$ns" --cap-add NET_ADMIN "$image" deprecate --except ::2 ||

@@ -40,4 +40,14 @@ for command in $commands; do
   }
 done
 [ "$missing" = 0 ] || fail "$page and --help disagree (see above)"
+
+# man on an 80-column terminal: every line fits (no literal too long to break).
+wide=$(mandoc -Tascii -O width=80 "$page" | col -b | awk 'length > 80 { print NR ": " $0 }')
+[ -z "$wide" ] || fail "$page has lines that cannot break at 80 columns:
+$wide"
+# Every --check exits 3 when it finds work; EXIT STATUS says so for each command that has one.
+status=$(mandoc -Tascii -O width=80 "$page" | col -b | sed -n '/^EXIT STATUS/,/^[A-Z]/p' | tr -s ' \n' ' ')
+for command in deprecate prefer; do
+  [[ $status == *"$command --check"* ]] || fail "$page: EXIT STATUS does not give 3 for $command --check"
+done
 echo "man page: ok (mandoc -Tlint clean; $(wc -l <<<"$page_options") options and $(wc -w <<<"$commands") commands match --help)"

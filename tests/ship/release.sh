@@ -29,6 +29,19 @@ $second"
 fi
 echo "reproducible: both builds give
 $first"
+# A tree whose sources differ from the commit: --version says so (-dirty), here and in a clone.
+clone=$elsewhere/some/deeper/checkout
+echo '// modified' >>"$clone/src/main.rs"
+dirty=$(cd "$clone" && cargo build -q --target-dir target/dirty && target/dirty/debug/nlsel --version)
+[ "$dirty" = "nlsel $(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml) (commit $(git rev-parse HEAD)-dirty)" ] ||
+  fail "a modified tree's --version: $dirty"
+echo "modified tree: $dirty"
+# No release without a CHANGELOG.md entry for its version.
+sed -i '/^## [0-9]/d' "$clone/CHANGELOG.md"
+if out=$(cd "$clone" && tools/release.sh 2>&1); then
+  fail "tools/release.sh built a version without a CHANGELOG.md entry"
+fi
+[[ $out == *"CHANGELOG.md has no"* ]] || fail "tools/release.sh without a CHANGELOG entry: $out"
 for file in dist/nlsel-*; do
   [ "$(stat -c %s "$file")" -le $((256 * 1024)) ] || fail "$file is over 256 KiB"
   [ "$("$file" --version 2>/dev/null || qemu-aarch64-static "$file" --version)" = \
@@ -39,6 +52,10 @@ done
 # The aarch64 binary, emulated, against this kernel.
 arm=$(ls dist/nlsel-*-aarch64-unknown-linux-musl)
 [[ $(LC_ALL=C readelf -hW "$arm") == *Machine:*AArch64* ]] || fail "$arm is not an AArch64 binary"
+# Both static-PIE, so the kernel loads them at a random address (aarch64's was ET_EXEC).
+for file in dist/nlsel-*-musl; do
+  [[ $(LC_ALL=C readelf -hW "$file") == *Type:*DYN* ]] || fail "$file is not position-independent (ET_DYN)"
+done
 ns=nlsel-ship-arm
 seed_netns "$ns"
 ours=$(qemu-aarch64-static "$arm" -n "$ns" -j show | jq -S 'del(.. | .protocol?)')

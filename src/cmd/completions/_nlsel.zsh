@@ -9,6 +9,7 @@ _nlsel_show() {
   for (( k = 2; k < CURRENT; k++ )); do
     case $words[k] in
       (-n|--netns) ns=(-n $words[k+1]) ;;
+      (--netns=*) ns=(-n ${words[k]#--netns=}) ;;
     esac
   done
   _call_program nlsel-show $words[1] $ns show 2>/dev/null
@@ -16,9 +17,16 @@ _nlsel_show() {
 
 _nlsel_interfaces() {
   local -a names
-  local line
+  local line name
+  # `N: NAME[@LOWER]: <FLAGS> …` and `    altname NAME`, as `ip addr show` prints them.
   for line in ${(f)"$(_nlsel_show)"}; do
-    [[ $line == [0-9]*:\ * ]] && names+=(${line#*: })
+    if [[ $line == [0-9]*:\ * ]]; then
+      name=${line#*: }
+      name=${name%%: <*}
+      names+=(${name%@*})
+    elif [[ $line == '    altname '* ]]; then
+      names+=(${line#    altname })
+    fi
   done
   _describe -t interfaces 'interface' names
 }
@@ -31,7 +39,7 @@ _nlsel_addresses() {
     fields=(${=line})
     case $1/$fields[1] in
       (all/inet|all/inet6)
-        if [[ $fields[3] == peer ]]; then found+=($fields[4]); else found+=($fields[2]); fi ;;
+        if [[ $fields[3] == peer ]]; then found+=($fields[2]/${fields[4]#*/}); else found+=($fields[2]); fi ;;
       (global6/inet6)
         [[ " $line " == *" scope global "* ]] && found+=(${fields[2]%/*}) ;;
     esac
@@ -78,7 +86,10 @@ _nlsel() {
     fi
     return
   fi
+  # A unit runs its command for real: no --dry-run or --check there.
+  local -a modes=(--dry-run --check)
   if [[ $command == unit ]]; then
+    modes=()
     if (( i == CURRENT )); then
       compadd deprecate prefer
       return
@@ -117,7 +128,7 @@ _nlsel() {
         (--dev) _nlsel_interfaces ;;
         (--except) _message 'address or prefix' ;;
         (--probe) _message 'destination address' ;;
-        (*) compadd -- --except --dev --dry-run --check --watch --probe -h --help ;;
+        (*) compadd -- --except --dev $modes --watch --probe -h --help ;;
       esac ;;
     (prefer)
       if [[ $prev == --probe ]]; then
@@ -125,7 +136,7 @@ _nlsel() {
       elif (( $#positional == 0 )) && [[ $PREFIX != -* ]]; then
         _nlsel_addresses global6
       else
-        compadd -- --dry-run --check --watch --probe -h --help
+        compadd -- $modes --watch --probe -h --help
       fi ;;
     (undeprecate)
       if [[ $prev == --dev ]]; then _nlsel_interfaces; else compadd -- --dev -h --help; fi ;;

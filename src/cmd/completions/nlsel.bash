@@ -10,7 +10,13 @@ _nlsel_show() {
 _nlsel_interfaces() {
     local first second rest
     while read -r first second rest; do
-        [[ $first == *: ]] && printf '%s\n' "$second"
+        # `N: NAME[@LOWER]: <FLAGS> …` and `    altname NAME`, as `ip addr show` prints them.
+        if [[ $first == *: ]]; then
+            second=${second%:}
+            printf '%s\n' "${second%@*}"
+        elif [[ $first == altname ]]; then
+            printf '%s\n' "$second"
+        fi
     done < <(_nlsel_show)
 }
 
@@ -20,9 +26,12 @@ _nlsel_addresses() {
     while read -r family address rest; do
         case $1/$family in
             all/inet | all/inet6)
+                # A point-to-point address is its local address with the peer's length:
+                # `addr change` names it so, never by the peer.
                 if [[ $rest == peer\ * ]]; then
-                    address=${rest#peer }
-                    address=${address%% *}
+                    rest=${rest#peer }
+                    rest=${rest%% *}
+                    address=$address/${rest##*/}
                 fi
                 printf '%s\n' "$address"
                 ;;
@@ -62,6 +71,7 @@ _nlsel() {
     while ((i < cword)); do
         case ${words[i]} in
             -n | --netns) _nlsel_ns=(-n "${words[i + 1]}"); ((i += 2)) ;;
+            --netns=*) _nlsel_ns=(-n "${words[i]#--netns=}"); ((i++)) ;;
             -*) ((i++)) ;;
             *) command=${words[i]}; ((i++)); break ;;
         esac
@@ -82,7 +92,10 @@ _nlsel() {
         _nlsel_trim_colons
         return 0
     fi
+    # A unit runs its command for real: no --dry-run or --check there.
+    local modes="--dry-run --check"
     if [[ $command == unit ]]; then
+        modes=
         if ((i == cword)); then
             _nlsel_reply "deprecate prefer"
             return 0
@@ -124,7 +137,7 @@ $(_nlsel_interfaces)
             case $prev in
                 --dev) _nlsel_reply "$(_nlsel_interfaces)" ;;
                 --except | --probe) ;;
-                *) _nlsel_reply "--except --dev --dry-run --check --watch --probe -h --help" ;;
+                *) _nlsel_reply "--except --dev $modes --watch --probe -h --help" ;;
             esac
             ;;
         prefer)
@@ -133,7 +146,7 @@ $(_nlsel_interfaces)
             elif ((${#positional[@]} == 0)) && [[ $_nlsel_cur != -* ]]; then
                 _nlsel_reply "$(_nlsel_addresses global6)"
             else
-                _nlsel_reply "--dry-run --check --watch --probe -h --help"
+                _nlsel_reply "$modes --watch --probe -h --help"
             fi
             ;;
         undeprecate)

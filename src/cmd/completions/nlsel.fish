@@ -8,13 +8,18 @@ function __nlsel_show
     for k in (seq 2 (count $words))
         if contains -- $words[$k] -n --netns; and test $k -lt (count $words)
             set ns -n $words[(math $k + 1)]
+        else if string match -q -- '--netns=*' $words[$k]
+            set ns -n (string replace -- '--netns=' '' $words[$k])
         end
     end
     $words[1] $ns show 2>/dev/null
 end
 
+# `N: NAME[@LOWER]: <FLAGS> …` and `    altname NAME`, as `ip addr show` prints them.
 function __nlsel_interfaces
-    __nlsel_show | string match -r '^[0-9]+: (.*)$' | string match -rv '^[0-9]+: '
+    set -l shown (__nlsel_show)
+    string replace -rf '^[0-9]+: (\S+?)(@[^@\s]*)?: <.*' '$1' -- $shown
+    string replace -rf '^\s+altname (\S+)$' '$1' -- $shown
 end
 
 function __nlsel_global6
@@ -25,7 +30,7 @@ function __nlsel_addresses
     for line in (__nlsel_show | string match -r '^\s+inet6? .*')
         set -l fields (string split -n ' ' -- (string trim -- $line))
         if test "$fields[3]" = peer
-            echo $fields[4]
+            echo $fields[2]/(string split -f2 / -- $fields[4])
         else
             echo $fields[2]
         end
@@ -97,16 +102,17 @@ complete -c nlsel -n '__nlsel_at show "addr show" "addr list" "addr change"; and
 set -l dep '__nlsel_at deprecate "unit deprecate"'
 complete -c nlsel -n $dep -l except -x -d 'address or prefix to keep preferred'
 complete -c nlsel -n $dep -l dev -x -a '(__nlsel_interfaces)' -d 'only this interface'
-complete -c nlsel -n $dep -l dry-run -d 'print the equivalent ip commands'
-complete -c nlsel -n $dep -l check -d 'exit 3 if anything would change'
+# A unit runs its command for real: no --dry-run or --check there.
+complete -c nlsel -n '__nlsel_at deprecate' -l dry-run -d 'print the equivalent ip commands'
+complete -c nlsel -n '__nlsel_at deprecate' -l check -d 'exit 3 if anything would change'
 complete -c nlsel -n $dep -l watch -d 'keep running'
 complete -c nlsel -n $dep -l probe -x -d 'destination whose source to report'
 
 set -l pref '__nlsel_at prefer "unit prefer"'
 complete -c nlsel -n "$pref; and not __nlsel_prev_is --probe" -a '(__nlsel_global6)' -d 'global IPv6 address'
 complete -c nlsel -n $pref -l watch -d 'keep running'
-complete -c nlsel -n $pref -l dry-run -d 'print the equivalent ip commands'
-complete -c nlsel -n $pref -l check -d 'exit 3 if anything would change'
+complete -c nlsel -n '__nlsel_at prefer' -l dry-run -d 'print the equivalent ip commands'
+complete -c nlsel -n '__nlsel_at prefer' -l check -d 'exit 3 if anything would change'
 complete -c nlsel -n $pref -l probe -x -d 'destination whose source to report'
 
 complete -c nlsel -n '__nlsel_at undeprecate' -l dev -x -a '(__nlsel_interfaces)' -d 'only this interface'

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# The harness of tests/systemd/run.sh, sourced by it and by tests/package/run.sh: a minimal
+# Debian root booted as PID 1 under systemd-nspawn, commands run inside it, counted checks,
+# and the boot probe that tells whether a service after network-online.target saw ::beef.
+# The sourcing script has set -euo pipefail; everything lives in $tmp, removed on exit.
+
+passed=0
+failed=0
+boots=0
+
+skip() {
+  if [ "${CI:-}" = true ]; then
+    echo "systemd test: cannot run under CI=true: $*" >&2
+    exit 1
+  fi
+  echo "systemd test: skipped: $*" >&2
+  exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+for tool in mmdebstrap systemd-nspawn nsenter ip; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
+
+tmp=$(mktemp -d /var/tmp/nlsel-systemd.XXXXXX)
+root=$tmp/root
+nspawn=
+pid1=
+
+stop_container() {
+  if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
+    kill -TERM "$nspawn" 2>/dev/null || true # nspawn powers the container off on SIGTERM
+    for _ in $(seq 300); do
+      kill -0 "$nspawn" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$nspawn" 2>/dev/null || true
+    wait "$nspawn" 2>/dev/null || true
+  fi
+  nspawn=
+  pid1=
+}
+
+cleanup() {
+  stop_container
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # check DESCRIPTION COMMAND...: one test line, counted.
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok: $what"
+    passed=$((passed + 1))
+  else
+    echo "FAILED: $what" >&2
+    failed=$((failed + 1))
+  fi
+}
+
+in_ct() { nsenter -t "$pid1" -a "$@"; }
+
+# Polls COMMAND... for up to 20 s; its status is the last try's.
+eventually() {
+  for _ in $(seq 200); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  "$@"
+}
+
+boot() {
+  boots=$((boots + 1))
+  systemd-nspawn -D "$root" --boot --private-network --register=no --keep-unit \
+    --console=passive >>"$tmp/boot.log" 2>&1 &
+  nspawn=$!
+  # The child nspawn forks becomes the container's systemd once it has set the container up.
+  for _ in $(seq 600); do
+    pid1=$(pgrep -P "$nspawn" || true)
+    [ -n "$pid1" ] && [ "$(cat "/proc/$pid1/comm" 2>/dev/null)" = systemd ] && break
+    pid1=
+    sleep 0.1
+  done
+  [ -n "$pid1" ] || { cat "$tmp/boot.log" >&2; echo "systemd test: the container did not start" >&2; exit 1; }
+  # Until its bus is up, systemctl cannot even ask; then it waits for the boot to end. Before
+  # systemd has made /run/systemd/system, systemctl answers "offline": not yet, either.
+  local state=
+  for _ in $(seq 240); do
+    state=$(timeout 120 nsenter -t "$pid1" -a systemctl is-system-running --wait 2>/dev/null || true)
+    [ -n "$state" ] && [ "$state" != offline ] && break
+    sleep 0.5
+  done
+  if [ "$state" != running ]; then
+    echo "systemd test: the container's system is '$state'" >&2
+    nsenter -t "$pid1" -a systemctl --failed --no-pager >&2 || true
+    exit 1
+  fi
+}
+
+# preferred_lft of ADDR in the container (optionally in netns NS), or "absent".
+preferred() {
+  local addr=$1 ns=${2:-}
+  local ip=(ip)
+  [ -n "$ns" ] && ip=(ip -n "$ns")
+  in_ct "${ip[@]}" -6 -o addr show to "$addr/128" |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "preferred_lft") { print $(i + 1); found = 1 } } END { if (!found) print "absent" }'
+}
+is_deprecated() { [ "$(preferred "$@")" = 0sec ]; }
+is_preferred_forever() { [ "$(preferred "$@")" = forever ]; }
+
+# Result=success and a main process that exited 0, for UNIT.
+ended_cleanly() {
+  local show
+  show=$(in_ct systemctl show "$1" -p Result -p ExecMainCode -p ExecMainStatus)
+  if grep -qx 'Result=success' <<<"$show" && grep -qx 'ExecMainStatus=0' <<<"$show" &&
+    grep -qx 'ExecMainCode=1' <<<"$show"; then # CLD_EXITED: it exited, it was not killed
+    return 0
+  fi
+  echo "$1:" $show >&2
+  in_ct systemctl status "$1" --no-pager >&2 || true
+  return 1
+}
+
+journal_has() { in_ct journalctl -u "$1" -o cat --no-pager | grep -qxF "$2"; }
+
+# A veth venet0 in the container (or netns NS) with ::2 and ::beef in 2001:db8::/64.
+setup_link() {
+  local ip=(ip)
+  [ -n "${1:-}" ] && ip=(ip -n "$1")
+  in_ct "${ip[@]}" link add venet0 type veth peer name venet0p
+  in_ct "${ip[@]}" link set venet0 up
+  in_ct "${ip[@]}" link set venet0p up
+  in_ct "${ip[@]}" addr add 2001:db8::2/64 dev venet0 nodad
+  in_ct "${ip[@]}" addr add 2001:db8::beef/64 dev venet0 nodad
+}
+
+write_unit() { # write_unit NAME NLSEL-ARGS...: `nlsel ARGS` run inside, into /etc/systemd/system.
+  local name=$1
+  shift
+  in_ct "$@" >"$root/etc/systemd/system/$name.service"
+}
+
+# make_root [PACKAGE,...]: the minimal Debian root in $root, with those packages too.
+make_root() {
+  local extra=${1:+,$1}
+  suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  if ! TMPDIR=$tmp mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,ifupdown"$extra" \
+    "$suite" "$root" >"$tmp/mmdebstrap.log" 2>&1; then
+    tail -20 "$tmp/mmdebstrap.log" >&2
+    skip "mmdebstrap could not build the root"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# 7–11: the seed's situation at boot. venet0 is a tun (link/none, NOARP, no DAD, like OpenVZ's
+# venet0); ::2 is added before ::beef, so with both preferred the kernel picks ::beef, the
+# newest, for any outside destination.
+P=2001:db8:f1c1:8454:964
+KEEP=$P::2
+HIDE=$P::beef
+DEST=2001:db8:9f16:8fc7::9
+
+# install_boot_probe: the probe.service and the ifupdown-shaped networking.service below,
+# written into $root (not enabled).
+install_boot_probe() {
+
+# The probe: what a service ordered After=network-online.target (apt, an NTP client, a mailer)
+# sees at its start: the kernel's route lookup, its main process (so that
+# ExecMainStartTimestamp is its start), run directly, as early as can be; then the source an
+# unbound UDP socket gets (perl-base is in every Debian root). /run is empty at each boot.
+cat >"$root/usr/local/bin/probe-udp" <<EOF
+#!/usr/bin/perl
+use Socket qw(:all);
+socket(my \$s, AF_INET6, SOCK_DGRAM, 0) or die "socket: \$!";
+connect(\$s, pack_sockaddr_in6(9, inet_pton(AF_INET6, "$DEST"))) or die "connect: \$!";
+my (\$port, \$addr) = unpack_sockaddr_in6(getsockname(\$s));
+print "udp ", inet_ntop(AF_INET6, \$addr), "\n";
+EOF
+chmod 0755 "$root/usr/local/bin/probe-udp"
+cat >"$root/etc/systemd/system/probe.service" <<UNIT
+[Unit]
+Description=Probe: the source address a service after network-online.target gets
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+StandardOutput=append:/run/probe.out
+StandardError=append:/run/probe.out
+ExecStart=/usr/sbin/ip -6 route get $DEST
+ExecStartPost=/usr/local/bin/probe-udp
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+
+# A networking.service shaped like Debian 12's ifupdown one (same ordering and install lines);
+# in /etc it hides the package's. ExecStop deletes venet0, as ifdown would, so a restart adds
+# both addresses again, preferred.
+cat >"$root/etc/systemd/system/networking.service" <<UNIT
+[Unit]
+Description=Raise network interfaces (shaped like ifupdown's)
+DefaultDependencies=no
+Wants=network.target
+After=local-fs.target network-pre.target systemd-sysctl.service systemd-modules-load.service
+Before=network.target shutdown.target network-online.target
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/ip tuntap add dev venet0 mode tun
+ExecStart=/usr/sbin/ip link set venet0 up
+ExecStart=/usr/sbin/ip -6 addr add ::2/128 dev venet0
+ExecStart=/usr/sbin/ip -6 route add default dev venet0
+ExecStart=/usr/sbin/ip addr add $KEEP/80 dev venet0
+ExecStart=/usr/sbin/ip addr add $HIDE/80 dev venet0
+ExecStop=/usr/sbin/ip link del venet0
+
+[Install]
+WantedBy=multi-user.target network-online.target
+UNIT
+}
+
+# One boot's verdict, appended to $tmp/series: "leak" when the probe got ::beef (or anything
+# but ::2), "late" when UNIT's work (PROPERTY, a monotonic timestamp) was not done before the
+# probe's process started.
+judge_boot() {
+  local unit=$1 property=$2 out src udp done start verdict=
+  out=$(in_ct cat /run/probe.out)
+  done=$(in_ct systemctl show "$unit" -p "$property" --value)
+  start=$(in_ct systemctl show probe.service -p ExecMainStartTimestampMonotonic --value)
+  src=$(awk '$1 == "'"$DEST"'" { for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1) }' <<<"$out")
+  udp=$(awk '$1 == "udp" { print $2 }' <<<"$out")
+  [ "$src" = "$KEEP" ] && [ "$udp" = "$KEEP" ] || verdict="leak"
+  if ! [ "${done:-0}" -gt 0 ] 2>/dev/null || ! [ "$done" -lt "$start" ]; then
+    verdict="${verdict:+$verdict }late"
+  fi
+  echo "   boot $boots: route src $src, udp $udp, $unit done at $done us, probe started at $start us${verdict:+: $verdict}"
+  echo "${verdict:-ok}" >>"$tmp/series"
+}
