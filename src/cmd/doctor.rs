@@ -61,6 +61,7 @@ pub struct Args {
     pub probes: Vec<IpAddr>,
 }
 
+#[inline(never)]
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let mut args = Args {
         devs: Vec::new(),
@@ -185,6 +186,7 @@ fn parse_warning(path: &str, error: ParseError) -> Finding {
 
 /// Every service unit that runs an nlsel policy in the namespace `netns`, and the names of
 /// all service units (to know which managers are installed).
+#[inline(never)]
 fn find_units(
     root: &Path,
     read_policy: ReadPolicy,
@@ -248,6 +250,7 @@ fn find_units(
 }
 
 /// Enabled: a link of that name in a `.wants/` or `.requires/` directory of /etc or /run.
+#[inline(never)]
 fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
     UNIT_DIRS.iter().take(2).any(|dir| {
         list_dir(root, dir, findings)
@@ -264,6 +267,7 @@ fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
 /// Why a unit is not done before network-online.target (issue 15's rules, which
 /// `nlsel unit` follows): before it, after each manager installed here, and of a type
 /// systemd waits for.
+#[inline(never)]
 fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLate> {
     let online = "network-online.target".to_string();
     if !file.before.contains(&online) {
@@ -284,6 +288,7 @@ fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLat
 
 /// The addresses `rule` deprecates, whatever their state now: its plan for the same addresses
 /// all preferred.
+#[inline(never)]
 fn deprecated_by(rule: &dyn Rule, addresses: &[Address], interfaces: &[Interface]) -> Vec<Address> {
     let preferred: Vec<Address> = addresses
         .iter()
@@ -312,6 +317,7 @@ pub struct Kernel {
 
 /// Every finding about units and the managers' files under `root`, for the kernel state
 /// `kernel`; the interfaces in `only` (all when `None`).
+#[inline(never)]
 pub fn host_findings(
     root: &Path,
     read_policy: ReadPolicy,
@@ -388,6 +394,7 @@ pub fn host_findings(
 }
 
 /// The other programs that add the addresses the policies deprecate.
+#[inline(never)]
 fn managers(
     root: &Path,
     kernel: &Kernel,
@@ -538,6 +545,7 @@ fn managers(
 
 /// The files a `source PATTERN` (a path, or a `*` in its last part) or `source-directory DIR`
 /// line names; relative ones are under /etc/network.
+#[inline(never)]
 fn sourced(
     root: &Path,
     directory: bool,
@@ -573,6 +581,7 @@ fn sourced(
 }
 
 /// `use_tempaddr` on interfaces where a kept address is a SLAAC one.
+#[inline(never)]
 fn privacy(
     kernel: &Kernel,
     deprecated: &[Address],

@@ -31,6 +31,7 @@ pub struct Assignment {
     pub deprecated: bool,
 }
 
+#[inline(never)]
 pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
     let mut parsed = Interfaces::default();
     let mut header = true;
@@ -144,6 +145,7 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
 
 /// The address an `ip [-6] addr add ADDR …` command adds, and whether it says
 /// `preferred_lft 0`.
+#[inline(never)]
 fn ip_addr_add(words: &[&str]) -> Option<Assignment> {
     let ip = words
         .iter()

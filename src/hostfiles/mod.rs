@@ -20,6 +20,7 @@ pub struct ParseError {
 /// The logical lines of an INI-like file (systemd units, `.network` files): continuation
 /// lines (ending in a backslash) joined, comments (`#` or `;` first) and blank lines dropped,
 /// each with its 1-based number.
+#[inline(never)]
 pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut lines = Vec::new();
     let mut pending: Option<(usize, String)> = None;

@@ -50,6 +50,7 @@ fn key_and_value(content: &str) -> Option<(&str, &str)> {
     Some((key, value.trim()))
 }
 
+#[inline(never)]
 pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
     let mut found: Vec<NetplanAddress> = Vec::new();
     // The mapping keys that lead to the current line, with their indentation.

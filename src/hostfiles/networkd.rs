@@ -17,6 +17,7 @@ pub struct NetworkAddress {
     pub deprecated: bool,
 }
 
+#[inline(never)]
 pub fn addresses(text: &str) -> Result<Vec<NetworkAddress>, ParseError> {
     let mut found: Vec<NetworkAddress> = Vec::new();
     // The [Address] section being read: its number, the index of its address in `found`, and
@@ -61,6 +62,7 @@ pub fn addresses(text: &str) -> Result<Vec<NetworkAddress>, ParseError> {
 
 /// The `.network` file networkd applied to a link, from `/run/systemd/netif/links/IFINDEX`:
 /// only when the link is configured by it (`ADMIN_STATE=configured`).
+#[inline(never)]
 pub fn network_file(link_state: &str) -> Option<&str> {
     (super::key_value(link_state, "ADMIN_STATE")? == "configured")
         .then(|| super::key_value(link_state, "NETWORK_FILE"))

@@ -16,6 +16,7 @@ pub struct UnitFile {
     pub wanted_by: Vec<String>,
 }
 
+#[inline(never)]
 pub fn parse(text: &str) -> Result<UnitFile, ParseError> {
     let mut unit = UnitFile::default();
     for entry in ini_entries(text)? {
@@ -54,6 +55,7 @@ pub fn parse(text: &str) -> Result<UnitFile, ParseError> {
 /// The words of an `ExecStart=` value: split on white space, with double or single quotes
 /// around a word and C escapes inside them (`\"`, `\\`, `\n`, `\t`, `\xNN`), `%%` and `$$`
 /// read as `%` and `$`. `None` for an unclosed quote or a bad escape.
+#[inline(never)]
 pub fn split_words(value: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut chars = value.chars().peekable();
