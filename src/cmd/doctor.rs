@@ -205,7 +205,7 @@ fn find_units(
             let Some(text) = read_text(root, &path, findings) else {
                 continue;
             };
-            if !text.contains("nlsel") {
+            if hostfiles::find(&text, "nlsel", false).is_none() {
                 continue;
             }
             let file = match hostfiles::unit::parse(&text) {

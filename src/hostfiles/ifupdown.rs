@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use super::{ParseError, address_of};
+use super::{ParseError, address_of, find};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Interfaces {
@@ -42,9 +42,9 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
         let line = index.saturating_add(1);
         let content = raw.trim();
         if content.starts_with('#') {
-            let lower = content.to_ascii_lowercase();
-            parsed.generated |=
-                header && (lower.contains("auto-generated") || lower.contains("do not edit"));
+            parsed.generated |= header
+                && (find(content, "auto-generated", true).is_some()
+                    || find(content, "do not edit", true).is_some());
             continue;
         }
         if content.is_empty() {

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::{ParseError, address_of};
+use super::{ParseError, address_of, find};
 
 /// One address a netplan file gives an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,8 @@ fn key_and_value(content: &str) -> Option<(&str, &str)> {
     if let Some(key) = content.strip_suffix(':') {
         return Some((key, ""));
     }
-    let (key, value) = content.split_once(": ")?;
+    let at = find(content, ": ", false)?;
+    let (key, value) = (content.get(..at)?, content.get(at + 2..)?);
     Some((key, value.trim()))
 }
 
@@ -57,7 +58,7 @@ pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
     let mut path: Vec<(usize, String)> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index.saturating_add(1);
-        let content = match raw.find(" #") {
+        let content = match find(raw, " #", false) {
             Some(at) => raw.get(..at).unwrap_or(raw),
             None => raw,
         };
@@ -128,7 +129,7 @@ pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
                 (
                     unquoted(key),
                     inline.is_empty(),
-                    compact.contains("lifetime:0"),
+                    find(&compact, "lifetime:0", false).is_some(),
                 )
             }
             None => (unquoted(item), false, false),
