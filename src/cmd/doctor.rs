@@ -142,20 +142,16 @@ fn under(root: &Path, path: &str) -> PathBuf {
 
 /// A file's text; a missing file is `None` without a word, any other failure a warning.
 fn read_text(root: &Path, path: &str, findings: &mut Vec<Finding>) -> Option<String> {
-    match std::fs::read(under(root, path)) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some(text),
-            Err(_) => {
-                findings.push(words::unreadable(path, "not UTF-8".into()));
-                None
-            }
-        },
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => {
-            findings.push(words::unreadable(path, error.to_string()));
-            None
-        }
-    }
+    // read_to_string, as the rest of nlsel reads files (one copy of the read loop), says
+    // InvalidData for bytes that are not UTF-8.
+    let why = match std::fs::read_to_string(under(root, path)) {
+        Ok(text) => return Some(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => "not UTF-8".into(),
+        Err(error) => error.to_string(),
+    };
+    findings.push(words::unreadable(path, why));
+    None
 }
 
 /// The names in a directory, sorted; a missing directory has none, an unreadable one is a
