@@ -85,8 +85,10 @@ pub fn split_words(value: &str) -> Option<Vec<String>> {
                     'n' => '\n',
                     't' => '\t',
                     'x' => {
-                        let hex: String = [chars.next()?, chars.next()?].iter().collect();
-                        char::from(u8::from_str_radix(&hex, 16).ok()?)
+                        // Two hex digits by hand: u8::from_str_radix costs 228 B.
+                        let high = chars.next()?.to_digit(16)?;
+                        let low = chars.next()?.to_digit(16)?;
+                        char::from(u8::try_from(high * 16 + low).ok()?)
                     }
                     other => other,
                 }),
