@@ -213,10 +213,12 @@ fn find_units(
             };
             // The first ExecStart= that runs an nlsel policy is the unit's.
             let mut file = file;
-            for exec in std::mem::take(&mut file.exec_start) {
-                let Some((exe, args)) = exec.split_first() else {
+            for mut args in std::mem::take(&mut file.exec_start) {
+                // The words after the executable, moved rather than copied.
+                if args.is_empty() {
                     continue;
-                };
+                }
+                let exe = args.remove(0);
                 let exe = exe.trim_start_matches(['-', '@', ':', '+', '!']);
                 if !exe
                     .rsplit('/')
@@ -225,7 +227,7 @@ fn find_units(
                 {
                     continue;
                 }
-                let policy = match read_policy(args) {
+                let policy = match read_policy(&args) {
                     Ok(None) => continue,
                     Ok(Some((ns, _))) if ns.as_ref() != netns => continue,
                     Ok(Some((_, policy))) => Ok(policy),
@@ -235,7 +237,7 @@ fn find_units(
                     name,
                     path,
                     file,
-                    words: args.to_vec(),
+                    words: args,
                     policy,
                 });
                 break;
@@ -265,11 +267,11 @@ fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
 /// systemd waits for.
 #[inline(never)]
 fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLate> {
-    let online = "network-online.target".to_string();
-    if !file.before.contains(&online) {
+    let online = |list: &[String]| list.iter().any(|unit| unit == "network-online.target");
+    if !online(&file.before) {
         return Some(TooLate::NotBefore);
     }
-    if file.after.contains(&online) {
+    if online(&file.after) {
         return Some(TooLate::AfterOnline);
     }
     if let Some(manager) = MANAGERS
@@ -472,11 +474,7 @@ fn managers(
                 }
             }
             for assignment in parsed.addresses.iter().filter(|a| !a.deprecated) {
-                let Some(interface) = kernel
-                    .interfaces
-                    .iter()
-                    .find(|i| i.name == assignment.ifname.as_bytes())
-                else {
+                let Some(interface) = named(kernel, &assignment.ifname) else {
                     continue;
                 };
                 if !deprecates(interface.ifindex, assignment.address) {
@@ -516,11 +514,7 @@ fn managers(
         match netplan::addresses(&text) {
             Ok(found) => {
                 for address in found.iter().filter(|a| !a.deprecated) {
-                    let Some(interface) = kernel
-                        .interfaces
-                        .iter()
-                        .find(|i| i.name == address.ifname.as_bytes())
-                    else {
+                    let Some(interface) = named(kernel, &address.ifname) else {
                         continue;
                     };
                     if deprecates(interface.ifindex, address.address) {
@@ -537,6 +531,12 @@ fn managers(
             Err(error) => findings.push(parse_warning(&file, error)),
         }
     }
+}
+
+/// The interface a manager's file names.
+#[inline(never)]
+fn named<'a>(kernel: &'a Kernel, name: &str) -> Option<&'a Interface> {
+    kernel.interfaces.iter().find(|i| i.name == name.as_bytes())
 }
 
 /// The files a `source PATTERN` (a path, or a `*` in its last part) or `source-directory DIR`
