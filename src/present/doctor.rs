@@ -352,20 +352,21 @@ pub fn text(findings: &[Finding]) -> Vec<String> {
     let mut problems = 0usize;
     for finding in findings {
         problems += usize::from(finding.level == Level::Problem);
-        let ifname = finding
-            .ifname
-            .as_deref()
-            .map(|name| format!(" {}", String::from_utf8_lossy(name)))
-            .unwrap_or_default();
-        lines.push(format!(
-            "{} {}{ifname}: {}",
-            finding.level.name(),
-            finding.code,
-            finding.message
-        ));
-        for (i, line) in finding.fix.iter().flat_map(|fix| fix.lines()).enumerate() {
-            let lead = if i == 0 { "  fix: " } else { "       " };
-            lines.push(format!("{lead}{line}"));
+        // Pushed piece by piece: each format! here cost the binary about a hundred bytes.
+        let mut head = String::from(finding.level.name());
+        head.push(' ');
+        head.push_str(finding.code);
+        if let Some(name) = &finding.ifname {
+            head.push(' ');
+            head.push_str(&String::from_utf8_lossy(name));
+        }
+        head.push_str(": ");
+        head.push_str(&finding.message);
+        lines.push(head);
+        let mut lead = "  fix: ";
+        for line in finding.fix.iter().flat_map(|fix| fix.lines()) {
+            lines.push([lead, line].concat());
+            lead = "       ";
         }
     }
     lines.push(format!("{problems} problem(s)"));
