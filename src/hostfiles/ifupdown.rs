@@ -36,8 +36,9 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
     let mut parsed = Interfaces::default();
     let mut header = true;
     // The `iface NAME inet6 static` being read: its name and the index of its first address.
-    let mut stanza: Option<(String, usize)> = None;
-    let mut iface: Option<String> = None;
+    // Borrowed from `text`: no string to drop each time a stanza ends.
+    let mut stanza: Option<(&str, usize)> = None;
+    let mut iface: Option<&str> = None;
     for (index, raw) in text.lines().enumerate() {
         let line = index.saturating_add(1);
         let content = raw.trim();
@@ -64,13 +65,13 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
                         what: "iface NAME FAMILY METHOD",
                     });
                 };
-                iface = Some(name.to_owned());
+                iface = Some(name);
                 stanza = (family == "inet6" && method == "static")
-                    .then(|| (name.to_owned(), parsed.addresses.len()));
+                    .then_some((name, parsed.addresses.len()));
             }
             // A mapping's options (script, map) are read and ignored.
             "mapping" => {
-                iface = Some(String::new());
+                iface = Some("");
                 stanza = None;
             }
             "auto" | "rename" | "no-auto-down" | "no-scripts" => {
@@ -102,13 +103,13 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
                 });
             }
             "address" => {
-                if let (Some((name, _)), Some(value)) = (&stanza, rest.first()) {
+                if let (Some((name, _)), Some(value)) = (stanza, rest.first()) {
                     let address = address_of(value).ok_or(ParseError {
                         line,
                         what: "address ADDR[/LEN]",
                     })?;
                     parsed.addresses.push(Assignment {
-                        ifname: name.clone(),
+                        ifname: name.to_owned(),
                         address,
                         line,
                         text: content.to_owned(),
@@ -118,18 +119,18 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
                 }
             }
             "preferred-lifetime" => {
-                if let Some((_, first)) = &stanza {
+                if let Some((_, first)) = stanza {
                     let zero = rest.first() == Some(&"0");
-                    let in_stanza = parsed.addresses.iter_mut().skip(*first);
+                    let in_stanza = parsed.addresses.iter_mut().skip(first);
                     for assignment in in_stanza.filter(|a| a.stanza) {
                         assignment.deprecated = zero;
                     }
                 }
             }
             "up" | "post-up" | "pre-up" => {
-                if let (Some(name), Some(assignment)) = (&iface, ip_addr_add(&rest)) {
+                if let (Some(name), Some(assignment)) = (iface, ip_addr_add(&rest)) {
                     parsed.addresses.push(Assignment {
-                        ifname: name.clone(),
+                        ifname: name.to_owned(),
                         line,
                         text: content.to_owned(),
                         stanza: false,
