@@ -52,10 +52,11 @@ fn key_and_value(content: &str) -> Option<(&str, &str)> {
 }
 
 #[inline(never)]
-pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
+pub fn addresses<'a>(text: &'a str) -> Result<Vec<NetplanAddress>, ParseError> {
     let mut found: Vec<NetplanAddress> = Vec::new();
     // The mapping keys that lead to the current line, with their indentation.
-    let mut path: Vec<(usize, String)> = Vec::new();
+    // The keys above this line, borrowed from `text`.
+    let mut path: Vec<(usize, &str)> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index.saturating_add(1);
         let content = match find(raw, " #", false) {
@@ -94,26 +95,23 @@ pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
         {
             path.pop();
         }
-        let in_addresses = |path: &[(usize, String)]| match path {
-            [.., (_, ifname), (_, key)] if key == "addresses" => Some(ifname.clone()),
+        let in_addresses = |path: &[(usize, &'a str)]| match *path {
+            [.., (_, ifname), (_, "addresses")] => Some(ifname),
             _ => None,
         };
         let Some(item) = item else {
             let Some((key, value)) = key_and_value(trimmed) else {
                 continue;
             };
-            let key = unquoted(key).to_owned();
+            let key = unquoted(key);
             if let (true, Some(list)) = (key == "addresses", value.strip_prefix('[')) {
-                let ifname = path
-                    .last()
-                    .map(|(_, name)| name.clone())
-                    .unwrap_or_default();
+                let ifname = path.last().map_or("", |&(_, name)| name);
                 let list = list.strip_suffix(']').ok_or(ParseError {
                     line,
                     what: "a flow sequence on one line",
                 })?;
                 for value in list.split(',').map(unquoted).filter(|v| !v.is_empty()) {
-                    found.push(entry(&ifname, value, false, line, 0)?);
+                    found.push(entry(ifname, value, false, line, 0)?);
                 }
             } else if value.is_empty() {
                 path.push((indent, key));
@@ -134,7 +132,7 @@ pub fn addresses(text: &str) -> Result<Vec<NetplanAddress>, ParseError> {
             }
             None => (unquoted(item), false, false),
         };
-        let mut address = entry(&ifname, value, mapping, line, indent)?;
+        let mut address = entry(ifname, value, mapping, line, indent)?;
         address.deprecated = deprecated;
         found.push(address);
     }
