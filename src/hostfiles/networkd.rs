@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::{ParseError, address_of, ini_entries};
+use super::{ParseError, address_of, ini_entries, logical_lines};
 
 /// One address a `.network` file assigns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub fn addresses(text: &str) -> Result<Vec<NetworkAddress>, ParseError> {
     // The [Address] section being read: its number, the index of its address in `found`, and
     // whether its PreferredLifetime= is 0 (which may come before its Address=).
     let mut section = (0usize, None::<usize>, false);
-    for entry in ini_entries(text)? {
-        let deprecated = match (entry.section.as_str(), entry.key.as_str()) {
+    for entry in ini_entries(&logical_lines(text))? {
+        let deprecated = match (entry.section, entry.key) {
             ("Network", "Address") => false,
             ("Address", key) => {
                 if section.0 != entry.section_number {
@@ -43,14 +43,14 @@ pub fn addresses(text: &str) -> Result<Vec<NetworkAddress>, ParseError> {
             }
             _ => continue,
         };
-        let address = address_of(&entry.value).ok_or(ParseError {
+        let address = address_of(entry.value).ok_or(ParseError {
             line: entry.line,
             what: "Address=ADDR/LEN",
         })?;
         found.retain(|a| a.address != address);
         found.push(NetworkAddress {
             address,
-            value: entry.value,
+            value: entry.value.to_owned(),
             deprecated,
         });
         if entry.section == "Address" {

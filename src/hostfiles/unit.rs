@@ -3,7 +3,7 @@
 //! `RequiredBy=`). List keys add up, and an empty value empties the list, as systemd reads
 //! them; every other key is ignored.
 
-use super::{ParseError, ini_entries};
+use super::{ParseError, ini_entries, logical_lines};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitFile {
@@ -19,22 +19,22 @@ pub struct UnitFile {
 #[inline(never)]
 pub fn parse(text: &str) -> Result<UnitFile, ParseError> {
     let mut unit = UnitFile::default();
-    for entry in ini_entries(text)? {
+    for entry in ini_entries(&logical_lines(text))? {
         let (line, value) = (entry.line, entry.value);
-        let list = match (entry.section.as_str(), entry.key.as_str()) {
+        let list = match (entry.section, entry.key) {
             ("Unit", "After") => &mut unit.after,
             ("Unit", "Before") => &mut unit.before,
             ("Unit", "PartOf") => &mut unit.part_of,
             ("Install", "WantedBy" | "RequiredBy") => &mut unit.wanted_by,
             ("Service", "Type") => {
-                unit.service_type = Some(value);
+                unit.service_type = Some(value.to_owned());
                 continue;
             }
             ("Service", "ExecStart") => {
                 if value.is_empty() {
                     unit.exec_start.clear();
                 } else {
-                    let words = split_words(&value).ok_or(ParseError {
+                    let words = split_words(value).ok_or(ParseError {
                         line,
                         what: "ExecStart= words with closed quotes",
                     })?;
