@@ -474,7 +474,7 @@ fn managers(
                 }
             }
             for assignment in parsed.addresses.iter().filter(|a| !a.deprecated) {
-                let Some(interface) = named(kernel, &assignment.ifname) else {
+                let Some(interface) = named(kernel, assignment.ifname) else {
                     continue;
                 };
                 if !deprecates(interface.ifindex, assignment.address) {
@@ -495,7 +495,7 @@ fn managers(
                         assignment.address,
                         &file,
                         assignment.line,
-                        &assignment.text,
+                        assignment.text,
                         assignment.stanza,
                     )
                 });
@@ -514,7 +514,7 @@ fn managers(
         match netplan::addresses(&text) {
             Ok(found) => {
                 for address in found.iter().filter(|a| !a.deprecated) {
-                    let Some(interface) = named(kernel, &address.ifname) else {
+                    let Some(interface) = named(kernel, address.ifname) else {
                         continue;
                     };
                     if deprecates(interface.ifindex, address.address) {
@@ -523,7 +523,7 @@ fn managers(
                             &file,
                             address.line,
                             address.indent,
-                            &address.value,
+                            address.value,
                         ));
                     }
                 }

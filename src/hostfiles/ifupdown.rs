@@ -10,29 +10,29 @@ use std::net::IpAddr;
 use super::{ParseError, address_of, find};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Interfaces {
+pub struct Interfaces<'a> {
     /// The header says the file is generated.
     pub generated: bool,
-    pub addresses: Vec<Assignment>,
+    pub addresses: Vec<Assignment<'a>>,
     /// `source PATTERN` and `source-directory DIR` values, in order: (is a directory, value).
-    pub sources: Vec<(bool, String)>,
+    pub sources: Vec<(bool, &'a str)>,
 }
 
 /// An address the file adds to an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
-    pub ifname: String,
+pub struct Assignment<'a> {
+    pub ifname: &'a str,
     pub address: IpAddr,
     /// The line that adds it (1-based) and its text.
     pub line: usize,
-    pub text: String,
+    pub text: &'a str,
     /// From an `inet6 static` stanza's `address` option, rather than an `up` command.
     pub stanza: bool,
     pub deprecated: bool,
 }
 
 #[inline(never)]
-pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
+pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
     let mut parsed = Interfaces::default();
     let mut header = true;
     // The `iface NAME inet6 static` being read: its name and the index of its first address.
@@ -89,9 +89,7 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
                         what: "source PATH",
                     });
                 };
-                parsed
-                    .sources
-                    .push((keyword == "source-directory", value.to_owned()));
+                parsed.sources.push((keyword == "source-directory", value));
                 iface = None;
                 stanza = None;
             }
@@ -109,10 +107,10 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
                         what: "address ADDR[/LEN]",
                     })?;
                     parsed.addresses.push(Assignment {
-                        ifname: name.to_owned(),
+                        ifname: name,
                         address,
                         line,
-                        text: content.to_owned(),
+                        text: content,
                         stanza: true,
                         deprecated: false,
                     });
@@ -130,9 +128,9 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
             "up" | "post-up" | "pre-up" => {
                 if let (Some(name), Some(assignment)) = (iface, ip_addr_add(&rest)) {
                     parsed.addresses.push(Assignment {
-                        ifname: name.to_owned(),
+                        ifname: name,
                         line,
-                        text: content.to_owned(),
+                        text: content,
                         stanza: false,
                         ..assignment
                     });
@@ -147,7 +145,7 @@ pub fn parse(text: &str) -> Result<Interfaces, ParseError> {
 /// The address an `ip [-6] addr add ADDR …` command adds, and whether it says
 /// `preferred_lft 0`.
 #[inline(never)]
-fn ip_addr_add(words: &[&str]) -> Option<Assignment> {
+fn ip_addr_add(words: &[&str]) -> Option<Assignment<'static>> {
     let ip = words
         .iter()
         .position(|w| w.rsplit('/').next() == Some("ip"))?;
@@ -165,10 +163,10 @@ fn ip_addr_add(words: &[&str]) -> Option<Assignment> {
         .windows(2)
         .any(|pair| matches!(pair, ["preferred_lft" | "preferred", "0" | "0sec"]));
     Some(Assignment {
-        ifname: String::new(),
+        ifname: "",
         address,
         line: 0,
-        text: String::new(),
+        text: "",
         stanza: false,
         deprecated,
     })
@@ -214,7 +212,7 @@ iface venet0:0 inet static
             .iter()
             .map(|a| {
                 (
-                    a.ifname.as_str(),
+                    a.ifname,
                     a.address.to_string(),
                     a.line,
                     a.stanza,
@@ -259,10 +257,7 @@ iface venet0:0 inet static
         assert!(!parsed.generated);
         assert_eq!(
             parsed.sources,
-            [
-                (false, "/etc/network/interfaces.d/*".to_owned()),
-                (true, "/x".to_owned())
-            ]
+            [(false, "/etc/network/interfaces.d/*"), (true, "/x")]
         );
         let found: Vec<(String, bool)> = parsed
             .addresses

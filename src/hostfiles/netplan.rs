@@ -10,11 +10,11 @@ use super::{ParseError, address_of, find};
 
 /// One address a netplan file gives an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetplanAddress {
-    pub ifname: String,
+pub struct NetplanAddress<'a> {
+    pub ifname: &'a str,
     pub address: IpAddr,
     /// As written, without quotes: `ADDR/LEN`.
-    pub value: String,
+    pub value: &'a str,
     /// `lifetime: 0`: the address is added deprecated.
     pub deprecated: bool,
     /// Its line (1-based), the column of its `-` (0 in a flow sequence), and whether it is
@@ -52,7 +52,7 @@ fn key_and_value(content: &str) -> Option<(&str, &str)> {
 }
 
 #[inline(never)]
-pub fn addresses<'a>(text: &'a str) -> Result<Vec<NetplanAddress>, ParseError> {
+pub fn addresses<'a>(text: &'a str) -> Result<Vec<NetplanAddress<'a>>, ParseError> {
     let mut found: Vec<NetplanAddress> = Vec::new();
     // The mapping keys that lead to the current line, with their indentation.
     // The keys above this line, borrowed from `text`.
@@ -139,20 +139,20 @@ pub fn addresses<'a>(text: &'a str) -> Result<Vec<NetplanAddress>, ParseError> {
     Ok(found)
 }
 
-fn entry(
-    ifname: &str,
-    value: &str,
+fn entry<'a>(
+    ifname: &'a str,
+    value: &'a str,
     mapping: bool,
     line: usize,
     indent: usize,
-) -> Result<NetplanAddress, ParseError> {
+) -> Result<NetplanAddress<'a>, ParseError> {
     Ok(NetplanAddress {
-        ifname: ifname.to_owned(),
+        ifname,
         address: address_of(value).ok_or(ParseError {
             line,
             what: "an address ADDR/LEN",
         })?,
-        value: value.to_owned(),
+        value,
         deprecated: false,
         line,
         indent,
@@ -190,8 +190,8 @@ network:
             .iter()
             .map(|a| {
                 (
-                    a.ifname.as_str(),
-                    a.value.clone(),
+                    a.ifname,
+                    a.value.to_owned(),
                     a.deprecated,
                     a.line,
                     a.indent,
