@@ -288,15 +288,7 @@ fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLat
 /// all preferred.
 #[inline(never)]
 fn deprecated_by(rule: &dyn Rule, addresses: &[Address], interfaces: &[Interface]) -> Vec<Address> {
-    let preferred: Vec<Address> = addresses
-        .iter()
-        .filter(|a| rule.reads(a))
-        .map(|a| Address {
-            preferred_lft: INFINITY_LIFE_TIME,
-            flags: a.flags - IfaFlags::DEPRECATED,
-            ..a.clone()
-        })
-        .collect();
+    let preferred = read_by(rule, addresses, true);
     rule.plan(&preferred, interfaces)
         .map(|plan| {
             plan.changes()
@@ -305,6 +297,21 @@ fn deprecated_by(rule: &dyn Rule, addresses: &[Address], interfaces: &[Interface
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The addresses `rule` reads, as they are or (`preferred`) all made preferred: one copy
+/// of the loop for both.
+fn read_by(rule: &dyn Rule, addresses: &[Address], preferred: bool) -> Vec<Address> {
+    let mut read = Vec::new();
+    for address in addresses.iter().filter(|a| rule.reads(a)) {
+        let mut address = address.clone();
+        if preferred {
+            address.preferred_lft = INFINITY_LIFE_TIME;
+            address.flags -= IfaFlags::DEPRECATED;
+        }
+        read.push(address);
+    }
+    read
 }
 
 /// What doctor knows of the kernel: read once, in the namespace.
@@ -356,12 +363,7 @@ pub fn host_findings(
             ));
         }
         let rule = policy.rule();
-        let read: Vec<Address> = kernel
-            .addresses
-            .iter()
-            .filter(|a| rule.reads(a))
-            .cloned()
-            .collect();
+        let read = read_by(rule, &kernel.addresses, false);
         match rule.plan(&read, &kernel.interfaces) {
             Ok(plan) => {
                 let changes = plan.changes().count();
