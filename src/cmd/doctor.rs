@@ -144,14 +144,20 @@ fn under(root: &Path, path: &str) -> PathBuf {
 fn read_text(root: &Path, path: &str, findings: &mut Vec<Finding>) -> Option<String> {
     // read_to_string, as the rest of nlsel reads files (one copy of the read loop), says
     // InvalidData for bytes that are not UTF-8.
-    let why = match std::fs::read_to_string(under(root, path)) {
-        Ok(text) => return Some(text),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => "not UTF-8".into(),
-        Err(error) => error.to_string(),
+    std::fs::read_to_string(under(root, path))
+        .map_err(|error| io_warning(path, error, findings))
+        .ok()
+}
+
+/// A read error's warning (InvalidData: bytes that are not UTF-8); none for a missing file.
+#[inline(never)]
+fn io_warning(path: &str, error: std::io::Error, findings: &mut Vec<Finding>) {
+    let why = match error.kind() {
+        std::io::ErrorKind::NotFound => return,
+        std::io::ErrorKind::InvalidData => "not UTF-8".into(),
+        _ => error.to_string(),
     };
     findings.push(words::unreadable(path, why));
-    None
 }
 
 /// The names in a directory, sorted; a missing directory has none, an unreadable one is a
@@ -159,9 +165,8 @@ fn read_text(root: &Path, path: &str, findings: &mut Vec<Finding>) -> Option<Str
 fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> {
     let entries = match std::fs::read_dir(under(root, dir)) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(error) => {
-            findings.push(words::unreadable(dir, error.to_string()));
+            io_warning(dir, error, findings);
             return Vec::new();
         }
     };
@@ -289,14 +294,13 @@ fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLat
 #[inline(never)]
 fn deprecated_by(rule: &dyn Rule, addresses: &[Address], interfaces: &[Interface]) -> Vec<Address> {
     let preferred = read_by(rule, addresses, true);
-    rule.plan(&preferred, interfaces)
-        .map(|plan| {
-            plan.changes()
-                .filter(|c| c.action == Action::Deprecate)
-                .map(|c| c.address.clone())
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut deprecated = Vec::new();
+    if let Ok(plan) = rule.plan(&preferred, interfaces) {
+        for change in plan.changes().filter(|c| c.action == Action::Deprecate) {
+            deprecated.push(change.address.clone());
+        }
+    }
+    deprecated
 }
 
 /// The addresses `rule` reads, as they are or (`preferred`) all made preferred: one copy
