@@ -304,27 +304,29 @@ pub fn source(
     } else {
         ""
     };
-    let (level, message) = match (source, kept) {
-        (None, _) => (
-            Level::Warning,
-            format!("{destination}{via}: no route or no source"),
-        ),
-        (Some(source), Some(false)) => (
-            Level::Problem,
-            format!(
-                "{destination}{via}: the kernel's source is {source}, which the policy deprecates"
-            ),
-        ),
-        (Some(source), Some(true)) => (
-            Level::Ok,
-            format!("{destination}{via}: the kernel's source is {source}, which the policy keeps"),
-        ),
-        (Some(source), None) => (
-            Level::Ok,
-            format!(
-                "{destination}{via}: the kernel's source is {source} (no unit's policy to compare)"
-            ),
-        ),
+    // One message built from its parts: four format! calls cost the binary more.
+    let mut message = destination.to_string();
+    message.push_str(via);
+    message.push_str(": ");
+    let level = match source {
+        None => {
+            message.push_str("no route or no source");
+            Level::Warning
+        }
+        Some(source) => {
+            message.push_str("the kernel's source is ");
+            message.push_str(&source.to_string());
+            message.push_str(match kept {
+                Some(false) => ", which the policy deprecates",
+                Some(true) => ", which the policy keeps",
+                None => " (no unit's policy to compare)",
+            });
+            if kept == Some(false) {
+                Level::Problem
+            } else {
+                Level::Ok
+            }
+        }
     };
     finding(level, "source", ifname, message, None)
 }
