@@ -432,11 +432,14 @@ fn managers(
         {
             match networkd::addresses(&text) {
                 Ok(assigned) => {
-                    let preferred: Vec<String> = assigned
-                        .into_iter()
-                        .filter(|a| !a.deprecated && deprecates(ifindex, a.address))
-                        .map(|a| a.value)
-                        .collect();
+                    // Loops, not into_iter().filter().map().collect(): an in-place collect
+                    // is a kilobyte of code per use.
+                    let mut preferred: Vec<String> = Vec::new();
+                    for a in assigned {
+                        if !a.deprecated && deprecates(ifindex, a.address) {
+                            preferred.push(a.value);
+                        }
+                    }
                     if !preferred.is_empty() {
                         findings.push(words::undone_by_networkd(&ifname, &file, &preferred));
                     }
@@ -568,18 +571,19 @@ fn sourced(
         }
     };
     let (prefix, suffix) = last.split_once('*').unwrap_or((last, ""));
-    list_dir(root, dir, findings)
-        .into_iter()
-        .filter(|name| {
-            name.starts_with(prefix)
-                && name.ends_with(suffix)
-                && (!directory
-                    || name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-        })
-        .map(|name| format!("{dir}/{name}"))
-        .collect()
+    let mut files = Vec::new();
+    for name in list_dir(root, dir, findings) {
+        if name.starts_with(prefix)
+            && name.ends_with(suffix)
+            && (!directory
+                || name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            files.push([dir, "/", &name].concat());
+        }
+    }
+    files
 }
 
 /// `use_tempaddr` on interfaces where a kept address is a SLAAC one.

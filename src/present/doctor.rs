@@ -56,17 +56,18 @@ fn unit_commands(words: &[String], name: &str, path: &str) -> String {
         .iter()
         .position(|w| w == "deprecate" || w == "prefer")
         .unwrap_or(0);
-    let quoted: Vec<String> = words.iter().map(|w| shell_word(w.as_bytes())).collect();
-    let (globals, command) = quoted.split_at(command);
+    // Global options, `unit`, the command's words: built in one pass.
     let mut line = String::from("nlsel ");
-    for word in globals {
-        line.push_str(word);
+    for (at, word) in words.iter().enumerate() {
+        if at == command {
+            line.push_str("unit ");
+        }
+        line.push_str(&shell_word(word.as_bytes()));
         line.push(' ');
     }
     format!(
-        "{line}unit {} > {path}\nsystemctl daemon-reload\nsystemctl reenable {name}\n\
-         systemctl restart {name}",
-        command.join(" ")
+        "{line}> {path}\nsystemctl daemon-reload\nsystemctl reenable {name}\n\
+         systemctl restart {name}"
     )
 }
 
