@@ -149,15 +149,15 @@ fn ip_addr_add(words: &[&str]) -> Option<Assignment<'static>> {
     let ip = words
         .iter()
         .position(|w| w.rsplit('/').next() == Some("ip"))?;
-    let mut rest = words
-        .get(ip.saturating_add(1)..)?
-        .iter()
-        .skip_while(|w| w.starts_with('-'));
-    let (object, verb) = (rest.next()?, rest.next()?);
+    let rest = words.get(ip.saturating_add(1)..)?;
+    // ip's options (-6, -force, ...), then the object and the verb; no copy of what follows.
+    let options = rest.iter().take_while(|w| w.starts_with('-')).count();
+    let [object, verb, after @ ..] = rest.get(options..)? else {
+        return None;
+    };
     if !"address".starts_with(object) || !matches!(*verb, "add" | "a") {
         return None;
     }
-    let after: Vec<&str> = rest.copied().collect();
     let address = after.iter().find_map(|w| address_of(w))?;
     let deprecated = after
         .windows(2)
