@@ -56,10 +56,12 @@ pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
         let Some(keyword) = words.next() else {
             continue;
         };
-        let rest: Vec<&str> = words.collect();
+        // The words after the keyword, read where they are (only an `up` line's are collected).
         match keyword {
             "iface" => {
-                let [name, family, method, ..] = rest[..] else {
+                let (Some(name), Some(family), Some(method)) =
+                    (words.next(), words.next(), words.next())
+                else {
                     return Err(ParseError {
                         line,
                         what: "iface NAME FAMILY METHOD",
@@ -83,7 +85,7 @@ pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
                 stanza = None;
             }
             "source" | "source-directory" => {
-                let [value] = rest[..] else {
+                let (Some(value), None) = (words.next(), words.next()) else {
                     return Err(ParseError {
                         line,
                         what: "source PATH",
@@ -101,7 +103,7 @@ pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
                 });
             }
             "address" => {
-                if let (Some((name, _)), Some(value)) = (stanza, rest.first()) {
+                if let (Some((name, _)), Some(value)) = (stanza, words.next()) {
                     let address = address_of(value).ok_or(ParseError {
                         line,
                         what: "address ADDR[/LEN]",
@@ -118,7 +120,7 @@ pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
             }
             "preferred-lifetime" => {
                 if let Some((_, first)) = stanza {
-                    let zero = rest.first() == Some(&"0");
+                    let zero = words.next() == Some("0");
                     let in_stanza = parsed.addresses.iter_mut().skip(first);
                     for assignment in in_stanza.filter(|a| a.stanza) {
                         assignment.deprecated = zero;
@@ -126,7 +128,9 @@ pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
                 }
             }
             "up" | "post-up" | "pre-up" => {
-                if let (Some(name), Some(assignment)) = (iface, ip_addr_add(&rest)) {
+                if let (Some(name), Some(assignment)) =
+                    (iface, ip_addr_add(&words.collect::<Vec<_>>()))
+                {
                     parsed.addresses.push(Assignment {
                         ifname: name,
                         line,
