@@ -202,7 +202,7 @@ fn find_units(
                 continue;
             }
             names.push(name.clone());
-            let path = format!("{dir}/{name}");
+            let path = [dir, "/", &name].concat();
             let Some(text) = read_text(root, &path, findings) else {
                 continue;
             };
@@ -260,7 +260,7 @@ fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
             .iter()
             .filter(|d| d.ends_with(".wants") || d.ends_with(".requires"))
             .any(|d| {
-                under(root, &format!("{dir}/{d}/{name}"))
+                under(root, &[dir, "/", d, "/", name].concat())
                     .symlink_metadata()
                     .is_ok()
             })
@@ -516,7 +516,7 @@ fn managers(
         if !name.ends_with(".yaml") {
             continue;
         }
-        let file = format!("/etc/netplan/{name}");
+        let file = ["/etc/netplan/", &name].concat();
         let Some(text) = read_text(root, &file, findings) else {
             continue;
         };
@@ -557,11 +557,12 @@ fn sourced(
     pattern: &str,
     findings: &mut Vec<Finding>,
 ) -> Vec<String> {
-    let pattern = if pattern.starts_with('/') {
-        pattern.to_string()
+    let relative = if pattern.starts_with('/') {
+        ""
     } else {
-        format!("/etc/network/{pattern}")
+        "/etc/network/"
     };
+    let pattern = [relative, pattern].concat();
     let (dir, last) = if directory {
         (pattern.trim_end_matches('/'), "*")
     } else {
@@ -614,10 +615,12 @@ fn privacy(
             }
             Some(_) => {}
             None => findings.push(words::unreadable(
-                &format!(
-                    "/proc/sys/net/ipv6/conf/{}/use_tempaddr",
-                    String::from_utf8_lossy(&ifname)
-                ),
+                &[
+                    "/proc/sys/net/ipv6/conf/",
+                    &String::from_utf8_lossy(&ifname),
+                    "/use_tempaddr",
+                ]
+                .concat(),
                 "cannot be read".into(),
             )),
         }
@@ -648,13 +651,18 @@ pub fn run(args: &Args, ctx: &mut Context, read_policy: ReadPolicy) -> Result<Ou
         &mut findings,
     );
     // The kernel's source now, through each default route unless --probe names destinations.
-    let mut probes: Vec<(IpAddr, Option<u32>)> = args.probes.iter().map(|&d| (d, None)).collect();
+    let mut probes: Vec<(IpAddr, Option<u32>)> = Vec::new();
+    for &destination in &args.probes {
+        probes.push((destination, None));
+    }
     if probes.is_empty() {
         let routes =
             read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
-        for (oif, _, _) in routes.into_iter().filter(|(_, _, len)| *len == 0) {
-            if only.as_deref().is_none_or(|only| only.contains(&oif))
-                && !probes.contains(&(DEFAULT_PROBE, Some(oif)))
+        for (oif, _, len) in routes {
+            // Each is DEFAULT_PROBE: one per default route's device.
+            if len == 0
+                && only.as_deref().is_none_or(|only| only.contains(&oif))
+                && !probes.iter().any(|&(_, seen)| seen == Some(oif))
             {
                 probes.push((DEFAULT_PROBE, Some(oif)));
             }
