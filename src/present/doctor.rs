@@ -71,7 +71,6 @@ fn unit_commands(words: &[String], name: &str, path: &str) -> String {
     )
 }
 
-#[inline(never)]
 pub fn no_unit() -> Finding {
     finding(
         Level::Problem,
@@ -88,7 +87,6 @@ pub fn no_unit() -> Finding {
     )
 }
 
-#[inline(never)]
 pub fn unit_disabled(name: &str) -> Finding {
     finding(
         Level::Problem,
@@ -100,7 +98,6 @@ pub fn unit_disabled(name: &str) -> Finding {
 }
 
 /// `why`: what the unit lacks, from [`too_late_reason`]'s words.
-#[inline(never)]
 pub fn unit_too_late(name: &str, path: &str, why: &str, words: &[String]) -> Finding {
     finding(
         Level::Problem,
@@ -124,7 +121,6 @@ pub enum TooLate {
     Type(&'static str),
 }
 
-#[inline(never)]
 pub fn too_late_reason(reason: &TooLate) -> String {
     match reason {
         TooLate::NotBefore => "no Before=network-online.target".into(),
@@ -152,7 +148,6 @@ pub fn not_applied(name: &str, changes: usize, why: Option<String>) -> Finding {
 }
 
 /// systemd-networkd assigns `addresses` (as its file writes them) preferred.
-#[inline(never)]
 pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[String]) -> Finding {
     let mut fix = format!("append to {file}:");
     for value in addresses {
@@ -176,7 +171,6 @@ pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[String]) -> Fi
 }
 
 /// ifupdown adds `address` preferred on `line` of `file`.
-#[inline(never)]
 pub fn undone_by_ifupdown(
     ifname: &[u8],
     address: IpAddr,
@@ -203,7 +197,6 @@ pub fn undone_by_ifupdown(
 }
 
 /// The same, where the file is generated: the fix is a unit that re-runs with networking.
-#[inline(never)]
 pub fn undone_by_generated_ifupdown(
     ifname: &[u8],
     address: IpAddr,
@@ -225,7 +218,6 @@ pub fn undone_by_generated_ifupdown(
     )
 }
 
-#[inline(never)]
 pub fn undone_by_networkmanager(
     ifname: &[u8],
     name: &str,
@@ -246,7 +238,6 @@ pub fn undone_by_networkmanager(
     )
 }
 
-#[inline(never)]
 pub fn netplan(ifname: &[u8], file: &str, line: usize, indent: usize, value: &str) -> Finding {
     let pad = " ".repeat(indent);
     finding(
@@ -264,7 +255,6 @@ pub fn netplan(ifname: &[u8], file: &str, line: usize, indent: usize, value: &st
 }
 
 /// `use_tempaddr` is `value` (1 or more) on an interface where `address` is kept.
-#[inline(never)]
 pub fn privacy_addresses(ifname: &[u8], value: i32, address: IpAddr) -> Finding {
     let name = shell_word(ifname);
     let (level, effect) = if value >= 2 {
@@ -292,7 +282,6 @@ pub fn privacy_addresses(ifname: &[u8], value: i32, address: IpAddr) -> Finding 
 
 /// The kernel's source for `destination` now; `kept`: whether the policy keeps it (`None`
 /// without a policy).
-#[inline(never)]
 pub fn source(
     ifname: Option<&[u8]>,
     destination: IpAddr,
@@ -343,13 +332,11 @@ pub fn unreadable(file: &str, why: String) -> Finding {
     )
 }
 
-#[inline(never)]
 pub fn parse_error(what: &str, line: usize) -> String {
     format!("line {line}: expected {what}")
 }
 
 /// The findings as text: `LEVEL CODE [IFNAME]: MESSAGE`, the fix below, and a tally.
-#[inline(never)]
 pub fn text(findings: &[Finding]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut problems = 0usize;
@@ -376,7 +363,6 @@ pub fn text(findings: &[Finding]) -> Vec<String> {
     lines
 }
 
-#[inline(never)]
 pub fn json(findings: &[Finding]) -> String {
     let items: Vec<String> = findings
         .iter()
