@@ -364,28 +364,29 @@ pub fn text(findings: &[Finding]) -> Vec<String> {
 }
 
 pub fn json(findings: &[Finding]) -> String {
-    let items: Vec<String> = findings
-        .iter()
-        .map(|finding| {
-            let mut item = String::new();
-            let mut object = json::Object::begin(&mut item);
-            object
-                .string("level", finding.level.name())
-                .string("code", finding.code);
-            match &finding.ifname {
-                Some(name) => object.string("ifname", name),
-                None => object.raw("ifname", "null"),
-            };
-            object.string("message", &finding.message);
-            match &finding.fix {
-                Some(fix) => object.string("fix", fix),
-                None => object.raw("fix", "null"),
-            };
-            object.end();
-            item
-        })
-        .collect();
-    format!("{{\"findings\":{}}}", json::array(&items))
+    // Written into one string, not a Vec of objects joined (json::array) and formatted.
+    let mut out = String::from("{\"findings\":[");
+    for (i, finding) in findings.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut object = json::Object::begin(&mut out);
+        object
+            .string("level", finding.level.name())
+            .string("code", finding.code);
+        match &finding.ifname {
+            Some(name) => object.string("ifname", name),
+            None => object.raw("ifname", "null"),
+        };
+        object.string("message", &finding.message);
+        match &finding.fix {
+            Some(fix) => object.string("fix", fix),
+            None => object.raw("fix", "null"),
+        };
+        object.end();
+    }
+    out.push_str("]}");
+    out
 }
 
 #[cfg(test)]
