@@ -436,7 +436,7 @@ pub fn predict_probes(
     ];
     let mut probes = Vec::new();
     for &destination in destinations {
-        let kernel = probe_answer(ctx, connect_destination(destination), true)?;
+        let kernel = probe_answer(ctx, connect_destination(destination), &Flow::UDP, true)?;
         let predicted = predict(
             kernel.as_ref(),
             connect_destination(destination),
@@ -471,7 +471,12 @@ pub fn report_probes(ctx: &mut Context, mode: Mode, mut probes: Vec<Probe>) -> R
     }
     if mode == Mode::Apply {
         for probe in &mut probes {
-            let kernel = probe_answer(ctx, connect_destination(probe.destination), false)?;
+            let kernel = probe_answer(
+                ctx,
+                connect_destination(probe.destination),
+                &Flow::UDP,
+                false,
+            )?;
             probe.kernel = kernel.as_ref().and_then(|kernel| kernel.source);
             probe.no_route = kernel.is_none();
             probe.applied = true;
@@ -489,12 +494,13 @@ pub fn report_probes(ctx: &mut Context, mode: Mode, mut probes: Vec<Probe>) -> R
 
 /// One probe's route; `None` when there is none, which is that probe's answer, not a failure
 /// of the command (after a real run the changes are made).
-fn probe_answer(
+pub fn probe_answer(
     ctx: &mut Context,
     destination: IpAddr,
+    flow: &Flow,
     configured: bool,
 ) -> Result<Option<RouteAnswer>, Failure> {
-    match route_answer(&mut ctx.conn, destination, None, &Flow::UDP, configured) {
+    match route_answer(&mut ctx.conn, destination, None, flow, configured) {
         Ok(answer) => Ok(Some(answer)),
         Err(error) if is_no_route_error(&error) => Ok(None),
         Err(error) => Err(read_failure(error)),

@@ -64,7 +64,7 @@ expect() {
 ns=$2
 expect "nlsel dep" deprecate
 expect "nlsel un" undeprecate unit
-expect "nlsel " show addr deprecate prefer undeprecate which unit completions help
+expect "nlsel " show addr deprecate prefer undeprecate which doctor unit completions help
 expect "nlsel -" -n --netns -j --json -q --quiet -h --help -V --version
 expect "nlsel -n $ns show dev " e7-alt eth7 eth7p lo
 expect "nlsel -n $ns show e" e7-alt eth7 eth7p
@@ -95,6 +95,8 @@ expect "nlsel --netns=$ns show dev eth7" eth7 eth7p
 PATH=/usr/bin:/bin expect "$3 -n $ns show dev eth7" eth7 eth7p
 expect "nlsel -n $ns unit deprecate --dev " e7-alt eth7 eth7p lo
 expect "nlsel completions " bash zsh fish
+expect "nlsel -n $ns doctor --dev " e7-alt eth7 eth7p lo
+expect "nlsel -n $ns doctor --" --dev --probe --help
 expect "nlsel -n $ns which 2001:db8::1 " 
 # Bash splits "2001:db8:1::b" into several COMP_WORDS at ':'; the reply is what follows the
 # last ':'.
@@ -128,6 +130,7 @@ expect_fish "nlsel -n $ns deprecate --dev " e7-alt eth7 eth7p lo
 expect_fish "nlsel -n $ns prefer 2001" 2001:db8:1::2 2001:db8:1::beef
 expect_fish "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect_fish "nlsel completions " bash zsh fish
+expect_fish "nlsel -n $ns doctor --dev " e7-alt eth7 eth7p lo
 expect_fish "nlsel --netns=$ns show dev eth7" eth7 eth7p
 expect_fish "nlsel -n $ns addr change 10." 10.1.0.1/32
 got=$(fish_complete "nlsel unit deprecate --")
