@@ -46,7 +46,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::context::{Context, Outcome};
-use crate::failure::{ChangeError, ChangeTally, Failure};
+use crate::failure::{ChangeError, ChangeTally, Failure, Kind};
 use crate::model::{
     Address, Interface, PrefixRoute, name_of, read_addresses, read_interfaces,
     read_ipv6_prefix_routes,
@@ -494,11 +494,12 @@ pub fn execute(
         );
     }
     if let Some((change, error, tally)) = failure {
-        return Err(Failure::Partial {
+        return Err(Kind::Partial {
             change,
             error,
             tally,
-        });
+        }
+        .into());
     }
     Ok(if mode == Mode::Check && !changes.is_empty() {
         Outcome::WorkFound

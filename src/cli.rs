@@ -9,7 +9,7 @@ use lexopt::prelude::*;
 use crate::cmd::doctor::Policy;
 use crate::cmd::{self, usage_error};
 use crate::context::{Context, Globals, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::nl::request::Conn;
 use crate::nl::socket::{block_signals, enter_netns, netns_path};
 use crate::output::Output;
@@ -107,7 +107,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::WorkFound) => ExitCode::from(3),
         Ok(Outcome::ProblemFound) => ExitCode::FAILURE,
         // Help goes to stdout, like the output it describes, and exits 0 unless that fails.
-        Err(help @ Failure::Help(_)) => {
+        Err(help) if matches!(help.kind(), Kind::Help(_)) => {
             let mut out = Output::new(false);
             out.line(help.to_string().trim_end());
             match out.finish() {
@@ -138,7 +138,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
         "addr" | "address" => {
             let sub = match parser.next().map_err(usage_error)? {
                 Some(Value(sub)) => cmd::text_value(sub, "addr command")?,
-                Some(Short('h') | Long("help")) => return Err(Failure::Help(HELP)),
+                Some(Short('h') | Long("help")) => return Err(Kind::Help(HELP).into()),
                 Some(other) => return Err(usage_error(other.unexpected())),
                 None => return Err(Failure::usage("addr needs a command: show or change")),
             };
@@ -162,7 +162,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
                 rest.push("--help".into());
                 return parse_command(&mut lexopt::Parser::from_args(rest), command);
             }
-            _ => return Err(Failure::Help(HELP)),
+            _ => return Err(Kind::Help(HELP).into()),
         },
         other => {
             return Err(Failure::usage(format!(
@@ -183,15 +183,16 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
             }
             Some(Short('j') | Long("json")) => globals.json = true,
             Some(Short('q') | Long("quiet")) => globals.quiet = true,
-            Some(Short('h') | Long("help")) => return Err(Failure::Help(HELP)),
+            Some(Short('h') | Long("help")) => return Err(Kind::Help(HELP).into()),
             Some(Short('V') | Long("version")) => {
-                return Err(Failure::Help(concat!(
+                return Err(Kind::Help(concat!(
                     "nlsel ",
                     env!("CARGO_PKG_VERSION"),
                     " (commit ",
                     env!("NLSEL_COMMIT"),
                     ")"
-                )));
+                ))
+                .into());
             }
             Some(Value(word)) => break parse_command(&mut parser, word)?,
             Some(other) => return Err(usage_error(other.unexpected())),
@@ -205,7 +206,7 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
 fn read_policy(words: &[String]) -> Result<Option<(Option<OsString>, Policy)>, Failure> {
     let (globals, command) =
         match parse(lexopt::Parser::from_args(words.iter().map(OsString::from))) {
-            Err(Failure::Help(_)) => return Ok(None),
+            Err(failure) if matches!(failure.kind(), Kind::Help(_)) => return Ok(None),
             parsed => parsed?,
         };
     Ok(match command {
@@ -231,14 +232,14 @@ fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
             let outcome = cmd::unit::run(&args, &globals, &mut out)?;
             return out
                 .finish()
-                .map_or(Ok(outcome), |error| Err(Failure::Output(error)));
+                .map_or(Ok(outcome), |error| Err(Kind::Output(error).into()));
         }
         Command::Completions(shell) => {
             let mut out = Output::new(false);
             let outcome = cmd::completions::run(shell, &mut out);
             return out
                 .finish()
-                .map_or(Ok(outcome), |error| Err(Failure::Output(error)));
+                .map_or(Ok(outcome), |error| Err(Kind::Output(error).into()));
         }
         Command::Kernel(command) => command,
     };
@@ -258,7 +259,7 @@ fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
     let output_error = ctx.out.finish();
     match (result, output_error) {
         (Ok(outcome), None) => Ok(outcome),
-        (Ok(_), Some(error)) => Err(Failure::Output(error)),
+        (Ok(_), Some(error)) => Err(Kind::Output(error).into()),
         (Err(failure), _) => Err(failure),
     }
 }
@@ -266,7 +267,7 @@ fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
 /// `-n NAME` means /run/netns/NAME, as for `ip -n`; a value with a '/' is a path.
 fn enter_named_netns(netns: &OsString) -> Result<(), Failure> {
     let name = netns.to_string_lossy().into_owned();
-    enter_netns(&netns_path(netns)).map_err(|source| Failure::Netns { name, source })
+    enter_netns(&netns_path(netns)).map_err(|source| Kind::Netns { name, source }.into())
 }
 
 #[cfg(test)]
@@ -600,8 +601,11 @@ mod tests {
             (&["help", "help"], HELP),
         ] {
             match parse_words(words) {
-                Err(Failure::Help(text)) => assert_eq!(text, help, "{words:?}"),
-                _ => panic!("{words:?} gave no help"),
+                Err(failure) => match failure.kind() {
+                    Kind::Help(text) => assert_eq!(*text, help, "{words:?}"),
+                    _ => panic!("{words:?} gave no help"),
+                },
+                Ok(_) => panic!("{words:?} gave no help"),
             }
         }
         rejected(&["help", "frobnicate"], &["\"frobnicate\""]);
@@ -618,7 +622,7 @@ mod tests {
             &["-V"],
         ] {
             match parse_words(words) {
-                Err(help @ Failure::Help(_)) => {
+                Err(help) if matches!(help.kind(), Kind::Help(_)) => {
                     assert_eq!(help.exit_code(), 0);
                     assert!(
                         help.to_string().starts_with(if words == ["-V"] {

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use crate::apply::execute;
 use crate::apply::{Rule, read_state};
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface};
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, IfaFlags, Scope};
@@ -322,7 +322,7 @@ fn pass(
     execute(ctx, &plan, &interfaces, Mode::Apply)?;
     // A daemon whose report cannot be written must say so and end, not carry on unheard.
     if let Some(error) = ctx.out.take_error() {
-        return Err(Failure::Output(error));
+        return Err(Kind::Output(error).into());
     }
     Ok(interfaces)
 }
@@ -366,7 +366,7 @@ impl NetnsFile {
         };
         match file.check() {
             Ok(()) => Ok(Some(file)),
-            Err(Failure::Io { .. }) => Ok(None),
+            Err(failure) if matches!(failure.kind(), Kind::Io { .. }) => Ok(None),
             Err(gone) => Err(gone),
         }
     }
@@ -380,14 +380,16 @@ impl NetnsFile {
         while (&self.events).read(&mut buf).is_ok_and(|n| n > 0) {}
         match is_current_netns(&self.path) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(Failure::Netns {
+            Ok(false) => Err(Kind::Netns {
                 name: self.name.clone(),
                 source: NetnsError::Gone,
-            }),
-            Err(source) => Err(Failure::Io {
+            }
+            .into()),
+            Err(source) => Err(Kind::Io {
                 what: "checking the network namespace file",
                 source,
-            }),
+            }
+            .into()),
         }
     }
 }
@@ -405,7 +407,7 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
     // cli blocked these before anything else: one that came early is delivered now.
     exit_on_signals(&WATCH_SIGNALS)
         .and_then(|()| block_signals(&WATCH_SIGNALS, false))
-        .map_err(|source| Failure::Io {
+        .map_err(|source| Kind::Io {
             what: "setting up SIGTERM, SIGINT and SIGHUP",
             source,
         })?;
@@ -474,7 +476,7 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
                         .map(|interface| interface.ifindex)
                         .collect();
                 }
-                Err(failure @ Failure::Output(_)) => return Err(failure),
+                Err(failure) if matches!(failure.kind(), Kind::Output(_)) => return Err(failure),
                 Err(failure) => {
                     let wait = retry.map_or(Duration::from_secs(1), |(_, wait)| {
                         wait.saturating_mul(2).min(MAX_RETRY)
@@ -507,10 +509,11 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
             }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
             Err(source) => {
-                return Err(Failure::Io {
+                return Err(Kind::Io {
                     what: "waiting for the kernel",
                     source,
-                });
+                }
+                .into());
             }
         }
     }

@@ -9,7 +9,7 @@ use lexopt::prelude::*;
 use super::{interface_name, keyword_value, text_value, usage_error};
 use crate::apply::{execute, read_state};
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Address, resolve_names};
 use crate::nl::addr::INFINITY_LIFE_TIME;
 use crate::pattern::{AddressTextError, parse_address_text};
@@ -77,7 +77,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let mut valid_lft = None;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             Value(value) => {
                 let word = text_value(value, "argument")?;
                 match word.as_str() {
@@ -157,20 +157,22 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     })?;
     let ifindex = match resolve_names(&interfaces, std::slice::from_ref(&args.dev)) {
         Ok(indexes) => indexes.first().copied().unwrap_or(0),
-        Err(name) => return Err(Failure::InterfaceNotFound(name)),
+        Err(name) => return Err(Kind::InterfaceNotFound(name).into()),
     };
     let Some(current) = found.iter().find(|address| address.ifindex == ifindex) else {
-        return Err(Failure::AddressNotFound {
+        return Err(Kind::AddressNotFound {
             address: args.address.to_string(),
             ifname: Some(args.dev.clone()),
-        });
+        }
+        .into());
     };
     if args.prefixlen.is_some_and(|len| len != current.prefixlen) {
-        return Err(Failure::PrefixMismatch {
+        return Err(Kind::PrefixMismatch {
             address: args.address.to_string(),
             ifname: args.dev.clone(),
             actual: current.prefixlen,
-        });
+        }
+        .into());
     }
     let valid = args.valid_lft.unwrap_or(current.valid_lft);
     let preferred = args.preferred_lft.unwrap_or(current.preferred_lft);

@@ -7,7 +7,7 @@ use lexopt::prelude::*;
 
 use super::{text_value, usage_error};
 use crate::context::Outcome;
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::output::Output;
 
 pub const HELP: &str = "\
@@ -47,7 +47,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Shell, Failure> {
                     }
                 });
             }
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

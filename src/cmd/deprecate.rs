@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{interface_name, mode_of, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface, prefers_temporaries, selected_interfaces};
 use crate::pattern::Pattern;
 use crate::plan::Mode;
@@ -79,7 +79,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("probe") => probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -116,8 +116,7 @@ impl Rule for Args {
         addresses: &'a [Address],
         interfaces: &[Interface],
     ) -> Result<Plan<'a>, Failure> {
-        let only =
-            selected_interfaces(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
+        let only = selected_interfaces(interfaces, &self.devs).map_err(Kind::InterfaceNotFound)?;
         let prefers_temporaries = |ifindex| prefers_temporaries(interfaces, ifindex);
         plan::deprecate(
             addresses,

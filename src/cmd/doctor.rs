@@ -18,7 +18,7 @@ use lexopt::prelude::*;
 use super::{interface_name, usage_error};
 use crate::apply::Rule;
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::hostfiles::{self, ParseError, ifupdown, netplan, networkd, unit::UnitFile};
 use crate::model::{
     Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
@@ -75,7 +75,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("probe") => args.probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -635,7 +635,7 @@ pub fn run(args: &Args, ctx: &mut Context, read_policy: ReadPolicy) -> Result<Ou
         read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
     let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
         .map_err(Failure::request("reading addresses"))?;
-    let only = selected_interfaces(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
+    let only = selected_interfaces(&interfaces, &args.devs).map_err(Kind::InterfaceNotFound)?;
     let kernel = Kernel {
         interfaces,
         addresses,

@@ -8,7 +8,7 @@ use lexopt::prelude::*;
 use super::{mode_of, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface, prefers_temporaries};
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
@@ -73,7 +73,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("probe") => probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

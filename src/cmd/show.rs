@@ -5,7 +5,7 @@ use lexopt::prelude::*;
 
 use super::{interface_name, keyword_value, usage_error};
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Link, read_addresses, read_links};
 use crate::nl::Family;
 use crate::present;
@@ -41,7 +41,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
                 };
                 dev = Some(interface_name(value));
             }
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -57,7 +57,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
             &interface.name == dev || interface.alt_names.iter().flatten().any(|alt| alt == dev)
         });
         if interfaces.is_empty() {
-            return Err(Failure::InterfaceNotFound(dev.clone()));
+            return Err(Kind::InterfaceNotFound(dev.clone()).into());
         }
     }
     let wanted: Vec<u32> = interfaces

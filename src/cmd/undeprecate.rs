@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use super::{interface_name, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface, selected_interfaces};
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
@@ -32,7 +32,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -49,8 +49,7 @@ impl Rule for Args {
         addresses: &'a [Address],
         interfaces: &[Interface],
     ) -> Result<Plan<'a>, Failure> {
-        let only =
-            selected_interfaces(interfaces, &self.devs).map_err(Failure::InterfaceNotFound)?;
+        let only = selected_interfaces(interfaces, &self.devs).map_err(Kind::InterfaceNotFound)?;
         Ok(plan::undeprecate(addresses, only.as_deref()))
     }
 }

@@ -8,7 +8,7 @@ use lexopt::prelude::*;
 
 use super::{text_value, usage_error};
 use crate::context::{Globals, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::output::Output;
 use crate::plan::Mode;
 
@@ -45,7 +45,7 @@ pub struct Args {
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     let command = match parser.next().map_err(usage_error)? {
         Some(Value(word)) => text_value(word, "command")?,
-        Some(Short('h') | Long("help")) => return Err(Failure::Help(HELP)),
+        Some(Short('h') | Long("help")) => return Err(Kind::Help(HELP).into()),
         Some(other) => return Err(usage_error(other.unexpected())),
         None => return Err(Failure::usage("unit needs a command: deprecate or prefer")),
     };
@@ -233,7 +233,7 @@ const MANAGERS: &str = "networking.service ifupdown-wait-online.service \
 const TEMPORARY_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
 
 pub fn run(args: &Args, globals: &Globals, out: &mut Output) -> Result<Outcome, Failure> {
-    let exe = std::env::current_exe().map_err(|source| Failure::Io {
+    let exe = std::env::current_exe().map_err(|source| Kind::Io {
         what: "finding this executable's path",
         source,
     })?;

@@ -12,7 +12,7 @@ use super::{text_value, usage_error};
 use crate::apply::Rule;
 use crate::apply::missing_prefix_routes;
 use crate::context::{Context, Outcome};
-use crate::failure::Failure;
+use crate::failure::{Failure, Kind};
 use crate::model::{Address, PrefixRoute};
 use crate::model::{Interface, read_addresses, read_interfaces};
 use crate::nl::Family;
@@ -131,7 +131,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("sport") => args.sport = port_value(parser, "--sport")?,
             Long("dport") => args.dport = port_value(parser, "--dport")?,
             Long("explain") => args.explain = true,
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -158,7 +158,7 @@ fn ifindex_of(interfaces: &[Interface], name: &[u8]) -> Result<u32, Failure> {
         .iter()
         .find(|i| i.is_named(name))
         .map(|i| i.ifindex)
-        .ok_or_else(|| Failure::InterfaceNotFound(name.to_vec()))
+        .ok_or_else(|| Kind::InterfaceNotFound(name.to_vec()).into())
 }
 
 /// The destination and flow `connect()` would ask the route for ([`connect_destination`]); a
@@ -215,7 +215,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
         return run_explain(destination, &flow, ctx);
     }
     let answer = kernel_answer(ctx, destination, &flow, false)?;
-    let source = answer.source.ok_or_else(|| Failure::NoSource {
+    let source = answer.source.ok_or_else(|| Kind::NoSource {
         destination: destination.to_string(),
     })?;
     refuse_mapped(destination, source)?;
@@ -275,20 +275,22 @@ fn kernel_answer(
 fn refuse_mapped(destination: IpAddr, source: IpAddr) -> Result<(), Failure> {
     match source {
         IpAddr::V6(v6) if destination.is_ipv6() && v6.to_ipv4_mapped().is_some() => {
-            Err(Failure::MappedSource {
+            Err(Kind::MappedSource {
                 destination: destination.to_string(),
                 source: source.to_string(),
-            })
+            }
+            .into())
         }
         _ => Ok(()),
     }
 }
 
 fn read_failure(error: ReadError) -> Failure {
-    Failure::Request {
+    Kind::Request {
         context: error.what,
         source: error.source,
     }
+    .into()
 }
 
 fn interfaces_of(state: &SourceState) -> Vec<Interface> {
@@ -368,17 +370,19 @@ fn run_explain(destination: IpAddr, flow: &Flow, ctx: &mut Context) -> Result<Ou
         }
     }
     if explanation.agrees() == Some(false) {
-        return Err(Failure::Disagreement {
+        return Err(Kind::Disagreement {
             destination: destination.to_string(),
             model: explanation.model_source().map(|ip| ip.to_string()),
             kernel: explanation.kernel.source.map(|ip| ip.to_string()),
-        });
+        }
+        .into());
     }
     // As plain `which` does: a route without a source is no answer.
     let Some(source) = explanation.kernel.source else {
-        return Err(Failure::NoSource {
+        return Err(Kind::NoSource {
             destination: destination.to_string(),
-        });
+        }
+        .into());
     };
     refuse_mapped(destination, source)?;
     Ok(Outcome::Done)
