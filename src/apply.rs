@@ -46,7 +46,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::context::{Context, Outcome};
-use crate::failure::{ChangeError, ChangeTally, Failure, Kind};
+use crate::failure::{ChangeTally, Failure, Kind};
 use crate::model::{
     Address, Interface, PrefixRoute, name_of, read_addresses, read_interfaces,
     read_ipv6_prefix_routes,
@@ -412,7 +412,7 @@ pub fn execute(
             .iter()
             .enumerate()
             .find_map(|(i, result)| match result {
-                Some(Err(error)) => Some((i, ChangeError::Kernel(error.clone()))),
+                Some(Err(error)) => Some((i, RequestError::Kernel(error.clone()))),
                 _ => None,
             });
         let unanswered = || {
@@ -421,9 +421,7 @@ pub fn execute(
                 .iter()
                 .position(Option::is_none)
                 .unwrap_or(0);
-            outcome
-                .failure
-                .map(|error| (i, ChangeError::Request(error)))
+            outcome.failure.map(|error| (i, error))
         };
         let acknowledged = outcome.results.iter().flatten().count();
         let refused_count = outcome

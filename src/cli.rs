@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use lexopt::prelude::*;
 
 use crate::cmd::doctor::Policy;
-use crate::cmd::{self, usage_error};
+use crate::cmd::{self, Parsed, usage_error};
 use crate::context::{Context, Globals, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::nl::request::Conn;
@@ -56,6 +56,8 @@ permission, `which --explain` disagreeing with the kernel, `doctor` finding a pr
 
 /// A parsed command line.
 enum Command {
+    /// `--help` or `--version`: text for stdout, exit 0.
+    Print(&'static str),
     /// Prints without entering a namespace or opening a socket.
     Unit(cmd::unit::Args),
     Completions(cmd::completions::Shell),
@@ -106,15 +108,6 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::WorkFound) => ExitCode::from(3),
         Ok(Outcome::ProblemFound) => ExitCode::FAILURE,
-        // Help goes to stdout, like the output it describes, and exits 0 unless that fails.
-        Err(help) if matches!(help.kind(), Kind::Help(_)) => {
-            let mut out = Output::new(false);
-            out.line(help.to_string().trim_end());
-            match out.finish() {
-                Some(_) => ExitCode::FAILURE,
-                None => ExitCode::from(help.exit_code()),
-            }
-        }
         Err(failure) => {
             crate::output::diagnostic(format_args!("{failure}"));
             ExitCode::from(failure.exit_code())
@@ -122,31 +115,41 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A kernel command, or the help it was asked for.
+fn kernel<A>(parsed: Parsed<A>, command: fn(A) -> KernelCommand) -> Command {
+    match parsed {
+        Parsed::Run(args) => Command::Kernel(command(args)),
+        Parsed::Help(text) => Command::Print(text),
+    }
+}
+
 fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command, Failure> {
     let word = cmd::text_value(word, "command")?;
     Ok(match word.as_str() {
-        "show" => Command::Kernel(KernelCommand::Show(cmd::show::parse(parser)?)),
-        "deprecate" => Command::Kernel(KernelCommand::Deprecate(cmd::deprecate::parse(parser)?)),
-        "prefer" => Command::Kernel(KernelCommand::Prefer(cmd::prefer::parse(parser)?)),
-        "undeprecate" => {
-            Command::Kernel(KernelCommand::Undeprecate(cmd::undeprecate::parse(parser)?))
-        }
-        "which" => Command::Kernel(KernelCommand::Which(cmd::which::parse(parser)?)),
-        "doctor" => Command::Kernel(KernelCommand::Doctor(cmd::doctor::parse(parser)?)),
-        "unit" => Command::Unit(cmd::unit::parse(parser)?),
-        "completions" => Command::Completions(cmd::completions::parse(parser)?),
+        "show" => kernel(cmd::show::parse(parser)?, KernelCommand::Show),
+        "deprecate" => kernel(cmd::deprecate::parse(parser)?, KernelCommand::Deprecate),
+        "prefer" => kernel(cmd::prefer::parse(parser)?, KernelCommand::Prefer),
+        "undeprecate" => kernel(cmd::undeprecate::parse(parser)?, KernelCommand::Undeprecate),
+        "which" => kernel(cmd::which::parse(parser)?, KernelCommand::Which),
+        "doctor" => kernel(cmd::doctor::parse(parser)?, KernelCommand::Doctor),
+        "unit" => match cmd::unit::parse(parser)? {
+            Parsed::Run(args) => Command::Unit(args),
+            Parsed::Help(text) => Command::Print(text),
+        },
+        "completions" => match cmd::completions::parse(parser)? {
+            Parsed::Run(shell) => Command::Completions(shell),
+            Parsed::Help(text) => Command::Print(text),
+        },
         "addr" | "address" => {
             let sub = match parser.next().map_err(usage_error)? {
                 Some(Value(sub)) => cmd::text_value(sub, "addr command")?,
-                Some(Short('h') | Long("help")) => return Err(Kind::Help(HELP).into()),
+                Some(Short('h') | Long("help")) => return Ok(Command::Print(HELP)),
                 Some(other) => return Err(usage_error(other.unexpected())),
                 None => return Err(Failure::usage("addr needs a command: show or change")),
             };
             match sub.as_str() {
-                "show" | "list" => Command::Kernel(KernelCommand::Show(cmd::show::parse(parser)?)),
-                "change" => {
-                    Command::Kernel(KernelCommand::AddrChange(cmd::addr_change::parse(parser)?))
-                }
+                "show" | "list" => kernel(cmd::show::parse(parser)?, KernelCommand::Show),
+                "change" => kernel(cmd::addr_change::parse(parser)?, KernelCommand::AddrChange),
                 other => {
                     return Err(Failure::usage(format!(
                         "unknown addr command \"{}\" (expected show or change)",
@@ -162,7 +165,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
                 rest.push("--help".into());
                 return parse_command(&mut lexopt::Parser::from_args(rest), command);
             }
-            _ => return Err(Kind::Help(HELP).into()),
+            _ => Command::Print(HELP),
         },
         other => {
             return Err(Failure::usage(format!(
@@ -183,16 +186,15 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
             }
             Some(Short('j') | Long("json")) => globals.json = true,
             Some(Short('q') | Long("quiet")) => globals.quiet = true,
-            Some(Short('h') | Long("help")) => return Err(Kind::Help(HELP).into()),
+            Some(Short('h') | Long("help")) => break Command::Print(HELP),
             Some(Short('V') | Long("version")) => {
-                return Err(Kind::Help(concat!(
+                break Command::Print(concat!(
                     "nlsel ",
                     env!("CARGO_PKG_VERSION"),
                     " (commit ",
                     env!("NLSEL_COMMIT"),
                     ")"
-                ))
-                .into());
+                ));
             }
             Some(Value(word)) => break parse_command(&mut parser, word)?,
             Some(other) => return Err(usage_error(other.unexpected())),
@@ -204,11 +206,7 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
 
 /// `doctor`'s reading of a unit's `ExecStart=` arguments: this very command line's parser.
 fn read_policy(words: &[String]) -> Result<Option<(Option<OsString>, Policy)>, Failure> {
-    let (globals, command) =
-        match parse(lexopt::Parser::from_args(words.iter().map(OsString::from))) {
-            Err(failure) if matches!(failure.kind(), Kind::Help(_)) => return Ok(None),
-            parsed => parsed?,
-        };
+    let (globals, command) = parse(lexopt::Parser::from_args(words.iter().map(OsString::from)))?;
     Ok(match command {
         Command::Kernel(KernelCommand::Deprecate(args)) => {
             Some((globals.netns, Policy::Deprecate(args)))
@@ -226,6 +224,16 @@ fn run(parser: lexopt::Parser) -> Result<Outcome, Failure> {
     }
     let (globals, command) = parsed?;
     let command = match command {
+        // Help goes to stdout, like the output it describes, and exits 0; when it cannot be
+        // written, 1 without a message.
+        Command::Print(text) => {
+            let mut out = Output::new(false);
+            out.line(text.trim_end());
+            return Ok(match out.finish() {
+                Some(_) => Outcome::ProblemFound,
+                None => Outcome::Done,
+            });
+        }
         Command::Unit(args) => {
             // -q and -j are for the unit's command, not for printing the unit.
             let mut out = Output::new(false);
@@ -601,11 +609,8 @@ mod tests {
             (&["help", "help"], HELP),
         ] {
             match parse_words(words) {
-                Err(failure) => match failure.kind() {
-                    Kind::Help(text) => assert_eq!(*text, help, "{words:?}"),
-                    _ => panic!("{words:?} gave no help"),
-                },
-                Ok(_) => panic!("{words:?} gave no help"),
+                Ok((_, Command::Print(text))) => assert_eq!(text, help, "{words:?}"),
+                _ => panic!("{words:?} gave no help"),
             }
         }
         rejected(&["help", "frobnicate"], &["\"frobnicate\""]);
@@ -622,14 +627,10 @@ mod tests {
             &["-V"],
         ] {
             match parse_words(words) {
-                Err(help) if matches!(help.kind(), Kind::Help(_)) => {
-                    assert_eq!(help.exit_code(), 0);
+                Ok((_, Command::Print(help))) => {
                     assert!(
-                        help.to_string().starts_with(if words == ["-V"] {
-                            "nlsel "
-                        } else {
-                            "Usage"
-                        }) || help.to_string().starts_with("nlsel:"),
+                        help.starts_with(if words == ["-V"] { "nlsel " } else { "Usage" })
+                            || help.starts_with("nlsel:"),
                         "{words:?}"
                     );
                 }

@@ -1,14 +1,15 @@
 //! Everything that can make nlsel fail, each with the context the user needs, shown as one
 //! line on stderr. Usage errors exit 2 and are always found before any system call; the rest
-//! exit 1.
+//! exit 1. (`--help` and `--version` are not failures: the command line parses to them.)
 
 use std::fmt;
 use std::io;
 
 use crate::model::{Interface, name_of};
-use crate::nl::request::{KernelError, RequestError, errno_text};
+use crate::nl::request::{RequestError, errno_text};
 use crate::nl::socket::NetnsError;
 use crate::plan::PolicyError;
+use crate::srcsel::read::ReadError;
 
 /// A failure, boxed: a `Result` that carries one is a pointer wide, so `?` moves 8 bytes
 /// rather than the 96 of the largest [`Kind`], and a call that can fail returns in registers
@@ -19,8 +20,6 @@ pub struct Failure(Box<Kind>);
 /// What failed.
 #[derive(Debug)]
 pub enum Kind {
-    /// `--help` was asked for: not a failure, but it ends parsing the same way. Exit 0.
-    Help(&'static str),
     /// The command line is wrong; nothing was done.
     Usage(String),
     /// `-n NETNS` could not be entered.
@@ -28,23 +27,19 @@ pub enum Kind {
         name: String,
         source: NetnsError,
     },
-    /// A request failed; `context` says which.
-    Request {
-        context: String,
-        source: RequestError,
-    },
+    /// A request failed; its `what` says which.
+    Request(ReadError),
     InterfaceNotFound(Vec<u8>),
+    /// `addr change` names an address that interface `ifname` does not have.
     AddressNotFound {
         address: String,
-        ifname: Option<Vec<u8>>,
-    },
-    /// `prefer` was given a temporary (privacy) address.
-    TemporaryAddress {
-        address: String,
-    },
-    /// An interface named with `--dev` has no global IPv6 address that matches a pattern.
-    NoMatch {
         ifname: Vec<u8>,
+    },
+    /// The policy could not be planned; `ifname` names the interface `error` is about, when
+    /// it is about one.
+    Policy {
+        error: PolicyError,
+        ifname: Option<Vec<u8>>,
     },
     /// A prefix length given on the command line differs from the address's.
     PrefixMismatch {
@@ -55,7 +50,7 @@ pub enum Kind {
     /// The kernel refused a change part-way through a plan.
     Partial {
         change: String,
-        error: ChangeError,
+        error: RequestError,
         tally: ChangeTally,
     },
     /// The kernel found a route but no source address for it.
@@ -115,25 +110,15 @@ impl fmt::Display for ChangeTally {
     }
 }
 
-/// What went wrong with one change of a batch.
-#[derive(Debug)]
-pub enum ChangeError {
-    Kernel(KernelError),
-    Request(RequestError),
-}
-
-impl fmt::Display for ChangeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChangeError::Kernel(error) => error.fmt(f),
-            ChangeError::Request(error) => error.fmt(f),
-        }
-    }
-}
-
 impl From<Kind> for Failure {
     fn from(kind: Kind) -> Self {
         Failure(Box::new(kind))
+    }
+}
+
+impl From<ReadError> for Failure {
+    fn from(error: ReadError) -> Self {
+        Kind::Request(error).into()
     }
 }
 
@@ -144,7 +129,6 @@ impl Failure {
 
     pub fn exit_code(&self) -> u8 {
         match *self.0 {
-            Kind::Help(_) => 0,
             Kind::Usage(_) => 2,
             _ => 1,
         }
@@ -156,24 +140,16 @@ impl Failure {
 
     /// The failure for a plan that could not be made.
     pub fn from_policy(error: PolicyError, interfaces: &[Interface]) -> Failure {
-        let kind = match error {
-            PolicyError::NoMatchOnNamedInterface { ifindex } => Kind::NoMatch {
-                ifname: name_of(interfaces, ifindex),
-            },
-            PolicyError::AddressNotFound(address) => Kind::AddressNotFound {
-                address: address.to_string(),
-                ifname: None,
-            },
-            PolicyError::TemporaryAddress(address) => Kind::TemporaryAddress {
-                address: address.to_string(),
-            },
+        let ifname = match error {
+            PolicyError::NoMatchOnNamedInterface { ifindex } => Some(name_of(interfaces, ifindex)),
+            PolicyError::AddressNotFound(_) | PolicyError::TemporaryAddress(_) => None,
         };
-        kind.into()
+        Kind::Policy { error, ifname }.into()
     }
 
-    pub fn request(context: impl Into<String>) -> impl FnOnce(RequestError) -> Failure {
-        let context = context.into();
-        move |source| Kind::Request { context, source }.into()
+    pub fn request(what: impl Into<String>) -> impl FnOnce(RequestError) -> Failure {
+        let what = what.into();
+        move |source| ReadError { what, source }.into()
     }
 }
 
@@ -191,7 +167,6 @@ impl fmt::Display for Failure {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Kind::Help(text) => f.write_str(text),
             Kind::MappedSource {
                 destination,
                 source,
@@ -238,33 +213,29 @@ impl fmt::Display for Kind {
                     None => write!(f, "{source}"),
                 }
             }
-            Kind::Request { context, source } => write!(f, "{context}: {source}"),
+            Kind::Request(error) => error.fmt(f),
             Kind::InterfaceNotFound(name) => write!(f, "interface {} not found", quoted(name)),
-            Kind::AddressNotFound {
-                address,
-                ifname: Some(ifname),
-            } => {
+            Kind::AddressNotFound { address, ifname } => {
                 write!(
                     f,
                     "address \"{address}\" not found on interface {}; nothing was changed",
                     quoted(ifname)
                 )
             }
-            Kind::AddressNotFound {
-                address,
-                ifname: None,
-            } => {
-                write!(f, "address \"{address}\" not found; nothing was changed")
-            }
-            Kind::TemporaryAddress { address } => write!(
-                f,
-                "address \"{address}\" is a temporary (privacy) address, which the kernel keeps no more preferred than its SLAAC parent and replaces regularly; prefer the parent (its mngtmpaddr address) instead; nothing was changed"
-            ),
-            Kind::NoMatch { ifname } => write!(
-                f,
-                "interface {}: no global IPv6 address matches --except; nothing was changed",
-                quoted(ifname)
-            ),
+            Kind::Policy { error, ifname } => match error {
+                PolicyError::NoMatchOnNamedInterface { .. } => write!(
+                    f,
+                    "interface {}: no global IPv6 address matches --except; nothing was changed",
+                    quoted(ifname.as_deref().unwrap_or_default())
+                ),
+                PolicyError::AddressNotFound(address) => {
+                    write!(f, "address \"{address}\" not found; nothing was changed")
+                }
+                PolicyError::TemporaryAddress(address) => write!(
+                    f,
+                    "address \"{address}\" is a temporary (privacy) address, which the kernel keeps no more preferred than its SLAAC parent and replaces regularly; prefer the parent (its mngtmpaddr address) instead; nothing was changed"
+                ),
+            },
             Kind::PrefixMismatch {
                 address,
                 ifname,
@@ -291,6 +262,21 @@ impl fmt::Display for Kind {
                 kernel.as_deref().unwrap_or("none")
             ),
             Kind::Io { what, source } => write!(f, "{what}: {source}"),
+        }
+    }
+}
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.0 {
+            Kind::Netns {
+                source: NetnsError::Io(source),
+                ..
+            }
+            | Kind::Io { source, .. }
+            | Kind::Output(source) => Some(source),
+            Kind::Request(error) => Some(error),
+            Kind::Partial { error, .. } => Some(error),
+            _ => None,
         }
     }
 }

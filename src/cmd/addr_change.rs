@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{interface_name, keyword_value, text_value, usage_error};
+use super::{Parsed, interface_name, keyword_value, text_value, usage_error};
 use crate::apply::{execute, read_state};
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
@@ -70,14 +70,14 @@ fn parse_address(text: &str) -> Result<(IpAddr, Option<u8>), Failure> {
     })
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut address = None;
     let mut dev = None;
     let mut preferred_lft = None;
     let mut valid_lft = None;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             Value(value) => {
                 let word = text_value(value, "argument")?;
                 match word.as_str() {
@@ -119,13 +119,13 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             "invalid valid_lft \"0\": that would remove the address; use ip addr del",
         ));
     }
-    Ok(Args {
+    Ok(Parsed::Run(Args {
         address,
         prefixlen,
         dev,
         preferred_lft,
         valid_lft,
-    })
+    }))
 }
 
 /// What the kernel makes of a finite, non-zero `preferred` on IPv4 when `valid` is forever:
@@ -162,7 +162,7 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     let Some(current) = found.iter().find(|address| address.ifindex == ifindex) else {
         return Err(Kind::AddressNotFound {
             address: args.address.to_string(),
-            ifname: Some(args.dev.clone()),
+            ifname: args.dev.clone(),
         }
         .into());
     };

@@ -5,9 +5,9 @@
 
 use lexopt::prelude::*;
 
-use super::{text_value, usage_error};
+use super::{Parsed, text_value, usage_error};
 use crate::context::Outcome;
-use crate::failure::{Failure, Kind};
+use crate::failure::Failure;
 use crate::output::Output;
 
 pub const HELP: &str = "\
@@ -30,7 +30,7 @@ pub enum Shell {
     Fish,
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Shell, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Shell>, Failure> {
     let mut shell = None;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
@@ -47,11 +47,13 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Shell, Failure> {
                     }
                 });
             }
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
-    shell.ok_or_else(|| Failure::usage("completions needs a shell: bash, zsh or fish"))
+    shell
+        .map(Parsed::Run)
+        .ok_or_else(|| Failure::usage("completions needs a shell: bash, zsh or fish"))
 }
 
 /// The scripts in src/cmd/completions/, compacted and packed into one stream by build.rs:

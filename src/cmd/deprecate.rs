@@ -3,7 +3,7 @@
 
 use lexopt::prelude::*;
 
-use super::{interface_name, mode_of, text_value, usage_error};
+use super::{Parsed, interface_name, mode_of, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
@@ -59,7 +59,7 @@ pub struct Args {
     pub probes: Vec<std::net::IpAddr>,
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut patterns = Vec::new();
     let mut devs = Vec::new();
     let mut dry_run = false;
@@ -79,7 +79,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("probe") => probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -97,13 +97,13 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             "--watch cannot be used with --dry-run or --check",
         ));
     }
-    Ok(Args {
+    Ok(Parsed::Run(Args {
         patterns,
         devs,
         mode,
         watch,
         probes,
-    })
+    }))
 }
 
 impl Rule for Args {

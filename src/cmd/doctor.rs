@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use lexopt::prelude::*;
 
-use super::{interface_name, usage_error};
+use super::{Parsed, interface_name, usage_error};
 use crate::apply::Rule;
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
@@ -62,7 +62,7 @@ pub struct Args {
 }
 
 #[inline(never)]
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut args = Args {
         devs: Vec::new(),
         probes: Vec::new(),
@@ -75,11 +75,11 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("probe") => args.probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
-    Ok(args)
+    Ok(Parsed::Run(args))
 }
 
 /// A policy a unit runs: `deprecate` or `prefer`, as parsed.
@@ -714,14 +714,14 @@ mod tests {
         let (command, rest) = words.split_first().expect("a command");
         let mut parser = lexopt::Parser::from_args(rest.iter().map(OsString::from));
         Ok(match command.as_str() {
-            "deprecate" => Some((
-                None,
-                Policy::Deprecate(super::super::deprecate::parse(&mut parser)?),
-            )),
-            "prefer" => Some((
-                None,
-                Policy::Prefer(super::super::prefer::parse(&mut parser)?),
-            )),
+            "deprecate" => match super::super::deprecate::parse(&mut parser)? {
+                Parsed::Run(args) => Some((None, Policy::Deprecate(args))),
+                Parsed::Help(_) => None,
+            },
+            "prefer" => match super::super::prefer::parse(&mut parser)? {
+                Parsed::Run(args) => Some((None, Policy::Prefer(args))),
+                Parsed::Help(_) => None,
+            },
             _ => None,
         })
     }

@@ -5,10 +5,10 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{mode_of, text_value, usage_error};
+use super::{Parsed, mode_of, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
-use crate::failure::{Failure, Kind};
+use crate::failure::Failure;
 use crate::model::{Address, Interface, prefers_temporaries};
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
@@ -45,7 +45,7 @@ pub struct Args {
     pub probes: Vec<IpAddr>,
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut address = None;
     let mut watch = false;
     let (mut dry_run, mut check) = (false, false);
@@ -73,7 +73,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("probe") => probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
@@ -84,12 +84,12 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             "--watch cannot be used with --dry-run, --check or --probe",
         ));
     }
-    Ok(Args {
+    Ok(Parsed::Run(Args {
         address,
         watch,
         mode,
         probes,
-    })
+    }))
 }
 
 impl Rule for Args {

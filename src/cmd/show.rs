@@ -3,7 +3,7 @@
 
 use lexopt::prelude::*;
 
-use super::{interface_name, keyword_value, usage_error};
+use super::{Parsed, interface_name, keyword_value, usage_error};
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::model::{Link, read_addresses, read_links};
@@ -29,7 +29,7 @@ pub struct Args {
     pub dev: Option<Vec<u8>>,
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut dev = None;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
@@ -41,11 +41,11 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
                 };
                 dev = Some(interface_name(value));
             }
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
-    Ok(Args { dev })
+    Ok(Parsed::Run(Args { dev }))
 }
 
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {

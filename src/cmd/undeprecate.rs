@@ -3,7 +3,7 @@
 
 use lexopt::prelude::*;
 
-use super::{interface_name, usage_error};
+use super::{Parsed, interface_name, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
@@ -27,16 +27,16 @@ pub struct Args {
     pub devs: Vec<Vec<u8>>,
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut devs = Vec::new();
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
-    Ok(Args { devs })
+    Ok(Parsed::Run(Args { devs }))
 }
 
 impl Rule for Args {

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 
 use lexopt::prelude::*;
 
-use super::{text_value, usage_error};
+use super::{Parsed, text_value, usage_error};
 use crate::context::{Globals, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::output::Output;
@@ -42,24 +42,25 @@ pub struct Args {
     pub watch: bool,
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let command = match parser.next().map_err(usage_error)? {
         Some(Value(word)) => text_value(word, "command")?,
-        Some(Short('h') | Long("help")) => return Err(Kind::Help(HELP).into()),
+        Some(Short('h') | Long("help")) => return Ok(Parsed::Help(HELP)),
         Some(other) => return Err(usage_error(other.unexpected())),
         None => return Err(Failure::usage("unit needs a command: deprecate or prefer")),
     };
     let rest: Vec<OsString> = parser.raw_args().map_err(usage_error)?.collect();
     let mut check = lexopt::Parser::from_args(rest.iter().cloned());
     let (mode, watch) = match command.as_str() {
-        "deprecate" => {
-            let args = super::deprecate::parse(&mut check)?;
-            (args.mode, args.watch)
-        }
-        "prefer" => {
-            let args = super::prefer::parse(&mut check)?;
-            (args.mode, args.watch)
-        }
+        // Their --help is theirs: `unit deprecate --help` prints deprecate's.
+        "deprecate" => match super::deprecate::parse(&mut check)? {
+            Parsed::Run(args) => (args.mode, args.watch),
+            Parsed::Help(help) => return Ok(Parsed::Help(help)),
+        },
+        "prefer" => match super::prefer::parse(&mut check)? {
+            Parsed::Run(args) => (args.mode, args.watch),
+            Parsed::Help(help) => return Ok(Parsed::Help(help)),
+        },
         other => {
             return Err(Failure::usage(format!(
                 "unit cannot run \"{}\" (expected deprecate or prefer)",
@@ -76,7 +77,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     for arg in rest {
         words.push(text_value(arg, "argument")?);
     }
-    Ok(Args { words, watch })
+    Ok(Parsed::Run(Args { words, watch }))
 }
 
 /// One word of an ExecStart line: bare when plain, else double-quoted with systemd's escapes.

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{text_value, usage_error};
+use super::{Parsed, text_value, usage_error};
 use crate::apply::Rule;
 use crate::apply::missing_prefix_routes;
 use crate::context::{Context, Outcome};
@@ -103,7 +103,7 @@ fn port_value(parser: &mut lexopt::Parser, option: &str) -> Result<Option<u16>, 
     }
 }
 
-pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut destination = None;
     let mut args = Args {
         destination: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
@@ -131,13 +131,13 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             Long("sport") => args.sport = port_value(parser, "--sport")?,
             Long("dport") => args.dport = port_value(parser, "--dport")?,
             Long("explain") => args.explain = true,
-            Short('h') | Long("help") => return Err(Kind::Help(HELP).into()),
+            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }
     args.destination =
         destination.ok_or_else(|| Failure::usage("which needs a destination address"))?;
-    Ok(args)
+    Ok(Parsed::Run(args))
 }
 
 /// Whether an application must name the interface to reach `destination`
@@ -244,21 +244,20 @@ fn kernel_answer(
         Err(error) => error,
     };
     let IpAddr::V6(v6) = destination else {
-        return Err(read_failure(error));
+        return Err(error.into());
     };
     if !is_no_route_error(&error) {
-        return Err(read_failure(error));
+        return Err(error.into());
     }
-    let state = read_source_state(&mut ctx.conn).map_err(read_failure)?;
+    let state = read_source_state(&mut ctx.conn)?;
     let Some(source) = state.select(v6, None).chosen().map(|c| c.address.local) else {
-        return Err(read_failure(error));
+        return Err(error.into());
     };
-    let answer = route_answer(&mut ctx.conn, destination, Some(source), flow, configured)
-        .map_err(read_failure)?;
+    let answer = route_answer(&mut ctx.conn, destination, Some(source), flow, configured)?;
     // The kernel's second lookup holds to a bound device (RT6_LOOKUP_F_IFACE); a route request
     // from a source does not, so a route out of another device is no route to it.
     if flow.oif.is_some_and(|oif| answer.oif != Some(oif)) {
-        return Err(read_failure(error));
+        return Err(error.into());
     }
     Ok(RouteAnswer {
         configured_prefsrc: None,
@@ -285,14 +284,6 @@ fn refuse_mapped(destination: IpAddr, source: IpAddr) -> Result<(), Failure> {
     }
 }
 
-fn read_failure(error: ReadError) -> Failure {
-    Kind::Request {
-        context: error.what,
-        source: error.source,
-    }
-    .into()
-}
-
 fn interfaces_of(state: &SourceState) -> Vec<Interface> {
     state
         .interfaces
@@ -312,7 +303,7 @@ fn explanation(
     flow: &Flow,
 ) -> Result<(Explanation, Vec<Interface>), Failure> {
     let kernel = kernel_answer(ctx, destination, flow, true)?;
-    let state = read_source_state(&mut ctx.conn).map_err(read_failure)?;
+    let state = read_source_state(&mut ctx.conn)?;
     let interfaces = interfaces_of(&state);
     let decision = match (kernel.configured_prefsrc, destination) {
         (Some(prefsrc), _) => Decision::RoutePrefsrc(prefsrc),
@@ -400,7 +391,7 @@ pub fn predict_probes(
     if destinations.is_empty() {
         return Ok(Vec::new());
     }
-    let before = read_source_state(&mut ctx.conn).map_err(read_failure)?;
+    let before = read_source_state(&mut ctx.conn)?;
     let interfaces = interfaces_of(&before);
     let plan = rule.plan(&before.addresses, &interfaces)?;
     let changes: Vec<&Change<'_>> = plan.changes().collect();
@@ -507,7 +498,7 @@ pub fn probe_answer(
     match route_answer(&mut ctx.conn, destination, None, flow, configured) {
         Ok(answer) => Ok(Some(answer)),
         Err(error) if is_no_route_error(&error) => Ok(None),
-        Err(error) => Err(read_failure(error)),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! `-n` namespace before it reads anything, so the settings are those of the namespace asked
 //! about. The kernel's route lookup is asked here too, so `which` and `--probe` share it.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -18,11 +19,24 @@ use crate::nl::request::{Conn, RequestError, Transport};
 use crate::nl::route::RouteMessage;
 use crate::nl::{Emit, Family};
 
-/// A request that failed, and what it was reading.
+/// A request that failed, and what it was for ("reading routes"): every command's failed
+/// request, as `Failure`'s `Kind::Request`.
 #[derive(Debug)]
 pub struct ReadError {
     pub what: String,
     pub source: RequestError,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
