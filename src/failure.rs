@@ -116,9 +116,9 @@ impl From<Kind> for Failure {
     }
 }
 
-impl From<ReadError> for Failure {
-    fn from(error: ReadError) -> Self {
-        Kind::Request(error).into()
+impl From<Box<ReadError>> for Failure {
+    fn from(error: Box<ReadError>) -> Self {
+        Kind::Request(*error).into()
     }
 }
 
@@ -149,7 +149,7 @@ impl Failure {
 
     pub fn request(what: impl Into<String>) -> impl FnOnce(RequestError) -> Failure {
         let what = what.into();
-        move |source| ReadError { what, source }.into()
+        move |source| Kind::Request(ReadError { what, source }).into()
     }
 }
 

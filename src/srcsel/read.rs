@@ -39,9 +39,10 @@ impl std::error::Error for ReadError {
     }
 }
 
-fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
+/// Boxed where it is made, like `Failure`: a `Result` carrying it stays small.
+fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> Box<ReadError> {
     let what = what.into();
-    move |source| ReadError { what, source }
+    move |source| Box::new(ReadError { what, source })
 }
 
 /// `RTM_F_FIB_MATCH`: answer with the routing-table entry as configured, not the resolved
@@ -135,7 +136,7 @@ fn ask<T: Transport>(
 fn lookup<T: Transport>(
     conn: &mut Conn<T>,
     request: &RouteMessage,
-) -> Result<Option<RouteMessage>, ReadError> {
+) -> Result<Option<RouteMessage>, Box<ReadError>> {
     ask(conn, RTM_GETROUTE, request, RTM_NEWROUTE)
         .and_then(|payload| {
             let Some(payload) = payload else {
@@ -146,14 +147,19 @@ fn lookup<T: Transport>(
             route.paths().try_for_each(|path| path.map(drop))?;
             Ok(Some(route))
         })
-        .map_err(reading(format!(
-            "route to \"{}\"",
-            request.dst.map(|d| d.to_string()).unwrap_or_default()
-        )))
+        .map_err(|source| {
+            reading(format!(
+                "route to \"{}\"",
+                request.dst.map(|d| d.to_string()).unwrap_or_default()
+            ))(source)
+        })
 }
 
 /// Nexthop object `id`, when the kernel has it.
-fn nexthop<T: Transport>(conn: &mut Conn<T>, id: u32) -> Result<Option<NexthopMessage>, ReadError> {
+fn nexthop<T: Transport>(
+    conn: &mut Conn<T>,
+    id: u32,
+) -> Result<Option<NexthopMessage>, Box<ReadError>> {
     ask(
         conn,
         RTM_GETNEXTHOP,
@@ -164,7 +170,7 @@ fn nexthop<T: Transport>(conn: &mut Conn<T>, id: u32) -> Result<Option<NexthopMe
         Some(payload) => Ok(Some(NexthopMessage::parse(&payload)?.0)),
         None => Ok(None),
     })
-    .map_err(reading(format!("nexthop {id}")))
+    .map_err(|source| reading(format!("nexthop {id}"))(source))
 }
 
 /// The device the kernel takes the source from for a route using nexthop object `id`
@@ -173,7 +179,7 @@ fn nexthop<T: Transport>(conn: &mut Conn<T>, id: u32) -> Result<Option<NexthopMe
 fn nexthop_device<T: Transport>(
     conn: &mut Conn<T>,
     id: u32,
-) -> Result<(Option<u32>, bool), ReadError> {
+) -> Result<(Option<u32>, bool), Box<ReadError>> {
     let Some(object) = nexthop(conn, id)? else {
         return Ok((None, false));
     };
@@ -197,7 +203,7 @@ fn is_host_route_to(route: &RouteMessage, destination: IpAddr) -> bool {
 /// is a host route to: the unspecified address `::`. A kernel that knows the flag answers
 /// with the default route (`/0`) or refuses (ENETUNREACH, no route); one before 4.13 answers
 /// the resolved route, a `/128` to `::`. Any other refusal leaves it unknown, taken as ignored.
-fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, ReadError> {
+fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, Box<ReadError>> {
     let unspecified = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
     let request = RouteMessage {
         flags: RTM_F_FIB_MATCH,
@@ -205,11 +211,10 @@ fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, ReadError
     };
     match lookup(conn, &request) {
         Ok(route) => Ok(route.is_some_and(|route| route.dst_len == 128)),
-        Err(ReadError {
-            source: RequestError::Kernel(refusal),
-            ..
-        }) => Ok(!is_no_route(refusal.errno)),
-        Err(error) => Err(error),
+        Err(error) => match &error.source {
+            RequestError::Kernel(refusal) => Ok(!is_no_route(refusal.errno)),
+            _ => Err(error),
+        },
     }
 }
 
@@ -228,7 +233,7 @@ pub fn route_answer<T: Transport>(
     source: Option<IpAddr>,
     flow: &Flow,
     configured: bool,
-) -> Result<RouteAnswer, ReadError> {
+) -> Result<RouteAnswer, Box<ReadError>> {
     let resolved = lookup(conn, &flow.request(destination, source, 0))?;
     // A route the kernel made up has no entry to show: IPv4 bound to a device the tables
     // have no route on takes the destination as on-link, and `RTM_F_FIB_MATCH` then refuses
@@ -236,10 +241,9 @@ pub fn route_answer<T: Transport>(
     let mut configured = match configured {
         false => None,
         true => match lookup(conn, &flow.request(destination, source, RTM_F_FIB_MATCH)) {
-            Err(ReadError {
-                source: RequestError::Kernel(_),
-                ..
-            }) if resolved.is_some() => None,
+            Err(error) if matches!(error.source, RequestError::Kernel(_)) && resolved.is_some() => {
+                None
+            }
             other => other?,
         },
     };
@@ -286,7 +290,7 @@ pub fn route_answer<T: Transport>(
 }
 
 /// The address-label table, in the kernel's precedence order.
-pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, ReadError> {
+pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, Box<ReadError>> {
     conn.dump(
         RTM_GETADDRLABEL,
         &AddrLabelMessage::dump_request(),
@@ -352,7 +356,7 @@ pub fn device_order(igmp6: &str) -> Vec<u32> {
 }
 
 /// Everything the source-address choice depends on, as the kernel has it now.
-pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
+pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, Box<ReadError>> {
     let mut interfaces = read_interfaces(conn).map_err(reading("reading interfaces"))?;
     let igmp6 = std::fs::read_to_string("/proc/net/igmp6").ok();
     if let Some(igmp6) = &igmp6 {
