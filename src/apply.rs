@@ -60,6 +60,7 @@ use crate::nl::request::{BatchOutcome, Notification, RequestError};
 use crate::pattern::prefix_mask;
 use crate::plan::{Change, Mode, Plan};
 use crate::present;
+use crate::srcsel::read::ReadError;
 
 /// The address a notification names, with the notification's type: (type, ifindex, address).
 fn notified_address(notification: &Notification) -> Option<(u16, u32, IpAddr)> {
@@ -245,7 +246,11 @@ fn remove_recreated(
                     "removing re-created {}",
                     change_description(change, interfaces)
                 );
-                return Err(Failure::request(what)(error));
+                return Err(Kind::Request(ReadError {
+                    what,
+                    source: error,
+                })
+                .into());
             }
         }
     }

@@ -147,9 +147,15 @@ impl Failure {
         Kind::Policy { error, ifname }.into()
     }
 
-    pub fn request(what: impl Into<String>) -> impl FnOnce(RequestError) -> Failure {
-        let what = what.into();
-        move |source| Kind::Request(ReadError { what, source }).into()
+    /// For `map_err`: the context is copied only when the request failed.
+    pub fn request(what: &'static str) -> impl FnOnce(RequestError) -> Failure {
+        move |source| {
+            Kind::Request(ReadError {
+                what: what.to_owned(),
+                source,
+            })
+            .into()
+        }
     }
 }
 
