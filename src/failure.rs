@@ -111,6 +111,7 @@ impl fmt::Display for ChangeTally {
 }
 
 impl From<Kind> for Failure {
+    #[cold]
     fn from(kind: Kind) -> Self {
         Failure(Box::new(kind))
     }
