@@ -6,9 +6,10 @@ use std::fmt;
 use std::io;
 
 use crate::model::{Interface, name_of};
-use crate::nl::request::{KernelError, RequestError, errno_text};
-use crate::nl::socket::NetnsError;
+use crate::netns::NetnsError;
+use crate::nl::request::{KernelError, RequestError};
 use crate::plan::PolicyError;
+use crate::sys::errno_text;
 
 #[derive(Debug)]
 pub enum Failure {

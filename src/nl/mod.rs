@@ -37,7 +37,6 @@ pub mod nexthop;
 pub mod replay;
 pub mod request;
 pub mod route;
-#[allow(unsafe_code)]
 pub mod socket;
 #[cfg(test)]
 mod strategies;
