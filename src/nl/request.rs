@@ -22,7 +22,6 @@
 //! (`nl/replay.rs`). `Conn` is generic over it with `Socket` as the default, so the binary
 //! has one instance of every method and no dynamic dispatch.
 
-use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -96,7 +95,7 @@ pub fn batch_messages(rcvbuf: usize) -> usize {
     (rcvbuf / 2 / QUEUE_BYTES_PER_CHANGE).clamp(1, MAX_BATCH_MESSAGES)
 }
 
-/// What the kernel answered, as errno and its extended-ack text.
+/// What the kernel answered, as errno and its extended-ack text. `present::errno` words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelError {
     /// The positive errno.
@@ -114,54 +113,12 @@ impl KernelError {
     }
 }
 
-impl fmt::Display for KernelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", errno_text(self.errno))?;
-        match (&self.message, errno_hint(self.errno)) {
-            // A missing capability is the one error whose remedy the kernel's text never names.
-            (Some(message), Some(hint)) if self.errno == libc::EPERM => {
-                write!(f, ": {message} ({hint})")
-            }
-            (Some(message), _) if !message.is_empty() => write!(f, ": {message}"),
-            (_, Some(hint)) => write!(f, " ({hint})"),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// The C library's text for an errno, without Rust's " (os error N)" suffix.
-pub fn errno_text(errno: i32) -> String {
-    let text = io::Error::from_raw_os_error(errno).to_string();
-    match text.find(" (os error") {
-        Some(end) => text.get(..end).unwrap_or(&text).to_string(),
-        None => text,
-    }
-}
-
-/// Our own short explanation of the errnos users meet, for kernels that send no extended ack.
-pub fn errno_hint(errno: i32) -> Option<&'static str> {
-    match errno {
-        libc::EPERM | libc::EACCES => Some("CAP_NET_ADMIN (root) is needed to change addresses"),
-        libc::ENODEV => Some("no such interface"),
-        libc::EADDRNOTAVAIL => Some("no such address on that interface"),
-        libc::EEXIST => Some("the address already exists"),
-        libc::EINVAL => Some("the kernel rejected a value in the request"),
-        libc::ENETUNREACH => Some("no route to that destination"),
-        libc::EHOSTUNREACH => Some("destination unreachable"),
-        libc::ENOBUFS => Some("the kernel dropped messages: receive buffer overrun"),
-        libc::EOPNOTSUPP => Some("not supported by this kernel or interface"),
-        _ => None,
-    }
-}
-
-/// Why a request did not get its answer.
+/// Why a request did not get its answer. Its words, and the advice for each errno, are in
+/// `present::errno`.
 #[derive(Debug)]
 pub enum RequestError {
     /// A system call failed.
-    Io {
-        call: &'static str,
-        source: io::Error,
-    },
+    Io { call: Call, source: io::Error },
     /// The kernel refused the request.
     Kernel(KernelError),
     /// The kernel's answer could not be decoded.
@@ -173,40 +130,6 @@ pub enum RequestError {
     AcksLost { missing: usize },
     /// The kernel sent nothing for [`REPLY_DEADLINE`] while an answer was due.
     NoAnswer { waited: Duration },
-}
-
-impl fmt::Display for RequestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RequestError::Io { call, source } => {
-                let errno = source.raw_os_error();
-                match errno {
-                    Some(errno) => write!(
-                        f,
-                        "{call}: {}",
-                        KernelError {
-                            errno,
-                            message: None
-                        }
-                    ),
-                    None => write!(f, "{call}: {source}"),
-                }
-            }
-            RequestError::Kernel(error) => error.fmt(f),
-            RequestError::Decode(error) => write!(f, "malformed reply from the kernel: {error}"),
-            RequestError::AcksLost { missing } => write!(
-                f,
-                "the kernel dropped {missing} acknowledgement(s) (receive buffer overrun); their outcome is unknown"
-            ),
-            RequestError::NoAnswer { waited } => {
-                write!(f, "no answer from the kernel in {} s", waited.as_secs())
-            }
-            RequestError::DumpInconsistent { attempts } => write!(
-                f,
-                "no consistent dump in {attempts} attempts: the kernel's state kept changing, or it dropped messages"
-            ),
-        }
-    }
 }
 
 impl std::error::Error for RequestError {}
@@ -228,7 +151,18 @@ impl RequestError {
     }
 }
 
-fn io_error(call: &'static str) -> impl FnOnce(io::Error) -> RequestError {
+/// The system call behind a [`RequestError::Io`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Opening the socket.
+    Socket,
+    /// Joining a multicast group.
+    JoinGroup,
+    Send,
+    Recv,
+}
+
+fn io_error(call: Call) -> impl FnOnce(io::Error) -> RequestError {
     move |source| RequestError::Io { call, source }
 }
 
@@ -312,7 +246,7 @@ fn record(keep: &[u16], notifications: &mut Vec<Notification>, message: &Message
 
 impl Conn {
     pub fn open() -> Result<Conn, RequestError> {
-        let socket = Socket::open().map_err(io_error("netlink socket"))?;
+        let socket = Socket::open().map_err(io_error(Call::Socket))?;
         // Start from a value unlikely to match leftovers addressed to an earlier socket.
         let next_seq = std::process::id().rotate_left(16) | 1;
         Ok(Conn::over(socket, next_seq))
@@ -343,7 +277,7 @@ impl<T: Transport> Conn<T> {
         for &group in groups {
             self.transport
                 .add_membership(group)
-                .map_err(io_error("joining a netlink group"))?;
+                .map_err(io_error(Call::JoinGroup))?;
         }
         for &msg_type in keep {
             if !self.keep.contains(&msg_type) {
@@ -390,7 +324,7 @@ impl<T: Transport> Conn<T> {
                 self.overrun = true;
                 return Ok(true);
             }
-            Err(error) => return Err(io_error("recv")(error)),
+            Err(error) => return Err(io_error(Call::Recv)(error)),
         };
         for message in Messages::new(datagram) {
             // Anything else is a leftover reply to an earlier request.
@@ -427,7 +361,7 @@ impl<T: Transport> Conn<T> {
         emit_message(&mut self.send_buf, msg_type, flags, seq, body)?;
         self.transport
             .send(&self.send_buf)
-            .map_err(io_error("send"))?;
+            .map_err(io_error(Call::Send))?;
         Ok(seq)
     }
 
@@ -456,7 +390,7 @@ impl<T: Transport> Conn<T> {
                     }
                     continue;
                 }
-                Err(error) => return Err(io_error("recv")(error)),
+                Err(error) => return Err(io_error(Call::Recv)(error)),
             };
             for message in Messages::new(datagram) {
                 let message = message?;
@@ -672,7 +606,7 @@ impl<T: Transport> Conn<T> {
         if count > 0 {
             self.transport
                 .send(&self.send_buf)
-                .map_err(io_error("send"))?;
+                .map_err(io_error(Call::Send))?;
         }
         Ok(count)
     }
@@ -698,7 +632,7 @@ impl<T: Transport> Conn<T> {
                     self.overrun = true;
                     continue;
                 }
-                Err(error) => return Err(io_error("recv")(error)),
+                Err(error) => return Err(io_error(Call::Recv)(error)),
             };
             for message in Messages::new(datagram) {
                 let message = message?;
