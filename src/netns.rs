@@ -44,12 +44,6 @@ pub fn netns_path(netns: &OsStr) -> PathBuf {
     }
 }
 
-/// A path as the C string system calls take.
-fn c_path(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
 /// Moves this thread into the network namespace at `path`, as `ip -n` does. Sockets opened
 /// afterwards talk to that namespace's kernel state.
 ///
@@ -60,7 +54,8 @@ fn c_path(path: &Path) -> io::Result<CString> {
 /// 3.19). The type is read with fstat,
 /// which works on an `O_PATH` descriptor from 3.6 on; fstatfs needs 3.12.
 pub fn enter_netns(path: &Path) -> Result<(), NetnsError> {
-    let c_path = c_path(path).map_err(NetnsError::Io)?;
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| NetnsError::Io(io::Error::from_raw_os_error(libc::EINVAL)))?;
     let located =
         File::from(sys::open(&c_path, libc::O_PATH | libc::O_CLOEXEC).map_err(NetnsError::Io)?);
     if !located.metadata().map_err(NetnsError::Io)?.is_file() {
@@ -119,7 +114,8 @@ pub fn is_current_netns(path: &Path) -> io::Result<bool> {
 /// and for the directory itself going away. Non-blocking and close-on-exec; what it reads
 /// says only that something changed there, so the caller looks again at what it cares about.
 pub fn watch_directory(dir: &Path) -> io::Result<File> {
-    let path = c_path(dir)?;
+    let path = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let fd = sys::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC)?;
     let mask = libc::IN_CREATE
         | libc::IN_DELETE

@@ -36,15 +36,6 @@ pub fn errno_text(errno: i32) -> String {
     }
 }
 
-/// `rc`, or the errno as an error when it is negative.
-fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
-
 /// socket(2).
 pub fn socket(
     domain: libc::c_int,
@@ -52,7 +43,10 @@ pub fn socket(
     protocol: libc::c_int,
 ) -> io::Result<OwnedFd> {
     // SAFETY: socket(2) takes only integers and returns a new descriptor or -1.
-    let raw = check(unsafe { libc::socket(domain, kind, protocol) })?;
+    let raw = unsafe { libc::socket(domain, kind, protocol) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
     // SAFETY: `raw` is a descriptor socket(2) just returned; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
@@ -68,7 +62,10 @@ pub fn set_int_option(
     // SAFETY: the pointer and length describe `value`, a live c_int the kernel only reads.
     let rc =
         unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, (&raw const value).cast(), len) };
-    check(rc).map(drop)
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// getsockopt(2) of an `int` option.
@@ -90,7 +87,10 @@ pub fn int_option(
             &raw mut len,
         )
     };
-    check(rc).map(|_| value)
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
 }
 
 /// connect(2) to a netlink address.
@@ -103,7 +103,10 @@ pub fn connect(fd: BorrowedFd<'_>, addr: &SockaddrNl) -> io::Result<()> {
             SOCKADDR_NL_LEN,
         )
     };
-    check(rc).map(drop)
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// sendto(2) of one datagram to a netlink address; returns how many bytes went.
@@ -164,7 +167,10 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: libc::c_int) -> io::Res
     let count = libc::nfds_t::try_from(pollfds.len())
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: the pointer and count describe `pollfds`, a live, writable vector of pollfd.
-    check(unsafe { libc::poll(pollfds.as_mut_ptr(), count, timeout_ms) })?;
+    let rc = unsafe { libc::poll(pollfds.as_mut_ptr(), count, timeout_ms) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(pollfds
         .iter()
         .map(|p| p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
@@ -192,7 +198,10 @@ pub fn exit_on_signals(signals: &[libc::c_int]) -> io::Result<()> {
         // SAFETY: `action` is a live, initialised sigaction the call only reads, whose handler
         // calls nothing but _exit; the old action is not wanted, so its pointer is null, which
         // sigaction(2) allows. An invalid signal number is an error, not undefined behaviour.
-        check(unsafe { libc::sigaction(signal, &raw const action, std::ptr::null_mut()) })?;
+        let rc = unsafe { libc::sigaction(signal, &raw const action, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
     Ok(())
 }
@@ -204,11 +213,17 @@ pub fn block_signals(signals: &[libc::c_int], block: bool) -> io::Result<()> {
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset(3) initialises the sigset_t the pointer names, which is live and
     // writable; it reads nothing.
-    check(unsafe { libc::sigemptyset(set.as_mut_ptr()) })?;
+    let rc = unsafe { libc::sigemptyset(set.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
     for &signal in signals {
         // SAFETY: the set was initialised by sigemptyset above; an invalid signal number is
         // an error (EINVAL), not undefined behaviour.
-        check(unsafe { libc::sigaddset(set.as_mut_ptr(), signal) })?;
+        let rc = unsafe { libc::sigaddset(set.as_mut_ptr(), signal) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
     let how = if block {
         libc::SIG_BLOCK
@@ -227,7 +242,10 @@ pub fn block_signals(signals: &[libc::c_int], block: bool) -> io::Result<()> {
 /// inotify_init1(2).
 pub fn inotify_init1(flags: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: inotify_init1(2) takes flags only and returns a new descriptor or -1.
-    let raw = check(unsafe { libc::inotify_init1(flags) })?;
+    let raw = unsafe { libc::inotify_init1(flags) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
     // SAFETY: `raw` was just returned by inotify_init1 and is owned by nothing else.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
@@ -236,7 +254,11 @@ pub fn inotify_init1(flags: libc::c_int) -> io::Result<OwnedFd> {
 pub fn inotify_add_watch(fd: BorrowedFd<'_>, path: &CStr, mask: u32) -> io::Result<()> {
     // SAFETY: the descriptor is live for the call; `path` is a NUL-terminated string that
     // outlives the call, which only reads it.
-    check(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) }).map(drop)
+    let rc = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// open(2) with `flags`, which may hold `O_PATH`. Not through std's OpenOptions: it masks
@@ -245,7 +267,10 @@ pub fn inotify_add_watch(fd: BorrowedFd<'_>, path: &CStr, mask: u32) -> io::Resu
 pub fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: open(2) reads the NUL-terminated `path`, alive for the call, and returns a new
     // descriptor or -1.
-    let raw = check(unsafe { libc::open(path.as_ptr(), flags) })?;
+    let raw = unsafe { libc::open(path.as_ptr(), flags) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
     // SAFETY: `raw` was just returned by open and is owned by nothing else.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
@@ -256,7 +281,10 @@ pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
     let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: the pointer is to `stat`, a live, writable statfs; the descriptor is live for
     // the call.
-    check(unsafe { libc::fstatfs(fd.as_raw_fd(), &raw mut stat) })?;
+    let rc = unsafe { libc::fstatfs(fd.as_raw_fd(), &raw mut stat) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
     Ok(i64::from(stat.f_type as i64))
 }
@@ -265,5 +293,9 @@ pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
 pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
     // SAFETY: setns(2) takes a descriptor, live for the call, and a flag; it touches no
     // memory of ours.
-    check(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
+    let rc = unsafe { libc::setns(fd.as_raw_fd(), nstype) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

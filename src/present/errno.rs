@@ -39,14 +39,13 @@ impl fmt::Display for KernelError {
     }
 }
 
-impl fmt::Display for Call {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Call::Socket => "netlink socket",
-            Call::JoinGroup => "joining a netlink group",
-            Call::Send => "send",
-            Call::Recv => "recv",
-        })
+/// What the user reads for the system call behind a request's failure.
+fn call_name(call: Call) -> &'static str {
+    match call {
+        Call::Socket => "netlink socket",
+        Call::JoinGroup => "joining a netlink group",
+        Call::Send => "send",
+        Call::Recv => "recv",
     }
 }
 
@@ -54,6 +53,7 @@ impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestError::Io { call, source } => {
+                let call = call_name(*call);
                 let errno = source.raw_os_error();
                 match errno {
                     Some(errno) => write!(
