@@ -10,9 +10,10 @@ use crate::cmd::doctor::Policy;
 use crate::cmd::{self, Parsed, usage_error};
 use crate::context::{Context, Globals, Outcome};
 use crate::failure::{Failure, Kind};
+use crate::netns::{enter_netns, netns_path};
 use crate::nl::request::Conn;
-use crate::nl::socket::{block_signals, enter_netns, netns_path};
 use crate::output::Output;
+use crate::sys::block_signals;
 use crate::watch::WATCH_SIGNALS;
 
 pub const HELP: &str = "\

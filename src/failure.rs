@@ -6,10 +6,11 @@ use std::fmt;
 use std::io;
 
 use crate::model::{Interface, name_of};
-use crate::nl::request::{RequestError, errno_text};
-use crate::nl::socket::NetnsError;
+use crate::netns::NetnsError;
+use crate::nl::request::RequestError;
 use crate::plan::PolicyError;
 use crate::srcsel::read::ReadError;
+use crate::sys::errno_text;
 
 /// A failure, boxed: a `Result` that carries one is a pointer wide, so `?` moves 8 bytes
 /// rather than the 96 of the largest [`Kind`], and a call that can fail returns in registers

@@ -18,6 +18,7 @@ mod context;
 mod failure;
 pub mod hostfiles;
 pub mod model;
+mod netns;
 pub mod nl;
 mod notify;
 mod output;
@@ -25,4 +26,6 @@ mod pattern;
 mod plan;
 mod present;
 mod srcsel;
+#[allow(unsafe_code)]
+mod sys;
 mod watch;

@@ -54,17 +54,15 @@ use crate::apply::{Rule, read_state};
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface};
+use crate::netns::{NetnsError, is_current_netns, netns_path, watch_directory};
 use crate::nl::Family;
 use crate::nl::addr::{AddrMessage, IfaFlags, Scope};
 use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK};
 use crate::nl::link::LinkMessage;
 use crate::nl::request::Notification;
-use crate::nl::socket::{
-    NetnsError, block_signals, exit_on_signals, is_current_netns, netns_path, poll_readable,
-    watch_directory,
-};
 use crate::plan::{Mode, Plan, Step};
 use crate::present::address_text;
+use crate::sys::{block_signals, exit_on_signals, poll_readable};
 
 /// The signals that end `--watch` with exit 0. SIGHUP too: a daemon's SIGHUP asks it to read
 /// everything again, and `--watch` already does on every change, so nothing would be left

@@ -43,7 +43,6 @@ mod objects;
 pub mod replay;
 pub mod request;
 pub mod route;
-#[allow(unsafe_code)]
 pub mod socket;
 #[cfg(test)]
 mod strategies;

@@ -21,17 +21,28 @@
 //! binary, a scripted replay of what each kernel generation writes in the tests
 //! (`nl/replay.rs`). `Conn` is generic over it with `Socket` as the default, so the binary
 //! has one instance of every method and no dynamic dispatch.
+//!
+//! This file holds the connection and single requests; dumps, batches and notifications are
+//! `Conn` methods in `request/dump.rs`, `request/batch.rs` and `request/notify.rs`.
 
-use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::error::{DoneMessage, ErrorMessage, ExtAck};
+use super::error::{ErrorMessage, ExtAck};
 use super::header::{
-    Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NlmFlags, emit_message,
+    Message, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NlmFlags, emit_message,
 };
 use super::socket::Socket;
-use super::{Emit, Error, add_len};
+use super::{Emit, Error};
+
+mod batch;
+mod dump;
+mod notify;
+
+pub use batch::{BatchOutcome, MAX_BATCH_MESSAGES, batch_messages};
+pub use dump::MAX_DUMP_ATTEMPTS;
+pub use notify::Notification;
+use notify::record;
 
 /// What a connection needs from its socket: datagrams out and in, group membership, and the
 /// receive buffer the kernel granted. Errors keep the kernel's errno: ENOBUFS from a receive
@@ -73,30 +84,12 @@ impl Transport for Socket {
     }
 }
 
-/// How many times a dump is started before nlsel gives up on getting a consistent one.
-pub const MAX_DUMP_ATTEMPTS: u32 = 8;
-
-/// At most this many messages go out in one datagram, however large the receive buffer.
-pub const MAX_BATCH_MESSAGES: usize = 512;
-
-/// What one change costs in the receive queue, in the kernel's accounting (`truesize`, the
-/// whole allocation of each queued datagram): its ACK and the address notification it causes,
-/// each a datagram of its own of well under 1 KiB.
-const QUEUE_BYTES_PER_CHANGE: usize = 2048;
-
 /// The longest nlsel waits for the kernel's next datagram while it expects one (a reply, the
 /// rest of a dump, an ACK). The kernel answers within microseconds unless the RTNL lock is
 /// held for long; past this, the request fails with [`RequestError::NoAnswer`].
 pub const REPLY_DEADLINE: Duration = Duration::from_secs(10);
 
-/// How many changes go out in one datagram when the kernel granted a receive buffer of
-/// `rcvbuf` bytes: their ACKs and notifications must fit in half of it, the other half left
-/// for notifications caused by other processes meanwhile. Never less than one.
-pub fn batch_messages(rcvbuf: usize) -> usize {
-    (rcvbuf / 2 / QUEUE_BYTES_PER_CHANGE).clamp(1, MAX_BATCH_MESSAGES)
-}
-
-/// What the kernel answered, as errno and its extended-ack text.
+/// What the kernel answered, as errno and its extended-ack text. `present::errno` words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelError {
     /// The positive errno.
@@ -114,54 +107,12 @@ impl KernelError {
     }
 }
 
-impl fmt::Display for KernelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", errno_text(self.errno))?;
-        match (&self.message, errno_hint(self.errno)) {
-            // A missing capability is the one error whose remedy the kernel's text never names.
-            (Some(message), Some(hint)) if self.errno == libc::EPERM => {
-                write!(f, ": {message} ({hint})")
-            }
-            (Some(message), _) if !message.is_empty() => write!(f, ": {message}"),
-            (_, Some(hint)) => write!(f, " ({hint})"),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// The C library's text for an errno, without Rust's " (os error N)" suffix.
-pub fn errno_text(errno: i32) -> String {
-    let text = io::Error::from_raw_os_error(errno).to_string();
-    match text.find(" (os error") {
-        Some(end) => text.get(..end).unwrap_or(&text).to_string(),
-        None => text,
-    }
-}
-
-/// Our own short explanation of the errnos users meet, for kernels that send no extended ack.
-pub fn errno_hint(errno: i32) -> Option<&'static str> {
-    match errno {
-        libc::EPERM | libc::EACCES => Some("CAP_NET_ADMIN (root) is needed to change addresses"),
-        libc::ENODEV => Some("no such interface"),
-        libc::EADDRNOTAVAIL => Some("no such address on that interface"),
-        libc::EEXIST => Some("the address already exists"),
-        libc::EINVAL => Some("the kernel rejected a value in the request"),
-        libc::ENETUNREACH => Some("no route to that destination"),
-        libc::EHOSTUNREACH => Some("destination unreachable"),
-        libc::ENOBUFS => Some("the kernel dropped messages: receive buffer overrun"),
-        libc::EOPNOTSUPP => Some("not supported by this kernel or interface"),
-        _ => None,
-    }
-}
-
-/// Why a request did not get its answer.
+/// Why a request did not get its answer. Its words, and the advice for each errno, are in
+/// `present::errno`.
 #[derive(Debug)]
 pub enum RequestError {
     /// A system call failed.
-    Io {
-        call: &'static str,
-        source: io::Error,
-    },
+    Io { call: Call, source: io::Error },
     /// The kernel refused the request.
     Kernel(KernelError),
     /// The kernel's answer could not be decoded.
@@ -173,40 +124,6 @@ pub enum RequestError {
     AcksLost { missing: usize },
     /// The kernel sent nothing for [`REPLY_DEADLINE`] while an answer was due.
     NoAnswer { waited: Duration },
-}
-
-impl fmt::Display for RequestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RequestError::Io { call, source } => {
-                let errno = source.raw_os_error();
-                match errno {
-                    Some(errno) => write!(
-                        f,
-                        "{call}: {}",
-                        KernelError {
-                            errno,
-                            message: None
-                        }
-                    ),
-                    None => write!(f, "{call}: {source}"),
-                }
-            }
-            RequestError::Kernel(error) => error.fmt(f),
-            RequestError::Decode(error) => write!(f, "malformed reply from the kernel: {error}"),
-            RequestError::AcksLost { missing } => write!(
-                f,
-                "the kernel dropped {missing} acknowledgement(s) (receive buffer overrun); their outcome is unknown"
-            ),
-            RequestError::NoAnswer { waited } => {
-                write!(f, "no answer from the kernel in {} s", waited.as_secs())
-            }
-            RequestError::DumpInconsistent { attempts } => write!(
-                f,
-                "no consistent dump in {attempts} attempts: the kernel's state kept changing, or it dropped messages"
-            ),
-        }
-    }
 }
 
 impl std::error::Error for RequestError {}
@@ -228,29 +145,19 @@ impl RequestError {
     }
 }
 
-fn io_error(call: &'static str) -> impl FnOnce(io::Error) -> RequestError {
+/// The system call behind a [`RequestError::Io`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Opening the socket.
+    Socket,
+    /// Joining a multicast group.
+    JoinGroup,
+    Send,
+    Recv,
+}
+
+fn io_error(call: Call) -> impl FnOnce(io::Error) -> RequestError {
     move |source| RequestError::Io { call, source }
-}
-
-/// The outcome of a batch: one entry per message, in order. `None` means the message was not
-/// sent, or its ACK never came, because of `failure`.
-#[derive(Debug)]
-pub struct BatchOutcome {
-    pub results: Vec<Option<Result<(), KernelError>>>,
-    /// For each message, how many notifications had been kept when its ACK arrived: those
-    /// happened before the kernel finished with the message.
-    pub notifications_before_ack: Vec<usize>,
-    /// How many messages, from the first, were sent; the rest never left.
-    pub sent: usize,
-    pub failure: Option<RequestError>,
-}
-
-/// A message the kernel sent unasked, to a multicast group this connection joined.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub msg_type: u16,
-    pub flags: NlmFlags,
-    pub payload: Vec<u8>,
 }
 
 /// A NETLINK_ROUTE connection: the socket, the sequence counter, a send buffer, and the
@@ -283,36 +190,9 @@ enum Done {
     No,
 }
 
-/// Whether `message` is a notification of a kept type: not a control message, not part of a
-/// dump, and of a type in `keep`. Its sequence number says nothing: IPv4 address notifications
-/// carry the one of the request that caused them, which may be ours.
-fn is_notification(keep: &[u16], message: &Message<'_>) -> bool {
-    let control = matches!(
-        message.header.msg_type,
-        NLMSG_ERROR | NLMSG_DONE | NLMSG_NOOP | NLMSG_OVERRUN
-    );
-    !control
-        && !message.header.flags.contains(NlmFlags::MULTI)
-        && keep.contains(&message.header.msg_type)
-}
-
-/// Keeps `message` when it is a notification of a kept type (see [`is_notification`]); says
-/// whether it was one.
-fn record(keep: &[u16], notifications: &mut Vec<Notification>, message: &Message<'_>) -> bool {
-    let is = is_notification(keep, message);
-    if is {
-        notifications.push(Notification {
-            msg_type: message.header.msg_type,
-            flags: message.header.flags,
-            payload: message.payload.to_vec(),
-        });
-    }
-    is
-}
-
 impl Conn {
     pub fn open() -> Result<Conn, RequestError> {
-        let socket = Socket::open().map_err(io_error("netlink socket"))?;
+        let socket = Socket::open().map_err(io_error(Call::Socket))?;
         // Start from a value unlikely to match leftovers addressed to an earlier socket.
         let next_seq = std::process::id().rotate_left(16) | 1;
         Ok(Conn::over(socket, next_seq))
@@ -334,74 +214,6 @@ impl<T: Transport> Conn<T> {
             notifications: Vec::new(),
             overrun: false,
         }
-    }
-
-    /// Joins the multicast `groups` and keeps the notifications of types `keep` that arrive
-    /// from now on, whatever request is being read when they do. Subscriptions add up: each
-    /// layer asks for what it needs, and a second call for the same group changes nothing.
-    pub fn subscribe(&mut self, groups: &[u32], keep: &[u16]) -> Result<(), RequestError> {
-        for &group in groups {
-            self.transport
-                .add_membership(group)
-                .map_err(io_error("joining a netlink group"))?;
-        }
-        for &msg_type in keep {
-            if !self.keep.contains(&msg_type) {
-                self.keep.push(msg_type);
-            }
-        }
-        Ok(())
-    }
-
-    /// The notifications kept so far, oldest first.
-    pub fn notifications(&self) -> &[Notification] {
-        &self.notifications
-    }
-
-    /// Hands over the notifications kept so far.
-    pub fn take_notifications(&mut self) -> Vec<Notification> {
-        std::mem::take(&mut self.notifications)
-    }
-
-    /// Whether the kernel dropped messages since the last call: notifications may be missing,
-    /// so whoever relies on them must read the state afresh.
-    pub fn take_overrun(&mut self) -> bool {
-        std::mem::take(&mut self.overrun)
-    }
-
-    /// Whether the kernel dropped messages since the last [`Conn::take_overrun`], without
-    /// clearing it: for a reader inside a pass, while the loop around it owns the flag.
-    pub fn overrun(&self) -> bool {
-        self.overrun
-    }
-
-    /// Reads whatever the kernel has queued, without waiting, keeping notifications.
-    pub fn read_pending(&mut self) -> Result<(), RequestError> {
-        while self.read_one_datagram()? {}
-        Ok(())
-    }
-
-    /// Reads one queued datagram, if there is one, keeping its notifications.
-    fn read_one_datagram(&mut self) -> Result<bool, RequestError> {
-        let datagram = match self.transport.try_recv() {
-            Ok(Some(datagram)) => datagram,
-            Ok(None) => return Ok(false),
-            Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
-                self.overrun = true;
-                return Ok(true);
-            }
-            Err(error) => return Err(io_error("recv")(error)),
-        };
-        for message in Messages::new(datagram) {
-            // Anything else is a leftover reply to an earlier request.
-            let _ = record(&self.keep, &mut self.notifications, &message?);
-        }
-        Ok(true)
-    }
-
-    /// How many changes [`Conn::batch`] sends per datagram on this socket.
-    pub fn batch_len(&self) -> usize {
-        batch_messages(self.transport.rcvbuf())
     }
 
     /// A fresh sequence number; never 0, which marks the kernel's notifications.
@@ -427,7 +239,7 @@ impl<T: Transport> Conn<T> {
         emit_message(&mut self.send_buf, msg_type, flags, seq, body)?;
         self.transport
             .send(&self.send_buf)
-            .map_err(io_error("send"))?;
+            .map_err(io_error(Call::Send))?;
         Ok(seq)
     }
 
@@ -456,7 +268,7 @@ impl<T: Transport> Conn<T> {
                     }
                     continue;
                 }
-                Err(error) => return Err(io_error("recv")(error)),
+                Err(error) => return Err(io_error(Call::Recv)(error)),
             };
             for message in Messages::new(datagram) {
                 let message = message?;
@@ -470,93 +282,6 @@ impl<T: Transport> Conn<T> {
                 }
             }
         }
-    }
-
-    /// Dumps objects of one kind. `each` sees every message of the dump in order and folds it
-    /// into a state made by `init`; when the dump must start again, so does the state.
-    pub fn dump<State>(
-        &mut self,
-        msg_type: u16,
-        body: &dyn Emit,
-        mut init: impl FnMut() -> State,
-        mut each: impl FnMut(&mut State, Message<'_>) -> Result<(), Error>,
-    ) -> Result<State, RequestError> {
-        let mut state = init();
-        self.dump_messages(msg_type, body, &mut |message| match message {
-            Some(message) => each(&mut state, message),
-            None => {
-                state = init();
-                Ok(())
-            }
-        })?;
-        Ok(state)
-    }
-
-    /// [`Conn::dump`] without its state, so that it is compiled once for every kind of object
-    /// (each copy cost the release binary about 600 bytes): `each` sees `Some` message of the
-    /// dump in order, and `None` when the dump starts again.
-    fn dump_messages(
-        &mut self,
-        msg_type: u16,
-        body: &dyn Emit,
-        each: &mut dyn FnMut(Option<Message<'_>>) -> Result<(), Error>,
-    ) -> Result<(), RequestError> {
-        let flags = NlmFlags::REQUEST | NlmFlags::DUMP | NlmFlags::ACK;
-        for attempt in 0..MAX_DUMP_ATTEMPTS {
-            let seq = self.send_one(msg_type, flags, body)?;
-            if attempt > 0 {
-                each(None)?;
-            }
-            let mut consistent = true;
-            self.read_replies(seq, &mut |incoming| {
-                let message = match incoming {
-                    // Part of the dump was dropped; read on to its end, then start again.
-                    Incoming::Overrun => {
-                        consistent = false;
-                        return Ok(Done::No);
-                    }
-                    Incoming::Reply(message) => message,
-                };
-                if message.header.flags.contains(NlmFlags::DUMP_INTR) {
-                    consistent = false;
-                }
-                match message.header.msg_type {
-                    NLMSG_DONE => {
-                        let (done, _) = DoneMessage::parse(message.header.flags, message.payload)?;
-                        match done.errno() {
-                            // The dump was interrupted: start again.
-                            Some(libc::EINTR) => consistent = false,
-                            Some(errno) => {
-                                let error = KernelError::from_ext_ack(errno, &done.ext_ack);
-                                return Err(RequestError::Kernel(error));
-                            }
-                            None => {}
-                        }
-                        return Ok(Done::Yes);
-                    }
-                    NLMSG_ERROR => {
-                        let (error, _) =
-                            ErrorMessage::parse(message.header.flags, message.payload)?;
-                        if let Some(errno) = error.errno() {
-                            let error = KernelError::from_ext_ack(errno, &error.ext_ack);
-                            return Err(RequestError::Kernel(error));
-                        }
-                        return Ok(Done::Yes);
-                    }
-                    NLMSG_OVERRUN => consistent = false,
-                    NLMSG_NOOP => {}
-                    _ if consistent => each(Some(message))?,
-                    _ => {}
-                }
-                Ok(Done::No)
-            })?;
-            if consistent {
-                return Ok(());
-            }
-        }
-        Err(RequestError::DumpInconsistent {
-            attempts: MAX_DUMP_ATTEMPTS,
-        })
     }
 
     /// Sends one request that is not a dump and hands each reply message to `each`, until the
@@ -592,138 +317,6 @@ impl<T: Transport> Conn<T> {
             }
         })
     }
-
-    /// Sends the messages `bodies` (all of type `msg_type`, with `flags`, `NLM_F_REQUEST` and
-    /// `NLM_F_ACK`) in batches of many messages per datagram, and collects every ACK. Stops sending after the first batch in
-    /// which the kernel refused a message, so that a failure part-way changes as little as
-    /// possible beyond what is reported.
-    pub fn batch<E: Emit>(
-        &mut self,
-        msg_type: u16,
-        flags: NlmFlags,
-        bodies: impl ExactSizeIterator<Item = E>,
-    ) -> BatchOutcome {
-        let flags = flags | NlmFlags::REQUEST | NlmFlags::ACK;
-        let total = bodies.len();
-        let mut bodies = bodies.fuse();
-        let mut outcome = BatchOutcome {
-            results: vec![None; total],
-            notifications_before_ack: vec![0; total],
-            sent: 0,
-            failure: None,
-        };
-        let batch_len = self.batch_len();
-        let mut start: usize = 0;
-        while start < total {
-            // Keep the chunk's sequence numbers contiguous: restart below a wrap (and 0).
-            let span = u32::try_from(batch_len).unwrap_or(u32::MAX);
-            if self.next_seq.checked_add(span).is_none() || self.next_seq == 0 {
-                self.next_seq = 1;
-            }
-            let first_seq = self.next_seq;
-            let count = match self.send_chunk(msg_type, flags, &mut bodies, batch_len) {
-                Ok(0) => break,
-                Ok(count) => count,
-                Err(failure) => {
-                    outcome.failure = Some(failure);
-                    break;
-                }
-            };
-            let end = start.saturating_add(count);
-            outcome.sent = end;
-            let results = outcome.results.get_mut(start..end).unwrap_or_default();
-            let positions = outcome
-                .notifications_before_ack
-                .get_mut(start..end)
-                .unwrap_or_default();
-            if let Err(failure) = self.collect_acks(first_seq, results, positions) {
-                outcome.failure = Some(failure);
-                break;
-            }
-            if results.iter().any(|result| matches!(result, Some(Err(_)))) {
-                break;
-            }
-            start = end;
-        }
-        outcome
-    }
-
-    /// Emits up to `batch_len` messages from `bodies` into one datagram and sends it.
-    /// Each message is built only now, so a large plan never exists as messages all at once.
-    /// Returns how many were sent.
-    fn send_chunk<E: Emit>(
-        &mut self,
-        msg_type: u16,
-        flags: NlmFlags,
-        bodies: &mut impl Iterator<Item = E>,
-        batch_len: usize,
-    ) -> Result<usize, RequestError> {
-        self.send_buf.clear();
-        let mut count: usize = 0;
-        for body in bodies.take(batch_len) {
-            let seq = self.take_seq();
-            let at = self.send_buf.len();
-            let len = Message::buffer_len(body.buffer_len()?)?;
-            self.send_buf.resize(add_len(at, len, "batch")?, 0);
-            let out = self.send_buf.get_mut(at..).unwrap_or_default();
-            emit_message(out, msg_type, flags, seq, &body)?;
-            count = count.saturating_add(1);
-        }
-        if count > 0 {
-            self.transport
-                .send(&self.send_buf)
-                .map_err(io_error("send"))?;
-        }
-        Ok(count)
-    }
-
-    /// Reads the ACKs for the messages numbered `first_seq` onwards into `results`, noting in
-    /// `positions` how many notifications had arrived before each.
-    ///
-    /// The kernel handles a datagram's messages inside the `sendmsg` call, so by the time it
-    /// returns every ACK is already queued, or was dropped on overrun. Reading therefore never
-    /// waits: an ACK still missing when the queue is empty is lost, and said so.
-    fn collect_acks(
-        &mut self,
-        first_seq: u32,
-        results: &mut [Option<Result<(), KernelError>>],
-        positions: &mut [usize],
-    ) -> Result<(), RequestError> {
-        let mut pending = results.len();
-        while pending > 0 {
-            let datagram = match self.transport.try_recv() {
-                Ok(Some(datagram)) => datagram,
-                Ok(None) => return Err(RequestError::AcksLost { missing: pending }),
-                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
-                    self.overrun = true;
-                    continue;
-                }
-                Err(error) => return Err(io_error("recv")(error)),
-            };
-            for message in Messages::new(datagram) {
-                let message = message?;
-                if record(&self.keep, &mut self.notifications, &message) {
-                    continue;
-                }
-                let index = message.header.seq.wrapping_sub(first_seq) as usize;
-                let slot = results.get_mut(index);
-                let (NLMSG_ERROR, Some(slot @ None)) = (message.header.msg_type, slot) else {
-                    // A leftover reply to an earlier request.
-                    continue;
-                };
-                let (ack, _) = ErrorMessage::parse(message.header.flags, message.payload)?;
-                *slot = Some(match ack.errno() {
-                    Some(errno) => Err(KernelError::from_ext_ack(errno, &ack.ext_ack)),
-                    None => Ok(()),
-                });
-                if let Some(position) = positions.get_mut(index) {
-                    *position = self.notifications.len();
-                }
-                pending = pending.saturating_sub(1);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// [`REPLY_DEADLINE`] from now.
@@ -736,61 +329,7 @@ fn reply_deadline() -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nl::header::{Header, RTM_DELADDR, RTM_NEWADDR, RTM_NEWROUTE};
-
-    fn message(msg_type: u16, flags: NlmFlags, seq: u32, pid: u32) -> Message<'static> {
-        Message {
-            header: Header {
-                len: 16,
-                msg_type,
-                flags,
-                seq,
-                pid,
-            },
-            payload: &[],
-        }
-    }
-
-    #[test]
-    fn batches_fit_the_granted_receive_buffer() {
-        // rmem_max at the kernel default 212992, doubled by the kernel: a rootless container.
-        assert_eq!(batch_messages(425_984), 104);
-        // The 4 MiB nlsel asks for, granted (and doubled) under CAP_NET_ADMIN.
-        assert_eq!(batch_messages(8 << 20), MAX_BATCH_MESSAGES);
-        assert_eq!(batch_messages(0), 1);
-        assert_eq!(batch_messages(usize::MAX), MAX_BATCH_MESSAGES);
-    }
-
-    #[test]
-    fn notifications_are_told_by_kind_not_by_sequence_number() {
-        let keep = [RTM_NEWADDR, RTM_DELADDR];
-        // IPv4 notifications carry the deleter's sequence number and port, which may even be
-        // the ones nlsel awaits; IPv6 ones carry 0.
-        assert!(is_notification(
-            &keep,
-            &message(RTM_DELADDR, NlmFlags::empty(), 1234, 99)
-        ));
-        assert!(is_notification(
-            &keep,
-            &message(RTM_DELADDR, NlmFlags::empty(), 0, 0)
-        ));
-        // Dump replies and control messages never are, whatever their numbers.
-        assert!(!is_notification(
-            &keep,
-            &message(RTM_NEWADDR, NlmFlags::MULTI, 0, 0)
-        ));
-        for control in [NLMSG_ERROR, NLMSG_DONE, NLMSG_NOOP, NLMSG_OVERRUN] {
-            assert!(!is_notification(
-                &[control],
-                &message(control, NlmFlags::empty(), 0, 0)
-            ));
-        }
-        // A reply to a request that is not a dump, of a type not kept: a reply.
-        assert!(!is_notification(
-            &keep,
-            &message(RTM_NEWROUTE, NlmFlags::empty(), 7, 1)
-        ));
-    }
+    use crate::nl::header::RTM_NEWADDR;
 
     /// Replays of what each kernel generation writes, through the connection logic.
     mod replay {

@@ -6,6 +6,7 @@
 //! an address and of a lifetime.
 
 pub mod doctor;
+mod errno;
 pub mod explain;
 pub mod json;
 mod link;
