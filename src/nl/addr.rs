@@ -11,8 +11,7 @@ use bitflags::bitflags;
 use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
-use super::{Emit, Error, Family, Result, add_len, field_mut};
+use super::{Family, known_u8, nl_object};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -39,24 +38,16 @@ struct RawIfaCacheinfo {
 pub const IFA_CACHEINFO_LEN: usize = 16;
 const _: () = assert!(size_of::<RawIfaCacheinfo>() == IFA_CACHEINFO_LEN);
 
-pub const IFA_ADDRESS: u16 = 1;
-pub const IFA_LOCAL: u16 = 2;
-pub const IFA_LABEL: u16 = 3;
-pub const IFA_BROADCAST: u16 = 4;
 pub const IFA_ANYCAST: u16 = 5;
-pub const IFA_CACHEINFO: u16 = 6;
 pub const IFA_MULTICAST: u16 = 7;
-pub const IFA_FLAGS: u16 = 8;
-pub const IFA_RT_PRIORITY: u16 = 9;
 pub const IFA_TARGET_NETNSID: u16 = 10;
-pub const IFA_PROTO: u16 = 11;
 
 /// The lifetime value that means "forever".
 pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
 
 bitflags! {
     /// The 8-bit `ifa_flags` of the header.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct IfaHeaderFlags: u8 {
         const SECONDARY = 0x01;
         const NODAD = 0x02;
@@ -103,41 +94,21 @@ impl IfaFlags {
     }
 }
 
-/// `rtm_scope` / `ifa_scope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    Universe,
-    Site,
-    Link,
-    Host,
-    Nowhere,
-    Unknown(u8),
-}
-
-impl From<u8> for Scope {
-    fn from(value: u8) -> Self {
-        match value {
-            0 => Scope::Universe,
-            200 => Scope::Site,
-            253 => Scope::Link,
-            254 => Scope::Host,
-            255 => Scope::Nowhere,
-            other => Scope::Unknown(other),
-        }
+impl From<u8> for IfaHeaderFlags {
+    fn from(bits: u8) -> Self {
+        IfaHeaderFlags::from_bits_retain(bits)
     }
 }
 
-impl From<Scope> for u8 {
-    fn from(value: Scope) -> Self {
-        match value {
-            Scope::Universe => 0,
-            Scope::Site => 200,
-            Scope::Link => 253,
-            Scope::Host => 254,
-            Scope::Nowhere => 255,
-            Scope::Unknown(other) => other,
-        }
+impl From<IfaHeaderFlags> for u8 {
+    fn from(flags: IfaHeaderFlags) -> Self {
+        flags.bits()
     }
+}
+
+known_u8! {
+    /// `rtm_scope` / `ifa_scope`.
+    pub enum Scope { Universe = 0, Site = 200, Link = 253, Host = 254, Nowhere = 255, }
 }
 
 /// `struct ifa_cacheinfo`. In a dump the kernel reports the *remaining* lifetimes.
@@ -151,18 +122,6 @@ pub struct CacheInfo {
 }
 
 impl CacheInfo {
-    pub fn parse(bytes: &[u8]) -> Result<(CacheInfo, &[u8])> {
-        let (raw, rest) = RawIfaCacheinfo::ref_from_prefix(bytes)
-            .map_err(|_| Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, bytes.len()))?;
-        let info = CacheInfo {
-            preferred_lft: raw.ifa_prefered.get(),
-            valid_lft: raw.ifa_valid.get(),
-            cstamp: raw.cstamp.get(),
-            tstamp: raw.tstamp.get(),
-        };
-        Ok((info, rest))
-    }
-
     pub fn to_bytes(&self) -> [u8; IFA_CACHEINFO_LEN] {
         let raw = RawIfaCacheinfo {
             ifa_prefered: U32::new(self.preferred_lft),
@@ -173,101 +132,54 @@ impl CacheInfo {
         // The sizes are checked at compile time, so this cannot fail at run time.
         zerocopy::transmute!(raw)
     }
+}
 
-    pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
-        field_mut(buf, 0, IFA_CACHEINFO_LEN, "IFA_CACHEINFO")?.copy_from_slice(&self.to_bytes());
-        Ok(())
+impl From<[u8; IFA_CACHEINFO_LEN]> for CacheInfo {
+    fn from(bytes: [u8; IFA_CACHEINFO_LEN]) -> Self {
+        let raw: RawIfaCacheinfo = zerocopy::transmute!(bytes);
+        CacheInfo {
+            preferred_lft: raw.ifa_prefered.get(),
+            valid_lft: raw.ifa_valid.get(),
+            cstamp: raw.cstamp.get(),
+            tstamp: raw.tstamp.get(),
+        }
     }
 }
 
-/// One address message: the `ifaddrmsg` header and the attributes nlsel reads or writes.
-/// Attributes it does not know are skipped when parsing and never emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddrMessage<'a> {
-    pub family: Family,
-    pub prefixlen: u8,
-    pub header_flags: IfaHeaderFlags,
-    pub scope: Scope,
-    pub ifindex: u32,
-    /// `IFA_ADDRESS`: the address, or the peer's on a point-to-point address.
-    pub address: Option<IpAddr>,
-    /// `IFA_LOCAL`: the local address when it differs from `IFA_ADDRESS` (always sent for IPv4).
-    pub local: Option<IpAddr>,
-    pub broadcast: Option<IpAddr>,
-    pub label: Option<&'a [u8]>,
-    pub cacheinfo: Option<CacheInfo>,
-    /// The 32-bit `IFA_FLAGS` attribute, when present.
-    pub flags_attr: Option<IfaFlags>,
-    pub proto: Option<u8>,
-    pub rt_priority: Option<u32>,
+nl_object! {
+    /// One address message: the `ifaddrmsg` header and the attributes nlsel reads or writes.
+    /// Attributes it does not know are skipped when parsing and never emitted.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct AddrMessage<'a>: RawIfAddrMsg, "ifaddrmsg", IFADDRMSG_LEN {
+        pub family: Family = ifa_family,
+        pub prefixlen: u8 = ifa_prefixlen,
+        pub header_flags: IfaHeaderFlags = ifa_flags,
+        pub scope: Scope = ifa_scope,
+        pub ifindex: u32 = ifa_index,
+    }
+    attributes {
+        /// `IFA_ADDRESS`: the address, or the peer's on a point-to-point address.
+        IFA_ADDRESS = 1, Ip => pub address: IpAddr,
+        /// `IFA_LOCAL`: the local address when it differs from `IFA_ADDRESS` (always sent for
+        /// IPv4).
+        IFA_LOCAL = 2, Ip => pub local: IpAddr,
+        IFA_BROADCAST = 4, Ip => pub broadcast: IpAddr,
+        IFA_LABEL = 3, CStr => pub label: &'a [u8],
+        IFA_CACHEINFO = 6, Cacheinfo => pub cacheinfo: CacheInfo,
+        /// The 32-bit `IFA_FLAGS` attribute, when present.
+        IFA_FLAGS = 8, U32 => pub flags_attr: IfaFlags,
+        IFA_PROTO = 11, U8 => pub proto: u8,
+        IFA_RT_PRIORITY = 9, U32 => pub rt_priority: u32,
+    }
 }
 
-impl<'a> AddrMessage<'a> {
+impl AddrMessage<'_> {
     /// A message for `family` with every attribute absent.
     pub fn empty(family: Family) -> Self {
         AddrMessage {
             family,
-            prefixlen: 0,
-            header_flags: IfaHeaderFlags::empty(),
-            scope: Scope::Universe,
-            ifindex: 0,
-            address: None,
-            local: None,
-            broadcast: None,
-            label: None,
-            cacheinfo: None,
-            flags_attr: None,
-            proto: None,
-            rt_priority: None,
+            ..AddrMessage::default()
         }
-    }
-
-    /// Reads a message payload. Unknown attributes are skipped; a repeated one keeps the last.
-    /// The attributes run to the end of the payload, so nothing is left after them.
-    pub fn parse(payload: &'a [u8]) -> Result<(AddrMessage<'a>, &'a [u8])> {
-        let (raw, attrs) = RawIfAddrMsg::ref_from_prefix(payload)
-            .map_err(|_| Error::truncated("ifaddrmsg", IFADDRMSG_LEN, payload.len()))?;
-        let family = Family::from(raw.ifa_family);
-        let mut message = AddrMessage {
-            prefixlen: raw.ifa_prefixlen,
-            header_flags: IfaHeaderFlags::from_bits_retain(raw.ifa_flags),
-            scope: Scope::from(raw.ifa_scope),
-            ifindex: raw.ifa_index.get(),
-            ..AddrMessage::empty(family)
-        };
-        for attr in Attrs::new(attrs) {
-            let attr = attr?;
-            match attr.attr_type() {
-                // Another family's address (MCTP's 1 byte, phonet's…), which an AF_UNSPEC
-                // dump carries too, is no IP address: it is left out rather than failing the
-                // dump. An IP family's address of the wrong size is still an error.
-                IFA_ADDRESS | IFA_LOCAL | IFA_BROADCAST
-                    if matches!(family, Family::Unknown(_) | Family::Unspec)
-                        && !matches!(attr.payload.len(), 4 | 16) => {}
-                IFA_ADDRESS => message.address = Some(attr.ip(family, "IFA_ADDRESS")?),
-                IFA_LOCAL => message.local = Some(attr.ip(family, "IFA_LOCAL")?),
-                IFA_BROADCAST => message.broadcast = Some(attr.ip(family, "IFA_BROADCAST")?),
-                IFA_LABEL => message.label = Some(attr.c_str()),
-                // Exactly the struct: a longer one would be a kernel this code does not know.
-                IFA_CACHEINFO => match CacheInfo::parse(attr.payload) {
-                    Ok((info, [])) => message.cacheinfo = Some(info),
-                    _ => {
-                        return Err(Error::bad_payload_length(
-                            "IFA_CACHEINFO",
-                            IFA_CACHEINFO_LEN,
-                            attr.payload.len(),
-                        ));
-                    }
-                },
-                IFA_FLAGS => {
-                    message.flags_attr = Some(IfaFlags::from_bits_retain(attr.u32("IFA_FLAGS")?))
-                }
-                IFA_PROTO => message.proto = Some(attr.u8("IFA_PROTO")?),
-                IFA_RT_PRIORITY => message.rt_priority = Some(attr.u32("IFA_RT_PRIORITY")?),
-                _ => {}
-            }
-        }
-        Ok((message, &[]))
     }
 
     /// The address's flags: `IFA_FLAGS` when the kernel sent it, else the header's 8 bits.
@@ -287,46 +199,6 @@ impl<'a> AddrMessage<'a> {
             _ => None,
         }
     }
-
-    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'a>)> {
-        let ip = |kind, ip: Option<IpAddr>| ip.map(|ip| (kind, AttrPayload::Ip(ip_octets(&ip))));
-        [
-            ip(IFA_ADDRESS, self.address),
-            ip(IFA_LOCAL, self.local),
-            ip(IFA_BROADCAST, self.broadcast),
-            self.label
-                .map(|label| (IFA_LABEL, AttrPayload::CStr(label))),
-            self.cacheinfo
-                .map(|info| (IFA_CACHEINFO, AttrPayload::Cacheinfo(info.to_bytes()))),
-            self.flags_attr
-                .map(|flags| (IFA_FLAGS, AttrPayload::U32(flags.bits()))),
-            self.proto.map(|proto| (IFA_PROTO, AttrPayload::U8(proto))),
-            self.rt_priority
-                .map(|prio| (IFA_RT_PRIORITY, AttrPayload::U32(prio))),
-        ]
-        .into_iter()
-        .flatten()
-    }
-}
-
-impl Emit for AddrMessage<'_> {
-    fn buffer_len(&self) -> Result<usize> {
-        add_len(IFADDRMSG_LEN, attrs_len(self.attrs())?, "ifaddrmsg")
-    }
-
-    fn emit(&self, buf: &mut [u8]) -> Result<()> {
-        let raw = RawIfAddrMsg {
-            ifa_family: self.family.into(),
-            ifa_prefixlen: self.prefixlen,
-            ifa_flags: self.header_flags.bits(),
-            ifa_scope: self.scope.into(),
-            ifa_index: U32::new(self.ifindex),
-        };
-        let available = buf.len();
-        raw.write_to_prefix(buf)
-            .map_err(|_| Error::truncated("ifaddrmsg", IFADDRMSG_LEN, available))?;
-        AttrWriter::new(buf, IFADDRMSG_LEN).put_all(self.attrs())
-    }
 }
 
 #[cfg(test)]
@@ -336,9 +208,11 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::nl::attr::Attrs;
     use crate::nl::error::DoneMessage;
     use crate::nl::header::{Header, Message, Messages, NLMSG_DONE, RTM_NEWADDR, emit_message};
-    use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
+    use crate::nl::strategies::{self, emit_vec};
+    use crate::nl::{Emit, Error, Result};
 
     static DUMP_V6: &[u8] = include_bytes!("testdata/addr_dump_v6.bin");
     static DUMP_V6_DEPRECATED: &[u8] = include_bytes!("testdata/addr_dump_v6_deprecated.bin");
@@ -644,90 +518,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn addr_message_roundtrip(message in strategies::addr_message()) {
-            let bytes = emit_vec(&message);
-            prop_assert_eq!(AddrMessage::parse(&bytes), Ok((message, &[][..])));
-        }
-
-        #[test]
-        fn addr_message_emit_into_short_buffers_fails(message in strategies::addr_message()) {
-            check_short_buffers(&message);
-        }
-
-        #[test]
-        fn every_truncation_of_an_addr_message_is_exact(message in strategies::addr_message()) {
-            let bytes = emit_vec(&message);
-            for cut in 0..=bytes.len() {
-                let parsed = AddrMessage::parse(&bytes[..cut]);
-                if cut < IFADDRMSG_LEN {
-                    prop_assert_eq!(
-                        parsed,
-                        Err(Error::truncated("ifaddrmsg", IFADDRMSG_LEN, cut))
-                    );
-                    continue;
-                }
-                match attrs_cut(&bytes[IFADDRMSG_LEN..], cut - IFADDRMSG_LEN) {
-                    // Whole attributes survive: the message is the original one with a
-                    // prefix of its attributes, so it emits a prefix of the bytes.
-                    Ok(()) => {
-                        let (parsed, _) = parsed.unwrap();
-                        let emitted = emit_vec(&parsed);
-                        prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
-                    }
-                    Err(expected) => prop_assert_eq!(parsed, Err(expected)),
-                }
-            }
-        }
-
-        #[test]
-        fn cache_info_roundtrip(info in strategies::cache_info(), junk in strategies::junk()) {
-            let mut buf = vec![0xa5u8; IFA_CACHEINFO_LEN + strategies::GUARD];
-            info.emit(&mut buf).unwrap();
-            prop_assert!(buf[IFA_CACHEINFO_LEN..].iter().all(|&b| b == 0xa5));
-            prop_assert_eq!(&buf[..IFA_CACHEINFO_LEN], &info.to_bytes()[..]);
-            buf.truncate(IFA_CACHEINFO_LEN);
-            buf.extend_from_slice(&junk);
-            let (parsed, rest) = CacheInfo::parse(&buf).unwrap();
-            prop_assert_eq!(parsed, info);
-            prop_assert_eq!(rest, &junk[..]);
-            for cut in 0..IFA_CACHEINFO_LEN {
-                prop_assert_eq!(
-                    CacheInfo::parse(&buf[..cut]),
-                    Err(Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, cut))
-                );
-                prop_assert_eq!(
-                    info.emit(&mut buf[..cut]),
-                    Err(Error::truncated("IFA_CACHEINFO", IFA_CACHEINFO_LEN, cut))
-                );
-            }
-        }
-
-        #[test]
-        fn addr_message_parse_never_panics(bytes in strategies::bytes(160)) {
-            if let Ok((message, _)) = AddrMessage::parse(&bytes) {
-                // Whatever parses can be written back within the same number of bytes or so.
-                let emitted = emit_vec(&message);
-                prop_assert_eq!(AddrMessage::parse(&emitted), Ok((message, &[][..])));
-            }
-        }
-
-        #[test]
-        fn addr_message_with_attributes_never_panics(
-            header in any::<[u8; IFADDRMSG_LEN]>(),
-            attrs in proptest::collection::vec((0u16..12, strategies::bytes(20)), 0..6),
-        ) {
-            // Known attribute types with payloads of any size, so the typed readers are hit.
-            let bytes = strategies::header_and_attrs(&header, &attrs);
-            if let Ok((message, _)) = AddrMessage::parse(&bytes) {
-                let emitted = emit_vec(&message);
-                prop_assert_eq!(AddrMessage::parse(&emitted), Ok((message, &[][..])));
-            }
-        }
-
-        #[test]
-        fn cache_info_parse_never_panics(bytes in strategies::bytes(40)) {
-            let parsed = CacheInfo::parse(&bytes);
-            prop_assert_eq!(parsed.is_ok(), bytes.len() >= IFA_CACHEINFO_LEN);
+        fn cache_info_roundtrip(info in strategies::cache_info()) {
+            let bytes = info.to_bytes();
+            prop_assert_eq!(CacheInfo::from(bytes), info);
+            prop_assert_eq!(&bytes[..4], &info.preferred_lft.to_ne_bytes());
+            prop_assert_eq!(&bytes[12..], &info.tstamp.to_ne_bytes());
         }
     }
 }

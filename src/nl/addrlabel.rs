@@ -10,8 +10,7 @@ use std::net::IpAddr;
 use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
-use super::{Emit, Error, Family, Result, add_len};
+use super::{Family, nl_object};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -31,22 +30,22 @@ pub const RTM_NEWADDRLABEL: u16 = 72;
 pub const RTM_DELADDRLABEL: u16 = 73;
 pub const RTM_GETADDRLABEL: u16 = 74;
 
-pub const IFAL_ADDRESS: u16 = 1;
-pub const IFAL_LABEL: u16 = 2;
-
-/// One address-label message. `index` 0 means "any interface"; `seq` is the table's change
-/// counter, the same in every message of one dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddrLabelMessage {
-    pub family: Family,
-    pub prefixlen: u8,
-    pub flags: u8,
-    pub ifindex: u32,
-    pub seq: u32,
-    /// `IFAL_ADDRESS`: the prefix, host bits cleared by the kernel.
-    pub address: Option<IpAddr>,
-    /// `IFAL_LABEL`.
-    pub label: Option<u32>,
+nl_object! {
+    /// One address-label message. `index` 0 means "any interface"; `seq` is the table's change
+    /// counter, the same in every message of one dump.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct AddrLabelMessage: RawIfAddrLblMsg, "ifaddrlblmsg", IFADDRLBLMSG_LEN {
+        pub family: Family = ifal_family,
+        pub prefixlen: u8 = ifal_prefixlen,
+        pub flags: u8 = ifal_flags,
+        pub ifindex: u32 = ifal_index,
+        pub seq: u32 = ifal_seq,
+    }
+    attributes {
+        /// `IFAL_ADDRESS`: the prefix, host bits cleared by the kernel.
+        IFAL_ADDRESS = 1, Ip => pub address: IpAddr,
+        IFAL_LABEL = 2, U32 => pub label: u32,
+    }
 }
 
 impl AddrLabelMessage {
@@ -54,80 +53,18 @@ impl AddrLabelMessage {
     pub fn dump_request() -> Self {
         AddrLabelMessage {
             family: Family::Inet6,
-            prefixlen: 0,
-            flags: 0,
-            ifindex: 0,
-            seq: 0,
-            address: None,
-            label: None,
+            ..AddrLabelMessage::default()
         }
-    }
-
-    /// Reads a message payload; its attributes run to its end.
-    pub fn parse(payload: &[u8]) -> Result<(AddrLabelMessage, &[u8])> {
-        let (raw, attrs) = RawIfAddrLblMsg::ref_from_prefix(payload)
-            .map_err(|_| Error::truncated("ifaddrlblmsg", IFADDRLBLMSG_LEN, payload.len()))?;
-        let family = Family::from(raw.ifal_family);
-        let mut message = AddrLabelMessage {
-            family,
-            prefixlen: raw.ifal_prefixlen,
-            flags: raw.ifal_flags,
-            ifindex: raw.ifal_index.get(),
-            seq: raw.ifal_seq.get(),
-            address: None,
-            label: None,
-        };
-        for attr in Attrs::new(attrs) {
-            let attr = attr?;
-            match attr.attr_type() {
-                IFAL_ADDRESS => message.address = Some(attr.ip(family, "IFAL_ADDRESS")?),
-                IFAL_LABEL => message.label = Some(attr.u32("IFAL_LABEL")?),
-                _ => {}
-            }
-        }
-        Ok((message, &[]))
-    }
-
-    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'static>)> {
-        [
-            self.address
-                .map(|ip| (IFAL_ADDRESS, AttrPayload::Ip(ip_octets(&ip)))),
-            self.label
-                .map(|label| (IFAL_LABEL, AttrPayload::U32(label))),
-        ]
-        .into_iter()
-        .flatten()
-    }
-}
-
-impl Emit for AddrLabelMessage {
-    fn buffer_len(&self) -> Result<usize> {
-        add_len(IFADDRLBLMSG_LEN, attrs_len(self.attrs())?, "ifaddrlblmsg")
-    }
-
-    fn emit(&self, buf: &mut [u8]) -> Result<()> {
-        let raw = RawIfAddrLblMsg {
-            ifal_family: self.family.into(),
-            ifal_reserved: 0,
-            ifal_prefixlen: self.prefixlen,
-            ifal_flags: self.flags,
-            ifal_index: U32::new(self.ifindex),
-            ifal_seq: U32::new(self.seq),
-        };
-        let available = buf.len();
-        raw.write_to_prefix(buf)
-            .map_err(|_| Error::truncated("ifaddrlblmsg", IFADDRLBLMSG_LEN, available))?;
-        AttrWriter::new(buf, IFADDRLBLMSG_LEN).put_all(self.attrs())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
 
     use super::*;
+
     use crate::nl::header::{Messages, NLMSG_DONE};
-    use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
+    use crate::nl::strategies::emit_vec;
 
     /// The default table of a fresh namespace plus
     /// `ip addrlabel add prefix 2001:db8:f1c1:8454::/64 dev venet0 label 100` (venet0 = 2).
@@ -197,56 +134,5 @@ mod tests {
     fn test_emit_dump_request() {
         let bytes = emit_vec(&AddrLabelMessage::dump_request());
         assert_eq!(bytes, [10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    }
-
-    proptest! {
-        #[test]
-        fn addrlabel_message_roundtrip(message in strategies::addrlabel_message()) {
-            let bytes = emit_vec(&message);
-            prop_assert_eq!(AddrLabelMessage::parse(&bytes), Ok((message, &[][..])));
-        }
-
-        #[test]
-        fn addrlabel_message_emit_into_short_buffers_fails(
-            message in strategies::addrlabel_message()
-        ) {
-            check_short_buffers(&message);
-        }
-
-        #[test]
-        fn every_truncation_of_an_addrlabel_message_is_exact(
-            message in strategies::addrlabel_message()
-        ) {
-            let bytes = emit_vec(&message);
-            for cut in 0..=bytes.len() {
-                let parsed = AddrLabelMessage::parse(&bytes[..cut]);
-                if cut < IFADDRLBLMSG_LEN {
-                    prop_assert_eq!(
-                        parsed,
-                        Err(Error::truncated("ifaddrlblmsg", IFADDRLBLMSG_LEN, cut))
-                    );
-                    continue;
-                }
-                match attrs_cut(&bytes[IFADDRLBLMSG_LEN..], cut - IFADDRLBLMSG_LEN) {
-                    Ok(()) => {
-                        let emitted = emit_vec(&parsed.unwrap().0);
-                        prop_assert_eq!(&emitted[..], &bytes[..cut]);
-                    }
-                    Err(expected) => prop_assert_eq!(parsed, Err(expected)),
-                }
-            }
-        }
-
-        #[test]
-        fn addrlabel_message_with_attributes_never_panics(
-            header in any::<[u8; IFADDRLBLMSG_LEN]>(),
-            attrs in proptest::collection::vec((0u16..4, strategies::bytes(20)), 0..4),
-        ) {
-            let bytes = strategies::header_and_attrs(&header, &attrs);
-            if let Ok((message, _)) = AddrLabelMessage::parse(&bytes) {
-                let emitted = emit_vec(&message);
-                prop_assert_eq!(AddrLabelMessage::parse(&emitted), Ok((message, &[][..])));
-            }
-        }
     }
 }

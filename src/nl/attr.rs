@@ -1,15 +1,19 @@
-//! `struct rtattr`: the type-length-value attributes that follow every rtnetlink header.
+//! `struct rtattr`: the type-length-value attributes that follow every rtnetlink header, and
+//! the one table-driven loop that reads and writes an object's attributes.
 //!
 //! [`Attrs`] walks an attribute area and stops for good at the first malformed attribute. The
 //! typed readers ([`Attr::u32`], [`Attr::ip`], …) check the payload size exactly, so an attribute
-//! the kernel grew in a later version is reported instead of silently misread.
+//! the kernel grew in a later version is reported instead of silently misread. An object lists
+//! its attributes in a table of [`AttrSpec`]s; `parse_attrs` decodes an area into one
+//! [`Value`] slot per entry, and `object_len` and `emit_object` write the slots back.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use zerocopy::byteorder::native_endian::U16;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::{Error, Family, Result, add_len, field_mut, padded_len, split};
+use super::addr::{CacheInfo, IFA_CACHEINFO_LEN, IfaFlags};
+use super::{Error, Family, Records, Result, add_len, field_mut, padded_len, split, split_record};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -38,13 +42,8 @@ impl<'a> Attr<'a> {
         let (raw, _) = RawRtAttr::ref_from_prefix(bytes)
             .map_err(|_| Error::truncated("attribute header", RTA_HDRLEN, bytes.len()))?;
         let len = usize::from(raw.rta_len.get());
-        if len < RTA_HDRLEN {
-            return Err(Error::length_too_small("attribute", len, RTA_HDRLEN));
-        }
-        let (whole, _) = split(bytes, len, "attribute")?;
+        let (whole, rest) = split_record(bytes, len, RTA_HDRLEN, "attribute")?;
         let (_, payload) = split(whole, RTA_HDRLEN, "attribute")?;
-        let next = padded_len(len, "attribute")?;
-        let rest = bytes.get(next..).unwrap_or_default();
         Ok((
             Attr {
                 kind: raw.rta_type.get(),
@@ -71,17 +70,13 @@ impl<'a> Attr<'a> {
 
     /// Writes the attribute with its length and zeroed padding.
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
-        emit_parts(buf, self.kind, &[self.payload])
+        emit_parts(buf, self.kind, [self.payload, &[]])?;
+        Ok(())
     }
 
     pub fn u8(&self, what: &'static str) -> Result<u8> {
         let [value] = self.fixed::<1>(what)?;
         Ok(value)
-    }
-
-    /// A port: network byte order, as `RTA_SPORT` and `RTA_DPORT` carry it.
-    pub fn be16(&self, what: &'static str) -> Result<u16> {
-        Ok(u16::from_be_bytes(self.fixed::<2>(what)?))
     }
 
     pub fn u32(&self, what: &'static str) -> Result<u32> {
@@ -112,178 +107,221 @@ impl<'a> Attr<'a> {
         <[u8; N]>::try_from(self.payload)
             .map_err(|_| Error::bad_payload_length(what, N, self.payload.len()))
     }
-}
 
-/// The bytes of an address as the kernel carries them.
-pub fn ip_octets(ip: &IpAddr) -> IpOctets {
-    match ip {
-        IpAddr::V4(v4) => IpOctets {
-            bytes: ip_pad(&v4.octets()),
-            len: 4,
-        },
-        IpAddr::V6(v6) => IpOctets {
-            bytes: v6.octets(),
-            len: 16,
-        },
-    }
-}
-
-fn ip_pad(v4: &[u8; 4]) -> [u8; 16] {
-    let [a, b, c, d] = *v4;
-    [a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-}
-
-/// An address's bytes without allocating: 4 or 16 of `bytes` are used.
-pub struct IpOctets {
-    bytes: [u8; 16],
-    len: usize,
-}
-
-impl IpOctets {
-    pub fn as_slice(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
+    /// The payload decoded as `spec` says; `None` for an address of a family that is no IP
+    /// family (MCTP's 1 byte, phonet's…), which an AF_UNSPEC dump carries too: it is left out
+    /// rather than failing the dump. An IP family's address of the wrong size is an error.
+    fn value(&self, spec: &AttrSpec, family: Family) -> Result<Option<Value<'a>>> {
+        let name = spec.name;
+        Ok(Some(match spec.codec {
+            Codec::Ip
+                if matches!(family, Family::Unknown(_) | Family::Unspec)
+                    && !matches!(self.payload.len(), 4 | 16) =>
+            {
+                return Ok(None);
+            }
+            Codec::Ip => Value::Ip(self.ip(family, name)?),
+            Codec::U8 => Value::U8(self.u8(name)?),
+            Codec::U32 => Value::U32(self.u32(name)?),
+            Codec::Be16 => Value::Be16(u16::from_be_bytes(self.fixed::<2>(name)?)),
+            Codec::CStr => Value::Bytes(self.c_str()),
+            Codec::Raw => Value::Bytes(self.payload),
+            Codec::Nested => {
+                // Checked here, so that a reader of the nested list cannot fail.
+                for nested in Attrs::new(self.payload) {
+                    nested?;
+                }
+                Value::Bytes(self.payload)
+            }
+            // Exactly the struct: a longer one would be a kernel this code does not know.
+            Codec::Cacheinfo => {
+                Value::Cacheinfo(CacheInfo::from(self.fixed::<IFA_CACHEINFO_LEN>(name)?))
+            }
+        }))
     }
 }
 
 /// Iterates over an attribute area; after the first error it yields nothing more.
-pub struct Attrs<'a> {
-    rest: &'a [u8],
-    failed: bool,
-}
+pub type Attrs<'a> = Records<'a, Attr<'a>>;
 
 impl<'a> Attrs<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Attrs {
-            rest: bytes,
-            failed: false,
-        }
+        Records::walk(bytes, Attr::parse)
     }
 }
 
-impl<'a> Iterator for Attrs<'a> {
-    type Item = Result<Attr<'a>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.rest.is_empty() {
-            return None;
-        }
-        match Attr::parse(self.rest) {
-            Ok((attr, rest)) => {
-                self.rest = rest;
-                Some(Ok(attr))
-            }
-            Err(error) => {
-                self.failed = true;
-                Some(Err(error))
-            }
-        }
-    }
-}
-
-/// Writes attributes one after another into `buf`, tracking the offset.
-pub(crate) struct AttrWriter<'b> {
-    buf: &'b mut [u8],
-    at: usize,
-}
-
-impl<'b> AttrWriter<'b> {
-    pub(crate) fn new(buf: &'b mut [u8], at: usize) -> Self {
-        AttrWriter { buf, at }
-    }
-
-    pub(crate) fn put(&mut self, kind: u16, payload: &[u8]) -> Result<()> {
-        self.put_parts(kind, &[payload])
-    }
-
-    /// A string attribute with its terminating NUL.
-    pub(crate) fn put_c_str(&mut self, kind: u16, bytes: &[u8]) -> Result<()> {
-        self.put_parts(kind, &[bytes, &[0]])
-    }
-
-    fn put_parts(&mut self, kind: u16, parts: &[&[u8]]) -> Result<()> {
-        let len = Attr::len_for(parts_len(parts)?)?;
-        let out = self
-            .buf
-            .get_mut(self.at..)
-            .ok_or(Error::truncated("attribute", len, 0))?;
-        emit_parts(out, kind, parts)?;
-        self.at = add_len(self.at, len, "attribute")?;
-        Ok(())
-    }
-
-    /// Writes `attrs` one after another.
-    pub(crate) fn put_all<'p>(
-        &mut self,
-        attrs: impl Iterator<Item = (u16, AttrPayload<'p>)>,
-    ) -> Result<()> {
-        for (kind, payload) in attrs {
-            match payload {
-                AttrPayload::Ip(octets) => self.put(kind, octets.as_slice())?,
-                AttrPayload::CStr(bytes) => self.put_c_str(kind, bytes)?,
-                AttrPayload::Raw(bytes) => self.put(kind, bytes)?,
-                AttrPayload::Cacheinfo(bytes) => self.put(kind, &bytes)?,
-                AttrPayload::U32(value) => self.put(kind, &value.to_ne_bytes())?,
-                AttrPayload::U8(value) => self.put(kind, &[value])?,
-                AttrPayload::Be16(value) => self.put(kind, &value.to_be_bytes())?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An attribute's payload as an object lists it for `emit`, held by value so that emitting
-/// allocates nothing. Each object lists its attributes once, in one `attrs()` iterator, and
-/// both its `buffer_len` ([`attrs_len`]) and its `emit` ([`AttrWriter::put_all`]) walk that list.
-pub(crate) enum AttrPayload<'a> {
-    Ip(IpOctets),
-    /// A string; the NUL is added when written.
-    CStr(&'a [u8]),
-    /// Bytes as they are: a hardware address, a nested list.
-    Raw(&'a [u8]),
-    /// `IFA_CACHEINFO`, the one fixed struct an attribute carries here.
-    Cacheinfo([u8; 16]),
-    U32(u32),
-    U8(u8),
+/// How an attribute's payload is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// An address of the header's family: 4 or 16 bytes.
+    Ip,
+    U8,
+    /// Host byte order, as nearly every netlink integer.
+    U32,
     /// A port, in network byte order.
-    Be16(u16),
+    Be16,
+    /// A string; its NUL is cut when read and added when written.
+    CStr,
+    /// Bytes as they are: a hardware address, a multipath list.
+    Raw,
+    /// Attributes nested in this one, each checked when read, kept as bytes.
+    Nested,
+    /// `struct ifa_cacheinfo`, the one fixed struct an attribute carries here.
+    Cacheinfo,
 }
 
-impl AttrPayload<'_> {
-    /// Payload bytes; a C string counts its NUL.
-    fn len(&self) -> Result<usize> {
-        Ok(match self {
-            AttrPayload::Ip(octets) => octets.as_slice().len(),
-            AttrPayload::CStr(bytes) => add_len(bytes.len(), 1, "string attribute")?,
-            AttrPayload::Raw(bytes) => bytes.len(),
-            AttrPayload::Cacheinfo(bytes) => bytes.len(),
-            AttrPayload::U32(_) => 4,
-            AttrPayload::U8(_) => 1,
-            AttrPayload::Be16(_) => 2,
-        })
+/// One line of an object's attribute table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttrSpec {
+    pub kind: u16,
+    /// The kernel's name, as errors name the attribute.
+    pub name: &'static str,
+    pub codec: Codec,
+}
+
+/// An attribute's decoded payload, borrowed from the message it was read from or the object
+/// it is written from, so that neither direction allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    Ip(IpAddr),
+    U8(u8),
+    U32(u32),
+    Be16(u16),
+    /// A string without its NUL, raw bytes or a nested list, as the codec says.
+    Bytes(&'a [u8]),
+    Cacheinfo(CacheInfo),
+}
+
+impl Value<'_> {
+    /// The payload bytes as two parts written back to back (a string's second part is its
+    /// NUL); fixed-size values are laid out in `scratch`.
+    fn parts<'s>(&'s self, codec: Codec, scratch: &'s mut [u8; 16]) -> [&'s [u8]; 2] {
+        let fixed: &[u8] = match self {
+            Value::Bytes(bytes) if codec == Codec::CStr => return [bytes, &[0]],
+            Value::Bytes(bytes) => return [bytes, &[]],
+            Value::Ip(IpAddr::V4(v4)) => &v4.octets(),
+            Value::Ip(IpAddr::V6(v6)) => &v6.octets(),
+            Value::U8(value) => &[*value],
+            Value::U32(value) => &value.to_ne_bytes(),
+            Value::Be16(value) => &value.to_be_bytes(),
+            Value::Cacheinfo(info) => &info.to_bytes(),
+        };
+        for (to, from) in scratch.iter_mut().zip(fixed) {
+            *to = *from;
+        }
+        [scratch.get(..fixed.len()).unwrap_or_default(), &[]]
     }
 }
 
-/// Bytes taken by `attrs`, padding included.
-pub(crate) fn attrs_len<'p>(
-    mut attrs: impl Iterator<Item = (u16, AttrPayload<'p>)>,
+/// A field type an attribute decodes into and is written from.
+pub trait AttrValue<'a>: Sized {
+    /// `None` when the value has another shape than the table's codec gives this type.
+    fn from_value(value: Value<'a>) -> Option<Self>;
+    fn to_value(&self) -> Value<'_>;
+}
+
+/// Implements [`AttrValue`] for a type carried by one [`Value`] variant.
+macro_rules! attr_value {
+    ($type:ty, $variant:ident, |$from:ident| $read:expr, |$to:ident| $write:expr) => {
+        impl<'a> AttrValue<'a> for $type {
+            fn from_value(value: Value<'a>) -> Option<Self> {
+                match value {
+                    Value::$variant($from) => Some($read),
+                    _ => None,
+                }
+            }
+            fn to_value(&self) -> Value<'_> {
+                let $to = self;
+                Value::$variant($write)
+            }
+        }
+    };
+}
+
+attr_value! { IpAddr, Ip, |ip| ip, |ip| *ip }
+attr_value! { u8, U8, |value| value, |value| *value }
+attr_value! { u32, U32, |value| value, |value| *value }
+attr_value! { u16, Be16, |value| value, |value| *value }
+attr_value! { &'a [u8], Bytes, |bytes| bytes, |bytes| bytes }
+attr_value! { Vec<u8>, Bytes, |bytes| bytes.to_vec(), |bytes| bytes }
+attr_value! { CacheInfo, Cacheinfo, |info| info, |info| *info }
+attr_value! { IfaFlags, U32, |bits| IfaFlags::from_bits_retain(bits), |flags| flags.bits() }
+// IFLA_LINK_NETNSID is a signed id in a u32-sized attribute.
+attr_value! { i32, U32, |id| id.cast_signed(), |id| id.cast_unsigned() }
+
+/// Decodes an attribute area into `values`, one slot per `table` entry; attributes the table
+/// does not list are skipped, and a repeated one keeps the last.
+pub(crate) fn parse_attrs<'a>(
+    area: &'a [u8],
+    family: Family,
+    table: &[AttrSpec],
+    values: &mut [Option<Value<'a>>],
+) -> Result<()> {
+    for attr in Attrs::new(area) {
+        let attr = attr?;
+        let slot = table
+            .iter()
+            .zip(values.iter_mut())
+            .find(|(spec, _)| spec.kind == attr.attr_type());
+        if let Some((spec, slot)) = slot
+            && let Some(value) = attr.value(spec, family)?
+        {
+            *slot = Some(value);
+        }
+    }
+    Ok(())
+}
+
+/// Bytes an object takes: its `header_len`-byte header and the attributes `values` holds.
+pub(crate) fn object_len(
+    header_len: usize,
+    what: &'static str,
+    table: &[AttrSpec],
+    values: &[Option<Value<'_>>],
 ) -> Result<usize> {
-    attrs.try_fold(0, |total, (_, payload)| {
-        add_len(total, Attr::len_for(payload.len()?)?, "attributes")
-    })
+    let mut len = header_len;
+    for (spec, value) in table.iter().zip(values) {
+        if let Some(value) = value {
+            let mut scratch = [0; 16];
+            let [body, nul] = value.parts(spec.codec, &mut scratch);
+            let payload_len = add_len(body.len(), nul.len(), "attribute")?;
+            len = add_len(len, Attr::len_for(payload_len)?, what)?;
+        }
+    }
+    Ok(len)
 }
 
-fn parts_len(parts: &[&[u8]]) -> Result<usize> {
-    parts
-        .iter()
-        .try_fold(0, |total, part| add_len(total, part.len(), "attribute"))
+/// Writes an object: its raw `header`, then the attributes `values` holds, in table order.
+pub(crate) fn emit_object(
+    header: &[u8],
+    what: &'static str,
+    table: &[AttrSpec],
+    values: &[Option<Value<'_>>],
+    buf: &mut [u8],
+) -> Result<()> {
+    field_mut(buf, 0, header.len(), what)?.copy_from_slice(header);
+    let mut at = header.len();
+    for (spec, value) in table.iter().zip(values) {
+        if let Some(value) = value {
+            let mut scratch = [0; 16];
+            let parts = value.parts(spec.codec, &mut scratch);
+            // Past the end, the empty rest makes `emit_parts` say how many bytes it needed.
+            let out = buf.get_mut(at..).unwrap_or_default();
+            at = add_len(at, emit_parts(out, spec.kind, parts)?, "attribute")?;
+        }
+    }
+    Ok(())
 }
 
-/// Writes one attribute whose payload is `parts` back to back, then zeroed padding.
-fn emit_parts(buf: &mut [u8], kind: u16, parts: &[&[u8]]) -> Result<()> {
-    let payload_len = parts_len(parts)?;
+/// Writes one attribute whose payload is `parts` back to back, then zeroed padding; returns
+/// the bytes written.
+fn emit_parts(buf: &mut [u8], kind: u16, parts: [&[u8]; 2]) -> Result<usize> {
+    let [body, nul] = parts;
+    let payload_len = add_len(body.len(), nul.len(), "attribute")?;
     let len = add_len(RTA_HDRLEN, payload_len, "attribute")?;
     let rta_len = u16::try_from(len).map_err(|_| Error::too_long("attribute", len))?;
-    let out = field_mut(buf, 0, Attr::len_for(payload_len)?, "attribute")?;
+    let padded = Attr::len_for(payload_len)?;
+    let out = field_mut(buf, 0, padded, "attribute")?;
     out.fill(0);
     let raw = RawRtAttr {
         rta_len: U16::new(rta_len),
@@ -291,12 +329,10 @@ fn emit_parts(buf: &mut [u8], kind: u16, parts: &[&[u8]]) -> Result<()> {
     };
     raw.write_to_prefix(out)
         .map_err(|_| Error::truncated("attribute", len, 0))?;
-    let mut at = RTA_HDRLEN;
-    for part in parts {
-        field_mut(out, at, part.len(), "attribute")?.copy_from_slice(part);
-        at = add_len(at, part.len(), "attribute")?;
-    }
-    Ok(())
+    field_mut(out, RTA_HDRLEN, body.len(), "attribute")?.copy_from_slice(body);
+    let nul_at = add_len(RTA_HDRLEN, body.len(), "attribute")?;
+    field_mut(out, nul_at, nul.len(), "attribute")?.copy_from_slice(nul);
+    Ok(padded)
 }
 
 #[cfg(test)]
@@ -666,9 +702,12 @@ mod tests {
         }
 
         #[test]
-        fn ip_octets_roundtrip(ip in prop_oneof![strategies::ipv4(), strategies::ipv6()]) {
-            let octets = ip_octets(&ip);
-            let attr = Attr { kind: 1, payload: octets.as_slice() };
+        fn ip_values_roundtrip(ip in prop_oneof![strategies::ipv4(), strategies::ipv6()]) {
+            let value = Value::Ip(ip);
+            let mut scratch = [0xa5; 16];
+            let [octets, nul] = value.parts(Codec::Ip, &mut scratch);
+            prop_assert!(nul.is_empty());
+            let attr = Attr { kind: 1, payload: octets };
             prop_assert_eq!(attr.ip(Family::of(&ip), "x"), Ok(ip));
             prop_assert_eq!(attr.ip(Family::Unspec, "x"), Ok(ip));
         }

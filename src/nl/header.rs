@@ -8,7 +8,7 @@ use bitflags::bitflags;
 use zerocopy::byteorder::native_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::{Emit, Error, Result, add_len, field_mut, padded_len, split};
+use super::{Emit, Error, Records, Result, add_len, field_mut, padded_len, split, split_record};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -126,18 +126,8 @@ impl<'a> Message<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<(Message<'a>, &'a [u8])> {
         let (header, _) = Header::parse(bytes)?;
         let len = header.len as usize;
-        if len < NLMSG_HDRLEN {
-            return Err(Error::length_too_small(
-                "netlink message",
-                len,
-                NLMSG_HDRLEN,
-            ));
-        }
-        let (whole, _) = split(bytes, len, "netlink message")?;
+        let (whole, rest) = split_record(bytes, len, NLMSG_HDRLEN, "netlink message")?;
         let (_, payload) = split(whole, NLMSG_HDRLEN, "netlink message")?;
-        // The kernel pads every message, but the last one in a buffer may end without padding.
-        let next = padded_len(len, "netlink message")?;
-        let rest = bytes.get(next..).unwrap_or_default();
         Ok((Message { header, payload }, rest))
     }
 
@@ -178,54 +168,17 @@ pub fn emit_message(
 }
 
 /// Iterates over the messages of a receive buffer; after the first error it yields nothing more.
-pub struct Messages<'a> {
-    rest: &'a [u8],
-    failed: bool,
-}
+pub type Messages<'a> = Records<'a, Message<'a>>;
 
 impl<'a> Messages<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Messages {
-            rest: bytes,
-            failed: false,
-        }
-    }
-}
-
-impl<'a> Iterator for Messages<'a> {
-    type Item = Result<Message<'a>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.rest.is_empty() {
-            return None;
-        }
-        match Message::parse(self.rest) {
-            Ok((message, rest)) => {
-                self.rest = rest;
-                Some(Ok(message))
-            }
-            Err(error) => {
-                self.failed = true;
-                Some(Err(error))
-            }
-        }
+        Records::walk(bytes, Message::parse)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Bytes<'b>(&'b [u8]);
-    impl Emit for Bytes<'_> {
-        fn buffer_len(&self) -> Result<usize> {
-            Ok(self.0.len())
-        }
-        fn emit(&self, buf: &mut [u8]) -> Result<()> {
-            field_mut(buf, 0, self.0.len(), "test body")?.copy_from_slice(self.0);
-            Ok(())
-        }
-    }
 
     #[test]
     fn emit_pads_and_sets_len() {
@@ -302,226 +255,9 @@ mod tests {
     use super::super::error::{DoneMessage, ErrorMessage};
     use super::super::link::LinkMessage;
     use super::super::route::RouteMessage;
-    use super::super::strategies::{self, GUARD};
+    use super::super::strategies::{self, Bytes, GUARD};
     use crate::nl::ErrorKind;
     use proptest::prelude::*;
-
-    /// The port the capture's main socket was bound to, echoed in every reply.
-    const CAPTURE_PID: u32 = 0x6e6c7331;
-
-    /// A capture's name, its bytes, and the (type, nlmsg_len, seq) of each of its messages.
-    type Capture = (&'static str, &'static [u8], &'static [(u16, u32, u32)]);
-
-    /// The port of the fresh socket that `error_extack_uncapped.bin` was read from.
-    const UNCAPPED_PID: u32 = 0x6e6c7332;
-
-    /// Every capture, with the messages `tools/capture.py --decode` lists for it.
-    const CAPTURES: &[Capture] = &[
-        (
-            "addr_dump_v6.bin",
-            include_bytes!("testdata/addr_dump_v6.bin"),
-            &[
-                (RTM_NEWADDR, 80, 1),
-                (RTM_NEWADDR, 72, 1),
-                (RTM_NEWADDR, 72, 1),
-                (RTM_NEWADDR, 72, 1),
-                (RTM_NEWADDR, 80, 1),
-                (RTM_NEWADDR, 80, 1),
-                (NLMSG_DONE, 20, 1),
-            ],
-        ),
-        (
-            "addr_dump_v6_deprecated.bin",
-            include_bytes!("testdata/addr_dump_v6_deprecated.bin"),
-            &[
-                (RTM_NEWADDR, 80, 6),
-                (RTM_NEWADDR, 72, 6),
-                (RTM_NEWADDR, 72, 6),
-                (RTM_NEWADDR, 72, 6),
-                (RTM_NEWADDR, 80, 6),
-                (RTM_NEWADDR, 80, 6),
-                (NLMSG_DONE, 20, 6),
-            ],
-        ),
-        (
-            "addr_dump_v4.bin",
-            include_bytes!("testdata/addr_dump_v4.bin"),
-            &[
-                (RTM_NEWADDR, 76, 2),
-                (RTM_NEWADDR, 84, 2),
-                (NLMSG_DONE, 20, 2),
-            ],
-        ),
-        (
-            "link_dump.bin",
-            include_bytes!("testdata/link_dump.bin"),
-            &[
-                (RTM_NEWLINK, 1468, 3),
-                (RTM_NEWLINK, 1496, 3),
-                (RTM_NEWLINK, 1496, 3),
-                (NLMSG_DONE, 20, 3),
-            ],
-        ),
-        (
-            "route_get_v6.bin",
-            include_bytes!("testdata/route_get_v6.bin"),
-            &[(RTM_NEWROUTE, 156, 4)],
-        ),
-        (
-            "route_get_v6_ack.bin",
-            include_bytes!("testdata/route_get_v6_ack.bin"),
-            &[(NLMSG_ERROR, 36, 4)],
-        ),
-        (
-            "route_get_v6_deprecated.bin",
-            include_bytes!("testdata/route_get_v6_deprecated.bin"),
-            &[(RTM_NEWROUTE, 156, 7)],
-        ),
-        (
-            "newaddr_ack.bin",
-            include_bytes!("testdata/newaddr_ack.bin"),
-            &[(NLMSG_ERROR, 36, 5)],
-        ),
-        (
-            "error_extack.bin",
-            include_bytes!("testdata/error_extack.bin"),
-            &[(NLMSG_ERROR, 96, 8)],
-        ),
-        (
-            "error_extack_uncapped.bin",
-            include_bytes!("testdata/error_extack_uncapped.bin"),
-            &[(NLMSG_ERROR, 128, 1)],
-        ),
-        (
-            "done_with_errno.bin",
-            include_bytes!("testdata/done_with_errno.bin"),
-            &[(NLMSG_DONE, 80, 9)],
-        ),
-    ];
-
-    fn capture_pid(name: &str) -> u32 {
-        if name == "error_extack_uncapped.bin" {
-            UNCAPPED_PID
-        } else {
-            CAPTURE_PID
-        }
-    }
-
-    #[test]
-    fn test_parse_every_capture() {
-        for (name, bytes, expected) in CAPTURES {
-            let messages: Vec<Message<'_>> = Messages::new(bytes)
-                .collect::<Result<_>>()
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
-            let found: Vec<_> = messages
-                .iter()
-                .map(|m| (m.header.msg_type, m.header.len, m.header.seq))
-                .collect();
-            assert_eq!(&found, expected, "{name}");
-            for message in &messages {
-                assert_eq!(message.header.pid, capture_pid(name), "{name}");
-                assert_eq!(
-                    message.payload.len() + NLMSG_HDRLEN,
-                    message.header.len as usize
-                );
-            }
-            let total: usize = messages
-                .iter()
-                .map(|m| Message::buffer_len(m.payload.len()).unwrap())
-                .sum();
-            assert_eq!(
-                total,
-                bytes.len(),
-                "{name}: messages do not tile the buffer"
-            );
-        }
-    }
-
-    #[test]
-    fn test_parse_flags_of_captures() {
-        let dump = include_bytes!("testdata/addr_dump_v6.bin");
-        assert!(Messages::new(dump).all(|m| m.unwrap().header.flags == NlmFlags::MULTI));
-        let (ack, _) = Message::parse(include_bytes!("testdata/newaddr_ack.bin")).unwrap();
-        assert_eq!(ack.header.flags, NlmFlags::CAPPED);
-        let (error, _) = Message::parse(include_bytes!("testdata/error_extack.bin")).unwrap();
-        assert_eq!(error.header.flags, NlmFlags::CAPPED | NlmFlags::ACK_TLVS);
-        let (done, _) = Message::parse(include_bytes!("testdata/done_with_errno.bin")).unwrap();
-        assert_eq!(done.header.flags, NlmFlags::MULTI | NlmFlags::ACK_TLVS);
-        let (route, _) = Message::parse(include_bytes!("testdata/route_get_v6.bin")).unwrap();
-        assert_eq!(route.header.flags, NlmFlags::empty());
-    }
-
-    #[test]
-    fn test_emit_header_of_captures() {
-        for (name, bytes, _) in CAPTURES {
-            for message in Messages::new(bytes) {
-                let message = message.unwrap();
-                let mut buf = [0xa5u8; NLMSG_HDRLEN + GUARD];
-                message.header.emit(&mut buf).unwrap();
-                let at = message.payload.as_ptr() as usize - bytes.as_ptr() as usize;
-                let captured = &bytes[at - NLMSG_HDRLEN..at];
-                assert_eq!(&buf[..NLMSG_HDRLEN], captured, "{name}");
-                assert!(buf[NLMSG_HDRLEN..].iter().all(|&b| b == 0xa5));
-            }
-        }
-    }
-
-    #[test]
-    fn test_emit_message_reproduces_captures() {
-        // emit_message always sends port 0, as user space must; the kernel's replies carry ours.
-        for (name, bytes, _) in CAPTURES {
-            let mut rebuilt = Vec::new();
-            for message in Messages::new(bytes) {
-                let message = message.unwrap();
-                let body = Bytes(message.payload);
-                let len = Message::buffer_len(message.payload.len()).unwrap();
-                let mut buf = vec![0xa5u8; len + GUARD];
-                let written = emit_message(
-                    &mut buf,
-                    message.header.msg_type,
-                    message.header.flags,
-                    message.header.seq,
-                    &body,
-                )
-                .unwrap();
-                assert_eq!(written, len);
-                assert!(buf[len..].iter().all(|&b| b == 0xa5), "{name}");
-                buf[12..16].copy_from_slice(&capture_pid(name).to_ne_bytes());
-                rebuilt.extend_from_slice(&buf[..len]);
-            }
-            assert_eq!(&rebuilt[..], *bytes, "{name}");
-        }
-    }
-
-    #[test]
-    fn messages_stop_after_a_truncated_message() {
-        let bytes = include_bytes!("testdata/addr_dump_v4.bin");
-        let cut = &bytes[..100]; // inside the second message (76..160)
-        let items: Vec<_> = Messages::new(cut).collect();
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[0].unwrap().header.len, 76);
-        assert_eq!(items[1], Err(Error::truncated("netlink message", 84, 24)));
-    }
-
-    #[test]
-    fn unpadded_last_message_is_accepted() {
-        // The final message of a buffer may lack its padding: its rest is simply empty.
-        let mut buf = [0u8; 21];
-        buf[0] = 21;
-        let (message, rest) = Message::parse(&buf).unwrap();
-        assert_eq!(message.payload, &[0; 5]);
-        assert!(rest.is_empty());
-    }
-
-    #[test]
-    fn huge_length_is_truncated_not_overflowing() {
-        let mut buf = [0u8; 16];
-        buf[..4].copy_from_slice(&u32::MAX.to_ne_bytes());
-        assert_eq!(
-            Message::parse(&buf),
-            Err(Error::truncated("netlink message", u32::MAX as usize, 16))
-        );
-    }
 
     /// A body emitted through `emit_message`, with `flags` the body needs, parsed back by type.
     fn frame(msg_type: u16, flags: NlmFlags, seq: u32, body: &dyn Emit, junk: &[u8]) -> Vec<u8> {

@@ -1,7 +1,9 @@
 //! The netlink wire format for the part of NETLINK_ROUTE that nlsel speaks, and the socket.
 //!
 //! Every object lives in its own file as a private zerocopy struct for the fixed header and a
-//! public plain `Repr`-style struct with three functions:
+//! public plain `Repr`-style struct; the rtnetlink objects are declared with `nl_object!`, one
+//! line per attribute, and share one table-driven attribute loop (`attr.rs`). Each has three
+//! functions:
 //!
 //! - `parse(bytes) -> Result<(Self, rest)>` is total: any byte sequence gives `Ok` or a typed
 //!   [`Error`], never a panic and never a read past the end of `bytes`. `rest` is what follows
@@ -29,10 +31,14 @@
 pub mod addr;
 pub mod addrlabel;
 pub mod attr;
+#[cfg(test)]
+mod captures;
 pub mod error;
 pub mod header;
 pub mod link;
 pub mod nexthop;
+#[cfg(test)]
+mod objects;
 #[cfg(test)]
 pub mod replay;
 pub mod request;
@@ -62,43 +68,45 @@ pub enum ErrorKind {
     BadPayloadLength { expected: usize, actual: usize },
     /// A length does not fit the field that must carry it.
     TooLong { len: usize },
+    /// Adding or padding lengths overflows `usize`: `len` could not grow by `by`.
+    Overflow { len: usize, by: usize },
 }
 
 impl Error {
+    const fn new(what: &'static str, kind: ErrorKind) -> Self {
+        Error { what, kind }
+    }
+
     pub(crate) const fn truncated(what: &'static str, needed: usize, available: usize) -> Self {
-        Error {
-            what,
-            kind: ErrorKind::Truncated { needed, available },
-        }
+        Self::new(what, ErrorKind::Truncated { needed, available })
     }
 
-    pub(crate) const fn length_too_small(
-        what: &'static str,
-        declared: usize,
-        minimum: usize,
-    ) -> Self {
-        Error {
+    pub(crate) const fn length_too_small(what: &'static str, declared: usize, min: usize) -> Self {
+        Self::new(
             what,
-            kind: ErrorKind::LengthTooSmall { declared, minimum },
-        }
+            ErrorKind::LengthTooSmall {
+                declared,
+                minimum: min,
+            },
+        )
     }
 
-    pub(crate) const fn bad_payload_length(
-        what: &'static str,
-        expected: usize,
-        actual: usize,
-    ) -> Self {
-        Error {
+    pub(crate) const fn bad_payload_length(what: &'static str, expected: usize, n: usize) -> Self {
+        Self::new(
             what,
-            kind: ErrorKind::BadPayloadLength { expected, actual },
-        }
+            ErrorKind::BadPayloadLength {
+                expected,
+                actual: n,
+            },
+        )
     }
 
     pub(crate) const fn too_long(what: &'static str, len: usize) -> Self {
-        Error {
-            what,
-            kind: ErrorKind::TooLong { len },
-        }
+        Self::new(what, ErrorKind::TooLong { len })
+    }
+
+    pub(crate) const fn overflow(what: &'static str, len: usize, by: usize) -> Self {
+        Self::new(what, ErrorKind::Overflow { len, by })
     }
 
     /// The wire object that was being read or written.
@@ -113,28 +121,25 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self.what;
         match self.kind {
             ErrorKind::Truncated { needed, available } => write!(
                 f,
-                "buffer is too small to read {}: need {needed} bytes, have {available}",
-                self.what
+                "buffer is too small to read {what}: need {needed} bytes, have {available}"
             ),
             ErrorKind::LengthTooSmall { declared, minimum } => write!(
                 f,
-                "{} declares length {declared}, less than its minimum {minimum}",
-                self.what
+                "{what} declares length {declared}, less than its minimum {minimum}"
             ),
             ErrorKind::BadPayloadLength { expected, actual } => write!(
                 f,
-                "{} has a payload of {actual} bytes, expected {expected}",
-                self.what
+                "{what} has a payload of {actual} bytes, expected {expected}"
             ),
             ErrorKind::TooLong { len } => {
-                write!(
-                    f,
-                    "{} of {len} bytes does not fit its length field",
-                    self.what
-                )
+                write!(f, "{what} of {len} bytes does not fit its length field")
+            }
+            ErrorKind::Overflow { len, by } => {
+                write!(f, "the length of {what} overflows: {len} plus {by} bytes")
             }
         }
     }
@@ -154,12 +159,12 @@ pub const fn align4(len: usize) -> Option<usize> {
 
 /// `len` rounded up to netlink's 4-byte alignment, or an error naming `what`.
 pub(crate) fn padded_len(len: usize, what: &'static str) -> Result<usize> {
-    align4(len).ok_or(Error::too_long(what, len))
+    align4(len).ok_or(Error::overflow(what, len, 3))
 }
 
 /// `a + b`, the length of `what`; the one checked addition every computed length uses.
 pub(crate) fn add_len(a: usize, b: usize, what: &'static str) -> Result<usize> {
-    a.checked_add(b).ok_or(Error::too_long(what, b))
+    a.checked_add(b).ok_or(Error::overflow(what, a, b))
 }
 
 /// Splits `n` bytes off the front of `bytes`, or says that `what` is truncated.
@@ -171,6 +176,23 @@ pub(crate) fn split<'a>(
     bytes
         .split_at_checked(n)
         .ok_or(Error::truncated(what, n, bytes.len()))
+}
+
+/// Splits off the front of `bytes` a record (message, attribute, multipath entry) whose length
+/// field says `len`, at least its `minimum` fixed part, and returns it and what follows its
+/// padding: the last record of a buffer may end without padding.
+pub(crate) fn split_record<'a>(
+    bytes: &'a [u8],
+    len: usize,
+    minimum: usize,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8])> {
+    if len < minimum {
+        return Err(Error::length_too_small(what, len, minimum));
+    }
+    let (record, _) = split(bytes, len, what)?;
+    let next = padded_len(len, what)?;
+    Ok((record, bytes.get(next..).unwrap_or_default()))
 }
 
 /// The `len` bytes at `at` in `buf`, or an error naming `what` when `buf` is too short.
@@ -194,39 +216,194 @@ pub trait Emit {
     fn emit(&self, buf: &mut [u8]) -> Result<()>;
 }
 
-/// Address families the tool knows by name; any other value is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    Unspec,
-    Inet,
-    Inet6,
-    Unknown(u8),
+/// An rtnetlink object: a fixed header (`ifaddrmsg`, `rtmsg`, …) whose first byte is the
+/// address family, then attributes to the end of the payload (the extended ack is the one
+/// object without a header). `nl_object!` writes each from
+/// one declaration; the generic tests and fuzz arms walk every object through this trait.
+pub trait Object<'a>: Emit + Sized {
+    /// The kernel's name for the fixed header, as errors name it.
+    const NAME: &'static str;
+    /// Bytes of the fixed header.
+    const HEADER_LEN: usize;
+    /// The attributes the object reads and writes, in the order it writes them.
+    const ATTRS: &'static [attr::AttrSpec];
+    /// Reads a message payload. Unknown attributes are skipped; a repeated one keeps the
+    /// last. The attributes run to the end of the payload, so nothing is left after them.
+    fn parse(payload: &'a [u8]) -> Result<(Self, &'a [u8])>;
 }
 
-pub const AF_UNSPEC: u8 = 0;
-pub const AF_INET: u8 = 2;
-pub const AF_INET6: u8 = 10;
-
-impl From<u8> for Family {
-    fn from(value: u8) -> Self {
-        match value {
-            AF_UNSPEC => Family::Unspec,
-            AF_INET => Family::Inet,
-            AF_INET6 => Family::Inet6,
-            other => Family::Unknown(other),
+/// Declares an rtnetlink object once: its struct, whose header fields each name the raw
+/// field they are converted from and into, and one line per attribute (kernel name and
+/// number, [`attr::Codec`], field). From that come the struct (every attribute an `Option`),
+/// the attribute constants, `parse`, the [`Object`] table and [`Emit`]. Parsing and emitting
+/// run the one table-driven loop in `attr.rs`, not a copy per object; what each object adds
+/// is the copy of its fields to and from [`attr::Value`]s.
+macro_rules! nl_object {
+    // The struct's own lifetime is the one its payload borrows from; an owning struct gets
+    // one for `parse` alone.
+    ($(#[$meta:meta])* pub struct $name:ident <$lt:lifetime> : $($rest:tt)*) => {
+        $crate::nl::nl_object!(@define [$(#[$meta])*] $name [<$lt>] $lt : $($rest)*);
+    };
+    ($(#[$meta:meta])* pub struct $name:ident : $($rest:tt)*) => {
+        $crate::nl::nl_object!(@define [$(#[$meta])*] $name [] 'a : $($rest)*);
+    };
+    (
+        @define [$($meta:tt)*] $name:ident [$($generics:tt)*] $lt:lifetime :
+        $raw:ident, $what:literal, $len:ident {
+            $( $(#[$hmeta:meta])* pub $hfield:ident: $htype:ty = $rawfield:ident, )*
         }
+        attributes {
+            $(
+                $(#[$ameta:meta])*
+                $kind:ident = $number:literal, $codec:ident => pub $afield:ident: $atype:ty,
+            )*
+        }
+    ) => {
+        $( $(#[$ameta])* pub const $kind: u16 = $number; )*
+
+        $($meta)*
+        pub struct $name $($generics)* {
+            $( $(#[$hmeta])* pub $hfield: $htype, )*
+            $( $(#[$ameta])* pub $afield: Option<$atype>, )*
+        }
+
+        impl<$lt> $name $($generics)* {
+            /// Reads a message payload. Unknown attributes are skipped; a repeated one keeps
+            /// the last. The attributes run to the end of the payload, so nothing is left
+            /// after them.
+            pub fn parse(payload: &$lt [u8]) -> $crate::nl::Result<(Self, &$lt [u8])> {
+                #[allow(unused_variables)] // A header-less object reads no field.
+                let (raw, area) = <$raw as ::zerocopy::FromBytes>::ref_from_prefix(payload)
+                    .map_err(|_| $crate::nl::Error::truncated($what, $len, payload.len()))?;
+                // Every rtnetlink header starts with the family, which sizes the addresses.
+                let family = $crate::nl::Family::from(payload.first().copied().unwrap_or(0));
+                // One empty slot per attribute, in the table's order.
+                let mut values = [$( { stringify!($afield); None } ),*];
+                let table = <Self as $crate::nl::Object<$lt>>::ATTRS;
+                $crate::nl::attr::parse_attrs(area, family, table, &mut values)?;
+                let [$($afield),*] = values;
+                let message = $name {
+                    $( $hfield: raw.$rawfield.into(), )*
+                    $( $afield: $afield.and_then($crate::nl::attr::AttrValue::from_value), )*
+                };
+                Ok((message, &[]))
+            }
+        }
+
+        impl<$lt> $crate::nl::Object<$lt> for $name $($generics)* {
+            const NAME: &'static str = $what;
+            const HEADER_LEN: usize = $len;
+            const ATTRS: &'static [$crate::nl::attr::AttrSpec] = &[$(
+                $crate::nl::attr::AttrSpec {
+                    kind: $kind,
+                    name: stringify!($kind),
+                    codec: $crate::nl::attr::Codec::$codec,
+                },
+            )*];
+            fn parse(payload: &$lt [u8]) -> $crate::nl::Result<(Self, &$lt [u8])> {
+                Self::parse(payload)
+            }
+        }
+
+        impl<$lt> $crate::nl::Emit for $name $($generics)* {
+            fn buffer_len(&self) -> $crate::nl::Result<usize> {
+                let values = [$( self.$afield.as_ref().map($crate::nl::attr::AttrValue::to_value) ),*];
+                let table = <Self as $crate::nl::Object<$lt>>::ATTRS;
+                $crate::nl::attr::object_len($len, $what, table, &values)
+            }
+
+            fn emit(&self, buf: &mut [u8]) -> $crate::nl::Result<()> {
+                // Reserved fields stay zero; a header-less object assigns nothing.
+                #[allow(unused_mut)]
+                let mut raw = <$raw as ::zerocopy::FromZeros>::new_zeroed();
+                $( raw.$rawfield = self.$hfield.into(); )*
+                let values = [$( self.$afield.as_ref().map($crate::nl::attr::AttrValue::to_value) ),*];
+                $crate::nl::attr::emit_object(
+                    ::zerocopy::IntoBytes::as_bytes(&raw),
+                    $what,
+                    <Self as $crate::nl::Object<$lt>>::ATTRS,
+                    &values,
+                    buf,
+                )
+            }
+        }
+    };
+}
+pub(crate) use nl_object;
+
+/// Records laid end to end (messages, attributes, multipath entries), each read by `parse`,
+/// which returns the bytes after the record and its padding. After the first error the walk
+/// yields nothing more.
+pub struct Records<'a, T> {
+    rest: &'a [u8],
+    parse: RecordParser<'a, T>,
+}
+
+/// Reads one record and returns the bytes after it and its padding.
+type RecordParser<'a, T> = fn(&'a [u8]) -> Result<(T, &'a [u8])>;
+
+impl<'a, T> Records<'a, T> {
+    const fn walk(rest: &'a [u8], parse: RecordParser<'a, T>) -> Self {
+        Records { rest, parse }
     }
 }
 
-impl From<Family> for u8 {
-    fn from(value: Family) -> Self {
-        match value {
-            Family::Unspec => AF_UNSPEC,
-            Family::Inet => AF_INET,
-            Family::Inet6 => AF_INET6,
-            Family::Unknown(other) => other,
+impl<T> Iterator for Records<'_, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        if self.rest.is_empty() {
+            return None;
         }
+        let record = (self.parse)(self.rest);
+        self.rest = record.as_ref().map_or(&[], |(_, rest)| *rest);
+        Some(record.map(|(record, _)| record))
     }
+}
+
+/// An enum of the values of a kernel byte that nlsel knows by name, and `Unknown` keeping
+/// any other; the first variant is the default. Both conversions come from the one list.
+macro_rules! known_u8 {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $first:ident = $first_value:literal, $($variant:ident = $value:literal,)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub enum $name {
+            #[default]
+            $first,
+            $($variant,)*
+            Unknown(u8),
+        }
+
+        impl From<u8> for $name {
+            fn from(value: u8) -> Self {
+                match value {
+                    $first_value => $name::$first,
+                    $($value => $name::$variant,)*
+                    other => $name::Unknown(other),
+                }
+            }
+        }
+
+        impl From<$name> for u8 {
+            fn from(value: $name) -> Self {
+                match value {
+                    $name::$first => $first_value,
+                    $($name::$variant => $value,)*
+                    $name::Unknown(other) => other,
+                }
+            }
+        }
+    };
+}
+pub(crate) use known_u8;
+
+known_u8! {
+    /// Address families the tool knows by name (`AF_UNSPEC`, `AF_INET`, `AF_INET6`); any other
+    /// value is kept.
+    pub enum Family { Unspec = 0, Inet = 2, Inet6 = 10, }
 }
 
 impl Family {

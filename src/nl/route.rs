@@ -9,8 +9,7 @@ use std::net::IpAddr;
 use zerocopy::byteorder::native_endian::U32;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use super::attr::{AttrPayload, AttrWriter, Attrs, attrs_len, ip_octets};
-use super::{Emit, Error, Family, Result, add_len, split};
+use super::{Error, Family, Records, Result, nl_object, split_record};
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -29,22 +28,8 @@ struct RawRtMsg {
 pub const RTMSG_LEN: usize = 12;
 const _: () = assert!(size_of::<RawRtMsg>() == RTMSG_LEN);
 
-pub const RTA_DST: u16 = 1;
-pub const RTA_SRC: u16 = 2;
 pub const RTA_IIF: u16 = 3;
-pub const RTA_OIF: u16 = 4;
-pub const RTA_GATEWAY: u16 = 5;
 pub const RTA_PRIORITY: u16 = 6;
-pub const RTA_PREFSRC: u16 = 7;
-pub const RTA_MULTIPATH: u16 = 9;
-pub const RTA_TABLE: u16 = 15;
-/// The flow's protocol and ports (4.17): a kernel before that ignores them, as it ignores any
-/// attribute type above its `RTA_MAX` (`nla_parse`), and answers as for protocol 0.
-pub const RTA_IP_PROTO: u16 = 27;
-pub const RTA_SPORT: u16 = 28;
-pub const RTA_DPORT: u16 = 29;
-/// The route's nexthop object (5.3).
-pub const RTA_NH_ID: u16 = 30;
 
 /// `struct rtnexthop`, one path of `RTA_MULTIPATH`, followed by its own attributes.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
@@ -61,76 +46,55 @@ const _: () = assert!(size_of::<RawRtNexthop>() == RTNH_LEN);
 
 /// The devices of an `RTA_MULTIPATH` payload's paths, in its order; stops for good at the
 /// first malformed path.
-pub struct Paths<'a> {
-    rest: &'a [u8],
-    failed: bool,
-}
+pub type Paths<'a> = Records<'a, u32>;
 
 /// One `rtnexthop`: its device, and the bytes after it and its padding.
 fn parse_path(bytes: &[u8]) -> Result<(u32, &[u8])> {
     let (raw, _) = RawRtNexthop::ref_from_prefix(bytes)
         .map_err(|_| Error::truncated("rtnexthop", RTNH_LEN, bytes.len()))?;
     let len = usize::from(raw.rtnh_len.get());
-    if len < RTNH_LEN {
-        return Err(Error::length_too_small("rtnexthop", len, RTNH_LEN));
-    }
-    split(bytes, len, "rtnexthop")?;
-    let next = super::padded_len(len, "rtnexthop")?;
-    Ok((
-        raw.rtnh_ifindex.get(),
-        bytes.get(next..).unwrap_or_default(),
-    ))
+    let (_, rest) = split_record(bytes, len, RTNH_LEN, "rtnexthop")?;
+    Ok((raw.rtnh_ifindex.get(), rest))
 }
 
-impl Iterator for Paths<'_> {
-    type Item = Result<u32>;
-
-    fn next(&mut self) -> Option<Result<u32>> {
-        if self.failed || self.rest.is_empty() {
-            return None;
-        }
-        let path = parse_path(self.rest).map(|(ifindex, rest)| {
-            self.rest = rest;
-            ifindex
-        });
-        self.failed = path.is_err();
-        Some(path)
+nl_object! {
+    /// One route message with the attributes nlsel reads or sends.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct RouteMessage: RawRtMsg, "rtmsg", RTMSG_LEN {
+        pub family: Family = rtm_family,
+        pub dst_len: u8 = rtm_dst_len,
+        pub src_len: u8 = rtm_src_len,
+        pub tos: u8 = rtm_tos,
+        pub table: u8 = rtm_table,
+        pub protocol: u8 = rtm_protocol,
+        pub scope: u8 = rtm_scope,
+        pub route_type: u8 = rtm_type,
+        pub flags: u32 = rtm_flags,
     }
-}
-
-/// One route message with the attributes nlsel reads or sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteMessage {
-    pub family: Family,
-    pub dst_len: u8,
-    pub src_len: u8,
-    pub tos: u8,
-    pub table: u8,
-    pub protocol: u8,
-    pub scope: u8,
-    pub route_type: u8,
-    pub flags: u32,
-    pub dst: Option<IpAddr>,
-    pub src: Option<IpAddr>,
-    pub gateway: Option<IpAddr>,
-    pub prefsrc: Option<IpAddr>,
-    pub oif: Option<u32>,
-    pub table_id: Option<u32>,
-    pub ip_proto: Option<u8>,
-    pub sport: Option<u16>,
-    pub dport: Option<u16>,
-    /// `RTA_MULTIPATH` as the kernel sent it; [`RouteMessage::paths`] reads it.
-    pub multipath: Option<Vec<u8>>,
-    pub nh_id: Option<u32>,
+    attributes {
+        RTA_DST = 1, Ip => pub dst: IpAddr,
+        RTA_SRC = 2, Ip => pub src: IpAddr,
+        RTA_GATEWAY = 5, Ip => pub gateway: IpAddr,
+        RTA_PREFSRC = 7, Ip => pub prefsrc: IpAddr,
+        RTA_OIF = 4, U32 => pub oif: u32,
+        RTA_TABLE = 15, U32 => pub table_id: u32,
+        /// The flow's protocol and ports (4.17): a kernel before that ignores them, as it
+        /// ignores any attribute type above its `RTA_MAX` (`nla_parse`), and answers as for
+        /// protocol 0.
+        RTA_IP_PROTO = 27, U8 => pub ip_proto: u8,
+        RTA_SPORT = 28, Be16 => pub sport: u16,
+        RTA_DPORT = 29, Be16 => pub dport: u16,
+        /// `RTA_MULTIPATH` as the kernel sent it; [`RouteMessage::paths`] reads it.
+        RTA_MULTIPATH = 9, Raw => pub multipath: Vec<u8>,
+        /// The route's nexthop object (5.3).
+        RTA_NH_ID = 30, U32 => pub nh_id: u32,
+    }
 }
 
 impl RouteMessage {
     /// The devices of the route's paths (`RTA_MULTIPATH`), in the kernel's order.
     pub fn paths(&self) -> Paths<'_> {
-        Paths {
-            rest: self.multipath.as_deref().unwrap_or_default(),
-            failed: false,
-        }
+        Records::walk(self.multipath.as_deref().unwrap_or_default(), parse_path)
     }
 
     /// The lookup request for one destination, with every other field zero as strict checking
@@ -143,118 +107,9 @@ impl RouteMessage {
         RouteMessage {
             family,
             dst_len,
-            src_len: 0,
-            tos: 0,
-            table: 0,
-            protocol: 0,
-            scope: 0,
-            route_type: 0,
-            flags: 0,
             dst: Some(dst),
-            src: None,
-            gateway: None,
-            prefsrc: None,
-            oif: None,
-            table_id: None,
-            ip_proto: None,
-            sport: None,
-            dport: None,
-            multipath: None,
-            nh_id: None,
+            ..RouteMessage::default()
         }
-    }
-
-    /// Reads a message payload; its attributes run to its end.
-    pub fn parse(payload: &[u8]) -> Result<(RouteMessage, &[u8])> {
-        let (raw, attrs) = RawRtMsg::ref_from_prefix(payload)
-            .map_err(|_| Error::truncated("rtmsg", RTMSG_LEN, payload.len()))?;
-        let family = Family::from(raw.rtm_family);
-        let mut message = RouteMessage {
-            family,
-            dst_len: raw.rtm_dst_len,
-            src_len: raw.rtm_src_len,
-            tos: raw.rtm_tos,
-            table: raw.rtm_table,
-            protocol: raw.rtm_protocol,
-            scope: raw.rtm_scope,
-            route_type: raw.rtm_type,
-            flags: raw.rtm_flags.get(),
-            dst: None,
-            src: None,
-            gateway: None,
-            prefsrc: None,
-            oif: None,
-            table_id: None,
-            ip_proto: None,
-            sport: None,
-            dport: None,
-            multipath: None,
-            nh_id: None,
-        };
-        for attr in Attrs::new(attrs) {
-            let attr = attr?;
-            match attr.attr_type() {
-                RTA_DST => message.dst = Some(attr.ip(family, "RTA_DST")?),
-                RTA_SRC => message.src = Some(attr.ip(family, "RTA_SRC")?),
-                RTA_GATEWAY => message.gateway = Some(attr.ip(family, "RTA_GATEWAY")?),
-                RTA_PREFSRC => message.prefsrc = Some(attr.ip(family, "RTA_PREFSRC")?),
-                RTA_OIF => message.oif = Some(attr.u32("RTA_OIF")?),
-                RTA_TABLE => message.table_id = Some(attr.u32("RTA_TABLE")?),
-                RTA_IP_PROTO => message.ip_proto = Some(attr.u8("RTA_IP_PROTO")?),
-                RTA_SPORT => message.sport = Some(attr.be16("RTA_SPORT")?),
-                RTA_DPORT => message.dport = Some(attr.be16("RTA_DPORT")?),
-                RTA_MULTIPATH => message.multipath = Some(attr.payload.to_vec()),
-                RTA_NH_ID => message.nh_id = Some(attr.u32("RTA_NH_ID")?),
-                _ => {}
-            }
-        }
-        Ok((message, &[]))
-    }
-
-    fn attrs(&self) -> impl Iterator<Item = (u16, AttrPayload<'_>)> {
-        let ip = |kind, ip: Option<IpAddr>| ip.map(|ip| (kind, AttrPayload::Ip(ip_octets(&ip))));
-        let u32 = |kind, value: Option<u32>| value.map(|value| (kind, AttrPayload::U32(value)));
-        [
-            ip(RTA_DST, self.dst),
-            ip(RTA_SRC, self.src),
-            ip(RTA_GATEWAY, self.gateway),
-            ip(RTA_PREFSRC, self.prefsrc),
-            u32(RTA_OIF, self.oif),
-            u32(RTA_TABLE, self.table_id),
-            self.ip_proto.map(|p| (RTA_IP_PROTO, AttrPayload::U8(p))),
-            self.sport.map(|p| (RTA_SPORT, AttrPayload::Be16(p))),
-            self.dport.map(|p| (RTA_DPORT, AttrPayload::Be16(p))),
-            self.multipath
-                .as_deref()
-                .map(|paths| (RTA_MULTIPATH, AttrPayload::Raw(paths))),
-            u32(RTA_NH_ID, self.nh_id),
-        ]
-        .into_iter()
-        .flatten()
-    }
-}
-
-impl Emit for RouteMessage {
-    fn buffer_len(&self) -> Result<usize> {
-        add_len(RTMSG_LEN, attrs_len(self.attrs())?, "rtmsg")
-    }
-
-    fn emit(&self, buf: &mut [u8]) -> Result<()> {
-        let raw = RawRtMsg {
-            rtm_family: self.family.into(),
-            rtm_dst_len: self.dst_len,
-            rtm_src_len: self.src_len,
-            rtm_tos: self.tos,
-            rtm_table: self.table,
-            rtm_protocol: self.protocol,
-            rtm_scope: self.scope,
-            rtm_type: self.route_type,
-            rtm_flags: U32::new(self.flags),
-        };
-        let available = buf.len();
-        raw.write_to_prefix(buf)
-            .map_err(|_| Error::truncated("rtmsg", RTMSG_LEN, available))?;
-        AttrWriter::new(buf, RTMSG_LEN).put_all(self.attrs())
     }
 }
 
@@ -267,7 +122,8 @@ mod tests {
     use super::*;
     use crate::nl::error::ErrorMessage;
     use crate::nl::header::{Message, NLMSG_ERROR, NlmFlags, RTM_GETROUTE, RTM_NEWROUTE};
-    use crate::nl::strategies::{self, attrs_cut, check_short_buffers, emit_vec};
+    use crate::nl::strategies::{self, emit_vec};
+    use crate::nl::{Emit, Error};
 
     static ROUTE: &[u8] = include_bytes!("testdata/route_get_v6.bin");
     static ROUTE_ACK: &[u8] = include_bytes!("testdata/route_get_v6_ack.bin");
@@ -444,57 +300,6 @@ mod tests {
         fn route_paths_never_panic(multipath in strategies::bytes(64)) {
             let message = RouteMessage { multipath: Some(multipath), ..lookup() };
             prop_assert!(message.paths().count() <= 8);
-        }
-
-        #[test]
-        fn route_message_roundtrip(message in strategies::route_message()) {
-            let bytes = emit_vec(&message);
-            prop_assert_eq!(RouteMessage::parse(&bytes), Ok((message, &[][..])));
-        }
-
-        #[test]
-        fn route_message_emit_into_short_buffers_fails(message in strategies::route_message()) {
-            check_short_buffers(&message);
-        }
-
-        #[test]
-        fn every_truncation_of_a_route_message_is_exact(message in strategies::route_message()) {
-            let bytes = emit_vec(&message);
-            for cut in 0..=bytes.len() {
-                let parsed = RouteMessage::parse(&bytes[..cut]);
-                if cut < RTMSG_LEN {
-                    prop_assert_eq!(parsed, Err(Error::truncated("rtmsg", RTMSG_LEN, cut)));
-                    continue;
-                }
-                match attrs_cut(&bytes[RTMSG_LEN..], cut - RTMSG_LEN) {
-                    // A last attribute cut at its padding (a port, a protocol) emits it whole.
-                    Ok(()) => {
-                        let emitted = emit_vec(&parsed.unwrap().0);
-                        prop_assert_eq!(&emitted[..], &bytes[..cut.next_multiple_of(4)]);
-                    }
-                    Err(expected) => prop_assert_eq!(parsed, Err(expected)),
-                }
-            }
-        }
-
-        #[test]
-        fn route_message_parse_never_panics(bytes in strategies::bytes(96)) {
-            if let Ok((message, _)) = RouteMessage::parse(&bytes) {
-                let emitted = emit_vec(&message);
-                prop_assert_eq!(RouteMessage::parse(&emitted), Ok((message, &[][..])));
-            }
-        }
-
-        #[test]
-        fn route_message_with_attributes_never_panics(
-            header in any::<[u8; RTMSG_LEN]>(),
-            attrs in proptest::collection::vec((0u16..32, strategies::bytes(20)), 0..6),
-        ) {
-            let bytes = strategies::header_and_attrs(&header, &attrs);
-            if let Ok((message, _)) = RouteMessage::parse(&bytes) {
-                let emitted = emit_vec(&message);
-                prop_assert_eq!(RouteMessage::parse(&emitted), Ok((message, &[][..])));
-            }
         }
     }
 }

@@ -27,7 +27,7 @@ use super::{Emit, Error, Family, align4};
 /// Bytes after `buffer_len()` that an emit must leave as they were.
 pub const GUARD: usize = 16;
 
-fn leak(bytes: Vec<u8>) -> &'static [u8] {
+pub fn leak(bytes: Vec<u8>) -> &'static [u8] {
     Box::leak(bytes.into_boxed_slice())
 }
 
@@ -358,6 +358,19 @@ pub fn done_flags(done: &DoneMessage<'_>) -> NlmFlags {
         NlmFlags::MULTI
     } else {
         NlmFlags::MULTI | NlmFlags::ACK_TLVS
+    }
+}
+
+/// A body of raw bytes, for framing tests.
+pub struct Bytes<'b>(pub &'b [u8]);
+
+impl Emit for Bytes<'_> {
+    fn buffer_len(&self) -> Result<usize, Error> {
+        Ok(self.0.len())
+    }
+    fn emit(&self, buf: &mut [u8]) -> Result<(), Error> {
+        super::field_mut(buf, 0, self.0.len(), "test body")?.copy_from_slice(self.0);
+        Ok(())
     }
 }
 
