@@ -4,16 +4,17 @@
 
 use libfuzzer_sys::fuzz_target;
 use nlsel::model::Address;
-use nlsel::nl::addr::{AddrMessage, CacheInfo, IFADDRMSG_LEN};
-use nlsel::nl::addrlabel::{AddrLabelMessage, IFADDRLBLMSG_LEN, RTM_NEWADDRLABEL};
+use nlsel::nl::Object;
+use nlsel::nl::addr::AddrMessage;
+use nlsel::nl::addrlabel::{AddrLabelMessage, RTM_NEWADDRLABEL};
 use nlsel::nl::attr::Attrs;
 use nlsel::nl::error::{DoneMessage, ErrorMessage, ExtAck};
 use nlsel::nl::header::{
     Header, Messages, NLMSG_DONE, NLMSG_ERROR, RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE,
 };
-use nlsel::nl::link::{IFINFOMSG_LEN, LinkMessage};
-use nlsel::nl::nexthop::{NHMSG_LEN, NexthopMessage, RTM_NEWNEXTHOP};
-use nlsel::nl::route::{RTMSG_LEN, RouteMessage};
+use nlsel::nl::link::LinkMessage;
+use nlsel::nl::nexthop::{NexthopMessage, RTM_NEWNEXTHOP};
+use nlsel::nl::route::RouteMessage;
 
 /// Walks an attribute area to its end or its first error, reading each attribute every way.
 fn walk_attrs(bytes: &[u8]) {
@@ -26,9 +27,25 @@ fn walk_attrs(bytes: &[u8]) {
         for family in [0u8, 2, 10, 77] {
             let _ = attr.ip(family.into(), "fuzz");
         }
-        let _ = CacheInfo::parse(attr.payload);
         let _ = ExtAck::parse(attr.payload);
     }
+}
+
+/// Walks the attribute area past `T`'s header, then reads the payload as `T`.
+fn object<'a, T: Object<'a>>(payload: &'a [u8]) -> Option<T> {
+    walk_attrs(payload.get(T::HEADER_LEN..).unwrap_or_default());
+    T::parse(payload).ok().map(|(object, _)| object)
+}
+
+/// Every object's decoder on `payload`, whatever its type says: a kernel bug or a confused
+/// sender must not be able to make nlsel panic either.
+fn every_object(payload: &[u8]) {
+    object::<AddrMessage<'_>>(payload);
+    object::<LinkMessage<'_>>(payload);
+    object::<RouteMessage>(payload);
+    object::<NexthopMessage>(payload);
+    object::<AddrLabelMessage>(payload);
+    object::<ExtAck<'_>>(payload);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -53,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             RTM_NEWADDR | RTM_DELADDR => {
-                if let Ok((addr, _)) = AddrMessage::parse(payload) {
+                if let Some(addr) = object::<AddrMessage<'_>>(payload) {
                     let _ = addr.flags();
                     let _ = addr.local_address();
                     let _ = addr.peer_address();
@@ -64,39 +81,30 @@ fuzz_target!(|data: &[u8]| {
                         let _ = address.change_message(0, address.valid_lft);
                     }
                 }
-                walk_attrs(payload.get(IFADDRMSG_LEN..).unwrap_or_default());
             }
             RTM_NEWLINK => {
-                let _ = LinkMessage::parse(payload);
-                walk_attrs(payload.get(IFINFOMSG_LEN..).unwrap_or_default());
+                if let Some(link) = object::<LinkMessage<'_>>(payload) {
+                    link.alt_names().for_each(drop);
+                }
             }
             RTM_NEWROUTE => {
-                if let Ok((route, _)) = RouteMessage::parse(payload) {
+                if let Some(route) = object::<RouteMessage>(payload) {
                     route.paths().for_each(drop);
                 }
-                walk_attrs(payload.get(RTMSG_LEN..).unwrap_or_default());
             }
             RTM_NEWNEXTHOP => {
-                if let Ok((nexthop, _)) = NexthopMessage::parse(payload) {
+                if let Some(nexthop) = object::<NexthopMessage>(payload) {
                     let _ = nexthop.first_member();
                 }
-                walk_attrs(payload.get(NHMSG_LEN..).unwrap_or_default());
             }
             RTM_NEWADDRLABEL => {
-                let _ = AddrLabelMessage::parse(payload);
-                walk_attrs(payload.get(IFADDRLBLMSG_LEN..).unwrap_or_default());
+                object::<AddrLabelMessage>(payload);
             }
             _ => {}
         }
-        // Every decoder on every payload, whatever the type says: a kernel bug or a confused
-        // sender must not be able to make nlsel panic either.
         let _ = ErrorMessage::parse(flags, payload);
         let _ = DoneMessage::parse(flags, payload);
-        let _ = AddrMessage::parse(payload);
-        let _ = LinkMessage::parse(payload);
-        let _ = RouteMessage::parse(payload);
-        let _ = AddrLabelMessage::parse(payload);
-        let _ = NexthopMessage::parse(payload);
+        every_object(payload);
         walk_attrs(payload);
     }
 });
