@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 
+use crate::cmd::doctor::Policy;
 use crate::cmd::{self, usage_error};
 use crate::context::{Context, Globals, Outcome};
 use crate::failure::Failure;
@@ -31,6 +32,9 @@ Commands:
                                  change lifetimes, keeping everything not given
   which DEST[%IFACE] [--explain] print the source address the kernel would use for DEST,
                                  and with --explain why, rule by rule
+  doctor [--dev IFACE]... [--probe DEST]...
+                                 check that the choice survives this host (units, other
+                                 network managers, privacy addresses) and print fixes
   unit deprecate|prefer ARGS...  print a systemd unit that runs that command
   completions bash|zsh|fish      print a shell completion script
 
@@ -46,8 +50,8 @@ No address is created or deleted, except that an address the kernel re-creates b
 another process deleted it during the change is removed again.
 
 Exit status: 0 success, 1 failure (kernel error, missing interface or address, no
-permission, `which --explain` disagreeing with the kernel), 2 usage error, 3 `--check`
-found work to do.
+permission, `which --explain` disagreeing with the kernel, `doctor` finding a problem),
+2 usage error, 3 `--check` found work to do.
 ";
 
 /// A parsed command line.
@@ -66,6 +70,7 @@ enum KernelCommand {
     Undeprecate(cmd::undeprecate::Args),
     AddrChange(cmd::addr_change::Args),
     Which(cmd::which::Args),
+    Doctor(cmd::doctor::Args),
 }
 
 impl KernelCommand {
@@ -86,6 +91,7 @@ impl KernelCommand {
             KernelCommand::Undeprecate(args) => cmd::undeprecate::run(args, ctx),
             KernelCommand::AddrChange(args) => cmd::addr_change::run(args, ctx),
             KernelCommand::Which(args) => cmd::which::run(args, ctx),
+            KernelCommand::Doctor(args) => cmd::doctor::run(args, ctx, read_policy),
         }
     }
 }
@@ -99,6 +105,7 @@ pub fn main() -> ExitCode {
     match run(lexopt::Parser::from_env()) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::WorkFound) => ExitCode::from(3),
+        Ok(Outcome::ProblemFound) => ExitCode::FAILURE,
         // Help goes to stdout, like the output it describes, and exits 0 unless that fails.
         Err(help @ Failure::Help(_)) => {
             let mut out = Output::new(false);
@@ -125,6 +132,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
             Command::Kernel(KernelCommand::Undeprecate(cmd::undeprecate::parse(parser)?))
         }
         "which" => Command::Kernel(KernelCommand::Which(cmd::which::parse(parser)?)),
+        "doctor" => Command::Kernel(KernelCommand::Doctor(cmd::doctor::parse(parser)?)),
         "unit" => Command::Unit(cmd::unit::parse(parser)?),
         "completions" => Command::Completions(cmd::completions::parse(parser)?),
         "addr" | "address" => {
@@ -183,6 +191,22 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
         }
     };
     Ok((globals, command))
+}
+
+/// `doctor`'s reading of a unit's `ExecStart=` arguments: this very command line's parser.
+fn read_policy(words: &[String]) -> Result<Option<(Option<OsString>, Policy)>, Failure> {
+    let (globals, command) =
+        match parse(lexopt::Parser::from_args(words.iter().map(OsString::from))) {
+            Err(Failure::Help(_)) => return Ok(None),
+            parsed => parsed?,
+        };
+    Ok(match command {
+        Command::Kernel(KernelCommand::Deprecate(args)) => {
+            Some((globals.netns, Policy::Deprecate(args)))
+        }
+        Command::Kernel(KernelCommand::Prefer(args)) => Some((globals.netns, Policy::Prefer(args))),
+        _ => None,
+    })
 }
 
 /// The second stage: carries out a command line that [`parse`] accepted.

@@ -21,6 +21,8 @@ pub enum Outcome {
     Done,
     /// `--check` found work to do: exit 3.
     WorkFound,
+    /// `doctor` found a problem: exit 1, with the findings as the only report.
+    ProblemFound,
 }
 
 /// What the commands share while they run.

@@ -16,6 +16,7 @@ pub mod cli;
 mod cmd;
 mod context;
 mod failure;
+pub mod hostfiles;
 pub mod model;
 pub mod nl;
 mod notify;

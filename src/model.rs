@@ -289,7 +289,8 @@ pub fn read_addresses(
 /// (ifindex, destination, prefix length).
 pub type PrefixRoute = (u32, IpAddr, u8);
 
-/// Every IPv6 route with a destination and an outgoing interface, outside the local table.
+/// Every IPv6 route with a destination (`::/0` for a default route) and an outgoing
+/// interface, outside the local table.
 pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, RequestError> {
     /// RT_TABLE_LOCAL: the host's own addresses, not prefix routes.
     const LOCAL_TABLE: u32 = 255;
@@ -302,7 +303,12 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
         if message.header.msg_type == RTM_NEWROUTE {
             let (route, _) = RouteMessage::parse(message.payload)?;
             let table = route.table_id.unwrap_or(u32::from(route.table));
-            if let (Some(oif), Some(dst), false) = (route.oif, route.dst, table == LOCAL_TABLE) {
+            // A default route has no RTA_DST: `::/0`, when it is a unicast one (RTN_UNICAST).
+            let default = (route.dst_len == 0 && route.route_type == 1)
+                .then_some(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+            if let (Some(oif), Some(dst), false) =
+                (route.oif, route.dst.or(default), table == LOCAL_TABLE)
+            {
                 routes.push((oif, dst, route.dst_len));
             }
         }

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("pattern", 1),
     ("model", 1),
     ("notify", 1),
+    ("hostfiles", 1),
     ("plan", 2),
     ("srcsel", 2),
     ("present", 3),

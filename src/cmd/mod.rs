@@ -4,6 +4,7 @@
 pub mod addr_change;
 pub mod completions;
 pub mod deprecate;
+pub mod doctor;
 pub mod prefer;
 pub mod show;
 pub mod undeprecate;

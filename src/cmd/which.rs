@@ -349,7 +349,7 @@ pub fn probe(
     let mut probes = Vec::new();
     if mode == Mode::Apply {
         for &destination in destinations {
-            let kernel = probe_answer(ctx, destination, false)?;
+            let kernel = probe_answer(ctx, destination, &Flow::UDP, false)?;
             probes.push(Probe {
                 destination,
                 kernel: kernel.and_then(|kernel| kernel.source),
@@ -368,7 +368,7 @@ pub fn probe(
         let mut after = before.clone();
         after.addresses = with_preferred_lifetimes(&before.addresses, &changes);
         for &destination in destinations {
-            let kernel = probe_answer(ctx, destination, true)?;
+            let kernel = probe_answer(ctx, destination, &Flow::UDP, true)?;
             probes.push(Probe {
                 destination,
                 kernel: kernel.and_then(|kernel| kernel.source),
@@ -389,12 +389,13 @@ pub fn probe(
 
 /// One probe's route; `None` when there is none, which is that probe's answer, not a failure
 /// of the command (after a real run the changes are made).
-fn probe_answer(
+pub fn probe_answer(
     ctx: &mut Context,
     destination: IpAddr,
+    flow: &Flow,
     configured: bool,
 ) -> Result<Option<RouteAnswer>, Failure> {
-    match route_answer(&mut ctx.conn, destination, None, &Flow::UDP, configured) {
+    match route_answer(&mut ctx.conn, destination, None, flow, configured) {
         Ok(answer) => Ok(Some(answer)),
         Err(error) if is_no_route_error(&error) => Ok(None),
         Err(error) => Err(read_failure(error)),

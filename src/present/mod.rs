@@ -5,6 +5,7 @@
 //! Words follow iproute2 (`ip addr show`, `ip -j addr show`): one flag table, one spelling of
 //! an address and of a lifetime.
 
+pub mod doctor;
 pub mod explain;
 pub mod json;
 mod link;

@@ -1,0 +1,671 @@
+//! `nlsel doctor [--dev IFACE]... [--probe DEST]...`: will the choice survive this host? Reads
+//! the systemd units that run nlsel, the other programs that manage the same addresses
+//! (systemd-networkd, ifupdown, NetworkManager, netplan), the privacy-address sysctl and the
+//! kernel's source now, and prints findings with the exact fix. Changes nothing.
+//!
+//! A unit's policy is its `ExecStart=` arguments read by nlsel's own command-line parser (the
+//! caller passes it in: `cli` is above `cmd`) and planned by the same `Rule` the command runs,
+//! so what doctor calls "not applied" is what `--check` exits 3 for. Files are read under a
+//! root directory, `/` in the binary, a temporary tree in tests; a file that cannot be read
+//! or parsed is a warning naming it, never an `ok`.
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use lexopt::prelude::*;
+
+use super::{interface_name, usage_error};
+use crate::apply::Rule;
+use crate::context::{Context, Outcome};
+use crate::failure::Failure;
+use crate::hostfiles::{self, ParseError, ifupdown, netplan, networkd, unit::UnitFile};
+use crate::model::{
+    Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
+    read_use_tempaddr, selected_interfaces,
+};
+use crate::nl::Family;
+use crate::nl::addr::{INFINITY_LIFE_TIME, IfaFlags};
+use crate::plan::Action;
+use crate::present::doctor::{self as words, Finding, Level, TooLate};
+use crate::srcsel::read::Flow;
+
+pub const HELP: &str = "\
+Usage: nlsel [-n NETNS] [-j] doctor [--dev IFACE]... [--probe DEST]...
+
+Check that the choice of source address survives this host, and print the fix for what
+does not. Reads the systemd units that run `nlsel deprecate` or `nlsel prefer` (their
+policy, order and whether they are enabled), the other programs that manage the same
+addresses (systemd-networkd, ifupdown, NetworkManager, netplan), use_tempaddr, and the
+source the kernel uses now. Changes nothing; needs no privileges where the files are
+readable, and says which it could not read.
+
+Each finding: a level (problem, warning, ok), a code, the interface, a message and a fix.
+Codes: no-unit, unit-disabled, unit-too-late, not-applied, undone-by-networkd,
+undone-by-ifupdown, undone-by-networkmanager, netplan, privacy-addresses, source,
+unreadable (see nlsel(8)). With -j: {\"findings\":[{\"level\",\"code\",\"ifname\",
+\"message\",\"fix\"}]}, null where a field does not apply.
+
+Exit status: 0 when no finding is a problem, 1 when one is, 2 for a usage error.
+
+Options:
+  --dev IFACE    only this interface (repeatable)
+  --probe DEST   report the kernel's source for DEST (repeatable; default: 2000::1
+                 through each IPv6 default route)
+  -h, --help     show this help
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub devs: Vec<Vec<u8>>,
+    pub probes: Vec<IpAddr>,
+}
+
+pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
+    let mut args = Args {
+        devs: Vec::new(),
+        probes: Vec::new(),
+    };
+    while let Some(arg) = parser.next().map_err(usage_error)? {
+        match arg {
+            Long("dev") => args
+                .devs
+                .push(interface_name(parser.value().map_err(usage_error)?)),
+            Long("probe") => args.probes.push(super::which::destination_value(
+                parser.value().map_err(usage_error)?,
+            )?),
+            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
+            _ => return Err(usage_error(arg.unexpected())),
+        }
+    }
+    Ok(args)
+}
+
+/// A policy a unit runs: `deprecate` or `prefer`, as parsed.
+pub enum Policy {
+    Deprecate(super::deprecate::Args),
+    Prefer(super::prefer::Args),
+}
+
+impl Policy {
+    fn rule(&self) -> &dyn Rule {
+        match self {
+            Policy::Deprecate(args) => args,
+            Policy::Prefer(args) => args,
+        }
+    }
+
+    fn watch(&self) -> bool {
+        match self {
+            Policy::Deprecate(args) => args.watch,
+            Policy::Prefer(args) => args.watch,
+        }
+    }
+}
+
+/// nlsel's own command-line parser, for a unit's `ExecStart=` arguments (after the
+/// executable): the namespace (`-n`) and the policy, `Ok(None)` for a command that is not a
+/// policy (`show`, …).
+pub type ReadPolicy = fn(&[String]) -> Result<Option<(Option<OsString>, Policy)>, Failure>;
+
+/// The unit directories, most important first: a unit in an earlier one hides one of the same
+/// name in a later one.
+const UNIT_DIRS: [&str; 4] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// The services that add addresses at boot; a unit must be ordered after those installed.
+const MANAGERS: [&str; 3] = [
+    "networking.service",
+    "systemd-networkd.service",
+    "NetworkManager.service",
+];
+
+/// A unit that runs an nlsel policy.
+struct NlselUnit {
+    name: String,
+    path: String,
+    file: UnitFile,
+    /// ExecStart's arguments after the executable.
+    words: Vec<String>,
+    policy: Result<Policy, Failure>,
+}
+
+/// `path` (absolute) under `root`.
+fn under(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+/// A file's text; a missing file is `None` without a word, any other failure a warning.
+fn read_text(root: &Path, path: &str, findings: &mut Vec<Finding>) -> Option<String> {
+    match std::fs::read(under(root, path)) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                findings.push(words::unreadable(path, "not UTF-8".into()));
+                None
+            }
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            findings.push(words::unreadable(path, error.to_string()));
+            None
+        }
+    }
+}
+
+/// The names in a directory, sorted; a missing directory has none, an unreadable one is a
+/// warning.
+fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> {
+    let entries = match std::fs::read_dir(under(root, dir)) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(error) => {
+            findings.push(words::unreadable(dir, error.to_string()));
+            return Vec::new();
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+fn parse_warning(path: &str, error: ParseError) -> Finding {
+    words::unreadable(path, words::parse_error(error.what, error.line))
+}
+
+/// Every service unit that runs an nlsel policy in the namespace `netns`, and the names of
+/// all service units (to know which managers are installed).
+fn find_units(
+    root: &Path,
+    read_policy: ReadPolicy,
+    netns: Option<&OsString>,
+    findings: &mut Vec<Finding>,
+) -> (Vec<NlselUnit>, Vec<String>) {
+    let mut names: Vec<String> = Vec::new();
+    let mut units = Vec::new();
+    for dir in UNIT_DIRS {
+        for name in list_dir(root, dir, findings) {
+            if !name.ends_with(".service") || names.contains(&name) {
+                continue;
+            }
+            names.push(name.clone());
+            let path = format!("{dir}/{name}");
+            let Some(text) = read_text(root, &path, findings) else {
+                continue;
+            };
+            if !text.contains("nlsel") {
+                continue;
+            }
+            let file = match hostfiles::unit::parse(&text) {
+                Ok(file) => file,
+                Err(error) => {
+                    findings.push(parse_warning(&path, error));
+                    continue;
+                }
+            };
+            for exec in &file.exec_start {
+                let Some((exe, args)) = exec.split_first() else {
+                    continue;
+                };
+                let exe = exe.trim_start_matches(['-', '@', ':', '+', '!']);
+                if !exe
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with("nlsel"))
+                {
+                    continue;
+                }
+                let policy = match read_policy(args) {
+                    Ok(None) => continue,
+                    Ok(Some((ns, _))) if ns.as_ref() != netns => continue,
+                    Ok(Some((_, policy))) => Ok(policy),
+                    Err(failure) => Err(failure),
+                };
+                units.push(NlselUnit {
+                    name: name.clone(),
+                    path: path.clone(),
+                    file: file.clone(),
+                    words: args.to_vec(),
+                    policy,
+                });
+            }
+        }
+    }
+    (units, names)
+}
+
+/// Enabled: a link of that name in a `.wants/` or `.requires/` directory of /etc or /run.
+fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
+    UNIT_DIRS.iter().take(2).any(|dir| {
+        list_dir(root, dir, findings)
+            .iter()
+            .filter(|d| d.ends_with(".wants") || d.ends_with(".requires"))
+            .any(|d| {
+                under(root, &format!("{dir}/{d}/{name}"))
+                    .symlink_metadata()
+                    .is_ok()
+            })
+    })
+}
+
+/// Why a unit is not done before network-online.target (issue 15's rules, which
+/// `nlsel unit` follows): before it, after each manager installed here, and of a type
+/// systemd waits for.
+fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLate> {
+    let online = "network-online.target".to_string();
+    if !file.before.contains(&online) {
+        return Some(TooLate::NotBefore);
+    }
+    if file.after.contains(&online) {
+        return Some(TooLate::AfterOnline);
+    }
+    if let Some(manager) = MANAGERS
+        .iter()
+        .find(|m| installed.iter().any(|n| n == *m) && !file.after.iter().any(|a| a == *m))
+    {
+        return Some(TooLate::NotAfter(manager));
+    }
+    let wanted = if watch { "notify" } else { "oneshot" };
+    (file.service_type.as_deref() != Some(wanted)).then_some(TooLate::Type(wanted))
+}
+
+/// The addresses `rule` deprecates, whatever their state now: its plan for the same addresses
+/// all preferred.
+fn deprecated_by(rule: &dyn Rule, addresses: &[Address], interfaces: &[Interface]) -> Vec<Address> {
+    let preferred: Vec<Address> = addresses
+        .iter()
+        .filter(|a| rule.reads(a))
+        .map(|a| Address {
+            preferred_lft: INFINITY_LIFE_TIME,
+            flags: a.flags - IfaFlags::DEPRECATED,
+            ..a.clone()
+        })
+        .collect();
+    rule.plan(&preferred, interfaces)
+        .map(|plan| {
+            plan.changes()
+                .filter(|c| c.action == Action::Deprecate)
+                .map(|c| c.address.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What doctor knows of the kernel: read once, in the namespace.
+pub struct Kernel {
+    pub interfaces: Vec<Interface>,
+    pub addresses: Vec<Address>,
+}
+
+/// Every finding about units and the managers' files under `root`, for the kernel state
+/// `kernel`; the interfaces in `only` (all when `None`).
+pub fn host_findings(
+    root: &Path,
+    read_policy: ReadPolicy,
+    netns: Option<&OsString>,
+    kernel: &Kernel,
+    only: Option<&[u32]>,
+    findings: &mut Vec<Finding>,
+) -> Vec<Address> {
+    let (units, installed) = find_units(root, read_policy, netns, findings);
+    if units.is_empty() {
+        findings.push(words::no_unit());
+    }
+    let mut deprecated: Vec<Address> = Vec::new();
+    // The unit that a fix rewrites, and whether some unit re-applies the policy by itself
+    // (--watch) or after networking.service restarts (PartOf=).
+    let mut first: Option<&NlselUnit> = None;
+    let (mut watched, mut follows_networking) = (false, false);
+    for unit in &units {
+        if !enabled(root, &unit.name, findings) {
+            findings.push(words::unit_disabled(&unit.name));
+        }
+        let policy = match &unit.policy {
+            Ok(policy) => policy,
+            Err(failure) => {
+                findings.push(words::not_applied(&unit.name, 0, Some(failure.to_string())));
+                continue;
+            }
+        };
+        first.get_or_insert(unit);
+        watched |= policy.watch();
+        follows_networking |= unit.file.part_of.iter().any(|p| p == "networking.service");
+        if let Some(reason) = too_late(&unit.file, policy.watch(), &installed) {
+            findings.push(words::unit_too_late(
+                &unit.name,
+                &unit.path,
+                &words::too_late_reason(&reason),
+                &unit.words,
+            ));
+        }
+        let rule = policy.rule();
+        let read: Vec<Address> = kernel
+            .addresses
+            .iter()
+            .filter(|a| rule.reads(a))
+            .cloned()
+            .collect();
+        match rule.plan(&read, &kernel.interfaces) {
+            Ok(plan) => {
+                let changes = plan.changes().count();
+                if changes > 0 {
+                    findings.push(words::not_applied(&unit.name, changes, None));
+                }
+            }
+            Err(failure) => {
+                findings.push(words::not_applied(&unit.name, 0, Some(failure.to_string())))
+            }
+        }
+        deprecated.extend(deprecated_by(rule, &kernel.addresses, &kernel.interfaces));
+    }
+    deprecated.retain(|a| only.is_none_or(|only| only.contains(&a.ifindex)));
+    if let Some(unit) = first {
+        managers(
+            root,
+            kernel,
+            &deprecated,
+            unit,
+            watched,
+            follows_networking,
+            findings,
+        );
+    }
+    privacy(kernel, &deprecated, only, findings);
+    deprecated
+}
+
+/// The other programs that add the addresses the policies deprecate.
+fn managers(
+    root: &Path,
+    kernel: &Kernel,
+    deprecated: &[Address],
+    unit: &NlselUnit,
+    watched: bool,
+    follows_networking: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let mut ifindexes: Vec<u32> = Vec::new();
+    for address in deprecated {
+        if !watched && !ifindexes.contains(&address.ifindex) {
+            ifindexes.push(address.ifindex);
+        }
+    }
+    let deprecates = |ifindex: u32, address: IpAddr| {
+        deprecated
+            .iter()
+            .any(|a| a.ifindex == ifindex && a.local == address)
+    };
+    for &ifindex in &ifindexes {
+        let ifname = name_of(&kernel.interfaces, ifindex);
+        // systemd-networkd: the link's .network file, as networkd says it applied it.
+        let state = format!("/run/systemd/netif/links/{ifindex}");
+        let file = read_text(root, &state, findings)
+            .as_deref()
+            .and_then(networkd::network_file)
+            .map(str::to_owned);
+        if let Some(file) = file
+            && let Some(text) = read_text(root, &file, findings)
+        {
+            match networkd::addresses(&text) {
+                Ok(assigned) => {
+                    let preferred: Vec<String> = assigned
+                        .into_iter()
+                        .filter(|a| !a.deprecated && deprecates(ifindex, a.address))
+                        .map(|a| a.value)
+                        .collect();
+                    if !preferred.is_empty() {
+                        findings.push(words::undone_by_networkd(&ifname, &file, &preferred));
+                    }
+                }
+                Err(error) => findings.push(parse_warning(&file, error)),
+            }
+        }
+        // NetworkManager: a device it manages has a state file by ifindex.
+        let device = format!("/run/NetworkManager/devices/{ifindex}");
+        if read_text(root, &device, findings)
+            .is_some_and(|text| hostfiles::key_value(&text, "managed") != Some("false"))
+        {
+            findings.push(words::undone_by_networkmanager(
+                &ifname,
+                &unit.name,
+                &unit.path,
+                &unit.words,
+            ));
+        }
+    }
+    // ifupdown: /etc/network/interfaces and what it sources.
+    if !watched && !follows_networking {
+        let mut files = vec!["/etc/network/interfaces".to_string()];
+        let mut next = 0;
+        while let Some(file) = files.get(next).cloned() {
+            next += 1;
+            let Some(text) = read_text(root, &file, findings) else {
+                continue;
+            };
+            let parsed = match ifupdown::parse(&text) {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    findings.push(parse_warning(&file, error));
+                    continue;
+                }
+            };
+            // Sources, bounded so that a file sourcing itself ends.
+            for (directory, pattern) in &parsed.sources {
+                if files.len() < 64 {
+                    files.extend(sourced(root, *directory, pattern, findings));
+                }
+            }
+            for assignment in parsed.addresses.iter().filter(|a| !a.deprecated) {
+                let Some(interface) = kernel
+                    .interfaces
+                    .iter()
+                    .find(|i| i.name == assignment.ifname.as_bytes())
+                else {
+                    continue;
+                };
+                if !deprecates(interface.ifindex, assignment.address) {
+                    continue;
+                }
+                findings.push(if parsed.generated {
+                    words::undone_by_generated_ifupdown(
+                        &interface.name,
+                        assignment.address,
+                        &file,
+                        &unit.name,
+                        &unit.path,
+                        &unit.words,
+                    )
+                } else {
+                    words::undone_by_ifupdown(
+                        &interface.name,
+                        assignment.address,
+                        &file,
+                        assignment.line,
+                        &assignment.text,
+                        assignment.stanza,
+                    )
+                });
+            }
+        }
+    }
+    // netplan: it regenerates networkd's files, whichever unit runs.
+    for name in list_dir(root, "/etc/netplan", findings) {
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        let file = format!("/etc/netplan/{name}");
+        let Some(text) = read_text(root, &file, findings) else {
+            continue;
+        };
+        match netplan::addresses(&text) {
+            Ok(found) => {
+                for address in found.iter().filter(|a| !a.deprecated) {
+                    let Some(interface) = kernel
+                        .interfaces
+                        .iter()
+                        .find(|i| i.name == address.ifname.as_bytes())
+                    else {
+                        continue;
+                    };
+                    if deprecates(interface.ifindex, address.address) {
+                        findings.push(words::netplan(
+                            &interface.name,
+                            &file,
+                            address.line,
+                            address.indent,
+                            &address.value,
+                        ));
+                    }
+                }
+            }
+            Err(error) => findings.push(parse_warning(&file, error)),
+        }
+    }
+}
+
+/// The files a `source PATTERN` (a path, or a `*` in its last part) or `source-directory DIR`
+/// line names; relative ones are under /etc/network.
+fn sourced(
+    root: &Path,
+    directory: bool,
+    pattern: &str,
+    findings: &mut Vec<Finding>,
+) -> Vec<String> {
+    let pattern = if pattern.starts_with('/') {
+        pattern.to_string()
+    } else {
+        format!("/etc/network/{pattern}")
+    };
+    let (dir, last) = if directory {
+        (pattern.trim_end_matches('/'), "*")
+    } else {
+        match pattern.rsplit_once('/') {
+            Some((dir, last)) if last.contains('*') => (dir, last),
+            _ => return vec![pattern],
+        }
+    };
+    let (prefix, suffix) = last.split_once('*').unwrap_or((last, ""));
+    list_dir(root, dir, findings)
+        .into_iter()
+        .filter(|name| {
+            name.starts_with(prefix)
+                && name.ends_with(suffix)
+                && (!directory
+                    || name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        })
+        .map(|name| format!("{dir}/{name}"))
+        .collect()
+}
+
+/// `use_tempaddr` on interfaces where a kept address is a SLAAC one.
+fn privacy(
+    kernel: &Kernel,
+    deprecated: &[Address],
+    only: Option<&[u32]>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut seen: Vec<u32> = Vec::new();
+    for address in &kernel.addresses {
+        let slaac = address.manages_temporaries() || address.lifetimes_from_router();
+        if !address.is_global_ipv6()
+            || !slaac
+            || address.is_temporary()
+            || deprecated.iter().any(|d| d.local == address.local)
+            || only.is_some_and(|only| !only.contains(&address.ifindex))
+            || seen.contains(&address.ifindex)
+        {
+            continue;
+        }
+        seen.push(address.ifindex);
+        let ifname = name_of(&kernel.interfaces, address.ifindex);
+        match read_use_tempaddr(&ifname) {
+            Some(value) if value >= 1 => {
+                findings.push(words::privacy_addresses(&ifname, value, address.local))
+            }
+            Some(_) => {}
+            None => findings.push(words::unreadable(
+                &format!(
+                    "/proc/sys/net/ipv6/conf/{}/use_tempaddr",
+                    String::from_utf8_lossy(&ifname)
+                ),
+                "cannot be read".into(),
+            )),
+        }
+    }
+}
+
+/// The global destination asked through each default route.
+const DEFAULT_PROBE: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 1));
+
+pub fn run(args: &Args, ctx: &mut Context, read_policy: ReadPolicy) -> Result<Outcome, Failure> {
+    let interfaces =
+        read_interfaces(&mut ctx.conn).map_err(Failure::request("reading interfaces"))?;
+    let addresses = read_addresses(&mut ctx.conn, Family::Inet6, |_| true)
+        .map_err(Failure::request("reading addresses"))?;
+    let only = selected_interfaces(&interfaces, &args.devs).map_err(Failure::InterfaceNotFound)?;
+    let kernel = Kernel {
+        interfaces,
+        addresses,
+    };
+    let mut findings = Vec::new();
+    let netns = ctx.globals.netns.clone();
+    let deprecated = host_findings(
+        Path::new("/"),
+        read_policy,
+        netns.as_ref(),
+        &kernel,
+        only.as_deref(),
+        &mut findings,
+    );
+    // The kernel's source now, through each default route unless --probe names destinations.
+    let mut probes: Vec<(IpAddr, Option<u32>)> = args.probes.iter().map(|&d| (d, None)).collect();
+    if probes.is_empty() {
+        let routes =
+            read_ipv6_prefix_routes(&mut ctx.conn).map_err(Failure::request("reading routes"))?;
+        for (oif, _, _) in routes.into_iter().filter(|(_, _, len)| *len == 0) {
+            if only.as_deref().is_none_or(|only| only.contains(&oif))
+                && !probes.contains(&(DEFAULT_PROBE, Some(oif)))
+            {
+                probes.push((DEFAULT_PROBE, Some(oif)));
+            }
+        }
+    }
+    let has_policy = !findings.iter().any(|f| f.code == "no-unit");
+    for (destination, oif) in probes {
+        let flow = Flow { oif, ..Flow::UDP };
+        let answer = super::which::probe_answer(ctx, destination, &flow, false)?;
+        let source = answer.and_then(|a| a.source);
+        let ifname = answer
+            .and_then(|a| a.oif)
+            .map(|i| name_of(&kernel.interfaces, i));
+        let kept =
+            has_policy.then(|| !source.is_some_and(|s| deprecated.iter().any(|d| d.local == s)));
+        findings.push(words::source(
+            ifname.as_deref(),
+            destination,
+            oif.is_some(),
+            source,
+            kept,
+        ));
+    }
+    if ctx.globals.json {
+        ctx.out.line(&words::json(&findings));
+    } else {
+        for line in words::text(&findings) {
+            ctx.out.line(&line);
+        }
+    }
+    Ok(if findings.iter().any(|f| f.level == Level::Problem) {
+        Outcome::ProblemFound
+    } else {
+        Outcome::Done
+    })
+}

@@ -1,0 +1,441 @@
+//! `doctor`'s words: each finding's message and fix, in text and in JSON
+//! (`{"findings":[{"level","code","ifname","message","fix"}]}`, null where a field does not
+//! apply). One constructor per code, so the codes the man page documents are all here.
+
+use std::net::IpAddr;
+
+use super::{json, shell_word};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Problem,
+    Warning,
+    Ok,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Problem => "problem",
+            Level::Warning => "warning",
+            Level::Ok => "ok",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub level: Level,
+    pub code: &'static str,
+    pub ifname: Option<Vec<u8>>,
+    pub message: String,
+    /// The command or file snippet that cures it; several lines when it needs them.
+    pub fix: Option<String>,
+}
+
+fn finding(
+    level: Level,
+    code: &'static str,
+    ifname: Option<&[u8]>,
+    message: String,
+    fix: Option<String>,
+) -> Finding {
+    Finding {
+        level,
+        code,
+        ifname: ifname.map(<[u8]>::to_vec),
+        message,
+        fix,
+    }
+}
+
+/// The commands that (re)write a unit with `nlsel unit` and start it: `words` are its
+/// ExecStart's arguments, global options first.
+fn unit_commands(words: &[String], name: &str, path: &str) -> String {
+    let command = words
+        .iter()
+        .position(|w| w == "deprecate" || w == "prefer")
+        .unwrap_or(0);
+    let quoted: Vec<String> = words.iter().map(|w| shell_word(w.as_bytes())).collect();
+    let (globals, command) = quoted.split_at(command);
+    let mut line = String::from("nlsel ");
+    for word in globals {
+        line.push_str(word);
+        line.push(' ');
+    }
+    format!(
+        "{line}unit {} > {path}\nsystemctl daemon-reload\nsystemctl reenable {name}\n\
+         systemctl restart {name}",
+        command.join(" ")
+    )
+}
+
+pub fn no_unit() -> Finding {
+    finding(
+        Level::Problem,
+        "no-unit",
+        None,
+        "no systemd unit runs `nlsel deprecate` or `nlsel prefer`: nothing applies the choice \
+         at boot"
+            .into(),
+        Some(
+            "nlsel unit deprecate --except ADDRESS-TO-KEEP > /etc/systemd/system/nlsel.service\n\
+             systemctl enable --now nlsel.service"
+                .into(),
+        ),
+    )
+}
+
+pub fn unit_disabled(name: &str) -> Finding {
+    finding(
+        Level::Problem,
+        "unit-disabled",
+        None,
+        format!("{name} runs nlsel but is not enabled: it does not run at boot"),
+        Some(format!("systemctl enable {name}")),
+    )
+}
+
+/// `why`: what the unit lacks, from [`too_late_reason`]'s words.
+pub fn unit_too_late(name: &str, path: &str, why: &str, words: &[String]) -> Finding {
+    finding(
+        Level::Problem,
+        "unit-too-late",
+        None,
+        format!(
+            "{name} is not done before network-online.target ({why}): services that wait \
+             for the network can start with the old source"
+        ),
+        Some(unit_commands(words, name, path)),
+    )
+}
+
+/// What a unit lacks to be done before network-online.target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TooLate {
+    NotBefore,
+    AfterOnline,
+    NotAfter(&'static str),
+    /// The type that is needed: `oneshot`, or `notify` for `--watch`.
+    Type(&'static str),
+}
+
+pub fn too_late_reason(reason: &TooLate) -> String {
+    match reason {
+        TooLate::NotBefore => "no Before=network-online.target".into(),
+        TooLate::AfterOnline => "it is After=network-online.target".into(),
+        TooLate::NotAfter(manager) => format!("not After={manager}, which adds addresses here"),
+        TooLate::Type(wanted) => format!("not Type={wanted}, so systemd does not wait for it"),
+    }
+}
+
+/// `why`: the failure's own line, or `None` when the policy would change addresses.
+pub fn not_applied(name: &str, changes: usize, why: Option<String>) -> Finding {
+    let message = match why {
+        Some(why) => format!("{name}'s command fails now: {why}"),
+        None => {
+            format!("{name}'s policy is not applied: it would change {changes} address(es) now")
+        }
+    };
+    finding(
+        Level::Problem,
+        "not-applied",
+        None,
+        message,
+        Some(format!("systemctl restart {name}\njournalctl -u {name}")),
+    )
+}
+
+/// systemd-networkd assigns `addresses` (as its file writes them) preferred.
+pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[String]) -> Finding {
+    let mut fix = format!("append to {file}:");
+    for value in addresses {
+        fix.push_str(&format!(
+            "\n[Address]\nAddress={value}\nPreferredLifetime=0"
+        ));
+    }
+    fix.push_str("\nnetworkctl reload");
+    finding(
+        Level::Problem,
+        "undone-by-networkd",
+        Some(ifname),
+        format!(
+            "systemd-networkd assigns {} preferred ({file}), and `networkctl reconfigure` \
+             or `reload` makes it preferred again after the oneshot unit ran (or use the \
+             --watch unit)",
+            addresses.join(" ")
+        ),
+        Some(fix),
+    )
+}
+
+/// ifupdown adds `address` preferred on `line` of `file`.
+pub fn undone_by_ifupdown(
+    ifname: &[u8],
+    address: IpAddr,
+    file: &str,
+    line: usize,
+    text: &str,
+    stanza: bool,
+) -> Finding {
+    let fix = if stanza {
+        format!("in {file}, add to the stanza of line {line}:\n    preferred-lifetime 0")
+    } else {
+        format!("in {file}, write line {line} as:\n    {text} preferred_lft 0")
+    };
+    finding(
+        Level::Problem,
+        "undone-by-ifupdown",
+        Some(ifname),
+        format!(
+            "ifupdown adds {address} preferred ({file} line {line}), and the unit does not run \
+             again after `systemctl restart networking`"
+        ),
+        Some(fix),
+    )
+}
+
+/// The same, where the file is generated: the fix is a unit that re-runs with networking.
+pub fn undone_by_generated_ifupdown(
+    ifname: &[u8],
+    address: IpAddr,
+    file: &str,
+    name: &str,
+    path: &str,
+    words: &[String],
+) -> Finding {
+    finding(
+        Level::Problem,
+        "undone-by-ifupdown",
+        Some(ifname),
+        format!(
+            "ifupdown adds {address} preferred and {file} is generated (an edit is lost at \
+             boot); the unit does not run again after `systemctl restart networking`: use the \
+             oneshot `nlsel unit` prints, which does"
+        ),
+        Some(unit_commands(words, name, path)),
+    )
+}
+
+pub fn undone_by_networkmanager(
+    ifname: &[u8],
+    name: &str,
+    path: &str,
+    words: &[String],
+) -> Finding {
+    let mut watch = words.to_vec();
+    watch.push("--watch".into());
+    finding(
+        Level::Problem,
+        "undone-by-networkmanager",
+        Some(ifname),
+        format!(
+            "NetworkManager manages this device and re-applies its addresses; {name} is a \
+             oneshot: use the --watch unit"
+        ),
+        Some(unit_commands(&watch, name, path)),
+    )
+}
+
+pub fn netplan(ifname: &[u8], file: &str, line: usize, indent: usize, value: &str) -> Finding {
+    let pad = " ".repeat(indent);
+    finding(
+        Level::Problem,
+        "netplan",
+        Some(ifname),
+        format!(
+            "{file} line {line} gives {value} without `lifetime: 0`: `netplan apply` makes it \
+             preferred again"
+        ),
+        Some(format!(
+            "in {file}, write line {line} as:\n{pad}- \"{value}\":\n{pad}    lifetime: 0\nnetplan apply"
+        )),
+    )
+}
+
+/// `use_tempaddr` is `value` (1 or more) on an interface where `address` is kept.
+pub fn privacy_addresses(ifname: &[u8], value: i32, address: IpAddr) -> Finding {
+    let name = shell_word(ifname);
+    let (level, effect) = if value >= 2 {
+        (
+            Level::Problem,
+            "the kernel prefers its temporary addresses over it",
+        )
+    } else {
+        (
+            Level::Warning,
+            "the kernel makes temporary addresses beside it, which applications asking for them use",
+        )
+    };
+    finding(
+        level,
+        "privacy-addresses",
+        Some(ifname),
+        format!("use_tempaddr is {value} and {address} is a kept SLAAC address: {effect}"),
+        Some(format!(
+            "sysctl -w net.ipv6.conf.{name}.use_tempaddr=0\n\
+             echo net.ipv6.conf.{name}.use_tempaddr=0 > /etc/sysctl.d/60-nlsel-{name}.conf"
+        )),
+    )
+}
+
+/// The kernel's source for `destination` now; `kept`: whether the policy keeps it (`None`
+/// without a policy).
+pub fn source(
+    ifname: Option<&[u8]>,
+    destination: IpAddr,
+    default_route: bool,
+    source: Option<IpAddr>,
+    kept: Option<bool>,
+) -> Finding {
+    let via = if default_route {
+        " (through the default route)"
+    } else {
+        ""
+    };
+    let (level, message) = match (source, kept) {
+        (None, _) => (
+            Level::Warning,
+            format!("{destination}{via}: no route or no source"),
+        ),
+        (Some(source), Some(false)) => (
+            Level::Problem,
+            format!(
+                "{destination}{via}: the kernel's source is {source}, which the policy deprecates"
+            ),
+        ),
+        (Some(source), Some(true)) => (
+            Level::Ok,
+            format!("{destination}{via}: the kernel's source is {source}, which the policy keeps"),
+        ),
+        (Some(source), None) => (
+            Level::Ok,
+            format!(
+                "{destination}{via}: the kernel's source is {source} (no unit's policy to compare)"
+            ),
+        ),
+    };
+    finding(level, "source", ifname, message, None)
+}
+
+/// A file that could not be read or parsed: never an `ok` about it.
+pub fn unreadable(file: &str, why: String) -> Finding {
+    finding(
+        Level::Warning,
+        "unreadable",
+        None,
+        format!("{file}: {why}; what it says was not checked"),
+        None,
+    )
+}
+
+pub fn parse_error(what: &str, line: usize) -> String {
+    format!("line {line}: expected {what}")
+}
+
+/// The findings as text: `LEVEL CODE [IFNAME]: MESSAGE`, the fix below, and a tally.
+pub fn text(findings: &[Finding]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut problems = 0usize;
+    for finding in findings {
+        problems += usize::from(finding.level == Level::Problem);
+        let ifname = finding
+            .ifname
+            .as_deref()
+            .map(|name| format!(" {}", String::from_utf8_lossy(name)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} {}{ifname}: {}",
+            finding.level.name(),
+            finding.code,
+            finding.message
+        ));
+        for (i, line) in finding.fix.iter().flat_map(|fix| fix.lines()).enumerate() {
+            let lead = if i == 0 { "  fix: " } else { "       " };
+            lines.push(format!("{lead}{line}"));
+        }
+    }
+    lines.push(format!("{problems} problem(s)"));
+    lines
+}
+
+pub fn json(findings: &[Finding]) -> String {
+    let items: Vec<String> = findings
+        .iter()
+        .map(|finding| {
+            let mut item = String::new();
+            let mut object = json::Object::begin(&mut item);
+            object
+                .string("level", finding.level.name())
+                .string("code", finding.code);
+            match &finding.ifname {
+                Some(name) => object.string("ifname", name),
+                None => object.raw("ifname", "null"),
+            };
+            object.string("message", &finding.message);
+            match &finding.fix {
+                Some(fix) => object.string("fix", fix),
+                None => object.raw("fix", "null"),
+            };
+            object.end();
+            item
+        })
+        .collect();
+    format!("{{\"findings\":{}}}", json::array(&items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_the_five_keys_with_nulls() {
+        let findings = [
+            no_unit(),
+            source(
+                Some(b"venet0"),
+                "2000::1".parse().unwrap(),
+                true,
+                None,
+                None,
+            ),
+        ];
+        let value: serde_json::Value = serde_json::from_str(&json(&findings)).unwrap();
+        let list = value["findings"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        for item in list {
+            let keys: Vec<&String> = item.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 5, "{item}");
+            for key in ["level", "code", "ifname", "message", "fix"] {
+                assert!(item.get(key).is_some(), "{key} in {item}");
+            }
+        }
+        assert_eq!(list[0]["level"], "problem");
+        assert_eq!(list[0]["code"], "no-unit");
+        assert!(list[0]["ifname"].is_null());
+        assert_eq!(list[1]["ifname"], "venet0");
+        assert!(list[1]["fix"].is_null());
+    }
+
+    #[test]
+    fn unit_commands_put_global_options_before_unit() {
+        let words: Vec<String> = ["-n", "vps", "deprecate", "--except", "::2"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            unit_commands(&words, "nlsel.service", "/etc/systemd/system/nlsel.service"),
+            "nlsel -n vps unit deprecate --except '::2' > /etc/systemd/system/nlsel.service\n\
+             systemctl daemon-reload\nsystemctl reenable nlsel.service\n\
+             systemctl restart nlsel.service"
+        );
+        let text = text(&[unit_disabled("x.service")]);
+        assert_eq!(
+            text,
+            [
+                "problem unit-disabled: x.service runs nlsel but is not enabled: it does not run at boot",
+                "  fix: systemctl enable x.service",
+                "1 problem(s)"
+            ]
+        );
+    }
+}
