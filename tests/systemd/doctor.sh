@@ -6,8 +6,7 @@
 #       no unit at all -> no-unit; nlsel's unit as main c620eee wrote it -> unit-too-late;
 #       this nlsel's unit, enabled and applied -> no problem, exit 0; that unit disabled ->
 #       unit-disabled; ::beef preferred again -> not-applied (and the source a problem);
-#       malformed and unreadable unit and interfaces files -> a warning naming each; a usage
-#       error -> 2; use_tempaddr=2 with a SLAAC address the policy keeps (RAs from a router
+#       malformed and unreadable units -> a warning naming each; a usage error -> 2; use_tempaddr=2 with a SLAAC address the policy keeps (RAs from a router
 #       namespace, tests/ra_sender.py) -> privacy-addresses;
 #   D2. systemd-networkd with Address= lines for both and the oneshot -> undone-by-networkd;
 #       the printed snippet appended to the file it names, `networkctl reload` and
@@ -16,7 +15,8 @@
 #   D3. Debian's ifupdown with the OpenVZ "auto-generated" header and a oneshot without
 #       PartOf= -> undone-by-ifupdown giving the unit; without the header, the printed up line
 #       replaces the file's and `systemctl restart networking` leaves ::beef deprecated; with
-#       it, the printed unit commands run and a restart deprecates ::beef again;
+#       it, the printed unit commands run and a restart deprecates ::beef again; malformed and
+#       unreadable interfaces files (the main one, sourced ones) -> a warning naming each;
 #   D4. netplan (netplan.io rendering to networkd) listing both -> netplan; the printed YAML
 #       applied with `netplan apply` keeps ::beef deprecated.
 # Every doctor run is `-j`: its output must have exactly the documented keys
@@ -310,7 +310,8 @@ checked_doctor "restarted"
 check "restarted: no problem, exit 0" no_problem
 
 # A unit whose ExecStart cannot be split (an open quote), one whose nlsel arguments do not
-# parse, one only root can read, and the same for the interfaces files.
+# parse, one only root can read. (The interfaces files' turn is in D3: with this unit's
+# PartOf=networking.service, doctor has no reason to read them.)
 printf '[Service]\nType=oneshot\nExecStart=%s deprecate --except "::2\n' "$N" \
   >"$root/etc/systemd/system/nlsel-quote.service"
 printf '[Service]\nType=oneshot\nExecStart=%s deprecate --bogus ::2\n' "$N" \
@@ -318,23 +319,15 @@ printf '[Service]\nType=oneshot\nExecStart=%s deprecate --bogus ::2\n' "$N" \
 printf '[Service]\nType=oneshot\nExecStart=%s deprecate --except ::2\n' "$N" \
   >"$root/etc/systemd/system/nlsel-secret.service"
 chmod 0600 "$root/etc/systemd/system/nlsel-secret.service"
-mkdir -p "$root/etc/network/interfaces.d"
-printf '    address 2001:db8::5\niface\n' >"$root/etc/network/interfaces.d/broken"
-printf 'auto lo\niface lo inet loopback\n' >"$root/etc/network/interfaces.d/secret"
-chmod 0600 "$root/etc/network/interfaces.d/secret"
-checked_doctor "malformed files"
-check "malformed files: a warning names the unit with an open quote" \
+checked_doctor "malformed units"
+check "malformed units: a warning names the unit with an open quote" \
   warning_names /etc/systemd/system/nlsel-quote.service
-check "malformed files: a warning names the unit with unknown nlsel arguments" \
-  warning_names /etc/systemd/system/nlsel-bogus.service
-check "malformed files: a warning names the malformed interfaces file" \
-  warning_names /etc/network/interfaces.d/broken
-checked_doctor "unreadable files" nobody
-check "unreadable files: a warning names the unit nobody can read" \
+check "malformed units: a finding, not ok, names the unit whose nlsel arguments do not parse" \
+  jqd 'any(.findings[]; .level != "ok" and ((.message + (.fix // "")) | contains("nlsel-bogus.service")))'
+checked_doctor "unreadable unit" nobody
+check "unreadable unit: a warning names the unit nobody can read" \
   warning_names /etc/systemd/system/nlsel-secret.service
-check "unreadable files: a warning names the interfaces file nobody can read" \
-  warning_names /etc/network/interfaces.d/secret
-rm "$root/etc/systemd/system/nlsel-"{quote,bogus,secret}.service "$root/etc/network/interfaces.d/"{broken,secret}
+rm "$root/etc/systemd/system/nlsel-"{quote,bogus,secret}.service
 
 status=0
 in_ct $N doctor --bogus >/dev/null 2>&1 || status=$?
@@ -442,6 +435,25 @@ check "ifupdown, generated: it says the file is generated" \
   eval 'message_of undone-by-ifupdown | grep -qi generated || fix_of undone-by-ifupdown | grep -qi generated'
 check "ifupdown, generated: the fix is the unit, not an edit of the file" \
   eval 'fix_has undone-by-ifupdown "nlsel unit" && ! fix_of undone-by-ifupdown | grep -q "preferred_lft 0"'
+# Malformed and unreadable interfaces files: an option outside any stanza in the main file;
+# a file it sources with the same; a sourced file only root can read (doctor run as nobody).
+cp "$root/etc/network/interfaces" "$tmp/interfaces"
+{ printf '    address 2001:db8::5\n'; cat "$tmp/interfaces"; } >"$root/etc/network/interfaces"
+checked_doctor "malformed interfaces"
+check "malformed interfaces: a warning names /etc/network/interfaces" warning_names /etc/network/interfaces
+{ cat "$tmp/interfaces"; echo "source /etc/network/interfaces.d/*"; } >"$root/etc/network/interfaces"
+mkdir -p "$root/etc/network/interfaces.d"
+printf 'iface\n' >"$root/etc/network/interfaces.d/broken"
+printf 'auto lo\n' >"$root/etc/network/interfaces.d/secret"
+chmod 0600 "$root/etc/network/interfaces.d/secret"
+checked_doctor "malformed sourced file"
+check "malformed sourced file: a warning names it" warning_names /etc/network/interfaces.d/broken
+checked_doctor "unreadable sourced file" nobody
+check "unreadable sourced file: a warning names it" warning_names /etc/network/interfaces.d/secret
+check "unreadable sourced file: undone-by-ifupdown still found" has problem undone-by-ifupdown venet0
+rm "$root/etc/network/interfaces.d/"{broken,secret}
+cp "$tmp/interfaces" "$root/etc/network/interfaces"
+
 in_ct systemctl restart networking.service
 check "ifupdown: a restart does leave ::beef preferred (the test sees it)" eventually is_preferred_forever "$HIDE"
 in_ct systemctl restart nlsel.service
