@@ -146,8 +146,7 @@ write_unit() { # write_unit NAME NLSEL-ARGS...: `nlsel ARGS` run inside, into /e
 ROOT_PACKAGES=systemd,systemd-sysv,dbus,iproute2,ifupdown,jq,python3,netplan.io
 
 # A minimal Debian in $root with $bin at /usr/local/bin/nlsel. NLSEL_SYSTEMD_ROOT=DIR copies a
-# root built before with these packages instead (for running a script again by hand; CI
-# builds it every time).
+# root that tests/systemd/root.sh built instead (.ci/run builds one per run for both scripts).
 build_root() {
   if [ -n "${NLSEL_SYSTEMD_ROOT:-}" ]; then
     echo "== copying the root $NLSEL_SYSTEMD_ROOT"
