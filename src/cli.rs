@@ -539,6 +539,42 @@ mod tests {
         assert_eq!(args.words, ["deprecate", "--except", "::2", "--watch"]);
     }
 
+    /// `doctor` reads a unit's ExecStart arguments with this very parser.
+    #[test]
+    fn read_policy_reads_a_units_arguments_like_the_command_line() {
+        let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let Ok(Some((netns, Policy::Deprecate(args)))) = read_policy(&words(&[
+            "-n",
+            "vps",
+            "deprecate",
+            "--except",
+            "::2",
+            "--watch",
+        ])) else {
+            panic!("not a deprecate policy");
+        };
+        assert_eq!(netns.as_deref(), Some(std::ffi::OsStr::new("vps")));
+        assert!(args.watch);
+        assert!(matches!(
+            read_policy(&words(&["prefer", "2001:db8::2"])),
+            Ok(Some((None, Policy::Prefer(_))))
+        ));
+        assert!(matches!(read_policy(&words(&["show"])), Ok(None)));
+        assert!(matches!(
+            read_policy(&words(&["deprecate", "--help"])),
+            Ok(None)
+        ));
+        let failure = read_policy(&words(&["deprecate", "--except", "zzz"])).err();
+        assert_eq!(failure.map(|f| f.exit_code()), Some(2));
+        let (_, command) = accepted(&["-j", "doctor", "--dev", "e0", "--probe", "::9"]);
+        let Command::Kernel(KernelCommand::Doctor(args)) = command else {
+            panic!("not doctor");
+        };
+        assert_eq!((args.devs.len(), args.probes.len()), (1, 1));
+        rejected(&["doctor", "--probe", "zzz"], &["\"zzz\""]);
+        rejected(&["doctor", "extra"], &["\"extra\""]);
+    }
+
     #[test]
     fn help_and_version_are_not_failures() {
         for words in [

@@ -37,8 +37,8 @@ Check that the choice of source address survives this host, and print the fix fo
 does not. Reads the systemd units that run `nlsel deprecate` or `nlsel prefer` (their
 policy, order and whether they are enabled), the other programs that manage the same
 addresses (systemd-networkd, ifupdown, NetworkManager, netplan), use_tempaddr, and the
-source the kernel uses now. Changes nothing; needs no privileges where the files are
-readable, and says which it could not read.
+source the kernel uses now; with -n NETNS, the units that run `nlsel -n NETNS`. Changes
+nothing; needs no privileges where the files are readable, and says which it could not read.
 
 Each finding: a level (problem, warning, ok), a code, the interface, a message and a fix.
 Codes: no-unit, unit-disabled, unit-too-late, not-applied, undone-by-networkd,
@@ -668,4 +668,377 @@ pub fn run(args: &Args, ctx: &mut Context, read_policy: ReadPolicy) -> Result<Ou
     } else {
         Outcome::Done
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! `host_findings` over temporary file trees and a made-up kernel state: the seed's host,
+    //! the units of three generations, and each manager's files.
+
+    use super::*;
+    use crate::context::Globals;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// What cli's `read_policy` does, minus the global options (cli.rs tests that one).
+    fn read_policy(words: &[String]) -> Result<Option<(Option<OsString>, Policy)>, Failure> {
+        let (command, rest) = words.split_first().expect("a command");
+        let mut parser = lexopt::Parser::from_args(rest.iter().map(OsString::from));
+        Ok(match command.as_str() {
+            "deprecate" => Some((
+                None,
+                Policy::Deprecate(super::super::deprecate::parse(&mut parser)?),
+            )),
+            "prefer" => Some((
+                None,
+                Policy::Prefer(super::super::prefer::parse(&mut parser)?),
+            )),
+            _ => None,
+        })
+    }
+
+    static TREES: AtomicUsize = AtomicUsize::new(0);
+
+    /// A fresh directory tree with `files` (path, content) in it, removed on drop.
+    struct Tree(PathBuf);
+
+    impl Tree {
+        fn new(files: &[(&str, &str)]) -> Tree {
+            let dir = std::env::temp_dir().join(format!(
+                "nlsel-doctor-{}-{}",
+                std::process::id(),
+                TREES.fetch_add(1, Ordering::Relaxed)
+            ));
+            let tree = Tree(dir);
+            for (path, content) in files {
+                tree.write(path, content);
+            }
+            tree
+        }
+
+        fn write(&self, path: &str, content: &str) {
+            let path = under(&self.0, path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+
+        /// `systemctl enable`: the link in multi-user.target.wants.
+        fn enable(&self, name: &str) {
+            let dir = under(&self.0, "/etc/systemd/system/multi-user.target.wants");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(format!("/etc/systemd/system/{name}"), dir.join(name))
+                .unwrap();
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const SEED_2: &str = "2001:db8:f1c1:8454:964::2";
+    const SEED_BEEF: &str = "2001:db8:f1c1:8454:964::beef";
+
+    /// venet0 (ifindex 2) with the seed's two addresses; `beef_deprecated` as nlsel leaves it.
+    fn seed_kernel(beef_deprecated: bool) -> Kernel {
+        let seed = |text| Address {
+            prefixlen: 80,
+            ..Address::for_test(text)
+        };
+        let mut beef = seed(SEED_BEEF);
+        if beef_deprecated {
+            beef.preferred_lft = 0;
+        }
+        Kernel {
+            interfaces: vec![Interface {
+                ifindex: 2,
+                name: b"venet0".to_vec(),
+            }],
+            addresses: vec![seed(SEED_2), beef],
+        }
+    }
+
+    /// The unit `nlsel unit deprecate --except ::2 [--watch]` prints now.
+    fn current_unit(watch: bool) -> String {
+        let mut words: Vec<String> = ["deprecate", "--except", "::2"].map(String::from).to_vec();
+        if watch {
+            words.push("--watch".into());
+        }
+        let args = super::super::unit::Args { words, watch };
+        super::super::unit::render(&args, &Globals::default(), "/usr/local/bin/nlsel").unwrap()
+    }
+
+    /// The unit main c620eee printed (`git show c620eee:src/cmd/unit.rs`), trimmed to the
+    /// keys doctor reads.
+    const C620EEE_UNIT: &str = "\
+[Unit]
+Description=Choose the IPv6 source address: nlsel deprecate --except ::2
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/bin/nlsel deprecate --except ::2
+
+[Install]
+WantedBy=multi-user.target
+";
+
+    /// The seed recipe's own unit (/work/shared/seeds/000_551469b0a30cf408.txt).
+    const SEED_UNIT: &str = "\
+[Unit]
+Description=Change preferred_lft
+Documentation=https://yoursunny.com/t/2020/preferred-lft-vz7/
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Environment=\"IFACE=venet0\"
+Type=oneshot
+ExecStart=/usr/local/bin/network-preferredlft.sh
+
+[Install]
+WantedBy=multi-user.target
+";
+
+    const SEED_INTERFACES: &str = "\
+# This configuration file is auto-generated.
+# WARNING: Do not edit this file, otherwise your changes will be lost.
+# Please edit template /etc/network/interfaces.template instead.
+auto lo
+iface lo inet loopback
+auto venet0
+iface venet0 inet6 static
+    address ::2
+    netmask 128
+    up ip -6 r a default dev venet0
+    up ip addr add 2001:db8:f1c1:8454:0964::2/80 dev venet0
+    up ip addr add 2001:db8:f1c1:8454:0964::beef/80 dev venet0
+";
+
+    const UNIT: &str = "/etc/systemd/system/nlsel.service";
+
+    fn findings_of(tree: &Tree, kernel: &Kernel) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        host_findings(&tree.0, read_policy, None, kernel, None, &mut findings);
+        findings
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<(&'static str, Level)> {
+        findings.iter().map(|f| (f.code, f.level)).collect()
+    }
+
+    #[test]
+    fn the_seed_host_with_each_generation_of_unit() {
+        let networking = ("/lib/systemd/system/networking.service", "[Unit]\n");
+        let interfaces = ("/etc/network/interfaces", SEED_INTERFACES);
+        // The seed's own unit does not run nlsel.
+        let tree = Tree::new(&[
+            networking,
+            interfaces,
+            (
+                "/etc/systemd/system/network-preferredlft.service",
+                SEED_UNIT,
+            ),
+        ]);
+        assert_eq!(
+            codes(&findings_of(&tree, &seed_kernel(true))),
+            [("no-unit", Level::Problem)]
+        );
+        // c620eee's unit: too late, and not run again after `systemctl restart networking`
+        // on a generated interfaces file.
+        let tree = Tree::new(&[networking, interfaces, (UNIT, C620EEE_UNIT)]);
+        tree.enable("nlsel.service");
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert_eq!(
+            codes(&findings),
+            [
+                ("unit-too-late", Level::Problem),
+                ("undone-by-ifupdown", Level::Problem)
+            ],
+            "{findings:#?}"
+        );
+        assert!(
+            findings[0]
+                .message
+                .contains("no Before=network-online.target")
+        );
+        let fix = findings[0].fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with(&format!("nlsel unit deprecate --except '::2' > {UNIT}\n")),
+            "{fix}"
+        );
+        assert!(
+            findings[1].message.contains("generated"),
+            "{:?}",
+            findings[1]
+        );
+        assert_eq!(findings[1].ifname.as_deref(), Some(&b"venet0"[..]));
+        // This turn's unit: nothing to report.
+        let tree = Tree::new(&[networking, interfaces, (UNIT, &current_unit(false))]);
+        tree.enable("nlsel.service");
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert!(findings.is_empty(), "{findings:#?}");
+        // ... unless it is disabled, or its policy is not applied.
+        let tree = Tree::new(&[networking, interfaces, (UNIT, &current_unit(false))]);
+        assert_eq!(
+            codes(&findings_of(&tree, &seed_kernel(false))),
+            [
+                ("unit-disabled", Level::Problem),
+                ("not-applied", Level::Problem)
+            ]
+        );
+    }
+
+    #[test]
+    fn unit_order_rules() {
+        let installed = vec!["networking.service".to_string()];
+        let unit = |text: &str| hostfiles::unit::parse(text).unwrap();
+        let current = unit(&current_unit(false));
+        assert_eq!(too_late(&current, false, &installed), None);
+        assert_eq!(too_late(&unit(&current_unit(true)), true, &installed), None);
+        assert_eq!(
+            too_late(&current, true, &installed),
+            Some(TooLate::Type("notify"))
+        );
+        assert_eq!(
+            too_late(&unit(C620EEE_UNIT), false, &installed),
+            Some(TooLate::NotBefore)
+        );
+        assert_eq!(
+            too_late(
+                &unit("[Unit]\nBefore=network-online.target\nAfter=network-online.target\n"),
+                false,
+                &installed
+            ),
+            Some(TooLate::AfterOnline)
+        );
+        let text = "[Unit]\nBefore=network-online.target\n[Service]\nType=oneshot\n";
+        assert_eq!(
+            too_late(&unit(text), false, &installed),
+            Some(TooLate::NotAfter("networking.service"))
+        );
+        assert_eq!(too_late(&unit(text), false, &[]), None);
+    }
+
+    #[test]
+    fn networkd_netplan_networkmanager_and_plain_ifupdown() {
+        let network = "/etc/systemd/network/10-venet0.network";
+        let network_text = "[Match]\nName=venet0\n[Network]\nAddress=2001:db8:f1c1:8454:964::2/80\nAddress=2001:db8:f1c1:8454:964::beef/80\n";
+        let link = "ADMIN_STATE=configured\nNETWORK_FILE=/etc/systemd/network/10-venet0.network\n";
+        let tree = Tree::new(&[
+            (UNIT, &current_unit(false)),
+            (network, network_text),
+            ("/run/systemd/netif/links/2", link),
+        ]);
+        tree.enable("nlsel.service");
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert_eq!(codes(&findings), [("undone-by-networkd", Level::Problem)]);
+        let fix = findings[0].fix.as_deref().unwrap();
+        let snippet = format!("append to {network}:\n");
+        assert!(fix.starts_with(&snippet), "{fix}");
+        // The fix applied literally: its lines up to the command appended to the file.
+        let appended: Vec<&str> = fix
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("networkctl"))
+            .collect();
+        assert_eq!(
+            appended,
+            [
+                "[Address]",
+                "Address=2001:db8:f1c1:8454:964::beef/80",
+                "PreferredLifetime=0"
+            ]
+        );
+        tree.write(network, &format!("{network_text}{}\n", appended.join("\n")));
+        assert!(findings_of(&tree, &seed_kernel(true)).is_empty());
+        // The --watch unit sees networkd's resets itself.
+        tree.write(network, network_text);
+        tree.write(UNIT, &current_unit(true));
+        assert!(findings_of(&tree, &seed_kernel(true)).is_empty());
+
+        // NetworkManager, netplan and an interfaces file that is not generated.
+        let tree = Tree::new(&[
+            (
+                UNIT,
+                &current_unit(false).replace("PartOf=networking.service\n", ""),
+            ),
+            ("/run/NetworkManager/devices/2", "[device]\nmanaged=true\n"),
+            (
+                "/etc/netplan/50-venet0.yaml",
+                "network:\n  ethernets:\n    venet0:\n      addresses:\n        - 2001:db8:f1c1:8454:964::beef/80\n",
+            ),
+            ("/etc/network/interfaces", "source interfaces.d/*\n"),
+            (
+                "/etc/network/interfaces.d/venet0",
+                "iface venet0 inet6 static\n  address 2001:db8:f1c1:8454:964::beef/80\n",
+            ),
+        ]);
+        tree.enable("nlsel.service");
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert_eq!(
+            codes(&findings),
+            [
+                ("undone-by-networkmanager", Level::Problem),
+                ("undone-by-ifupdown", Level::Problem),
+                ("netplan", Level::Problem),
+            ],
+            "{findings:#?}"
+        );
+        assert!(findings[0].fix.as_deref().unwrap().contains("--watch > "));
+        assert_eq!(
+            findings[1].fix.as_deref(),
+            Some(
+                "in /etc/network/interfaces.d/venet0, add to the stanza of line 2:\n    preferred-lifetime 0"
+            )
+        );
+        assert_eq!(
+            findings[2].fix.as_deref(),
+            Some(
+                "in /etc/netplan/50-venet0.yaml, write line 5 as:\n        - \"2001:db8:f1c1:8454:964::beef/80\":\n            lifetime: 0\nnetplan apply"
+            )
+        );
+        // The netplan fix applied literally is read as deprecated.
+        let fixed = "network:\n  ethernets:\n    venet0:\n      addresses:\n        - \"2001:db8:f1c1:8454:964::beef/80\":\n            lifetime: 0\n";
+        assert!(netplan::addresses(fixed).unwrap()[0].deprecated);
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_a_warning_naming_it() {
+        let tree = Tree::new(&[
+            (
+                UNIT,
+                "[Service]\nExecStart=/usr/bin/nlsel deprecate \"--except\n",
+            ),
+            ("/etc/systemd/system/other.service", "nlsel\n"),
+        ]);
+        let findings = findings_of(&tree, &seed_kernel(true));
+        let warnings: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.level == Level::Warning)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(warnings.len(), 2, "{findings:#?}");
+        assert!(
+            warnings[0].starts_with("/etc/systemd/system/nlsel.service: line 2"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("/etc/systemd/system/other.service: line 1"),
+            "{warnings:?}"
+        );
+        // Neither counts as a unit that runs nlsel.
+        assert!(codes(&findings).contains(&("no-unit", Level::Problem)));
+        // A usage error in the unit's command is its failure, not a wrong ok.
+        let tree = Tree::new(&[(
+            UNIT,
+            "[Service]\nExecStart=/usr/bin/nlsel deprecate --except zzz\n",
+        )]);
+        tree.enable("nlsel.service");
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert_eq!(codes(&findings), [("not-applied", Level::Problem)]);
+        assert!(findings[0].message.contains("\"zzz\""), "{findings:#?}");
+    }
 }

@@ -92,7 +92,7 @@ assert_seed_deprecated() {
 help_options() {
   local bin=$1 command
   "$bin" --help | options_of nlsel
-  for command in show deprecate prefer undeprecate "addr change" which unit completions; do
+  for command in show deprecate prefer undeprecate "addr change" which doctor unit completions; do
     # shellcheck disable=SC2086 # "addr change" is two words
     "$bin" $command --help | options_of "$command"
   done

@@ -62,7 +62,7 @@ expect() {
 ns=$2
 expect "nlsel dep" deprecate
 expect "nlsel un" undeprecate unit
-expect "nlsel " show addr deprecate prefer undeprecate which unit completions help
+expect "nlsel " show addr deprecate prefer undeprecate which doctor unit completions help
 expect "nlsel -" -n --netns -j --json -q --quiet -h --help -V --version
 expect "nlsel -n $ns show dev " eth7 eth7p lo
 expect "nlsel -n $ns show e" eth7 eth7p
@@ -83,6 +83,8 @@ expect "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect "nlsel unit " deprecate prefer
 expect "nlsel -n $ns unit deprecate --dev " eth7 eth7p lo
 expect "nlsel completions " bash zsh fish
+expect "nlsel -n $ns doctor --dev " eth7 eth7p lo
+expect "nlsel -n $ns doctor --" --dev --probe --help
 expect "nlsel -n $ns which 2001:db8::1 " 
 # Bash splits "2001:db8:1::b" into several COMP_WORDS at ':'; the reply is what follows the
 # last ':'.
@@ -116,6 +118,7 @@ expect_fish "nlsel -n $ns deprecate --dev " eth7 eth7p lo
 expect_fish "nlsel -n $ns prefer 2001" 2001:db8:1::2 2001:db8:1::beef
 expect_fish "nlsel -n $ns addr change 192.0.2.9/24 dev eth7 valid_lft " forever
 expect_fish "nlsel completions " bash zsh fish
+expect_fish "nlsel -n $ns doctor --dev " eth7 eth7p lo
 got=$(fish_complete "nlsel -n $ns deprecate --")
 for option in --except --dev --dry-run --check --watch --help; do
   [[ " $got " == *" $option "* ]] || fail "fish: 'nlsel deprecate --' lacks $option: [$got]"

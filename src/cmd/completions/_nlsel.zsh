@@ -55,6 +55,7 @@ _nlsel() {
     'prefer:make ADDR preferred, deprecate the others on its interface'
     'undeprecate:make deprecated global IPv6 addresses preferred again'
     'which:print the source address the kernel would use for DEST'
+    'doctor:check that the choice survives this host, and print fixes'
     'unit:print a systemd unit that runs deprecate or prefer'
     'completions:print a shell completion script'
     'help:show the help'
@@ -141,6 +142,12 @@ _nlsel() {
       esac ;;
     (which)
       if [[ $PREFIX == -* ]]; then compadd -- --dev --udp --tcp --sport --dport --explain -h --help; else _message 'destination'; fi ;;
+    (doctor)
+      case $prev in
+        (--dev) _nlsel_interfaces ;;
+        (--probe) _message 'destination' ;;
+        (*) compadd -- --dev --probe -h --help ;;
+      esac ;;
     (completions)
       (( $#positional == 0 )) && compadd bash zsh fish ;;
   esac

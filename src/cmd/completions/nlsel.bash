@@ -75,7 +75,7 @@ _nlsel() {
                 if [[ $_nlsel_cur == -* ]]; then
                     _nlsel_reply "-n --netns -j --json -q --quiet -h --help -V --version"
                 else
-                    _nlsel_reply "show addr deprecate prefer undeprecate which unit completions help"
+                    _nlsel_reply "show addr deprecate prefer undeprecate which doctor unit completions help"
                 fi
                 ;;
         esac
@@ -161,6 +161,13 @@ $(_nlsel_interfaces)
             elif [[ $_nlsel_cur == -* ]]; then
                 _nlsel_reply "--dev --udp --tcp --sport --dport --explain -h --help"
             fi
+            ;;
+        doctor)
+            case $prev in
+                --dev) _nlsel_reply "$(_nlsel_interfaces)" ;;
+                --probe) ;;
+                *) _nlsel_reply "--dev --probe -h --help" ;;
+            esac
             ;;
         completions)
             ((${#positional[@]} == 0)) && _nlsel_reply "bash zsh fish"

@@ -82,6 +82,7 @@ complete -c nlsel -n 'test -z (__nlsel_command)' -a deprecate -d 'deprecate addr
 complete -c nlsel -n 'test -z (__nlsel_command)' -a prefer -d 'make ADDR the preferred address'
 complete -c nlsel -n 'test -z (__nlsel_command)' -a undeprecate -d 'make deprecated addresses preferred'
 complete -c nlsel -n 'test -z (__nlsel_command)' -a which -d 'source address for a destination'
+complete -c nlsel -n 'test -z (__nlsel_command)' -a doctor -d 'check that the choice survives this host'
 complete -c nlsel -n 'test -z (__nlsel_command)' -a unit -d 'print a systemd unit'
 complete -c nlsel -n 'test -z (__nlsel_command)' -a completions -d 'print a completion script'
 complete -c nlsel -n 'test -z (__nlsel_command)' -a help -d 'show the help'
@@ -119,3 +120,6 @@ complete -c nlsel -n '__nlsel_at which' -l explain -d 'explain the choice rule b
 complete -c nlsel -n '__nlsel_at which' -l dev -x -a '(__nlsel_interfaces)'
 complete -c nlsel -n '__nlsel_at which' -l udp -l tcp
 complete -c nlsel -n '__nlsel_at which' -l sport -l dport -x
+
+complete -c nlsel -n '__nlsel_at doctor' -l dev -x -a '(__nlsel_interfaces)' -d 'only this interface'
+complete -c nlsel -n '__nlsel_at doctor' -l probe -x -d 'destination whose source to report'
