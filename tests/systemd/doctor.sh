@@ -3,11 +3,12 @@
 # tests/systemd/lib.sh (a minimal Debian booted with systemd-nspawn), four boots:
 #   D1. the seed's host: ifupdown-shaped networking.service (venet0 a tun with ::2, ::beef),
 #       the seed's own unit (After=network-online.target, `ip addr change` via jq) -> no-unit;
-#       no unit at all -> no-unit; nlsel's unit as main c620eee wrote it -> unit-too-late;
-#       this nlsel's unit, enabled and applied -> no problem, exit 0; that unit disabled ->
-#       unit-disabled; ::beef preferred again -> not-applied (and the source a problem);
-#       malformed and unreadable units -> a warning naming each; a usage error -> 2; use_tempaddr=2 with a SLAAC address the policy keeps (RAs from a router
-#       namespace, tests/ra_sender.py) -> privacy-addresses;
+#       no unit at all -> no-unit; nlsel's unit as main c620eee wrote it -> unit-too-late,
+#       whose printed commands write this nlsel's unit: enabled and applied -> no problem,
+#       exit 0; that unit disabled -> unit-disabled; ::beef preferred again -> not-applied
+#       (and the source a problem); malformed and unreadable units -> a warning naming each;
+#       a usage error -> 2; use_tempaddr=2 with a SLAAC address the policy keeps (RAs from a
+#       router namespace, tests/ra_sender.py) -> privacy-addresses;
 #   D2. systemd-networkd with Address= lines for both and the oneshot -> undone-by-networkd;
 #       the printed snippet appended to the file it names, `networkctl reload` and
 #       `networkctl reconfigure`: ::beef never preferred (ip monitor), preferred_life_time 0
@@ -25,6 +26,7 @@
 #
 # Usage: tests/systemd/doctor.sh PATH/TO/nlsel     (as root; .ci/run passes the static build)
 # Needs what tests/systemd/run.sh needs, and jq; skips without them, fails under CI=true.
+# NLSEL_SYSTEMD_ROOT=DIR boots a copy of a root tests/systemd/root.sh built (as .ci/run does).
 set -euo pipefail
 
 bin=${1:?usage: tests/systemd/doctor.sh PATH/TO/nlsel}
@@ -281,8 +283,10 @@ check "c620eee's unit: unit-too-late" has problem unit-too-late
 check "c620eee's unit: the fix regenerates it with nlsel unit" fix_has unit-too-late "nlsel unit"
 check "c620eee's unit: neither no-unit nor not-applied" eval 'lacks no-unit && lacks not-applied'
 
-in_ct systemctl disable --quiet --now nlsel.service
-fresh_unit
+apply_fix unit-too-late # nlsel unit … > the unit's file, daemon-reload, reenable, restart
+check "c620eee's unit, regenerated: Before=network-online.target" \
+  grep -qx 'Before=network-online.target' "$root/etc/systemd/system/nlsel.service"
+fresh_unit # the same unit, applied from ::beef preferred
 check "this unit: applied" is_deprecated "$HIDE"
 checked_doctor "this unit"
 check "this unit: no problem, exit 0" no_problem
