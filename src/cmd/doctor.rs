@@ -168,10 +168,14 @@ fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> 
             return Vec::new();
         }
     };
-    let mut names: Vec<String> = entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort();
+    // Sorted by insertion: a sort function costs the shipped binary 4 KiB.
+    let mut names: Vec<String> = Vec::new();
+    for entry in entries {
+        if let Some(name) = entry.ok().and_then(|e| e.file_name().into_string().ok()) {
+            let (Ok(at) | Err(at)) = names.binary_search(&name);
+            names.insert(at, name);
+        }
+    }
     names
 }
 
@@ -209,7 +213,9 @@ fn find_units(
                     continue;
                 }
             };
-            for exec in &file.exec_start {
+            // The first ExecStart= that runs an nlsel policy is the unit's.
+            let mut file = file;
+            for exec in std::mem::take(&mut file.exec_start) {
                 let Some((exe, args)) = exec.split_first() else {
                     continue;
                 };
@@ -228,12 +234,13 @@ fn find_units(
                     Err(failure) => Err(failure),
                 };
                 units.push(NlselUnit {
-                    name: name.clone(),
-                    path: path.clone(),
-                    file: file.clone(),
+                    name,
+                    path,
+                    file,
                     words: args.to_vec(),
                     policy,
                 });
+                break;
             }
         }
     }
