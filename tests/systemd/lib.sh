@@ -93,6 +93,11 @@ boot() {
   if [ "$state" != running ]; then
     echo "systemd test: the container's system is '$state'" >&2
     nsenter -t "$pid1" -a systemctl --failed --no-pager >&2 || true
+    # Each failed unit's own lines, which are gone once the container stops.
+    local unit
+    for unit in $(nsenter -t "$pid1" -a systemctl --failed --plain --no-legend | awk '{ print $1 }'); do
+      nsenter -t "$pid1" -a journalctl -b -u "$unit" --no-pager -o short-monotonic >&2 || true
+    done
     exit 1
   fi
 }
