@@ -351,7 +351,12 @@ pub fn host_findings(
         let policy = match &unit.policy {
             Ok(policy) => policy,
             Err(failure) => {
-                findings.push(words::not_applied(&unit.name, 0, Some(failure.to_string())));
+                findings.push(words::not_applied(
+                    &unit.name,
+                    &unit.path,
+                    0,
+                    Some(failure.to_string()),
+                ));
                 continue;
             }
         };
@@ -372,12 +377,15 @@ pub fn host_findings(
             Ok(plan) => {
                 let changes = plan.changes().count();
                 if changes > 0 {
-                    findings.push(words::not_applied(&unit.name, changes, None));
+                    findings.push(words::not_applied(&unit.name, &unit.path, changes, None));
                 }
             }
-            Err(failure) => {
-                findings.push(words::not_applied(&unit.name, 0, Some(failure.to_string())))
-            }
+            Err(failure) => findings.push(words::not_applied(
+                &unit.name,
+                &unit.path,
+                0,
+                Some(failure.to_string()),
+            )),
         }
         deprecated.extend(deprecated_by(rule, &kernel.addresses, &kernel.interfaces));
     }
@@ -434,10 +442,10 @@ fn managers(
                 Ok(assigned) => {
                     // Loops, not into_iter().filter().map().collect(): an in-place collect
                     // is a kilobyte of code per use.
-                    let mut preferred: Vec<String> = Vec::new();
+                    let mut preferred = Vec::new();
                     for a in assigned {
                         if !a.deprecated && deprecates(ifindex, a.address) {
-                            preferred.push(a.value);
+                            preferred.push(a);
                         }
                     }
                     if !preferred.is_empty() {
@@ -967,23 +975,22 @@ iface venet0 inet6 static
         let findings = findings_of(&tree, &seed_kernel(true));
         assert_eq!(codes(&findings), [("undone-by-networkd", Level::Problem)]);
         let fix = findings[0].fix.as_deref().unwrap();
-        let snippet = format!("append to {network}:\n");
-        assert!(fix.starts_with(&snippet), "{fix}");
-        // The fix applied literally: its lines up to the command appended to the file.
-        let appended: Vec<&str> = fix
+        assert_eq!(
+            fix,
+            format!(
+                "in {network}, write line 5 as:\n[Address]\nAddress=2001:db8:f1c1:8454:964::beef/80\n\
+                 PreferredLifetime=0\n[Network]\nnetworkctl reload"
+            )
+        );
+        // The fix applied literally: its lines up to the command replace line 5.
+        let replacement: Vec<&str> = fix
             .lines()
             .skip(1)
             .take_while(|l| !l.starts_with("networkctl"))
             .collect();
-        assert_eq!(
-            appended,
-            [
-                "[Address]",
-                "Address=2001:db8:f1c1:8454:964::beef/80",
-                "PreferredLifetime=0"
-            ]
-        );
-        tree.write(network, &format!("{network_text}{}\n", appended.join("\n")));
+        let mut fixed: Vec<&str> = network_text.lines().collect();
+        fixed.splice(4..5, replacement);
+        tree.write(network, &fixed.join("\n"));
         assert!(findings_of(&tree, &seed_kernel(true)).is_empty());
         // The --watch unit sees networkd's resets itself.
         tree.write(network, network_text);
@@ -1070,6 +1077,15 @@ iface venet0 inet6 static
         tree.enable("nlsel.service");
         let findings = findings_of(&tree, &seed_kernel(true));
         assert_eq!(codes(&findings), [("not-applied", Level::Problem)]);
-        assert!(findings[0].message.contains("\"zzz\""), "{findings:#?}");
+        let message = &findings[0].message;
+        assert!(
+            message.starts_with(UNIT) && message.contains("\"zzz\""),
+            "{findings:#?}"
+        );
+        let fix = findings[0].fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with(&format!("correct ExecStart= in {UNIT}")),
+            "{fix}"
+        );
     }
 }

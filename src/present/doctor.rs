@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::{json, shell_word};
+use crate::hostfiles::networkd::{NetworkAddress, Rewrite};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -130,41 +131,60 @@ pub fn too_late_reason(reason: &TooLate) -> String {
     }
 }
 
-/// `why`: the failure's own line, or `None` when the policy would change addresses.
-pub fn not_applied(name: &str, changes: usize, why: Option<String>) -> Finding {
-    let message = match why {
-        Some(why) => format!("{name}'s command fails now: {why}"),
-        None => {
-            format!("{name}'s policy is not applied: it would change {changes} address(es) now")
-        }
+/// `why`: the failure's own line, or `None` when the policy would change addresses. A command
+/// that fails (a usage error in `ExecStart=`, a missing interface) fails at every boot: a
+/// problem naming the file, which a restart does not cure.
+pub fn not_applied(name: &str, path: &str, changes: usize, why: Option<String>) -> Finding {
+    let (message, fix) = match why {
+        Some(why) => (
+            format!("{path}: its command fails now: {why}"),
+            format!(
+                "correct ExecStart= in {path}, then:\nsystemctl daemon-reload\nsystemctl restart {name}"
+            ),
+        ),
+        None => (
+            format!("{name}'s policy is not applied: it would change {changes} address(es) now"),
+            format!("systemctl restart {name}\njournalctl -u {name}"),
+        ),
     };
-    finding(
-        Level::Problem,
-        "not-applied",
-        None,
-        message,
-        Some(format!("systemctl restart {name}\njournalctl -u {name}")),
-    )
+    finding(Level::Problem, "not-applied", None, message, Some(fix))
 }
 
-/// systemd-networkd assigns `addresses` (as its file writes them) preferred.
-pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[String]) -> Finding {
-    let mut fix = format!("append to {file}:");
-    for value in addresses {
-        fix.push_str(&format!(
-            "\n[Address]\nAddress={value}\nPreferredLifetime=0"
-        ));
+/// systemd-networkd assigns `addresses` preferred. The fix rewrites each one's line, the last
+/// first, so that the line numbers above it stay true.
+pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[NetworkAddress]) -> Finding {
+    let mut fix = String::new();
+    let mut values = String::new();
+    for assigned in addresses.iter().rev() {
+        let line = assigned.line.to_string();
+        let value = &assigned.value;
+        fix.push_str(&["in ", file, ", write line ", &line, " as:\n"].concat());
+        match assigned.rewrite {
+            Rewrite::Network => fix.push_str(
+                &[
+                    "[Address]\nAddress=",
+                    value,
+                    "\nPreferredLifetime=0\n[Network]\n",
+                ]
+                .concat(),
+            ),
+            Rewrite::Address => {
+                fix.push_str(&["Address=", value, "\nPreferredLifetime=0\n"].concat())
+            }
+            Rewrite::Lifetime => fix.push_str("PreferredLifetime=0\n"),
+        }
+        values.insert_str(0, &[value, " "].concat());
     }
-    fix.push_str("\nnetworkctl reload");
+    fix.push_str("networkctl reload");
     finding(
         Level::Problem,
         "undone-by-networkd",
         Some(ifname),
         format!(
-            "systemd-networkd assigns {} preferred ({file}), and `networkctl reconfigure` \
+            "systemd-networkd assigns {}preferred ({file}), and `networkctl reconfigure` \
              or `reload` makes it preferred again after the oneshot unit ran (or use the \
              --watch unit)",
-            addresses.join(" ")
+            values
         ),
         Some(fix),
     )

@@ -10,7 +10,7 @@
 #       a usage error -> 2; use_tempaddr=2 with a SLAAC address the policy keeps (RAs from a
 #       router namespace, tests/ra_sender.py) -> privacy-addresses;
 #   D2. systemd-networkd with Address= lines for both and the oneshot -> undone-by-networkd;
-#       the printed snippet appended to the file it names, `networkctl reload` and
+#       the printed lines written over the line the fix names, `networkctl reload` and
 #       `networkctl reconfigure`: ::beef never preferred (ip monitor), preferred_life_time 0
 #       (`ip -j`), a UDP socket's source ::2, and doctor exits 0;
 #   D3. Debian's ifupdown with the OpenVZ "auto-generated" header and a oneshot without
@@ -124,8 +124,9 @@ warning_names() {
 
 # apply_fix CODE: the fix of that code's first finding, applied literally in the container.
 # "append to FILE:" is followed by lines for FILE (section headers and Key=value lines), "in
-# FILE, write line N as:" by indented lines that replace line N; every other line is a
-# command, run in order after the file is written.
+# FILE, write line N as:" by the lines that replace line N (indented, or section headers and
+# Key=value lines); there may be several, applied in order. Every other line is a command,
+# run in order after the files are written.
 apply_fix() {
   local fix line mode= file= n=
   local body=() commands=()
@@ -134,10 +135,12 @@ apply_fix() {
   sed 's/^/     | /' <<<"$fix"
   while IFS= read -r line; do
     if [[ $line =~ ^append\ to\ (/[^:]+):$ ]]; then
-      mode=append file=${BASH_REMATCH[1]}
+      write_fix_body "$mode" "$file" "$n" "${body[@]}"
+      mode=append file=${BASH_REMATCH[1]} body=()
     elif [[ $line =~ ^in\ (/[^,]+),\ write\ line\ ([0-9]+)\ as:$ ]]; then
-      mode=replace file=${BASH_REMATCH[1]} n=${BASH_REMATCH[2]}
-    elif [ "$mode" = append ] && [[ $line =~ ^(\[[A-Za-z]+\]|[A-Za-z]+=.*)$ ]]; then
+      write_fix_body "$mode" "$file" "$n" "${body[@]}"
+      mode=replace file=${BASH_REMATCH[1]} n=${BASH_REMATCH[2]} body=()
+    elif [ -n "$mode" ] && [[ $line =~ ^(\[[A-Za-z]+\]|[A-Za-z]+=.*)$ ]]; then
       body+=("$line")
     elif [ "$mode" = replace ] && [[ $line =~ ^[[:space:]] ]]; then
       body+=("$line")
@@ -145,18 +148,24 @@ apply_fix() {
       commands+=("$line")
     fi
   done <<<"$fix"
+  write_fix_body "$mode" "$file" "$n" "${body[@]}"
+  for line in "${commands[@]}"; do
+    in_ct sh -c "$line" || echo "   (exit $?: $line)"
+  done
+}
+# write_fix_body MODE FILE N LINE...: one file edit of a fix (none without a MODE).
+write_fix_body() {
+  local mode=$1 file=$2 n=$3
+  shift 3
   case $mode in
-    append) printf '\n%s' "${body[@]}" >>"$root$file" && echo >>"$root$file" ;;
+    append) printf '\n%s' "$@" >>"$root$file" && echo >>"$root$file" ;;
     replace)
-      printf '%s\n' "${body[@]}" >"$tmp/fix-lines"
+      printf '%s\n' "$@" >"$tmp/fix-lines"
       awk -v n="$n" -v lines="$tmp/fix-lines" \
         'NR == n { while ((getline l < lines) > 0) print l; next } { print }' \
         "$root$file" >"$tmp/fixed" && cat "$tmp/fixed" >"$root$file"
       ;;
   esac
-  for line in "${commands[@]}"; do
-    in_ct sh -c "$line" || echo "   (exit $?: $line)"
-  done
 }
 
 # preferred_life_time ADDR: from `ip -j addr show` (the JSON oracle), "absent" without ADDR.
@@ -327,8 +336,10 @@ chmod 0600 "$root/etc/systemd/system/nlsel-secret.service"
 checked_doctor "malformed units"
 check "malformed units: a warning names the unit with an open quote" \
   warning_names /etc/systemd/system/nlsel-quote.service
-check "malformed units: a finding, not ok, names the unit whose nlsel arguments do not parse" \
-  jqd 'any(.findings[]; .level != "ok" and ((.message + (.fix // "")) | contains("nlsel-bogus.service")))'
+# A usage error in ExecStart= fails the unit at every start: a problem naming its file.
+check "malformed units: not-applied, a problem naming the file whose nlsel arguments do not parse" \
+  jqd 'any(.findings[]; .level == "problem" and .code == "not-applied" and
+    (.message | contains("/etc/systemd/system/nlsel-bogus.service")))'
 checked_doctor "unreadable unit" nobody
 check "unreadable unit: a warning names the unit nobody can read" \
   warning_names /etc/systemd/system/nlsel-secret.service
@@ -387,6 +398,11 @@ check "networkd: reconfigure does set ::beef preferred again (the test sees it)"
 in_ct systemctl restart nlsel.service
 
 apply_fix undone-by-networkd # with its networkctl reload
+check "networkd, fixed: one definition of ::beef in venet0.network, in an [Address] section" \
+  [ "$(grep -c "^Address=$HIDE/80\$" "$root/etc/systemd/network/venet0.network")" = 1 ]
+check "networkd, fixed: networkd warned of no duplicated address" \
+  eval '! in_ct journalctl -u systemd-networkd -o cat --no-pager | grep -i "duplicated address"'
+check "networkd, fixed: ::2 still preferred" is_preferred_forever "$KEEP"
 monitor_reconfigure "$tmp/fixed.log"
 check "networkd, fixed: ::beef never preferred across reconfigure" \
   eval '! grep -q " $HIDE/80 .*preferred_lft forever" "$tmp/fixed.log"'
