@@ -19,7 +19,10 @@ use super::{interface_name, usage_error};
 use crate::apply::Rule;
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
-use crate::hostfiles::{self, ParseError, ifupdown, netplan, networkd, unit::UnitFile};
+use crate::hostfiles::{
+    self, ParseError, ifupdown, netplan, networkd,
+    unit::{UnitFile, lists},
+};
 use crate::model::{
     Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
     read_use_tempaddr, selected_interfaces,
@@ -170,11 +173,12 @@ fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> 
             return Vec::new();
         }
     };
-    // Sorted by insertion: a sort function costs the shipped binary 4 KiB.
+    // Sorted by insertion before the first greater name: a sort function costs the shipped
+    // binary 4 KiB.
     let mut names: Vec<String> = Vec::new();
     for entry in entries {
         if let Some(name) = entry.ok().and_then(|e| e.file_name().into_string().ok()) {
-            let (Ok(at) | Err(at)) = names.binary_search(&name);
+            let at = names.iter().take_while(|n| **n < name).count();
             names.insert(at, name);
         }
     }
@@ -272,21 +276,21 @@ fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
 /// systemd waits for.
 #[inline(never)]
 fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLate> {
-    let online = |list: &[String]| list.iter().any(|unit| unit == "network-online.target");
-    if !online(&file.before) {
+    let online = "network-online.target";
+    if !lists(&file.before, online) {
         return Some(TooLate::NotBefore);
     }
-    if online(&file.after) {
+    if lists(&file.after, online) {
         return Some(TooLate::AfterOnline);
     }
     if let Some(manager) = MANAGERS
         .iter()
-        .find(|m| installed.iter().any(|n| n == *m) && !file.after.iter().any(|a| a == *m))
+        .find(|m| installed.iter().any(|n| n == *m) && !lists(&file.after, m))
     {
         return Some(TooLate::NotAfter(manager));
     }
     let wanted = if watch { "notify" } else { "oneshot" };
-    (file.service_type.as_deref() != Some(wanted)).then_some(TooLate::Type(wanted))
+    (file.service_type != wanted).then_some(TooLate::Type(wanted))
 }
 
 /// The addresses `rule` deprecates, whatever their state now: its plan for the same addresses
@@ -348,38 +352,36 @@ pub fn host_findings(
         if !enabled(root, &unit.name, findings) {
             findings.push(words::unit_disabled(&unit.name));
         }
-        let policy = match &unit.policy {
-            Ok(policy) => policy,
-            Err(failure) => {
-                findings.push(words::not_applied(
-                    &unit.name,
-                    &unit.path,
-                    0,
-                    Some(failure.to_string()),
-                ));
-                continue;
-            }
-        };
-        first.get_or_insert(unit);
-        watched |= policy.watch();
-        follows_networking |= unit.file.part_of.iter().any(|p| p == "networking.service");
-        if let Some(reason) = too_late(&unit.file, policy.watch(), &installed) {
-            findings.push(words::unit_too_late(
-                &unit.name,
-                &unit.path,
-                &words::too_late_reason(&reason),
-                &unit.words,
-            ));
-        }
-        let rule = policy.rule();
-        let read = read_by(rule, &kernel.addresses, false);
-        match rule.plan(&read, &kernel.interfaces) {
-            Ok(plan) => {
-                let changes = plan.changes().count();
-                if changes > 0 {
-                    findings.push(words::not_applied(&unit.name, &unit.path, changes, None));
+        // What the unit's command does now: the changes it would make, or its failure (its
+        // arguments, or its plan); one not-applied finding for either.
+        let planned;
+        let outcome = match &unit.policy {
+            Err(failure) => Err(failure),
+            Ok(policy) => {
+                first.get_or_insert(unit);
+                watched |= policy.watch();
+                follows_networking |= lists(&unit.file.part_of, "networking.service");
+                if let Some(reason) = too_late(&unit.file, policy.watch(), &installed) {
+                    findings.push(words::unit_too_late(
+                        &unit.name,
+                        &unit.path,
+                        &words::too_late_reason(&reason),
+                        &unit.words,
+                    ));
+                }
+                let rule = policy.rule();
+                let read = read_by(rule, &kernel.addresses, false);
+                planned = rule.plan(&read, &kernel.interfaces);
+                deprecated.extend(deprecated_by(rule, &kernel.addresses, &kernel.interfaces));
+                match &planned {
+                    Ok(plan) => Ok(plan.changes().count()),
+                    Err(failure) => Err(failure),
                 }
             }
+        };
+        match outcome {
+            Ok(0) => {}
+            Ok(changes) => findings.push(words::not_applied(&unit.name, &unit.path, changes, None)),
             Err(failure) => findings.push(words::not_applied(
                 &unit.name,
                 &unit.path,
@@ -387,7 +389,6 @@ pub fn host_findings(
                 Some(failure.to_string()),
             )),
         }
-        deprecated.extend(deprecated_by(rule, &kernel.addresses, &kernel.interfaces));
     }
     deprecated.retain(|a| only.is_none_or(|only| only.contains(&a.ifindex)));
     if let Some(unit) = first {

@@ -51,8 +51,8 @@ fn finding(
 }
 
 /// The commands that (re)write a unit with `nlsel unit` and start it: `words` are its
-/// ExecStart's arguments, global options first.
-fn unit_commands(words: &[String], name: &str, path: &str) -> String {
+/// ExecStart's arguments, global options first; `watch` adds `--watch` to them.
+fn unit_commands(words: &[String], watch: bool, name: &str, path: &str) -> String {
     let command = words
         .iter()
         .position(|w| w == "deprecate" || w == "prefer")
@@ -66,10 +66,27 @@ fn unit_commands(words: &[String], name: &str, path: &str) -> String {
         line.push_str(&shell_word(word.as_bytes()));
         line.push(' ');
     }
+    if watch {
+        line.push_str("--watch ");
+    }
     format!(
         "{line}> {path}\nsystemctl daemon-reload\nsystemctl reenable {name}\n\
          systemctl restart {name}"
     )
+}
+
+/// A fix's `in FILE, write line N as:` and the `lines` that replace line N (each fix that
+/// edits a file in place says it so).
+fn write_line_as(file: &str, line: usize, lines: &str) -> String {
+    [
+        "in ",
+        file,
+        ", write line ",
+        &line.to_string(),
+        " as:\n",
+        lines,
+    ]
+    .concat()
 }
 
 pub fn no_unit() -> Finding {
@@ -108,7 +125,7 @@ pub fn unit_too_late(name: &str, path: &str, why: &str, words: &[String]) -> Fin
             "{name} is not done before network-online.target ({why}): services that wait \
              for the network can start with the old source"
         ),
-        Some(unit_commands(words, name, path)),
+        Some(unit_commands(words, false, name, path)),
     )
 }
 
@@ -153,27 +170,25 @@ pub fn not_applied(name: &str, path: &str, changes: usize, why: Option<String>) 
 /// systemd-networkd assigns `addresses` preferred. The fix rewrites each one's line, the last
 /// first, so that the line numbers above it stay true.
 pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[NetworkAddress]) -> Finding {
-    let mut fix = String::new();
     let mut values = String::new();
+    for assigned in addresses {
+        values.push_str(&assigned.value);
+        values.push(' ');
+    }
+    let mut fix = String::new();
     for assigned in addresses.iter().rev() {
-        let line = assigned.line.to_string();
         let value = &assigned.value;
-        fix.push_str(&["in ", file, ", write line ", &line, " as:\n"].concat());
-        match assigned.rewrite {
-            Rewrite::Network => fix.push_str(
-                &[
-                    "[Address]\nAddress=",
-                    value,
-                    "\nPreferredLifetime=0\n[Network]\n",
-                ]
-                .concat(),
-            ),
-            Rewrite::Address => {
-                fix.push_str(&["Address=", value, "\nPreferredLifetime=0\n"].concat())
-            }
-            Rewrite::Lifetime => fix.push_str("PreferredLifetime=0\n"),
-        }
-        values.insert_str(0, &[value, " "].concat());
+        let (before, after) = match assigned.rewrite {
+            Rewrite::Network => ("[Address]\nAddress=", "\nPreferredLifetime=0\n[Network]\n"),
+            Rewrite::Address => ("Address=", "\nPreferredLifetime=0\n"),
+            Rewrite::Lifetime => ("", "PreferredLifetime=0\n"),
+        };
+        let value = if before.is_empty() { "" } else { value };
+        fix.push_str(&write_line_as(
+            file,
+            assigned.line,
+            &[before, value, after].concat(),
+        ));
     }
     fix.push_str("networkctl reload");
     finding(
@@ -181,10 +196,8 @@ pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[NetworkAddress
         "undone-by-networkd",
         Some(ifname),
         format!(
-            "systemd-networkd assigns {}preferred ({file}), and `networkctl reconfigure` \
-             or `reload` makes it preferred again after the oneshot unit ran (or use the \
-             --watch unit)",
-            values
+            "systemd-networkd assigns {values}preferred ({file}): `networkctl reconfigure` or \
+             `reload` undoes the oneshot unit"
         ),
         Some(fix),
     )
@@ -202,7 +215,7 @@ pub fn undone_by_ifupdown(
     let fix = if stanza {
         format!("in {file}, add to the stanza of line {line}:\n    preferred-lifetime 0")
     } else {
-        format!("in {file}, write line {line} as:\n    {text} preferred_lft 0")
+        write_line_as(file, line, &["    ", text, " preferred_lft 0"].concat())
     };
     finding(
         Level::Problem,
@@ -230,11 +243,10 @@ pub fn undone_by_generated_ifupdown(
         "undone-by-ifupdown",
         Some(ifname),
         format!(
-            "ifupdown adds {address} preferred and {file} is generated (an edit is lost at \
-             boot); the unit does not run again after `systemctl restart networking`: use the \
-             oneshot `nlsel unit` prints, which does"
+            "ifupdown adds {address} preferred, {file} is generated (an edit is lost at \
+             boot), and the unit does not run again after `systemctl restart networking`"
         ),
-        Some(unit_commands(words, name, path)),
+        Some(unit_commands(words, false, name, path)),
     )
 }
 
@@ -244,17 +256,15 @@ pub fn undone_by_networkmanager(
     path: &str,
     words: &[String],
 ) -> Finding {
-    let mut watch = words.to_vec();
-    watch.push("--watch".into());
     finding(
         Level::Problem,
         "undone-by-networkmanager",
         Some(ifname),
         format!(
             "NetworkManager manages this device and re-applies its addresses; {name} is a \
-             oneshot: use the --watch unit"
+             oneshot"
         ),
-        Some(unit_commands(&watch, name, path)),
+        Some(unit_commands(words, true, name, path)),
     )
 }
 
@@ -268,8 +278,18 @@ pub fn netplan(ifname: &[u8], file: &str, line: usize, indent: usize, value: &st
             "{file} line {line} gives {value} without `lifetime: 0`: `netplan apply` makes it \
              preferred again"
         ),
-        Some(format!(
-            "in {file}, write line {line} as:\n{pad}- \"{value}\":\n{pad}    lifetime: 0\nnetplan apply"
+        Some(write_line_as(
+            file,
+            line,
+            &[
+                &pad,
+                "- \"",
+                value,
+                "\":\n",
+                &pad,
+                "    lifetime: 0\nnetplan apply",
+            ]
+            .concat(),
         )),
     )
 }
@@ -448,7 +468,12 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(
-            unit_commands(&words, "nlsel.service", "/etc/systemd/system/nlsel.service"),
+            unit_commands(
+                &words,
+                false,
+                "nlsel.service",
+                "/etc/systemd/system/nlsel.service"
+            ),
             "nlsel -n vps unit deprecate --except '::2' > /etc/systemd/system/nlsel.service\n\
              systemctl daemon-reload\nsystemctl reenable nlsel.service\n\
              systemctl restart nlsel.service"
