@@ -432,6 +432,95 @@ pub fn json(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostfiles::networkd;
+    use proptest::prelude::*;
+
+    /// `text` with the undone-by-networkd fix's "in FILE, write line N as:" edits applied in
+    /// order, as a user (or tests/systemd/doctor.sh) applies them.
+    fn apply_networkd_fix(text: &str, fix: &str) -> String {
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let mut edit: Option<(usize, Vec<String>)> = None;
+        let apply = |edit: Option<(usize, Vec<String>)>, lines: &mut Vec<String>| {
+            if let Some((n, body)) = edit {
+                lines.splice(n - 1..n, body);
+            }
+        };
+        for line in fix.lines() {
+            if let Some(n) = line
+                .strip_prefix("in /f, write line ")
+                .and_then(|l| l.strip_suffix(" as:"))
+            {
+                apply(edit.take(), &mut lines);
+                edit = Some((n.parse().unwrap(), Vec::new()));
+            } else if line == "networkctl reload" {
+                apply(edit.take(), &mut lines);
+            } else {
+                edit.as_mut().unwrap().1.push(line.to_owned());
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// One section of a `.network` file: [Network] with Address= lines, or an [Address]
+    /// section with one Address= and maybe a PreferredLifetime= before or after it.
+    fn section() -> impl Strategy<Value = String> {
+        let address = (1u8..5).prop_map(|n| format!("Address=2001:db8::{n}/64"));
+        prop_oneof![
+            proptest::collection::vec(address.clone(), 0..3).prop_map(|lines| {
+                let mut text = String::from("[Network]\nDNS=::1\n");
+                for line in lines {
+                    text.push_str(&line);
+                    text.push_str("\nDNS=::2\n");
+                }
+                text
+            }),
+            (address, 0usize..3, any::<bool>()).prop_map(|(line, lifetime, first)| {
+                let lifetime =
+                    ["", "PreferredLifetime=0\n", "PreferredLifetime=forever\n"][lifetime];
+                if first {
+                    format!("[Address]\n{lifetime}{line}\nLabel=x\n")
+                } else {
+                    format!("[Address]\nLabel=x\n{line}\n{lifetime}")
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        /// The undone-by-networkd fix, applied literally to any such file, leaves every
+        /// address it assigns deprecated, each defined as often as before (no duplicate is
+        /// added), and the file's other keys where they were.
+        #[test]
+        fn the_networkd_fix_deprecates_without_a_second_definition(
+            sections in proptest::collection::vec(section(), 1..5)
+        ) {
+            let text = sections.concat();
+            let found = networkd::addresses(&text).unwrap();
+            let preferred: Vec<NetworkAddress> =
+                found.iter().filter(|a| !a.deprecated).cloned().collect();
+            prop_assume!(!preferred.is_empty());
+            let fix = undone_by_networkd(b"e", "/f", &preferred).fix.unwrap();
+            let fixed = apply_networkd_fix(&text, &fix);
+            let after = networkd::addresses(&fixed).unwrap();
+            prop_assert_eq!(after.len(), found.len(), "{}\n--\n{}", text, fixed);
+            prop_assert!(after.iter().all(|a| a.deprecated), "{}\n--\n{}", text, fixed);
+            let count = |text: &str, what: &str| text.lines().filter(|l| *l == what).count();
+            for a in &found {
+                let line = format!("Address={}", a.value);
+                prop_assert_eq!(count(&text, &line), count(&fixed, &line));
+            }
+            for key in ["DNS=::1", "DNS=::2", "Label=x"] {
+                prop_assert_eq!(count(&text, key), count(&fixed, key));
+            }
+            // Each key stays in a section of its kind.
+            let lines = crate::hostfiles::logical_lines(&fixed);
+            for entry in crate::hostfiles::ini_entries(&lines).unwrap() {
+                let section = if entry.key == "DNS" { "Network" } else { entry.section };
+                prop_assert_eq!(entry.section, section, "{}", fixed);
+                prop_assert!(entry.key != "Label" || entry.section == "Address");
+            }
+        }
+    }
 
     #[test]
     fn json_has_the_five_keys_with_nulls() {
