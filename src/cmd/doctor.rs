@@ -37,11 +37,9 @@ pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] doctor [--dev IFACE]... [--probe DEST]...
 
 Check that the choice of source address survives this host, and print the fix for what
-does not. Reads the systemd units that run `nlsel deprecate` or `nlsel prefer` (their
-policy, order and whether they are enabled), the other programs that manage the same
-addresses (systemd-networkd, ifupdown, NetworkManager, netplan), use_tempaddr, and the
-source the kernel uses now; with -n NETNS, the units that run `nlsel -n NETNS`. Changes
-nothing; needs no privileges where the files are readable, and says which it could not read.
+does not: the units that run `nlsel deprecate` or `nlsel prefer` (with -n NETNS, `nlsel -n
+NETNS`), the other programs that manage the same addresses (systemd-networkd, ifupdown,
+NetworkManager, netplan), use_tempaddr, and the kernel's source now. Changes nothing.
 
 Each finding: a level (problem, warning, ok), a code, the interface, a message and a fix.
 Codes: no-unit, unit-disabled, unit-too-late, not-applied, undone-by-networkd,
