@@ -350,7 +350,7 @@ fn the_seed_host_with_this_units_unit_is_fine_once_applied() {
 }
 
 #[test]
-fn networkd_addresses_are_fixed_by_the_printed_snippet() {
+fn networkd_addresses_are_fixed_by_the_printed_lines() {
     let Some(ns) = Netns::new_or_skip() else {
         return;
     };
@@ -378,10 +378,14 @@ fn networkd_addresses_are_fixed_by_the_printed_snippet() {
         [pair("problem", "undone-by-networkd"), pair("ok", "source")],
         "{findings:#?}"
     );
-    // Apply the fix literally: append what follows "append to FILE:" up to the command.
+    // Apply the fix literally: what follows "in FILE, write line N as:" up to the command
+    // replaces line N (line 6: ::beef's Address=).
     let fix = findings[0]["fix"].as_str().unwrap();
     let mut lines = fix.lines();
-    assert_eq!(lines.next(), Some(&*format!("append to {network}:")));
+    assert_eq!(
+        lines.next(),
+        Some(&*format!("in {network}, write line 6 as:"))
+    );
     let snippet: Vec<&str> = lines
         .take_while(|l| !l.starts_with("networkctl "))
         .collect();
@@ -390,11 +394,16 @@ fn networkd_addresses_are_fixed_by_the_printed_snippet() {
         [
             "[Address]",
             &*format!("Address={SEED_BEEF}/80"),
-            "PreferredLifetime=0"
+            "PreferredLifetime=0",
+            "[Network]"
         ]
     );
-    let fixed = format!("{}{}\n", tree.read(network), snippet.join("\n"));
-    tree.write(network, &fixed);
+    let text = tree.read(network);
+    let mut fixed: Vec<&str> = text.lines().collect();
+    fixed.splice(5..6, snippet);
+    tree.write(network, &fixed.join("\n"));
+    // One definition of ::beef, as networkd wants it.
+    assert_eq!(tree.read(network).matches(SEED_BEEF).count(), 1);
     let (code, findings) = tree.findings(&ns, &[]);
     assert_eq!(code, 0, "{findings:#?}");
     // The --watch unit also answers networkd's resets.

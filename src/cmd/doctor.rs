@@ -19,7 +19,10 @@ use super::{Parsed, interface_name, usage_error};
 use crate::apply::Rule;
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
-use crate::hostfiles::{self, ParseError, ifupdown, netplan, networkd, unit::UnitFile};
+use crate::hostfiles::{
+    self, ParseError, ifupdown, netplan, networkd,
+    unit::{UnitFile, lists},
+};
 use crate::model::{
     Address, Interface, name_of, read_addresses, read_interfaces, read_ipv6_prefix_routes,
     read_use_tempaddr, selected_interfaces,
@@ -34,11 +37,9 @@ pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] doctor [--dev IFACE]... [--probe DEST]...
 
 Check that the choice of source address survives this host, and print the fix for what
-does not. Reads the systemd units that run `nlsel deprecate` or `nlsel prefer` (their
-policy, order and whether they are enabled), the other programs that manage the same
-addresses (systemd-networkd, ifupdown, NetworkManager, netplan), use_tempaddr, and the
-source the kernel uses now; with -n NETNS, the units that run `nlsel -n NETNS`. Changes
-nothing; needs no privileges where the files are readable, and says which it could not read.
+does not: the units that run `nlsel deprecate` or `nlsel prefer` (with -n NETNS, `nlsel -n
+NETNS`), the other programs that manage the same addresses (systemd-networkd, ifupdown,
+NetworkManager, netplan), use_tempaddr, and the kernel's source now. Changes nothing.
 
 Each finding: a level (problem, warning, ok), a code, the interface, a message and a fix.
 Codes: no-unit, unit-disabled, unit-too-late, not-applied, undone-by-networkd,
@@ -170,11 +171,12 @@ fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> 
             return Vec::new();
         }
     };
-    // Sorted by insertion: a sort function costs the shipped binary 4 KiB.
+    // Sorted by insertion before the first greater name: a sort function costs the shipped
+    // binary 4 KiB.
     let mut names: Vec<String> = Vec::new();
     for entry in entries {
         if let Some(name) = entry.ok().and_then(|e| e.file_name().into_string().ok()) {
-            let (Ok(at) | Err(at)) = names.binary_search(&name);
+            let at = names.iter().take_while(|n| **n < name).count();
             names.insert(at, name);
         }
     }
@@ -272,21 +274,21 @@ fn enabled(root: &Path, name: &str, findings: &mut Vec<Finding>) -> bool {
 /// systemd waits for.
 #[inline(never)]
 fn too_late(file: &UnitFile, watch: bool, installed: &[String]) -> Option<TooLate> {
-    let online = |list: &[String]| list.iter().any(|unit| unit == "network-online.target");
-    if !online(&file.before) {
+    let online = "network-online.target";
+    if !lists(&file.before, online) {
         return Some(TooLate::NotBefore);
     }
-    if online(&file.after) {
+    if lists(&file.after, online) {
         return Some(TooLate::AfterOnline);
     }
     if let Some(manager) = MANAGERS
         .iter()
-        .find(|m| installed.iter().any(|n| n == *m) && !file.after.iter().any(|a| a == *m))
+        .find(|m| installed.iter().any(|n| n == *m) && !lists(&file.after, m))
     {
         return Some(TooLate::NotAfter(manager));
     }
     let wanted = if watch { "notify" } else { "oneshot" };
-    (file.service_type.as_deref() != Some(wanted)).then_some(TooLate::Type(wanted))
+    (file.service_type != wanted).then_some(TooLate::Type(wanted))
 }
 
 /// The addresses `rule` deprecates, whatever their state now: its plan for the same addresses
@@ -348,38 +350,43 @@ pub fn host_findings(
         if !enabled(root, &unit.name, findings) {
             findings.push(words::unit_disabled(&unit.name));
         }
-        let policy = match &unit.policy {
-            Ok(policy) => policy,
-            Err(failure) => {
-                findings.push(words::not_applied(&unit.name, 0, Some(failure.to_string())));
-                continue;
-            }
-        };
-        first.get_or_insert(unit);
-        watched |= policy.watch();
-        follows_networking |= unit.file.part_of.iter().any(|p| p == "networking.service");
-        if let Some(reason) = too_late(&unit.file, policy.watch(), &installed) {
-            findings.push(words::unit_too_late(
-                &unit.name,
-                &unit.path,
-                &words::too_late_reason(&reason),
-                &unit.words,
-            ));
-        }
-        let rule = policy.rule();
-        let read = read_by(rule, &kernel.addresses, false);
-        match rule.plan(&read, &kernel.interfaces) {
-            Ok(plan) => {
-                let changes = plan.changes().count();
-                if changes > 0 {
-                    findings.push(words::not_applied(&unit.name, changes, None));
+        // What the unit's command does now: the changes it would make, or its failure (its
+        // arguments, or its plan); one not-applied finding for either.
+        let planned;
+        let outcome = match &unit.policy {
+            Err(failure) => Err(failure),
+            Ok(policy) => {
+                first.get_or_insert(unit);
+                watched |= policy.watch();
+                follows_networking |= lists(&unit.file.part_of, "networking.service");
+                if let Some(reason) = too_late(&unit.file, policy.watch(), &installed) {
+                    findings.push(words::unit_too_late(
+                        &unit.name,
+                        &unit.path,
+                        &words::too_late_reason(&reason),
+                        &unit.words,
+                    ));
+                }
+                let rule = policy.rule();
+                let read = read_by(rule, &kernel.addresses, false);
+                planned = rule.plan(&read, &kernel.interfaces);
+                deprecated.extend(deprecated_by(rule, &kernel.addresses, &kernel.interfaces));
+                match &planned {
+                    Ok(plan) => Ok(plan.changes().count()),
+                    Err(failure) => Err(failure),
                 }
             }
-            Err(failure) => {
-                findings.push(words::not_applied(&unit.name, 0, Some(failure.to_string())))
-            }
+        };
+        match outcome {
+            Ok(0) => {}
+            Ok(changes) => findings.push(words::not_applied(&unit.name, &unit.path, changes, None)),
+            Err(failure) => findings.push(words::not_applied(
+                &unit.name,
+                &unit.path,
+                0,
+                Some(failure.to_string()),
+            )),
         }
-        deprecated.extend(deprecated_by(rule, &kernel.addresses, &kernel.interfaces));
     }
     deprecated.retain(|a| only.is_none_or(|only| only.contains(&a.ifindex)));
     if let Some(unit) = first {
@@ -434,10 +441,10 @@ fn managers(
                 Ok(assigned) => {
                     // Loops, not into_iter().filter().map().collect(): an in-place collect
                     // is a kilobyte of code per use.
-                    let mut preferred: Vec<String> = Vec::new();
+                    let mut preferred = Vec::new();
                     for a in assigned {
                         if !a.deprecated && deprecates(ifindex, a.address) {
-                            preferred.push(a.value);
+                            preferred.push(a);
                         }
                     }
                     if !preferred.is_empty() {
@@ -967,23 +974,22 @@ iface venet0 inet6 static
         let findings = findings_of(&tree, &seed_kernel(true));
         assert_eq!(codes(&findings), [("undone-by-networkd", Level::Problem)]);
         let fix = findings[0].fix.as_deref().unwrap();
-        let snippet = format!("append to {network}:\n");
-        assert!(fix.starts_with(&snippet), "{fix}");
-        // The fix applied literally: its lines up to the command appended to the file.
-        let appended: Vec<&str> = fix
+        assert_eq!(
+            fix,
+            format!(
+                "in {network}, write line 5 as:\n[Address]\nAddress=2001:db8:f1c1:8454:964::beef/80\n\
+                 PreferredLifetime=0\n[Network]\nnetworkctl reload"
+            )
+        );
+        // The fix applied literally: its lines up to the command replace line 5.
+        let replacement: Vec<&str> = fix
             .lines()
             .skip(1)
             .take_while(|l| !l.starts_with("networkctl"))
             .collect();
-        assert_eq!(
-            appended,
-            [
-                "[Address]",
-                "Address=2001:db8:f1c1:8454:964::beef/80",
-                "PreferredLifetime=0"
-            ]
-        );
-        tree.write(network, &format!("{network_text}{}\n", appended.join("\n")));
+        let mut fixed: Vec<&str> = network_text.lines().collect();
+        fixed.splice(4..5, replacement);
+        tree.write(network, &fixed.join("\n"));
         assert!(findings_of(&tree, &seed_kernel(true)).is_empty());
         // The --watch unit sees networkd's resets itself.
         tree.write(network, network_text);
@@ -1070,6 +1076,15 @@ iface venet0 inet6 static
         tree.enable("nlsel.service");
         let findings = findings_of(&tree, &seed_kernel(true));
         assert_eq!(codes(&findings), [("not-applied", Level::Problem)]);
-        assert!(findings[0].message.contains("\"zzz\""), "{findings:#?}");
+        let message = &findings[0].message;
+        assert!(
+            message.starts_with(UNIT) && message.contains("\"zzz\""),
+            "{findings:#?}"
+        );
+        let fix = findings[0].fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with(&format!("correct ExecStart= in {UNIT}")),
+            "{fix}"
+        );
     }
 }

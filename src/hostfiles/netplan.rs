@@ -123,7 +123,8 @@ pub fn addresses<'a>(text: &'a str) -> Result<Vec<NetplanAddress<'a>>, ParseErro
         };
         let (value, mapping, deprecated) = match key_and_value(item) {
             Some((key, inline)) => {
-                let compact: String = inline.chars().filter(|c| !c.is_whitespace()).collect();
+                // Without its spaces (str::replace, which nlsel already has, not a collect).
+                let compact = inline.replace(' ', "");
                 (
                     unquoted(key),
                     inline.is_empty(),

@@ -1,7 +1,6 @@
-//! A systemd service unit, as far as `doctor` needs it: how it starts (`Type=`, `ExecStart=`),
-//! how it is ordered (`After=`, `Before=`, `PartOf=`) and how it is installed (`WantedBy=`,
-//! `RequiredBy=`). List keys add up, and an empty value empties the list, as systemd reads
-//! them; every other key is ignored.
+//! A systemd service unit, as far as `doctor` needs it: how it starts (`Type=`, `ExecStart=`)
+//! and how it is ordered (`After=`, `Before=`, `PartOf=`). List keys add up, and an empty
+//! value empties the list, as systemd reads them; every other key is ignored.
 
 use super::{ParseError, ini_entries, logical_lines};
 
@@ -9,11 +8,18 @@ use super::{ParseError, ini_entries, logical_lines};
 pub struct UnitFile {
     /// Each `ExecStart=` line split into words, as systemd splits it.
     pub exec_start: Vec<Vec<String>>,
-    pub service_type: Option<String>,
-    pub after: Vec<String>,
-    pub before: Vec<String>,
-    pub part_of: Vec<String>,
-    pub wanted_by: Vec<String>,
+    /// `Type=`, empty without one.
+    pub service_type: String,
+    /// The unit names of `After=`, `Before=` and `PartOf=`, each list one string of words
+    /// separated by white space (one string per list, not one per name; see [`lists`]).
+    pub after: String,
+    pub before: String,
+    pub part_of: String,
+}
+
+/// Whether `list` (a [`UnitFile`] list) names `unit`.
+pub fn lists(list: &str, unit: &str) -> bool {
+    list.split_whitespace().any(|name| name == unit)
 }
 
 #[inline(never)]
@@ -25,9 +31,8 @@ pub fn parse(text: &str) -> Result<UnitFile, ParseError> {
             ("Unit", "After") => &mut unit.after,
             ("Unit", "Before") => &mut unit.before,
             ("Unit", "PartOf") => &mut unit.part_of,
-            ("Install", "WantedBy" | "RequiredBy") => &mut unit.wanted_by,
             ("Service", "Type") => {
-                unit.service_type = Some(value.to_owned());
+                unit.service_type = value.to_owned();
                 continue;
             }
             ("Service", "ExecStart") => {
@@ -47,7 +52,8 @@ pub fn parse(text: &str) -> Result<UnitFile, ParseError> {
         if value.is_empty() {
             list.clear();
         }
-        list.extend(value.split_whitespace().map(str::to_owned));
+        list.push_str(value);
+        list.push(' ');
     }
     Ok(unit)
 }
@@ -133,17 +139,21 @@ WantedBy=multi-user.target
             unit.exec_start,
             [["/usr/local/bin/nlsel", "deprecate", "--except", "::2"]]
         );
-        assert_eq!(unit.service_type.as_deref(), Some("oneshot"));
-        assert_eq!(unit.after, ["network-online.target"]);
+        assert_eq!(unit.service_type, "oneshot");
+        assert!(lists(&unit.after, "network-online.target"));
+        assert!(!lists(&unit.after, "network"));
         assert!(unit.before.is_empty() && unit.part_of.is_empty());
-        assert_eq!(unit.wanted_by, ["multi-user.target"]);
-        let unit =
-            parse("[Unit]\nAfter=a b\nAfter=c\n[Install]\nRequiredBy=x\nWantedBy=y\n").unwrap();
-        assert_eq!(unit.after, ["a", "b", "c"]);
-        assert_eq!(unit.wanted_by, ["x", "y"]);
-        let unit = parse("[Unit]\nAfter=a\nAfter=\nAfter=b\n[Service]\nExecStart=x\nExecStart=\n")
-            .unwrap();
-        assert_eq!(unit.after, ["b"]);
+        let unit = parse("[Unit]\nAfter=a  b\nAfter=c\nPartOf=x\n").unwrap();
+        let after: Vec<&str> = unit.after.split_whitespace().collect();
+        assert_eq!(after, ["a", "b", "c"]);
+        assert!(lists(&unit.part_of, "x") && !lists(&unit.before, "x"));
+        let unit = parse(
+            "[Unit]\nAfter=a\nAfter=\nAfter=b\n[Service]\nType=simple\nType=oneshot\n\
+             ExecStart=x\nExecStart=\n",
+        )
+        .unwrap();
+        assert!(lists(&unit.after, "b") && !lists(&unit.after, "a"));
+        assert_eq!(unit.service_type, "oneshot");
         assert!(unit.exec_start.is_empty());
     }
 

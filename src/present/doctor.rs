@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::{json, shell_word};
+use crate::hostfiles::networkd::{NetworkAddress, Rewrite};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -50,8 +51,8 @@ fn finding(
 }
 
 /// The commands that (re)write a unit with `nlsel unit` and start it: `words` are its
-/// ExecStart's arguments, global options first.
-fn unit_commands(words: &[String], name: &str, path: &str) -> String {
+/// ExecStart's arguments, global options first; `watch` adds `--watch` to them.
+fn unit_commands(words: &[String], watch: bool, name: &str, path: &str) -> String {
     let command = words
         .iter()
         .position(|w| w == "deprecate" || w == "prefer")
@@ -65,10 +66,27 @@ fn unit_commands(words: &[String], name: &str, path: &str) -> String {
         line.push_str(&shell_word(word.as_bytes()));
         line.push(' ');
     }
+    if watch {
+        line.push_str("--watch ");
+    }
     format!(
         "{line}> {path}\nsystemctl daemon-reload\nsystemctl reenable {name}\n\
          systemctl restart {name}"
     )
+}
+
+/// A fix's `in FILE, write line N as:` and the `lines` that replace line N (each fix that
+/// edits a file in place says it so).
+fn write_line_as(file: &str, line: usize, lines: &str) -> String {
+    [
+        "in ",
+        file,
+        ", write line ",
+        &line.to_string(),
+        " as:\n",
+        lines,
+    ]
+    .concat()
 }
 
 pub fn no_unit() -> Finding {
@@ -107,7 +125,7 @@ pub fn unit_too_late(name: &str, path: &str, why: &str, words: &[String]) -> Fin
             "{name} is not done before network-online.target ({why}): services that wait \
              for the network can start with the old source"
         ),
-        Some(unit_commands(words, name, path)),
+        Some(unit_commands(words, false, name, path)),
     )
 }
 
@@ -130,41 +148,56 @@ pub fn too_late_reason(reason: &TooLate) -> String {
     }
 }
 
-/// `why`: the failure's own line, or `None` when the policy would change addresses.
-pub fn not_applied(name: &str, changes: usize, why: Option<String>) -> Finding {
-    let message = match why {
-        Some(why) => format!("{name}'s command fails now: {why}"),
-        None => {
-            format!("{name}'s policy is not applied: it would change {changes} address(es) now")
-        }
+/// `why`: the failure's own line, or `None` when the policy would change addresses. A command
+/// that fails (a usage error in `ExecStart=`, a missing interface) fails at every boot: a
+/// problem naming the file, which a restart does not cure.
+pub fn not_applied(name: &str, path: &str, changes: usize, why: Option<String>) -> Finding {
+    let (message, fix) = match why {
+        Some(why) => (
+            format!("{path}: its command fails now: {why}"),
+            format!(
+                "correct ExecStart= in {path}, then:\nsystemctl daemon-reload\nsystemctl restart {name}"
+            ),
+        ),
+        None => (
+            format!("{name}'s policy is not applied: it would change {changes} address(es) now"),
+            format!("systemctl restart {name}\njournalctl -u {name}"),
+        ),
     };
-    finding(
-        Level::Problem,
-        "not-applied",
-        None,
-        message,
-        Some(format!("systemctl restart {name}\njournalctl -u {name}")),
-    )
+    finding(Level::Problem, "not-applied", None, message, Some(fix))
 }
 
-/// systemd-networkd assigns `addresses` (as its file writes them) preferred.
-pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[String]) -> Finding {
-    let mut fix = format!("append to {file}:");
-    for value in addresses {
-        fix.push_str(&format!(
-            "\n[Address]\nAddress={value}\nPreferredLifetime=0"
+/// systemd-networkd assigns `addresses` preferred. The fix rewrites each one's line, the last
+/// first, so that the line numbers above it stay true.
+pub fn undone_by_networkd(ifname: &[u8], file: &str, addresses: &[NetworkAddress]) -> Finding {
+    let mut values = String::new();
+    for assigned in addresses {
+        values.push_str(&assigned.value);
+        values.push(' ');
+    }
+    let mut fix = String::new();
+    for assigned in addresses.iter().rev() {
+        let value = &assigned.value;
+        let (before, after) = match assigned.rewrite {
+            Rewrite::Network => ("[Address]\nAddress=", "\nPreferredLifetime=0\n[Network]\n"),
+            Rewrite::Address => ("Address=", "\nPreferredLifetime=0\n"),
+            Rewrite::Lifetime => ("", "PreferredLifetime=0\n"),
+        };
+        let value = if before.is_empty() { "" } else { value };
+        fix.push_str(&write_line_as(
+            file,
+            assigned.line,
+            &[before, value, after].concat(),
         ));
     }
-    fix.push_str("\nnetworkctl reload");
+    fix.push_str("networkctl reload");
     finding(
         Level::Problem,
         "undone-by-networkd",
         Some(ifname),
         format!(
-            "systemd-networkd assigns {} preferred ({file}), and `networkctl reconfigure` \
-             or `reload` makes it preferred again after the oneshot unit ran (or use the \
-             --watch unit)",
-            addresses.join(" ")
+            "systemd-networkd assigns {values}preferred ({file}): `networkctl reconfigure` or \
+             `reload` undoes the oneshot unit"
         ),
         Some(fix),
     )
@@ -182,7 +215,7 @@ pub fn undone_by_ifupdown(
     let fix = if stanza {
         format!("in {file}, add to the stanza of line {line}:\n    preferred-lifetime 0")
     } else {
-        format!("in {file}, write line {line} as:\n    {text} preferred_lft 0")
+        write_line_as(file, line, &["    ", text, " preferred_lft 0"].concat())
     };
     finding(
         Level::Problem,
@@ -210,11 +243,10 @@ pub fn undone_by_generated_ifupdown(
         "undone-by-ifupdown",
         Some(ifname),
         format!(
-            "ifupdown adds {address} preferred and {file} is generated (an edit is lost at \
-             boot); the unit does not run again after `systemctl restart networking`: use the \
-             oneshot `nlsel unit` prints, which does"
+            "ifupdown adds {address} preferred, {file} is generated (an edit is lost at \
+             boot), and the unit does not run again after `systemctl restart networking`"
         ),
-        Some(unit_commands(words, name, path)),
+        Some(unit_commands(words, false, name, path)),
     )
 }
 
@@ -224,17 +256,15 @@ pub fn undone_by_networkmanager(
     path: &str,
     words: &[String],
 ) -> Finding {
-    let mut watch = words.to_vec();
-    watch.push("--watch".into());
     finding(
         Level::Problem,
         "undone-by-networkmanager",
         Some(ifname),
         format!(
             "NetworkManager manages this device and re-applies its addresses; {name} is a \
-             oneshot: use the --watch unit"
+             oneshot"
         ),
-        Some(unit_commands(&watch, name, path)),
+        Some(unit_commands(words, true, name, path)),
     )
 }
 
@@ -248,8 +278,18 @@ pub fn netplan(ifname: &[u8], file: &str, line: usize, indent: usize, value: &st
             "{file} line {line} gives {value} without `lifetime: 0`: `netplan apply` makes it \
              preferred again"
         ),
-        Some(format!(
-            "in {file}, write line {line} as:\n{pad}- \"{value}\":\n{pad}    lifetime: 0\nnetplan apply"
+        Some(write_line_as(
+            file,
+            line,
+            &[
+                &pad,
+                "- \"",
+                value,
+                "\":\n",
+                &pad,
+                "    lifetime: 0\nnetplan apply",
+            ]
+            .concat(),
         )),
     )
 }
@@ -392,6 +432,95 @@ pub fn json(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostfiles::networkd;
+    use proptest::prelude::*;
+
+    /// `text` with the undone-by-networkd fix's "in FILE, write line N as:" edits applied in
+    /// order, as a user (or tests/systemd/doctor.sh) applies them.
+    fn apply_networkd_fix(text: &str, fix: &str) -> String {
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let mut edit: Option<(usize, Vec<String>)> = None;
+        let apply = |edit: Option<(usize, Vec<String>)>, lines: &mut Vec<String>| {
+            if let Some((n, body)) = edit {
+                lines.splice(n - 1..n, body);
+            }
+        };
+        for line in fix.lines() {
+            if let Some(n) = line
+                .strip_prefix("in /f, write line ")
+                .and_then(|l| l.strip_suffix(" as:"))
+            {
+                apply(edit.take(), &mut lines);
+                edit = Some((n.parse().unwrap(), Vec::new()));
+            } else if line == "networkctl reload" {
+                apply(edit.take(), &mut lines);
+            } else {
+                edit.as_mut().unwrap().1.push(line.to_owned());
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// One section of a `.network` file: [Network] with Address= lines, or an [Address]
+    /// section with one Address= and maybe a PreferredLifetime= before or after it.
+    fn section() -> impl Strategy<Value = String> {
+        let address = (1u8..5).prop_map(|n| format!("Address=2001:db8::{n}/64"));
+        prop_oneof![
+            proptest::collection::vec(address.clone(), 0..3).prop_map(|lines| {
+                let mut text = String::from("[Network]\nDNS=::1\n");
+                for line in lines {
+                    text.push_str(&line);
+                    text.push_str("\nDNS=::2\n");
+                }
+                text
+            }),
+            (address, 0usize..3, any::<bool>()).prop_map(|(line, lifetime, first)| {
+                let lifetime =
+                    ["", "PreferredLifetime=0\n", "PreferredLifetime=forever\n"][lifetime];
+                if first {
+                    format!("[Address]\n{lifetime}{line}\nLabel=x\n")
+                } else {
+                    format!("[Address]\nLabel=x\n{line}\n{lifetime}")
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        /// The undone-by-networkd fix, applied literally to any such file, leaves every
+        /// address it assigns deprecated, each defined as often as before (no duplicate is
+        /// added), and the file's other keys where they were.
+        #[test]
+        fn the_networkd_fix_deprecates_without_a_second_definition(
+            sections in proptest::collection::vec(section(), 1..5)
+        ) {
+            let text = sections.concat();
+            let found = networkd::addresses(&text).unwrap();
+            let preferred: Vec<NetworkAddress> =
+                found.iter().filter(|a| !a.deprecated).cloned().collect();
+            prop_assume!(!preferred.is_empty());
+            let fix = undone_by_networkd(b"e", "/f", &preferred).fix.unwrap();
+            let fixed = apply_networkd_fix(&text, &fix);
+            let after = networkd::addresses(&fixed).unwrap();
+            prop_assert_eq!(after.len(), found.len(), "{}\n--\n{}", text, fixed);
+            prop_assert!(after.iter().all(|a| a.deprecated), "{}\n--\n{}", text, fixed);
+            let count = |text: &str, what: &str| text.lines().filter(|l| *l == what).count();
+            for a in &found {
+                let line = format!("Address={}", a.value);
+                prop_assert_eq!(count(&text, &line), count(&fixed, &line));
+            }
+            for key in ["DNS=::1", "DNS=::2", "Label=x"] {
+                prop_assert_eq!(count(&text, key), count(&fixed, key));
+            }
+            // Each key stays in a section of its kind.
+            let lines = crate::hostfiles::logical_lines(&fixed);
+            for entry in crate::hostfiles::ini_entries(&lines).unwrap() {
+                let section = if entry.key == "DNS" { "Network" } else { entry.section };
+                prop_assert_eq!(entry.section, section, "{}", fixed);
+                prop_assert!(entry.key != "Label" || entry.section == "Address");
+            }
+        }
+    }
 
     #[test]
     fn json_has_the_five_keys_with_nulls() {
@@ -428,7 +557,12 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(
-            unit_commands(&words, "nlsel.service", "/etc/systemd/system/nlsel.service"),
+            unit_commands(
+                &words,
+                false,
+                "nlsel.service",
+                "/etc/systemd/system/nlsel.service"
+            ),
             "nlsel -n vps unit deprecate --except '::2' > /etc/systemd/system/nlsel.service\n\
              systemctl daemon-reload\nsystemctl reenable nlsel.service\n\
              systemctl restart nlsel.service"

@@ -18,6 +18,7 @@
 #
 # Usage: tests/package/run.sh dist/nlsel_VERSION_amd64.deb    (as root; .ci/run passes it)
 # Needs what tests/systemd/run.sh needs; skips without it, except under CI=true.
+# NLSEL_SYSTEMD_ROOT=DIR boots a copy of a root tests/systemd/root.sh built (as .ci/run does).
 set -euo pipefail
 
 deb=${1:?usage: tests/package/run.sh PATH/TO/nlsel_VERSION_amd64.deb}
@@ -43,8 +44,7 @@ snapshot() {
 # Every address line of the container, lifetimes included (all are forever here).
 addresses() { in_ct ip -6 -o addr show | sed 's/\\ *$//'; }
 
-echo "== building a minimal Debian root (with man-db and bash-completion)"
-make_root man-db,bash-completion
+make_root # ROOT_PACKAGES has man-db and bash-completion
 install_boot_probe
 systemctl --root="$root" enable --quiet probe.service networking.service
 cp "$deb" "$root/var/tmp/"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The harness of tests/systemd/run.sh, sourced by it and by tests/package/run.sh: a minimal
-# Debian root booted as PID 1 under systemd-nspawn, commands run inside it, counted checks,
-# and the boot probe that tells whether a service after network-online.target saw ::beef.
-# The sourcing script has set -euo pipefail; everything lives in $tmp, removed on exit.
+# The nspawn harness shared by tests/systemd/run.sh, tests/systemd/doctor.sh and
+# tests/package/run.sh (sourced, after `set -euo pipefail`): the container's root, booting it as
+# PID 1 under systemd-nspawn, entering it, counted checks, and the boot probe that tells whether
+# a service after network-online.target saw ::beef. Everything lives in one temporary directory
+# ($tmp), removed on exit.
 
 passed=0
 failed=0
@@ -94,6 +95,11 @@ boot() {
   if [ "$state" != running ]; then
     echo "systemd test: the container's system is '$state'" >&2
     nsenter -t "$pid1" -a systemctl --failed --no-pager >&2 || true
+    # Each failed unit's own lines, which are gone once the container stops.
+    local unit
+    for unit in $(nsenter -t "$pid1" -a systemctl --failed --plain --no-legend | awk '{ print $1 }'); do
+      nsenter -t "$pid1" -a journalctl -b -u "$unit" --no-pager -o short-monotonic >&2 || true
+    done
     exit 1
   fi
 }
@@ -141,65 +147,63 @@ write_unit() { # write_unit NAME NLSEL-ARGS...: `nlsel ARGS` run inside, into /e
   in_ct "$@" >"$root/etc/systemd/system/$name.service"
 }
 
-# make_root [PACKAGE,...]: the minimal Debian root in $root, with those packages too.
+# The packages of the container's root, for every script that boots it: ifupdown for Debian's
+# real networking.service, jq for the seed's own script, python3 for tests/ra_sender.py,
+# netplan.io (rendering to systemd-networkd) for doctor's netplan case, man-db and
+# bash-completion for the package's man page and completion.
+ROOT_PACKAGES=systemd,systemd-sysv,dbus,iproute2,ifupdown,jq,python3,netplan.io,man-db,bash-completion
+
+# make_root: a minimal Debian in $root, without nlsel. NLSEL_SYSTEMD_ROOT=DIR copies a root that
+# tests/systemd/root.sh built instead (.ci/run builds one per run for every script that boots).
 make_root() {
-  local extra=${1:+,$1}
+  if [ -n "${NLSEL_SYSTEMD_ROOT:-}" ]; then
+    echo "== copying the root $NLSEL_SYSTEMD_ROOT"
+    cp -a "$NLSEL_SYSTEMD_ROOT" "$root"
+    return
+  fi
+  echo "== building a minimal Debian root"
+  local suite
   suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-  if ! TMPDIR=$tmp mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,ifupdown"$extra" \
+  if ! TMPDIR=$tmp mmdebstrap --quiet --variant=minbase --include="$ROOT_PACKAGES" \
     "$suite" "$root" >"$tmp/mmdebstrap.log" 2>&1; then
     tail -20 "$tmp/mmdebstrap.log" >&2
     skip "mmdebstrap could not build the root"
   fi
 }
 
-# ---------------------------------------------------------------------------------------------
-# 7–11: the seed's situation at boot. venet0 is a tun (link/none, NOARP, no DAD, like OpenVZ's
-# venet0); ::2 is added before ::beef, so with both preferred the kernel picks ::beef, the
-# newest, for any outside destination.
+# make_root_with_nlsel: make_root, and $bin (the nlsel under test) at /usr/local/bin/nlsel.
+make_root_with_nlsel() {
+  [ -x "$bin" ] || skip "$bin is not an executable"
+  make_root
+  install -m 0755 "$bin" "$root/usr/local/bin/nlsel"
+}
+
+# /usr/local/bin/probe-udp in the root: prints "udp SRC", the source an unbound UDP socket gets
+# for DEST (connect+getsockname; perl-base is in every Debian root).
+install_probe_udp() {
+  cat >"$root/usr/local/bin/probe-udp" <<PERL
+#!/usr/bin/perl
+use Socket qw(:all);
+socket(my \$s, AF_INET6, SOCK_DGRAM, 0) or die "socket: \$!";
+connect(\$s, pack_sockaddr_in6(9, inet_pton(AF_INET6, "$1"))) or die "connect: \$!";
+my (\$port, \$addr) = unpack_sockaddr_in6(getsockname(\$s));
+print "udp ", inet_ntop(AF_INET6, \$addr), "\\n";
+PERL
+  chmod 0755 "$root/usr/local/bin/probe-udp"
+}
+
+# The seed's addresses: venet0 gets ::2 (KEEP) before ::beef (HIDE) in P::/80, so with both
+# preferred the kernel picks HIDE, the newest, for an outside destination such as DEST.
 P=2001:db8:f1c1:8454:964
 KEEP=$P::2
 HIDE=$P::beef
 DEST=2001:db8:9f16:8fc7::9
 
-# install_boot_probe: the probe.service and the ifupdown-shaped networking.service below,
-# written into $root (not enabled).
-install_boot_probe() {
-
-# The probe: what a service ordered After=network-online.target (apt, an NTP client, a mailer)
-# sees at its start: the kernel's route lookup, its main process (so that
-# ExecMainStartTimestamp is its start), run directly, as early as can be; then the source an
-# unbound UDP socket gets (perl-base is in every Debian root). /run is empty at each boot.
-cat >"$root/usr/local/bin/probe-udp" <<EOF
-#!/usr/bin/perl
-use Socket qw(:all);
-socket(my \$s, AF_INET6, SOCK_DGRAM, 0) or die "socket: \$!";
-connect(\$s, pack_sockaddr_in6(9, inet_pton(AF_INET6, "$DEST"))) or die "connect: \$!";
-my (\$port, \$addr) = unpack_sockaddr_in6(getsockname(\$s));
-print "udp ", inet_ntop(AF_INET6, \$addr), "\n";
-EOF
-chmod 0755 "$root/usr/local/bin/probe-udp"
-cat >"$root/etc/systemd/system/probe.service" <<UNIT
-[Unit]
-Description=Probe: the source address a service after network-online.target gets
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-StandardOutput=append:/run/probe.out
-StandardError=append:/run/probe.out
-ExecStart=/usr/sbin/ip -6 route get $DEST
-ExecStartPost=/usr/local/bin/probe-udp
-
-[Install]
-WantedBy=multi-user.target
-UNIT
-
 # A networking.service shaped like Debian 12's ifupdown one (same ordering and install lines);
 # in /etc it hides the package's. ExecStop deletes venet0, as ifdown would, so a restart adds
 # both addresses again, preferred.
-cat >"$root/etc/systemd/system/networking.service" <<UNIT
+write_shaped_networking() {
+  cat >"$root/etc/systemd/system/networking.service" <<UNIT
 [Unit]
 Description=Raise network interfaces (shaped like ifupdown's)
 DefaultDependencies=no
@@ -224,6 +228,33 @@ WantedBy=multi-user.target network-online.target
 UNIT
 }
 
+# install_boot_probe: probe.service and the ifupdown-shaped networking.service in $root (not
+# enabled). The probe is what a service ordered After=network-online.target (apt, an NTP client,
+# a mailer) sees at its start: the kernel's route lookup for DEST, its main process (so that
+# ExecMainStartTimestamp is its start), run directly, as early as can be; then the source an
+# unbound UDP socket gets (probe-udp). /run is empty at each boot.
+install_boot_probe() {
+  install_probe_udp "$DEST"
+  cat >"$root/etc/systemd/system/probe.service" <<UNIT
+[Unit]
+Description=Probe: the source address a service after network-online.target gets
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+StandardOutput=append:/run/probe.out
+StandardError=append:/run/probe.out
+ExecStart=/usr/sbin/ip -6 route get $DEST
+ExecStartPost=/usr/local/bin/probe-udp
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  write_shaped_networking
+}
+
 # One boot's verdict, appended to $tmp/series: "leak" when the probe got ::beef (or anything
 # but ::2), "late" when UNIT's work (PROPERTY, a monotonic timestamp) was not done before the
 # probe's process started.
@@ -240,4 +271,70 @@ judge_boot() {
   fi
   echo "   boot $boots: route src $src, udp $udp, $unit done at $done us, probe started at $start us${verdict:+: $verdict}"
   echo "${verdict:-ok}" >>"$tmp/series"
+}
+
+# write_networkd_venet0: systemd-networkd makes venet0 (a tun) and gives it KEEP and HIDE by
+# Address= lines, a default route, and nothing else.
+write_networkd_venet0() {
+  mkdir -p "$root/etc/systemd/network"
+  # udev makes /dev/net/tun 0666 on a real host; networkd, not root, opens it to create venet0.
+  echo 'z /dev/net/tun 0666 root root -' >"$root/etc/tmpfiles.d/tun.conf"
+  cat >"$root/etc/systemd/network/venet0.netdev" <<'EOF'
+[NetDev]
+Name=venet0
+Kind=tun
+EOF
+  cat >"$root/etc/systemd/network/venet0.network" <<EOF
+[Match]
+Name=venet0
+
+[Link]
+RequiredForOnline=no-carrier
+
+[Network]
+ConfigureWithoutCarrier=yes
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+Address=$KEEP/80
+Address=$HIDE/80
+
+[Route]
+Destination=::/0
+EOF
+}
+
+# The monitor stamps every change of ::beef; networkd's reset (preferred forever) and nlsel's
+# answer (0sec) are a window measured on the kernel's notifications, not on a poll.
+# reset_window LOG: the longest time, in ms (to 0.1), ::beef stayed preferred ("forever") before a
+# notification showed it deprecated again (0sec); "none" without a reset, "unanswered" when the
+# last reset was never undone.
+reset_window() {
+  awk -v addr="$HIDE/80" '
+    index($0, " " addr " ") == 0 { next }
+    { split(substr($1, 2, 26), day, "T"); split(day[2], c, ":"); ms = (c[1] * 3600 + c[2] * 60 + c[3]) * 1000 }
+    /preferred_lft forever/ && !open { open = 1; start = ms; resets++ }
+    /preferred_lft 0sec/ && open { open = 0; if (ms - start > max) max = ms - start }
+    END { if (open) print "unanswered"; else if (!resets) print "none"; else printf "%.1f\n", max }' "$1"
+}
+monitor_reconfigure() { # monitor_reconfigure LOG: `networkctl reconfigure venet0` under ip monitor.
+  monitor_during "$1" in_ct networkctl reconfigure venet0
+}
+# monitor_during LOG COMMAND...: COMMAND run while `ip monitor` stamps venet0's IPv6 address
+# changes into LOG, until HIDE shows up there (or 20 s) and the monitor's 6 s are over.
+monitor_during() {
+  local log=$1
+  shift
+  in_ct timeout 6 ip -o -ts -6 monitor address dev venet0 >"$log" 2>&1 &
+  local monitor=$!
+  # The monitor is subscribed once it shows a marker address; the marker is foreign, so
+  # networkd's reconfigure removes it again.
+  in_ct ip addr add 2001:db8:ffff::1/128 dev venet0
+  until grep -q '2001:db8:ffff::1/128' "$log"; do
+    in_ct ip addr change 2001:db8:ffff::1/128 dev venet0 preferred_lft forever
+    kill -0 "$monitor" 2>/dev/null || break
+  done
+  "$@"
+  eventually eval "grep -q ' $HIDE/80 .*preferred_lft' '$log'" || true
+  # networkd's whole pass and nlsel's answer, then the monitor ends by itself.
+  wait "$monitor" || true
 }

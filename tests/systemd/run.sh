@@ -30,8 +30,11 @@
 #
 # Usage: tests/systemd/run.sh PATH/TO/nlsel      (as root; .ci/run passes the static build)
 # Needs mmdebstrap and systemd-nspawn (Debian packages mmdebstrap, systemd-container) and the
-# Debian mirror; the root gets ifupdown too. Without them it skips with a reason, except under CI=true, where it fails.
+# Debian mirror; the root gets ifupdown and the rest of lib.sh's ROOT_PACKAGES. Without them it
+# skips with a reason, except under CI=true, where it fails.
 # Everything it makes lives in one temporary directory, removed on exit; nothing is cached.
+# The root and the helpers are tests/systemd/lib.sh's, shared with tests/systemd/doctor.sh and
+# tests/package/run.sh.
 set -euo pipefail
 
 bin=${1:?usage: tests/systemd/run.sh PATH/TO/nlsel}
@@ -39,12 +42,7 @@ bin=$(realpath "$bin")
 
 # shellcheck source=tests/systemd/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-[ -x "$bin" ] || skip "$bin is not an executable"
-
-echo "== building a minimal Debian root"
-make_root
-install -m 0755 "$bin" "$root/usr/local/bin/nlsel"
+make_root_with_nlsel
 
 echo "== first boot"
 boot
@@ -280,64 +278,12 @@ systemctl --root="$root" disable --quiet nlsel-boot-oneshot.service
 
 echo "== 10. systemd-networkd with Address= lines"
 systemctl --root="$root" disable --quiet networking.service
-mkdir -p "$root/etc/systemd/network"
-# udev makes /dev/net/tun 0666 on a real host; networkd, not root, opens it to create venet0.
-echo 'z /dev/net/tun 0666 root root -' >"$root/etc/tmpfiles.d/tun.conf"
-cat >"$root/etc/systemd/network/venet0.netdev" <<'EOF'
-[NetDev]
-Name=venet0
-Kind=tun
-EOF
-cat >"$root/etc/systemd/network/venet0.network" <<EOF
-[Match]
-Name=venet0
-
-[Link]
-RequiredForOnline=no-carrier
-
-[Network]
-ConfigureWithoutCarrier=yes
-LinkLocalAddressing=no
-IPv6AcceptRA=no
-Address=$KEEP/80
-Address=$HIDE/80
-
-[Route]
-Destination=::/0
-EOF
+write_networkd_venet0
 systemctl --root="$root" enable --quiet systemd-networkd.service nlsel-boot-watch.service
 boot
 check "networkd: configured venet0" eventually is_preferred_forever "$KEEP"
 check "networkd: ::beef deprecated by --watch" eventually is_deprecated "$HIDE"
 
-# The monitor stamps every change of ::beef; networkd's reset (preferred forever) and nlsel's
-# answer (0sec) are a window measured on the kernel's notifications, not on a poll.
-# reset_window LOG: the longest time, in ms (to 0.1), ::beef stayed preferred ("forever") before a
-# notification showed it deprecated again (0sec); "none" without a reset, "unanswered" when the
-# last reset was never undone.
-reset_window() {
-  awk -v addr="$HIDE/80" '
-    index($0, " " addr " ") == 0 { next }
-    { split(substr($1, 2, 26), day, "T"); split(day[2], c, ":"); ms = (c[1] * 3600 + c[2] * 60 + c[3]) * 1000 }
-    /preferred_lft forever/ && !open { open = 1; start = ms; resets++ }
-    /preferred_lft 0sec/ && open { open = 0; if (ms - start > max) max = ms - start }
-    END { if (open) print "unanswered"; else if (!resets) print "none"; else printf "%.1f\n", max }' "$1"
-}
-monitor_reconfigure() { # monitor_reconfigure LOG: `networkctl reconfigure venet0` under ip monitor.
-  in_ct timeout 6 ip -o -ts -6 monitor address dev venet0 >"$1" 2>&1 &
-  local monitor=$!
-  # The monitor is subscribed once it shows a marker address; the marker is foreign, so
-  # networkd's reconfigure removes it again.
-  in_ct ip addr add 2001:db8:ffff::1/128 dev venet0
-  until grep -q '2001:db8:ffff::1/128' "$1"; do
-    in_ct ip addr change 2001:db8:ffff::1/128 dev venet0 preferred_lft forever
-    kill -0 "$monitor" 2>/dev/null || break
-  done
-  in_ct networkctl reconfigure venet0
-  eventually eval "grep -q ' $HIDE/80 .*preferred_lft' '$1'" || true
-  # networkd's whole pass and nlsel's answer, then the monitor ends by itself.
-  wait "$monitor" || true
-}
 monitor_reconfigure "$tmp/reconfigure.log"
 window=$(reset_window "$tmp/reconfigure.log")
 echo "   ::beef preferred for $window ms after networkd reset it"
