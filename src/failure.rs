@@ -13,7 +13,7 @@ use crate::plan::PolicyError;
 #[derive(Debug)]
 pub enum Failure {
     /// `--help` was asked for: not a failure, but it ends parsing the same way. Exit 0.
-    Help(&'static str),
+    Help(String),
     /// The command line is wrong; nothing was done.
     Usage(String),
     /// `-n NETNS` could not be entered.
