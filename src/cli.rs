@@ -13,52 +13,14 @@ use crate::failure::{Failure, Kind};
 use crate::netns::{enter_netns, netns_path};
 use crate::nl::request::Conn;
 use crate::output::Output;
+use crate::present::packed::Text;
 use crate::sys::block_signals;
 use crate::watch::WATCH_SIGNALS;
-
-pub const HELP: &str = "\
-nlsel: choose the IPv6 source address a Linux host uses, over raw netlink
-
-Usage: nlsel [-n NETNS] [-j] [-q] COMMAND ...
-
-Commands:
-  show [[dev] IFACE]             list addresses with scope, flags and lifetimes
-                                 (also: addr show)
-  deprecate --except PATTERN... [--dev IFACE]... [--dry-run | --check | --watch]
-            [--probe DEST]...    deprecate every global IPv6 address matching no PATTERN
-  prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
-                                 make ADDR preferred, deprecate the others on its interface
-  undeprecate [--dev IFACE]...   make deprecated global IPv6 addresses preferred again
-  addr change ADDR[/LEN] dev IFACE [preferred_lft LFT] [valid_lft LFT]
-                                 change lifetimes, keeping everything not given
-  which DEST[%IFACE] [--explain] print the source address the kernel would use for DEST,
-                                 and with --explain why, rule by rule
-  doctor [--dev IFACE]... [--probe DEST]...
-                                 check that the choice survives this host (units, other
-                                 network managers, privacy addresses) and print fixes
-  unit deprecate|prefer ARGS...  print a systemd unit that runs that command
-  completions bash|zsh|fish      print a shell completion script
-
-Options:
-  -n, --netns NETNS   work in network namespace /run/netns/NETNS (a path if it has a '/')
-  -j, --json          print JSON
-  -q, --quiet         print nothing on stdout
-  -h, --help          show this help; COMMAND --help shows the command's
-  -V, --version       show the version
-
-Only preferred lifetimes change: valid lifetimes, flags, protocol and metric are kept.
-No address is created or deleted, except that an address the kernel re-creates because
-another process deleted it during the change is removed again.
-
-Exit status: 0 success, 1 failure (kernel error, missing interface or address, no
-permission, `which --explain` disagreeing with the kernel, `doctor` finding a problem),
-2 usage error, 3 `--check` found work to do.
-";
 
 /// A parsed command line.
 enum Command {
     /// `--help` or `--version`: text for stdout, exit 0.
-    Print(&'static str),
+    Print(String),
     /// Prints without entering a namespace or opening a socket.
     Unit(cmd::unit::Args),
     Completions(cmd::completions::Shell),
@@ -120,7 +82,7 @@ pub fn main() -> ExitCode {
 fn kernel<A>(parsed: Parsed<A>, command: fn(A) -> KernelCommand) -> Command {
     match parsed {
         Parsed::Run(args) => Command::Kernel(command(args)),
-        Parsed::Help(text) => Command::Print(text),
+        Parsed::Help(text) => Command::Print(text.unpack()),
     }
 }
 
@@ -135,16 +97,16 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
         "doctor" => kernel(cmd::doctor::parse(parser)?, KernelCommand::Doctor),
         "unit" => match cmd::unit::parse(parser)? {
             Parsed::Run(args) => Command::Unit(args),
-            Parsed::Help(text) => Command::Print(text),
+            Parsed::Help(text) => Command::Print(text.unpack()),
         },
         "completions" => match cmd::completions::parse(parser)? {
             Parsed::Run(shell) => Command::Completions(shell),
-            Parsed::Help(text) => Command::Print(text),
+            Parsed::Help(text) => Command::Print(text.unpack()),
         },
         "addr" | "address" => {
             let sub = match parser.next().map_err(usage_error)? {
                 Some(Value(sub)) => cmd::text_value(sub, "addr command")?,
-                Some(Short('h') | Long("help")) => return Ok(Command::Print(HELP)),
+                Some(Short('h') | Long("help")) => return Ok(Command::Print(Text::Help.unpack())),
                 Some(other) => return Err(usage_error(other.unexpected())),
                 None => return Err(Failure::usage("addr needs a command: show or change")),
             };
@@ -166,7 +128,7 @@ fn parse_command(parser: &mut lexopt::Parser, word: OsString) -> Result<Command,
                 rest.push("--help".into());
                 return parse_command(&mut lexopt::Parser::from_args(rest), command);
             }
-            _ => Command::Print(HELP),
+            _ => Command::Print(Text::Help.unpack()),
         },
         other => {
             return Err(Failure::usage(format!(
@@ -187,15 +149,18 @@ fn parse(mut parser: lexopt::Parser) -> Result<(Globals, Command), Failure> {
             }
             Some(Short('j') | Long("json")) => globals.json = true,
             Some(Short('q') | Long("quiet")) => globals.quiet = true,
-            Some(Short('h') | Long("help")) => break Command::Print(HELP),
+            Some(Short('h') | Long("help")) => break Command::Print(Text::Help.unpack()),
             Some(Short('V') | Long("version")) => {
-                break Command::Print(concat!(
-                    "nlsel ",
-                    env!("CARGO_PKG_VERSION"),
-                    " (commit ",
-                    env!("NLSEL_COMMIT"),
-                    ")"
-                ));
+                break Command::Print(
+                    concat!(
+                        "nlsel ",
+                        env!("CARGO_PKG_VERSION"),
+                        " (commit ",
+                        env!("NLSEL_COMMIT"),
+                        ")"
+                    )
+                    .to_string(),
+                );
             }
             Some(Value(word)) => break parse_command(&mut parser, word)?,
             Some(other) => return Err(usage_error(other.unexpected())),
@@ -603,14 +568,14 @@ mod tests {
     #[test]
     fn help_command_is_the_command_s_help() {
         for (words, help) in [
-            (&["help", "deprecate"][..], cmd::deprecate::HELP),
-            (&["help", "unit"], cmd::unit::HELP),
-            (&["help", "addr", "change"], cmd::addr_change::HELP),
-            (&["help"], HELP),
-            (&["help", "help"], HELP),
+            (&["help", "deprecate"][..], Text::DeprecateHelp),
+            (&["help", "unit"], Text::UnitHelp),
+            (&["help", "addr", "change"], Text::AddrChangeHelp),
+            (&["help"], Text::Help),
+            (&["help", "help"], Text::Help),
         ] {
             match parse_words(words) {
-                Ok((_, Command::Print(text))) => assert_eq!(text, help, "{words:?}"),
+                Ok((_, Command::Print(text))) => assert_eq!(text, help.unpack(), "{words:?}"),
                 _ => panic!("{words:?} gave no help"),
             }
         }

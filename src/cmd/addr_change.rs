@@ -16,20 +16,7 @@ use crate::pattern::{AddressTextError, parse_address_text};
 use crate::plan::Mode;
 use crate::plan::{Action, Change, Plan, Step};
 use crate::present::lifetime_text;
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] addr change ADDR[/LEN] dev IFACE
-                                  [preferred_lft LFT] [valid_lft LFT]
-
-Change the lifetimes of an existing IPv4 or IPv6 address. LFT is a number of seconds or
-`forever`. Unlike `ip addr change`, what is not given is kept as it is now: the valid
-lifetime, the flags (nodad, noprefixroute, mngtmpaddr, home), the protocol and the metric.
-A missing address is an error; it is never created. /LEN, if given, must be the address's
-prefix length. preferred_lft may not exceed valid_lft.
-
-Options:
-  -h, --help   show this help
-";
+use crate::present::packed::Text;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -77,7 +64,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut valid_lft = None;
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::AddrChangeHelp)),
             Value(value) => {
                 let word = text_value(value, "argument")?;
                 match word.as_str() {

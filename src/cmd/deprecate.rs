@@ -11,42 +11,8 @@ use crate::model::{Address, Interface, prefers_temporaries, selected_interfaces}
 use crate::pattern::Pattern;
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
+use crate::present::packed::Text;
 use crate::watch::watch;
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] deprecate --except PATTERN [--except PATTERN]...
-                                  [--dev IFACE]... [--dry-run | --check | --watch]
-                                  [--probe DEST]...
-
-Deprecate (preferred_lft 0) every global IPv6 address that matches no PATTERN, on every
-interface or on those named with --dev. Only the preferred lifetime changes: the valid
-lifetime, flags, protocol and metric stay as they are. Addresses already deprecated are
-not touched, so a second run sends nothing. Temporary (privacy) addresses are never
-changed: deprecating their SLAAC parent deprecates them.
-
-PATTERN is matched by bits, never by text:
-  ADDR/LEN   keep addresses inside this IPv6 prefix
-  ADDR       keep ADDR itself, and every address whose host part (the bits after its own
-             prefix length) equals ADDR: ::2 keeps 2001:db8::2/64 and ::2/128,
-             but not 2001:db8::a:2/64
-
-An interface where no global IPv6 address matches is left alone; naming it with --dev is
-an error and then nothing is changed anywhere.
-
-Options:
-  --except PATTERN   address or prefix to keep preferred (at least one)
-  --dev IFACE        only this interface (repeatable)
-  --dry-run          change nothing; print the equivalent ip commands
-  --check            change nothing; list what would change, exit 3 if anything would
-  --probe DEST       print the source the kernel uses for DEST after the run, and the
-                     one nlsel's model predicts; with --dry-run or --check, the one it
-                     uses now and the prediction (repeatable; see `which --explain`)
-  --watch            after the first pass keep running, and apply the same rule to every
-                     new address, every address whose preferred lifetime comes back (a
-                     Router Advertisement), and new interfaces, until SIGTERM, SIGINT
-                     or SIGHUP
-  -h, --help         show this help
-";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -79,7 +45,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
             Long("probe") => probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::DeprecateHelp)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

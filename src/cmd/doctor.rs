@@ -31,30 +31,8 @@ use crate::nl::Family;
 use crate::nl::addr::{INFINITY_LIFE_TIME, IfaFlags};
 use crate::plan::Action;
 use crate::present::doctor::{self as words, Finding, Level, TooLate};
+use crate::present::packed::Text;
 use crate::srcsel::read::Flow;
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] doctor [--dev IFACE]... [--probe DEST]...
-
-Check that the choice of source address survives this host, and print the fix for what
-does not: the units that run `nlsel deprecate` or `nlsel prefer` (with -n NETNS, `nlsel -n
-NETNS`), the other programs that manage the same addresses (systemd-networkd, ifupdown,
-NetworkManager, netplan), use_tempaddr, and the kernel's source now. Changes nothing.
-
-Each finding: a level (problem, warning, ok), a code, the interface, a message and a fix.
-Codes: no-unit, unit-disabled, unit-too-late, not-applied, undone-by-networkd,
-undone-by-ifupdown, undone-by-networkmanager, netplan, privacy-addresses, source,
-unreadable (see nlsel(8)). With -j: {\"findings\":[{\"level\",\"code\",\"ifname\",
-\"message\",\"fix\"}]}, null where a field does not apply.
-
-Exit status: 0 when no finding is a problem, 1 when one is, 2 for a usage error.
-
-Options:
-  --dev IFACE    only this interface (repeatable)
-  --probe DEST   report the kernel's source for DEST (repeatable; default: 2000::1
-                 through each IPv6 default route)
-  -h, --help     show this help
-";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -76,7 +54,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
             Long("probe") => args.probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::DoctorHelp)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

@@ -16,12 +16,13 @@ use std::os::unix::ffi::OsStringExt;
 
 use crate::failure::Failure;
 use crate::plan::Mode;
+use crate::present::packed::Text;
 
 /// What a command's arguments ask for: the command, or its help.
 pub enum Parsed<A> {
     Run(A),
     /// `--help`: this text is printed and nlsel exits 0; it is not a failure.
-    Help(&'static str),
+    Help(Text),
 }
 
 /// An interface name from the command line, as bytes.

@@ -12,28 +12,8 @@ use crate::failure::Failure;
 use crate::model::{Address, Interface, prefers_temporaries};
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
+use crate::present::packed::Text;
 use crate::watch::watch;
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] prefer ADDR [--dry-run | --check | --watch] [--probe DEST]...
-
-Make the IPv6 address ADDR preferred (preferred lifetime = its remaining valid lifetime; a
-SLAAC address keeps the one its router gives) and deprecate every other global IPv6
-address on its interface. ADDR must already exist and
-not be a temporary (privacy) address. Nothing but preferred lifetimes changes; temporary
-addresses are never changed (they follow the SLAAC address they were made from).
-
-Options:
-  --dry-run    change nothing; print the equivalent ip commands
-  --check      change nothing; list what would change, exit 3 if anything would
-  --probe DEST print the source the kernel uses for DEST after the run, and the one
-               nlsel's model predicts; with --dry-run or --check, the one it uses now and
-               the prediction (repeatable; see `which --explain`)
-  --watch      after the first pass keep running, and deprecate every other global IPv6
-               address that appears on ADDR's interface, or whose preferred lifetime comes
-               back, until SIGTERM, SIGINT or SIGHUP
-  -h, --help   show this help
-";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -73,7 +53,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
             Long("probe") => probes.push(super::which::destination_value(
                 parser.value().map_err(usage_error)?,
             )?),
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::PreferHelp)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

@@ -9,20 +9,7 @@ use crate::failure::{Failure, Kind};
 use crate::model::{Link, read_addresses, read_links};
 use crate::nl::Family;
 use crate::present;
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] show [[dev] IFACE]
-       nlsel [-n NETNS] [-j] [-q] addr show [[dev] IFACE]
-
-List every interface with its IPv4 and IPv6 addresses: scope, flags and remaining
-lifetimes. With -j, print the JSON of `ip -j addr show`: the link keys (ifindex, ifname,
-link, flags, mtu, qdisc, master, operstate, group, txqlen, link_type, address, broadcast,
-...) and addr_info with family, local, prefixlen, scope, flag booleans, label,
-valid_life_time, preferred_life_time (4294967295 means forever). Needs no privileges.
-
-Options:
-  -h, --help   show this help
-";
+use crate::present::packed::Text;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -41,7 +28,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
                 };
                 dev = Some(interface_name(value));
             }
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::ShowHelp)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

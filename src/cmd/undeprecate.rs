@@ -10,17 +10,7 @@ use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface, selected_interfaces};
 use crate::plan::Mode;
 use crate::plan::{self, Plan};
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] undeprecate [--dev IFACE]...
-
-Give every deprecated global IPv6 address, on every interface or on those named with --dev,
-a preferred lifetime equal to its remaining valid lifetime. Nothing else changes.
-
-Options:
-  --dev IFACE   only this interface (repeatable)
-  -h, --help    show this help
-";
+use crate::present::packed::Text;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -32,7 +22,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::UndeprecateHelp)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

@@ -11,29 +11,7 @@ use crate::context::{Globals, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::output::Output;
 use crate::plan::Mode;
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] unit deprecate --except PATTERN... [--dev IFACE]... [--watch]
-       nlsel [-n NETNS] [-j] [-q] unit prefer ADDR [--watch]
-
-Check the arguments as the command would (a usage error exits 2), then print a systemd
-service unit that runs this binary, by its absolute path, with them:
-
-  nlsel unit deprecate --except ::2 > /etc/systemd/system/nlsel.service
-  systemctl enable --now nlsel
-
-The unit runs at every boot, after the services that add addresses and before
-network-online.target. Without --watch it is a oneshot, run again when networking.service
-restarts; with --watch (needed under systemd-networkd or NetworkManager, which reset their
-addresses) it is a Type=notify service, ready once its first pass is applied, restarted on
-failure. Either way it runs with CAP_NET_ADMIN only, no new privileges, netlink and unix
-sockets only, and a read-only system. A binary under /tmp, /var/tmp or /dev/shm gets a unit
-without the private /tmp or /dev that would hide it, and a comment saying to copy it
-somewhere lasting.
-
-Options:
-  -h, --help   show this help
-";
+use crate::present::packed::Text;
 
 /// The command the unit runs, as checked: its words for ExecStart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +23,7 @@ pub struct Args {
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let command = match parser.next().map_err(usage_error)? {
         Some(Value(word)) => text_value(word, "command")?,
-        Some(Short('h') | Long("help")) => return Ok(Parsed::Help(HELP)),
+        Some(Short('h') | Long("help")) => return Ok(Parsed::Help(Text::UnitHelp)),
         Some(other) => return Err(usage_error(other.unexpected())),
         None => return Err(Failure::usage("unit needs a command: deprecate or prefer")),
     };

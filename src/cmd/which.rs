@@ -21,39 +21,12 @@ use crate::plan::Change;
 use crate::plan::Mode;
 use crate::present;
 use crate::present::explain::{self, Decision, Explanation, Prediction, Probe};
+use crate::present::packed::Text;
 use crate::srcsel::SourceState;
 use crate::srcsel::after::{After, after_changes};
 use crate::srcsel::read::{
     Flow, ReadError, RouteAnswer, is_no_route, read_source_state, route_answer,
 };
-
-pub const HELP: &str = "\
-Usage: nlsel [-n NETNS] [-j] [-q] which DEST[%IFACE] [--dev IFACE] [--udp|--tcp]
-             [--sport N] [--dport N] [--explain]
-
-Print the source address the kernel would choose for traffic to DEST (IPv6 or IPv4), then
-the outgoing interface: `2001:db8::2 dev venet0`. With -j: {\"dst\",\"src\",\"dev\"}.
-The route is asked for the flow an application sends: connect() on a UDP socket unless
---tcp, with its ports if given (ECMP hashes them); --dev as SO_BINDTODEVICE, %IFACE as the
-scope of a link-local or multicast DEST, which must have one. ::ffff:a.b.c.d is asked as
-IPv4 and :: as ::1, as connect() does.
-
---explain says why. When the route has a preferred source (`ip route ... src`), that decides
-and RFC 6724 is not consulted. Otherwise, for IPv6, nlsel rebuilds the kernel's candidate set
-and applies its rules in the kernel's order (net/ipv6/addrconf.c), and prints every
-candidate with the rule it lost at, and whether its answer is the kernel's. When the two
-differ it prints both, calls it a disagreement and exits 1. For IPv4 it says whether the
-route's preferred source or the kernel's primary-address choice decided, and lists the
-outgoing interface's addresses.
-
-Options:
-  --dev IFACE      ask as a socket bound to IFACE
-  --udp, --tcp     the flow's protocol (default: UDP)
-  --sport N        the flow's source port
-  --dport N        the flow's destination port
-  --explain        explain the choice rule by rule
-  -h, --help       show this help
-";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -131,7 +104,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
             Long("sport") => args.sport = port_value(parser, "--sport")?,
             Long("dport") => args.dport = port_value(parser, "--dport")?,
             Long("explain") => args.explain = true,
-            Short('h') | Long("help") => return Ok(Parsed::Help(HELP)),
+            Short('h') | Long("help") => return Ok(Parsed::Help(Text::WhichHelp)),
             _ => return Err(usage_error(arg.unexpected())),
         }
     }

@@ -10,6 +10,7 @@ mod errno;
 pub mod explain;
 pub mod json;
 mod link;
+pub mod packed;
 
 use std::net::IpAddr;
 
