@@ -10,7 +10,6 @@ use super::{text_value, usage_error};
 use crate::context::{Globals, Outcome};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::plan::Mode;
 
 pub const HELP: &str = "\
 Usage: nlsel [-n NETNS] [-j] [-q] unit deprecate --except PATTERN... [--dev IFACE]... [--watch]
@@ -51,15 +50,9 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     };
     let rest: Vec<OsString> = parser.raw_args().map_err(usage_error)?.collect();
     let mut check = lexopt::Parser::from_args(rest.iter().cloned());
-    let (mode, watch) = match command.as_str() {
-        "deprecate" => {
-            let args = super::deprecate::parse(&mut check)?;
-            (args.mode, args.watch)
-        }
-        "prefer" => {
-            let args = super::prefer::parse(&mut check)?;
-            (args.mode, args.watch)
-        }
+    let modes = match command.as_str() {
+        "deprecate" => super::deprecate::parse(&mut check)?.modes,
+        "prefer" => super::prefer::parse(&mut check)?.modes,
         other => {
             return Err(Failure::usage(format!(
                 "unit cannot run \"{}\" (expected deprecate or prefer)",
@@ -67,16 +60,15 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             )));
         }
     };
-    if mode != Mode::Apply {
-        return Err(Failure::usage(
-            "a unit runs the command for real: drop --dry-run or --check",
-        ));
-    }
+    modes.for_a_unit()?;
     let mut words = vec![command];
     for arg in rest {
         words.push(text_value(arg, "argument")?);
     }
-    Ok(Args { words, watch })
+    Ok(Args {
+        words,
+        watch: modes.watch,
+    })
 }
 
 /// One word of an ExecStart line: bare when plain, else double-quoted with systemd's escapes.
