@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod explain;
 pub mod json;
 mod link;
+pub mod unit;
 
 use std::net::IpAddr;
 
