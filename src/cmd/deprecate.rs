@@ -65,8 +65,8 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
                 patterns.push(Pattern::parse(&text).map_err(|e| Failure::usage(e.to_string()))?);
             }
             Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
-            _ => modes.read(ModeOption::of(arg)?, parser)?,
+            // The mode options, and -h or --help.
+            _ => modes.read(ModeOption::of(arg, HELP), parser)?,
         }
     }
     if patterns.is_empty() {

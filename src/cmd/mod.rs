@@ -96,13 +96,17 @@ pub enum ModeOption {
 }
 
 impl ModeOption {
-    /// The mode option `arg` is; any other argument is a usage error that names it.
-    pub fn of(arg: lexopt::Arg) -> Result<ModeOption, Failure> {
+    /// The mode option `arg` is, for a command whose other options are already read; `-h` and
+    /// `--help` ask for the command's `help`, and anything else is a usage error naming it.
+    pub fn of(arg: lexopt::Arg, help: &'static str) -> Result<ModeOption, Failure> {
         Ok(match arg {
             lexopt::Arg::Long("dry-run") => ModeOption::DryRun,
             lexopt::Arg::Long("check") => ModeOption::Check,
             lexopt::Arg::Long("watch") => ModeOption::Watch,
             lexopt::Arg::Long("probe") => ModeOption::Probe,
+            lexopt::Arg::Short('h') | lexopt::Arg::Long("help") => {
+                return Err(Failure::Help(help));
+            }
             _ => return Err(usage_error(arg.unexpected())),
         })
     }
@@ -118,9 +122,14 @@ pub struct ModeOptions {
 }
 
 impl ModeOptions {
-    /// Takes `option`, and `--probe`'s value from `parser`.
-    pub fn read(&mut self, option: ModeOption, parser: &mut lexopt::Parser) -> Result<(), Failure> {
-        match option {
+    /// Takes `option`, and `--probe`'s value from `parser`; passes on the usage error of an
+    /// argument that is no mode option ([`ModeOption::of`]), so a caller has one `?`.
+    pub fn read(
+        &mut self,
+        option: Result<ModeOption, Failure>,
+        parser: &mut lexopt::Parser,
+    ) -> Result<(), Failure> {
+        match option? {
             ModeOption::DryRun => self.dry_run = true,
             ModeOption::Check => self.check = true,
             ModeOption::Watch => self.modes.watch = true,
@@ -156,14 +165,13 @@ impl ModeOptions {
     }
 }
 
-impl Modes {
-    /// The modes a systemd unit may run with: a unit changes addresses for real.
-    pub fn for_a_unit(&self) -> Result<(), Failure> {
-        if self.mode != Mode::Apply {
-            return Err(Failure::usage(
-                "a unit runs the command for real: drop --dry-run or --check",
-            ));
-        }
-        Ok(())
+/// The mode a systemd unit may run its command in: a unit changes addresses for real, so
+/// `--dry-run` and `--check` are refused, for every command a unit can run.
+pub fn unit_mode(mode: Mode) -> Result<(), Failure> {
+    if mode != Mode::Apply {
+        return Err(Failure::usage(
+            "a unit runs the command for real: drop --dry-run or --check",
+        ));
     }
+    Ok(())
 }

@@ -60,8 +60,8 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
                 }
                 address = Some(parsed);
             }
-            Short('h') | Long("help") => return Err(Failure::Help(HELP)),
-            _ => modes.read(ModeOption::of(arg)?, parser)?,
+            // The mode options, and -h or --help.
+            _ => modes.read(ModeOption::of(arg, HELP), parser)?,
         }
     }
     let address = address.ok_or_else(|| Failure::usage("prefer needs an address"))?;

@@ -52,9 +52,15 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
     };
     let rest: Vec<OsString> = parser.raw_args().map_err(usage_error)?.collect();
     let mut check = lexopt::Parser::from_args(rest.iter().cloned());
-    let modes = match command.as_str() {
-        "deprecate" => super::deprecate::parse(&mut check)?.modes,
-        "prefer" => super::prefer::parse(&mut check)?.modes,
+    let (mode, watch) = match command.as_str() {
+        "deprecate" => {
+            let args = super::deprecate::parse(&mut check)?;
+            (args.modes.mode, args.modes.watch)
+        }
+        "prefer" => {
+            let args = super::prefer::parse(&mut check)?;
+            (args.modes.mode, args.modes.watch)
+        }
         other => {
             return Err(Failure::usage(format!(
                 "unit cannot run \"{}\" (expected deprecate or prefer)",
@@ -62,15 +68,12 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Args, Failure> {
             )));
         }
     };
-    modes.for_a_unit()?;
+    super::unit_mode(mode)?;
     let mut words = vec![command];
     for arg in rest {
         words.push(text_value(arg, "argument")?);
     }
-    Ok(Args {
-        words,
-        watch: modes.watch,
-    })
+    Ok(Args { words, watch })
 }
 
 /// The unit's text for `args`, run from the executable at `exe`.
@@ -91,7 +94,10 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
     // PrivateTmp=yes gives the service empty /tmp and /var/tmp, and PrivateDevices=yes an
     // empty /dev/shm, which would hide a binary kept there (status=203/EXEC). The unit then
     // goes without that one protection, and says why: such a directory may be emptied at boot.
-    let temporary = TEMPORARY_DIRS.into_iter().find(|dir| exe.starts_with(dir));
+    let temporary = TEMPORARY_DIRS
+        .iter()
+        .find(|dir| exe.starts_with(*dir))
+        .copied();
     Ok(unit_text(&Unit {
         exe,
         options: &options,
