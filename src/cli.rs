@@ -42,8 +42,8 @@ impl KernelCommand {
     /// Whether this is a `--watch` run, which ends on SIGTERM, SIGINT and SIGHUP with exit 0.
     fn watches(&self) -> bool {
         match self {
-            KernelCommand::Deprecate(args) => args.watch,
-            KernelCommand::Prefer(args) => args.watch,
+            KernelCommand::Deprecate(args) => args.modes.watch,
+            KernelCommand::Prefer(args) => args.modes.watch,
             _ => false,
         }
     }
@@ -246,8 +246,9 @@ fn enter_named_netns(netns: &OsString) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    //! The command line's usage errors, checked without a kernel or privileges: what the
-    //! integration tests in tests/usage.rs also check against a namespace, minus the namespace.
+    //! The command line's usage errors, checked without a kernel or privileges, as any user:
+    //! every word that is refused, and what its message names. tests/usage.rs keeps what needs
+    //! the binary in a namespace: that a usage error exits 2 with one line and changes nothing.
 
     use super::*;
 
@@ -326,9 +327,117 @@ mod tests {
         let Command::Kernel(KernelCommand::Deprecate(args)) = command else {
             panic!("not deprecate");
         };
-        assert_eq!(args.mode, crate::plan::Mode::Check);
+        assert_eq!(args.modes.mode, crate::plan::Mode::Check);
         assert_eq!(args.devs, [b"venet0".to_vec()]);
         assert_eq!(args.patterns.len(), 1);
+    }
+
+    /// The mode options are one set, read in one place: every policy command, and the unit
+    /// that runs one, refuses the same combinations with the same words, after its own
+    /// arguments.
+    #[test]
+    fn mode_options_are_refused_alike_everywhere() {
+        // The usage error's own words, without the hint every usage error ends with.
+        let message = |words: &[&str]| match parse_words(words) {
+            Err(failure) if failure.exit_code() == 2 => {
+                let text = failure.to_string();
+                let hint = text.rfind(" (see ").unwrap_or(text.len());
+                text[..hint].to_owned()
+            }
+            _ => panic!("{words:?} was not a usage error"),
+        };
+        for (modes, expected) in [
+            (
+                &["--dry-run", "--check"][..],
+                "--dry-run and --check cannot be used together",
+            ),
+            (
+                &["--check", "--dry-run", "--watch"],
+                "--dry-run and --check cannot be used together",
+            ),
+            (
+                &["--watch", "--probe", "::9"],
+                "--probe cannot be used with --watch",
+            ),
+            (
+                &["--probe", "::9", "--watch", "--check"],
+                "--probe cannot be used with --watch",
+            ),
+            (
+                &["--watch", "--dry-run"],
+                "--watch cannot be used with --dry-run or --check",
+            ),
+            (
+                &["--check", "--watch"],
+                "--watch cannot be used with --dry-run or --check",
+            ),
+            (
+                &["--probe", "zzz"],
+                "invalid destination \"zzz\": not an IP address",
+            ),
+            (&["--probe"], "missing value for option \"--probe\""),
+        ] {
+            for policy in [&["deprecate", "--except", "::2"][..], &["prefer", "::2"]] {
+                for unit in [&[][..], &["unit"]] {
+                    let words = [unit, policy, modes].concat();
+                    assert_eq!(message(&words), expected, "{words:?}");
+                }
+            }
+        }
+        // A unit changes addresses for real, whichever policy it runs.
+        for policy in [&["deprecate", "--except", "::2"][..], &["prefer", "::2"]] {
+            for mode in ["--dry-run", "--check"] {
+                let words = [&["unit"][..], policy, &[mode]].concat();
+                assert_eq!(
+                    message(&words),
+                    "a unit runs the command for real: drop --dry-run or --check",
+                    "{words:?}"
+                );
+                accepted(&[policy, &[mode]].concat());
+            }
+            let Command::Unit(args) =
+                accepted(&[&["unit"][..], policy, &["--probe", "::9"]].concat()).1
+            else {
+                panic!("not unit");
+            };
+            assert!(!args.watch);
+        }
+        // The command's own arguments are checked first.
+        assert_eq!(
+            message(&["deprecate", "--dry-run", "--check"]),
+            "deprecate needs at least one --except PATTERN"
+        );
+        assert_eq!(
+            message(&["prefer", "--watch", "--check"]),
+            "prefer needs an address"
+        );
+        let Command::Kernel(KernelCommand::Deprecate(args)) =
+            accepted(&["deprecate", "--watch", "--except", "::2"]).1
+        else {
+            panic!("not deprecate");
+        };
+        assert_eq!(
+            args.modes,
+            cmd::Modes {
+                mode: crate::plan::Mode::Apply,
+                watch: true,
+                probes: Vec::new()
+            }
+        );
+        let Command::Kernel(KernelCommand::Prefer(args)) =
+            accepted(&["prefer", "--dry-run", "::2", "--probe", "::9"]).1
+        else {
+            panic!("not prefer");
+        };
+        assert_eq!(args.address, "::2".parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(
+            args.modes,
+            cmd::Modes {
+                mode: crate::plan::Mode::DryRun,
+                watch: false,
+                probes: vec!["::9".parse().unwrap()]
+            }
+        );
     }
 
     #[test]
@@ -404,8 +513,8 @@ mod tests {
         else {
             panic!("not prefer");
         };
-        assert_eq!(args.mode, crate::plan::Mode::Check);
-        assert_eq!(args.probes.len(), 2);
+        assert_eq!(args.modes.mode, crate::plan::Mode::Check);
+        assert_eq!(args.modes.probes.len(), 2);
     }
 
     #[test]
@@ -543,7 +652,7 @@ mod tests {
             panic!("not a deprecate policy");
         };
         assert_eq!(netns.as_deref(), Some(std::ffi::OsStr::new("vps")));
-        assert!(args.watch);
+        assert!(args.modes.watch);
         assert!(matches!(
             read_policy(&words(&["prefer", "2001:db8::2"])),
             Ok(Some((None, Policy::Prefer(_))))

@@ -3,13 +3,12 @@
 
 use lexopt::prelude::*;
 
-use super::{Parsed, interface_name, mode_of, text_value, usage_error};
+use super::{ModeOption, ModeOptions, Modes, Parsed, interface_name, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::model::{Address, Interface, prefers_temporaries, selected_interfaces};
 use crate::pattern::Pattern;
-use crate::plan::Mode;
 use crate::plan::{self, Plan};
 use crate::present::packed::Text;
 use crate::watch::watch;
@@ -18,20 +17,13 @@ use crate::watch::watch;
 pub struct Args {
     pub patterns: Vec<Pattern>,
     pub devs: Vec<Vec<u8>>,
-    pub mode: Mode,
-    /// Keep running and apply the rule to every change (`--watch`).
-    pub watch: bool,
-    /// Destinations whose source to report (`--probe`).
-    pub probes: Vec<std::net::IpAddr>,
+    pub modes: Modes,
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut patterns = Vec::new();
     let mut devs = Vec::new();
-    let mut dry_run = false;
-    let mut check = false;
-    let mut watch = false;
-    let mut probes = Vec::new();
+    let mut modes = ModeOptions::default();
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Long("except") => {
@@ -39,14 +31,12 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
                 patterns.push(Pattern::parse(&text).map_err(|e| Failure::usage(e.to_string()))?);
             }
             Long("dev") => devs.push(interface_name(parser.value().map_err(usage_error)?)),
-            Long("dry-run") => dry_run = true,
-            Long("check") => check = true,
-            Long("watch") => watch = true,
-            Long("probe") => probes.push(super::which::destination_value(
-                parser.value().map_err(usage_error)?,
-            )?),
-            Short('h') | Long("help") => return Ok(Parsed::Help(Text::DeprecateHelp)),
-            _ => return Err(usage_error(arg.unexpected())),
+            // The mode options, and -h or --help.
+            _ => {
+                if modes.read(ModeOption::of(arg), parser)? {
+                    return Ok(Parsed::Help(Text::DeprecateHelp));
+                }
+            }
         }
     }
     if patterns.is_empty() {
@@ -54,21 +44,10 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
             "deprecate needs at least one --except PATTERN",
         ));
     }
-    let mode = mode_of(dry_run, check)?;
-    if watch && !probes.is_empty() {
-        return Err(Failure::usage("--probe cannot be used with --watch"));
-    }
-    if watch && mode != Mode::Apply {
-        return Err(Failure::usage(
-            "--watch cannot be used with --dry-run or --check",
-        ));
-    }
     Ok(Parsed::Run(Args {
         patterns,
         devs,
-        mode,
-        watch,
-        probes,
+        modes: modes.finish()?,
     }))
 }
 
@@ -95,11 +74,11 @@ impl Rule for Args {
 }
 
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
-    if args.watch {
+    if args.modes.watch {
         return watch(ctx, args);
     }
-    let probes = super::which::predict_probes(ctx, args, &args.probes)?;
-    let outcome = apply_rule(ctx, args, args.mode)?;
-    super::which::report_probes(ctx, args.mode, probes)?;
+    let probes = super::which::predict_probes(ctx, args, &args.modes.probes)?;
+    let outcome = apply_rule(ctx, args, args.modes.mode)?;
+    super::which::report_probes(ctx, args.modes.mode, probes)?;
     Ok(outcome)
 }

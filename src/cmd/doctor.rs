@@ -77,8 +77,8 @@ impl Policy {
 
     fn watch(&self) -> bool {
         match self {
-            Policy::Deprecate(args) => args.watch,
-            Policy::Prefer(args) => args.watch,
+            Policy::Deprecate(args) => args.modes.watch,
+            Policy::Prefer(args) => args.modes.watch,
         }
     }
 }

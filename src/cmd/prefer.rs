@@ -5,12 +5,11 @@ use std::net::IpAddr;
 
 use lexopt::prelude::*;
 
-use super::{Parsed, mode_of, text_value, usage_error};
+use super::{ModeOption, ModeOptions, Modes, Parsed, text_value, usage_error};
 use crate::apply::{Rule, apply_rule};
 use crate::context::{Context, Outcome};
 use crate::failure::Failure;
 use crate::model::{Address, Interface, prefers_temporaries};
-use crate::plan::Mode;
 use crate::plan::{self, Plan};
 use crate::present::packed::Text;
 use crate::watch::watch;
@@ -18,18 +17,12 @@ use crate::watch::watch;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
     pub address: IpAddr,
-    /// Keep running and apply the rule to every change (`--watch`).
-    pub watch: bool,
-    pub mode: Mode,
-    /// Destinations whose source to report (`--probe`).
-    pub probes: Vec<IpAddr>,
+    pub modes: Modes,
 }
 
 pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let mut address = None;
-    let mut watch = false;
-    let (mut dry_run, mut check) = (false, false);
-    let mut probes = Vec::new();
+    let mut modes = ModeOptions::default();
     while let Some(arg) = parser.next().map_err(usage_error)? {
         match arg {
             Value(value) if address.is_none() => {
@@ -47,28 +40,18 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
                 }
                 address = Some(parsed);
             }
-            Long("watch") => watch = true,
-            Long("dry-run") => dry_run = true,
-            Long("check") => check = true,
-            Long("probe") => probes.push(super::which::destination_value(
-                parser.value().map_err(usage_error)?,
-            )?),
-            Short('h') | Long("help") => return Ok(Parsed::Help(Text::PreferHelp)),
-            _ => return Err(usage_error(arg.unexpected())),
+            // The mode options, and -h or --help.
+            _ => {
+                if modes.read(ModeOption::of(arg), parser)? {
+                    return Ok(Parsed::Help(Text::PreferHelp));
+                }
+            }
         }
     }
     let address = address.ok_or_else(|| Failure::usage("prefer needs an address"))?;
-    let mode = mode_of(dry_run, check)?;
-    if watch && (mode != Mode::Apply || !probes.is_empty()) {
-        return Err(Failure::usage(
-            "--watch cannot be used with --dry-run, --check or --probe",
-        ));
-    }
     Ok(Parsed::Run(Args {
         address,
-        watch,
-        mode,
-        probes,
+        modes: modes.finish()?,
     }))
 }
 
@@ -94,11 +77,11 @@ impl Rule for Args {
 }
 
 pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
-    if args.watch {
+    if args.modes.watch {
         return watch(ctx, args);
     }
-    let probes = super::which::predict_probes(ctx, args, &args.probes)?;
-    let outcome = apply_rule(ctx, args, args.mode)?;
-    super::which::report_probes(ctx, args.mode, probes)?;
+    let probes = super::which::predict_probes(ctx, args, &args.modes.probes)?;
+    let outcome = apply_rule(ctx, args, args.modes.mode)?;
+    super::which::report_probes(ctx, args.modes.mode, probes)?;
     Ok(outcome)
 }

@@ -1,6 +1,7 @@
 //! `nlsel unit deprecate ARGS…` / `nlsel unit prefer ADDR …`: print a systemd service unit that
 //! runs this very binary with those arguments, after checking them exactly as the command
-//! would, so that a unit that cannot work is never written.
+//! would, so that a unit that cannot work is never written. This file decides what goes in
+//! the unit; `present::unit` writes its text.
 
 use std::ffi::OsString;
 
@@ -10,8 +11,8 @@ use super::{Parsed, text_value, usage_error};
 use crate::context::{Globals, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::output::Output;
-use crate::plan::Mode;
 use crate::present::packed::Text;
+use crate::present::unit::{Unit, unit_text};
 
 /// The command the unit runs, as checked: its words for ExecStart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +33,11 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
     let (mode, watch) = match command.as_str() {
         // Their --help is theirs: `unit deprecate --help` prints deprecate's.
         "deprecate" => match super::deprecate::parse(&mut check)? {
-            Parsed::Run(args) => (args.mode, args.watch),
+            Parsed::Run(args) => (args.modes.mode, args.modes.watch),
             Parsed::Help(help) => return Ok(Parsed::Help(help)),
         },
         "prefer" => match super::prefer::parse(&mut check)? {
-            Parsed::Run(args) => (args.mode, args.watch),
+            Parsed::Run(args) => (args.modes.mode, args.modes.watch),
             Parsed::Help(help) => return Ok(Parsed::Help(help)),
         },
         other => {
@@ -46,43 +47,12 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
             )));
         }
     };
-    if mode != Mode::Apply {
-        return Err(Failure::usage(
-            "a unit runs the command for real: drop --dry-run or --check",
-        ));
-    }
+    super::unit_mode(mode)?;
     let mut words = vec![command];
     for arg in rest {
         words.push(text_value(arg, "argument")?);
     }
     Ok(Parsed::Run(Args { words, watch }))
-}
-
-/// One word of an ExecStart line: bare when plain, else double-quoted with systemd's escapes.
-/// `%` starts a specifier and `$` a variable in ExecStart, so both are doubled either way.
-pub fn exec_word(word: &str) -> String {
-    let escaped = word.replace('%', "%%").replace('$', "$$");
-    let plain = !escaped.is_empty()
-        && escaped != ";"
-        && !escaped
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c));
-    if plain {
-        return escaped;
-    }
-    let mut quoted = String::from("\"");
-    for c in escaped.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\n' => quoted.push_str("\\n"),
-            '\t' => quoted.push_str("\\t"),
-            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
-    quoted
 }
 
 /// The unit's text for `args`, run from the executable at `exe`.
@@ -98,115 +68,29 @@ pub fn render(args: &Args, globals: &Globals, exe: &str) -> Result<String, Failu
     if globals.quiet {
         options.push("-q".to_string());
     }
-    let words = args.words.join(" ");
-    let exec_start: Vec<String> = std::iter::once(exe)
-        .chain(options.iter().map(String::as_str))
-        .chain(args.words.iter().map(String::as_str))
-        .map(exec_word)
-        .collect();
-    // The header and Description= carry the whole command, -n NETNS included, so that units
-    // for two namespaces tell themselves apart in `systemctl status`.
-    let options = options
-        .iter()
-        .map(|option| format!("{option} "))
-        .collect::<String>();
-    let description = format!("nlsel {options}{words}").replace('%', "%%");
-    // Entering another namespace with setns(2) needs CAP_SYS_ADMIN and the "net" namespace type.
-    let (capabilities, namespaces) = match globals.netns {
-        Some(_) => ("CAP_NET_ADMIN CAP_SYS_ADMIN", "net"),
-        None => ("CAP_NET_ADMIN", "yes"),
-    };
     // ProtectHome=yes hides /home, /root and /run/user, and with them a binary kept there.
     let home = ["/home/", "/root/", "/run/user/"];
-    let protect_home = if home.iter().any(|dir| exe.starts_with(dir)) {
-        "read-only"
-    } else {
-        "yes"
-    };
     // PrivateTmp=yes gives the service empty /tmp and /var/tmp, and PrivateDevices=yes an
     // empty /dev/shm, which would hide a binary kept there (status=203/EXEC). The unit then
     // goes without that one protection, and says why: such a directory may be emptied at boot.
-    let temporary = TEMPORARY_DIRS.iter().find(|dir| exe.starts_with(*dir));
-    let private_tmp = if matches!(temporary, Some(&("/tmp/" | "/var/tmp/"))) {
-        "no"
-    } else {
-        "yes"
-    };
-    let private_devices = if temporary == Some(&"/dev/shm/") {
-        "no"
-    } else {
-        "yes"
-    };
-    let warning = temporary.map_or_else(String::new, |dir| {
-        let setting = if private_tmp == "no" {
-            "PrivateTmp=no"
-        } else {
-            "PrivateDevices=no"
-        };
-        format!(
-            "# {exe} is under {dir}, which may be emptied at boot; the unit has {setting} so \
-             that it can run it.\n# Copy nlsel to /usr/local/bin and write the unit again.\n"
-        )
-    });
-    // --watch sees every address added later, a restart of networking.service included; a
-    // oneshot must run again then (PartOf= restarts it after it).
-    let (part_of, service) = if args.watch {
-        ("", "Type=notify\nRestart=on-failure\nRestartSec=5s\n")
-    } else {
-        (
-            "PartOf=networking.service\n",
-            "Type=oneshot\nRemainAfterExit=yes\n",
-        )
-    };
-    Ok(format!(
-        "# Written by `nlsel {options}unit {words}`.\n\
-         {warning}\
-         [Unit]\n\
-         Description=Choose the IPv6 source address: {description}\n\
-         # After the services that add addresses, before any service that waits for the network.\n\
-         After=network.target {MANAGERS}\n\
-         Before=network-online.target\n\
-         Wants=network-online.target\n\
-         {part_of}\
-         \n\
-         [Service]\n\
-         {service}\
-         ExecStart={exec_start}\n\
-         CapabilityBoundingSet={capabilities}\n\
-         NoNewPrivileges=yes\n\
-         RestrictAddressFamilies=AF_NETLINK AF_UNIX\n\
-         RestrictNamespaces={namespaces}\n\
-         ProtectSystem=strict\n\
-         ProtectHome={protect_home}\n\
-         PrivateTmp={private_tmp}\n\
-         PrivateDevices={private_devices}\n\
-         ProtectKernelTunables=yes\n\
-         ProtectKernelModules=yes\n\
-         ProtectKernelLogs=yes\n\
-         ProtectControlGroups=yes\n\
-         ProtectClock=yes\n\
-         ProtectHostname=yes\n\
-         RestrictRealtime=yes\n\
-         RestrictSUIDSGID=yes\n\
-         LockPersonality=yes\n\
-         MemoryDenyWriteExecute=yes\n\
-         SystemCallArchitectures=native\n\
-         SystemCallFilter=@system-service\n\
-         SystemCallErrorNumber=EPERM\n\
-         IPAddressDeny=any\n\
-         UMask=0077\n\
-         \n\
-         [Install]\n\
-         WantedBy=multi-user.target network-online.target\n",
-        exec_start = exec_start.join(" "),
-    ))
+    let temporary = TEMPORARY_DIRS
+        .iter()
+        .find(|dir| exe.starts_with(*dir))
+        .copied();
+    Ok(unit_text(&Unit {
+        exe,
+        options: &options,
+        words: &args.words,
+        // --watch sees every address added later, a restart of networking.service included;
+        // a oneshot must run again then.
+        watch: args.watch,
+        netns: globals.netns.is_some(),
+        protect_home: !home.iter().any(|dir| exe.starts_with(dir)),
+        private_tmp: !matches!(temporary, Some("/tmp/" | "/var/tmp/")),
+        private_devices: temporary != Some("/dev/shm/"),
+        temporary,
+    }))
 }
-
-/// The services that add addresses at boot (ifupdown, systemd-networkd, NetworkManager) and
-/// those that wait for them; ordering after a unit that does not exist is no error.
-const MANAGERS: &str = "networking.service ifupdown-wait-online.service \
-    systemd-networkd.service systemd-networkd-wait-online.service \
-    NetworkManager.service NetworkManager-wait-online.service";
 
 /// Directories whose content the unit's sandbox hides or the system may empty at boot.
 const TEMPORARY_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
@@ -230,16 +114,6 @@ pub fn run(args: &Args, globals: &Globals, out: &mut Output) -> Result<Outcome, 
 mod tests {
     use super::*;
 
-    #[test]
-    fn exec_words_are_quoted_only_when_needed() {
-        assert_eq!(exec_word("::2"), "::2");
-        assert_eq!(exec_word("a b"), "\"a b\"");
-        assert_eq!(exec_word("50%"), "50%%");
-        assert_eq!(exec_word("$HOME"), "$$HOME");
-        assert_eq!(exec_word("a\"b"), "\"a\\\"b\"");
-        assert_eq!(exec_word(""), "\"\"");
-    }
-
     fn lines_of(watch: bool) -> Vec<String> {
         let args = Args {
             words: vec!["deprecate".into(), "--except".into(), "::2".into()],
@@ -262,7 +136,7 @@ mod tests {
         for watch in [false, true] {
             let lines = lines_of(watch);
             let has = |line: &str| lines.iter().any(|l| l == line);
-            let after = format!("After=network.target {MANAGERS}");
+            let after = format!("After=network.target {}", crate::present::unit::MANAGERS);
             assert!(has(&after), "{lines:#?}");
             assert!(has("Before=network-online.target"), "{lines:#?}");
             assert!(has("Wants=network-online.target"), "{lines:#?}");
@@ -282,23 +156,13 @@ mod tests {
             "NetworkManager.service",
             "NetworkManager-wait-online.service",
         ] {
-            assert!(MANAGERS.split(' ').any(|word| word == name), "{name}");
+            assert!(
+                crate::present::unit::MANAGERS
+                    .split(' ')
+                    .any(|word| word == name),
+                "{name}"
+            );
         }
-    }
-
-    /// systemd's ExecStart= splits on white space, reads `;` alone as a separator and quotes
-    /// and backslashes as syntax: such words are quoted, with C escapes inside.
-    #[test]
-    fn exec_words_escape_what_systemd_would_read_as_syntax() {
-        assert_eq!(exec_word(";"), "\";\"");
-        assert_eq!(exec_word("a;b"), "a;b");
-        assert_eq!(exec_word("a\tb"), "\"a\\tb\"");
-        assert_eq!(exec_word("a\nb"), "\"a\\nb\"");
-        assert_eq!(exec_word("a\\b"), "\"a\\\\b\"");
-        assert_eq!(exec_word("it's"), "\"it's\"");
-        assert_eq!(exec_word("a\u{7f}b"), "\"a\\x7fb\"");
-        assert_eq!(exec_word("a\u{1}b"), "\"a\\x01b\"");
-        assert_eq!(exec_word("a b%$"), "\"a b%%$$\"");
     }
 
     fn unit(globals: &Globals, exe: &str) -> Vec<String> {

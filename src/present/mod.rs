@@ -11,6 +11,7 @@ pub mod explain;
 pub mod json;
 mod link;
 pub mod packed;
+pub mod unit;
 
 use std::net::IpAddr;
 
