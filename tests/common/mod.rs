@@ -6,8 +6,10 @@
 //! `nlsel -n NS`. iproute2 is the oracle: expected results are derived from the setup and
 //! checked with `ip -j addr show` and `ip -6 route get`, never copied from nlsel's output.
 //!
-//! When the tests cannot run (not root, no namespace support) they skip with a reason on
-//! stderr, except under `CI=true`, where a skip would hide a broken runner and so fails.
+//! A test declares what it needs as the parameters of an [`nstest!`] (namespaces, python3),
+//! which makes them before the body runs. When they cannot be had (not root, no namespace
+//! support, no python3) the test skips with a reason on stderr, except under `CI=true`, where a
+//! skip would hide a broken runner and so fails.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
