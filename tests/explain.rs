@@ -20,7 +20,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
-use common::{BIN, Netns, Rng, have_program, seed, skip};
+use common::{BIN, Namespaces, Netns, Python3, Rng, nstest, seed};
 use serde_json::Value;
 
 /// At least this many (configuration, destination) pairs per run.
@@ -391,7 +391,7 @@ fn add_interfaces(ns: &Netns, rng: &mut Rng, names: &[String], description: &mut
                 indexed(ns, name, 20 + 10 * i);
                 up(ns, name);
             }
-            let other = Netns::new_or_skip().expect("a second namespace");
+            let other = Netns::new();
             indexed(&other, &names[0], 8);
             for dev in [names[0].clone(), peer(&names[0])] {
                 other.ip(&["link", "set", &dev, "netns", ns.name()]);
@@ -556,142 +556,141 @@ fn build_config(ns: &Netns, rng: &mut Rng) -> Config {
     }
 }
 
-#[test]
-fn model_agrees_with_the_kernel_on_random_configurations() {
-    let seed = seed("NLSEL_DIFF_SEED", "differential");
-    let mut rng = Rng(seed);
-    let mut pairs = 0;
-    let mut unsupported = 0;
-    let mut configs = 0;
-    let mut scopes_refused = 0;
-    let (mut nexthop_groups, mut ecmp_listed, mut refused_mapped) = (0, 0, 0);
-    let mut rules_seen = BTreeSet::new();
-    let mip6_built_in = mip6_built_in();
-    while pairs < PAIRS {
-        let Some(ns) = Netns::new_or_skip() else {
-            return;
-        };
-        configs += 1;
-        let config = build_config(&ns, &mut rng);
-        let queries: Vec<Query> = (0..DESTINATIONS_PER_CONFIG)
-            .map(|_| random_query(&mut rng, &config.names, &config.addresses))
-            .collect();
-        let connected = connect_sources(&ns, &queries);
-        for (query, connected) in queries.iter().zip(connected) {
-            let dest = &query.dest;
-            let mut args = query.args();
-            args.push("--explain".to_string());
-            let (code, json, stderr) = which_json(&ns, &args);
-            let context = || {
-                format!(
-                    "seed {seed} (NLSEL_DIFF_SEED={seed}), configuration {configs}, query {query:?}\n\
+nstest!(
+    fn model_agrees_with_the_kernel_on_random_configurations(namespaces: Namespaces) {
+        let seed = seed("NLSEL_DIFF_SEED", "differential");
+        let mut rng = Rng(seed);
+        let mut pairs = 0;
+        let mut unsupported = 0;
+        let mut configs = 0;
+        let mut scopes_refused = 0;
+        let (mut nexthop_groups, mut ecmp_listed, mut refused_mapped) = (0, 0, 0);
+        let mut rules_seen = BTreeSet::new();
+        let mip6_built_in = mip6_built_in();
+        while pairs < PAIRS {
+            let ns = namespaces.make();
+            configs += 1;
+            let config = build_config(&ns, &mut rng);
+            let queries: Vec<Query> = (0..DESTINATIONS_PER_CONFIG)
+                .map(|_| random_query(&mut rng, &config.names, &config.addresses))
+                .collect();
+            let connected = connect_sources(&ns, &queries);
+            for (query, connected) in queries.iter().zip(connected) {
+                let dest = &query.dest;
+                let mut args = query.args();
+                args.push("--explain".to_string());
+                let (code, json, stderr) = which_json(&ns, &args);
+                let context = || {
+                    format!(
+                        "seed {seed} (NLSEL_DIFF_SEED={seed}), configuration {configs}, query {query:?}\n\
                      setup:\n  {}\nconnect(): {connected}\nnlsel exit {code}, stderr: {stderr}\nnlsel -j: {json}\nip addr:\n{}",
-                    config.description.join("\n  "),
-                    ns.ip(&["addr", "show"])
-                )
-            };
-            if needs_scope(dest) && query.dev.is_none() {
-                // An application must name the interface: connect() refuses with EINVAL.
-                assert_eq!(connected, "error 22", "{}", context());
-                assert_eq!(code, 2, "a missing scope is a usage error: {}", context());
-                scopes_refused += 1;
-                pairs += 1;
-                continue;
-            }
-            // No route, or (IPv4) a route and no address to send from: no source.
-            if connected == "error 97" {
-                // The kernel chose an IPv4-mapped address: nlsel must say it is no source.
-                assert!(
-                    code == 1 && stderr.contains("EAFNOSUPPORT"),
-                    "connect() refuses a mapped source, nlsel answers: {}",
-                    context()
-                );
-                refused_mapped += 1;
-                pairs += 1;
-                continue;
-            }
-            if connected.starts_with("error") || connected == "0.0.0.0" {
-                assert!(
-                    code != 0 || json["src"].is_null(),
-                    "connect() fails, nlsel answers: {}",
-                    context()
-                );
-                pairs += 1;
-                continue;
-            }
-            assert_eq!(
-                json["src"].as_str(),
-                Some(connected.as_str()),
-                "nlsel's src is not what connect() gets: {}",
-                context()
-            );
-            if let Ok(Some(ip)) = ip_route_get(&ns, query) {
+                        config.description.join("\n  "),
+                        ns.ip(&["addr", "show"])
+                    )
+                };
+                if needs_scope(dest) && query.dev.is_none() {
+                    // An application must name the interface: connect() refuses with EINVAL.
+                    assert_eq!(connected, "error 22", "{}", context());
+                    assert_eq!(code, 2, "a missing scope is a usage error: {}", context());
+                    scopes_refused += 1;
+                    pairs += 1;
+                    continue;
+                }
+                // No route, or (IPv4) a route and no address to send from: no source.
+                if connected == "error 97" {
+                    // The kernel chose an IPv4-mapped address: nlsel must say it is no source.
+                    assert!(
+                        code == 1 && stderr.contains("EAFNOSUPPORT"),
+                        "connect() refuses a mapped source, nlsel answers: {}",
+                        context()
+                    );
+                    refused_mapped += 1;
+                    pairs += 1;
+                    continue;
+                }
+                if connected.starts_with("error") || connected == "0.0.0.0" {
+                    assert!(
+                        code != 0 || json["src"].is_null(),
+                        "connect() fails, nlsel answers: {}",
+                        context()
+                    );
+                    pairs += 1;
+                    continue;
+                }
                 assert_eq!(
-                    ip,
-                    connected,
-                    "ip route get and connect() differ: {}",
+                    json["src"].as_str(),
+                    Some(connected.as_str()),
+                    "nlsel's src is not what connect() gets: {}",
                     context()
                 );
-            }
-            let kernel = Some(connected.clone());
-            if !json["dst"].as_str().unwrap_or("").contains(':') {
-                // An IPv4-mapped destination, asked as IPv4: the model answers IPv6 only.
-                assert_ne!(json["agrees"], false, "{}", context());
-                assert!(
-                    json["model_src"].is_null() || json["model_src"] == connected.as_str(),
-                    "{}",
-                    context()
-                );
-                pairs += 1;
-                continue;
-            }
-            if !json["unsupported"].is_null() {
-                unsupported += 1;
-                pairs += 1;
-                // nlsel answers as if the rule were absent; on a kernel known to lack it, that
-                // answer must still be the kernel's. Other reasons (a label entry's type) have
-                // no answer to check.
-                let home_rule = json["unsupported"]
-                    .as_str()
-                    .is_some_and(|reason| reason.contains("rule 4"));
-                if home_rule && !mip6_built_in {
+                if let Ok(Some(ip)) = ip_route_get(&ns, query) {
                     assert_eq!(
-                        json["model_src"].as_str().map(str::to_string),
-                        kernel,
-                        "unsupported, and wrong without rule 4: {}",
+                        ip,
+                        connected,
+                        "ip route get and connect() differ: {}",
                         context()
                     );
                 }
-                continue;
-            }
-            assert_eq!(
-                json["model_src"].as_str().map(str::to_string),
-                kernel,
-                "DISAGREEMENT: {}",
-                context()
-            );
-            assert_eq!(code, 0, "agreement exits 0: {}", context());
-            assert_eq!(json["agrees"], true, "{}", context());
-            nexthop_groups += usize::from(json["nexthop_group"].is_u64());
-            ecmp_listed += usize::from(json["paths"].as_array().is_some_and(|p| !p.is_empty()));
-            for candidate in json["candidates"].as_array().into_iter().flatten() {
-                if let Some(rule) = candidate["rule"].as_f64() {
-                    rules_seen.insert((rule * 10.0) as u32);
+                let kernel = Some(connected.clone());
+                if !json["dst"].as_str().unwrap_or("").contains(':') {
+                    // An IPv4-mapped destination, asked as IPv4: the model answers IPv6 only.
+                    assert_ne!(json["agrees"], false, "{}", context());
+                    assert!(
+                        json["model_src"].is_null() || json["model_src"] == connected.as_str(),
+                        "{}",
+                        context()
+                    );
+                    pairs += 1;
+                    continue;
                 }
+                if !json["unsupported"].is_null() {
+                    unsupported += 1;
+                    pairs += 1;
+                    // nlsel answers as if the rule were absent; on a kernel known to lack it, that
+                    // answer must still be the kernel's. Other reasons (a label entry's type) have
+                    // no answer to check.
+                    let home_rule = json["unsupported"]
+                        .as_str()
+                        .is_some_and(|reason| reason.contains("rule 4"));
+                    if home_rule && !mip6_built_in {
+                        assert_eq!(
+                            json["model_src"].as_str().map(str::to_string),
+                            kernel,
+                            "unsupported, and wrong without rule 4: {}",
+                            context()
+                        );
+                    }
+                    continue;
+                }
+                assert_eq!(
+                    json["model_src"].as_str().map(str::to_string),
+                    kernel,
+                    "DISAGREEMENT: {}",
+                    context()
+                );
+                assert_eq!(code, 0, "agreement exits 0: {}", context());
+                assert_eq!(json["agrees"], true, "{}", context());
+                nexthop_groups += usize::from(json["nexthop_group"].is_u64());
+                ecmp_listed += usize::from(json["paths"].as_array().is_some_and(|p| !p.is_empty()));
+                for candidate in json["candidates"].as_array().into_iter().flatten() {
+                    if let Some(rule) = candidate["rule"].as_f64() {
+                        rules_seen.insert((rule * 10.0) as u32);
+                    }
+                }
+                pairs += 1;
             }
-            pairs += 1;
         }
+        common::report(&format!(
+            "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, {scopes_refused} unscoped refused, {refused_mapped} mapped sources refused, {nexthop_groups} via nexthop groups, {ecmp_listed} with ECMP paths listed, rules seen (x10): {rules_seen:?}"
+        ));
+        // Unsupported answers are checked against the kernel above when it lacks rule 4; the
+        // bound keeps the random configurations from drifting to where the model cannot answer.
+        assert!(
+            unsupported * 4 < pairs,
+            "seed {seed}: {unsupported} of {pairs} pairs unsupported: the model covers too little"
+        );
     }
-    common::report(&format!(
-        "differential: {pairs} pairs in {configs} configurations, seed {seed}, {unsupported} reported unsupported, {scopes_refused} unscoped refused, {refused_mapped} mapped sources refused, {nexthop_groups} via nexthop groups, {ecmp_listed} with ECMP paths listed, rules seen (x10): {rules_seen:?}"
-    ));
-    // Unsupported answers are checked against the kernel above when it lacks rule 4; the
-    // bound keeps the random configurations from drifting to where the model cannot answer.
-    assert!(
-        unsupported * 4 < pairs,
-        "seed {seed}: {unsupported} of {pairs} pairs unsupported: the model covers too little"
-    );
-}
+);
 
 /// Whether this kernel has rule 4 (`CONFIG_IPV6_MIP6=y`), when its configuration is readable;
 /// when it is not, assume it might.
@@ -709,11 +708,9 @@ fn mip6_built_in() -> bool {
 }
 
 /// A namespace with one veth pair `e0`/`p0` up and a default route through `e0`.
-fn one_interface() -> Option<Netns> {
-    let ns = Netns::new_or_skip()?;
+fn one_interface(ns: &Netns) {
     ns.veth("e0", "p0");
     ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
-    Some(ns)
 }
 
 /// Asks about `dest`, checks the model agrees with `ip -6 route get`, and returns the JSON.
@@ -740,332 +737,348 @@ fn rule(json: &Value, local: &str) -> f64 {
     verdict(json, local).1.as_f64().expect("a number")
 }
 
-#[test]
-fn rule_1_same_address() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64");
-    ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
-    let json = agreed(&ns, "2001:db8::2");
-    assert_eq!(json["src"], "2001:db8::2");
-    assert_eq!(rule(&json, "2001:db8::1"), 1.0);
-}
+nstest!(
+    fn rule_1_same_address(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64");
+        ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
+        let json = agreed(&ns, "2001:db8::2");
+        assert_eq!(json["src"], "2001:db8::2");
+        assert_eq!(rule(&json, "2001:db8::1"), 1.0);
+    }
+);
 
-#[test]
-fn rule_2_scope() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64");
-    let json = agreed(&ns, "2001:db8:9::9");
-    let link_local = json["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["local"].as_str().unwrap().starts_with("fe80::") && c["ifname"] == "e0")
-        .expect("e0's link-local address")
-        .clone();
-    assert_eq!(link_local["rule"], 2);
-    assert!(link_local["reason"].as_str().unwrap().contains("smaller"));
-}
-
-#[test]
-fn rule_3_deprecated() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64");
-    ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert_eq!(json["src"], "2001:db8::1");
-    assert_eq!(rule(&json, "2001:db8::2"), 3.0);
-    assert_eq!(verdict(&json, "2001:db8::2").1, 3);
-}
-
-#[test]
-fn rule_4_home_address_is_reported_unsupported_when_it_would_decide() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64 home");
-    ns.add_addr("e0", "2001:db8::2/64");
-    let (_, json, _) = explain(&ns, "2001:db8:9::9");
-    let kernel = kernel_source(&ns, "2001:db8:9::9").unwrap();
-    assert_eq!(json["kernel_src"].as_str().map(str::to_string), kernel);
-    assert!(
-        json["unsupported"]
-            .as_str()
-            .is_some_and(|r| r.contains("CONFIG_IPV6_MIP6")),
-        "{json}"
-    );
-}
-
-#[test]
-fn rule_5_outgoing_interface() {
-    let Some(ns) = one_interface() else { return };
-    ns.veth("e1", "p1");
-    ns.add_addr("e0", "2001:db8::1/64");
-    ns.add_addr("e1", "2001:db8::2/64");
-    ns.ip(&["-6", "route", "add", "2001:db8:9::/48", "dev", "e1"]);
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert_eq!(json["src"], "2001:db8::2");
-    assert_eq!(rule(&json, "2001:db8::1"), 5.0);
-}
-
-#[test]
-fn use_oif_addrs_only_leaves_other_interfaces_out() {
-    let Some(ns) = one_interface() else { return };
-    ns.veth("e1", "p1");
-    ns.add_addr("e0", "2001:db8::1/64");
-    sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
-    ns.ip(&["-6", "route", "add", "2001:db8:9::/48", "dev", "e1"]);
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert!(
-        json["excluded"]
+nstest!(
+    fn rule_2_scope(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64");
+        let json = agreed(&ns, "2001:db8:9::9");
+        let link_local = json["candidates"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["local"] == "2001:db8::1")
-    );
-}
+            .find(|c| c["local"].as_str().unwrap().starts_with("fe80::") && c["ifname"] == "e0")
+            .expect("e0's link-local address")
+            .clone();
+        assert_eq!(link_local["rule"], 2);
+        assert!(link_local["reason"].as_str().unwrap().contains("smaller"));
+    }
+);
 
-#[test]
-fn rule_6_label() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "fd00::1/64");
-    ns.add_addr("e0", "2001:db8::1/64");
-    let json = agreed(&ns, "2a00::9");
-    assert_eq!(json["src"], "2001:db8::1");
-    assert_eq!(rule(&json, "fd00::1"), 6.0);
-    // A label that puts 2a00::/16 with the ULA turns the choice around.
-    ns.ip(&["addrlabel", "add", "prefix", "2a00::/16", "label", "5"]);
-    let json = agreed(&ns, "2a00::9");
-    assert_eq!(json["src"], "fd00::1");
-    assert_eq!(rule(&json, "2001:db8::1"), 6.0);
-}
+nstest!(
+    fn rule_3_deprecated(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64");
+        ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert_eq!(json["src"], "2001:db8::1");
+        assert_eq!(rule(&json, "2001:db8::2"), 3.0);
+        assert_eq!(verdict(&json, "2001:db8::2").1, 3);
+    }
+);
 
-#[test]
-fn rule_orchid() {
-    let Some(ns) = one_interface() else { return };
-    // Same label for both, so that only ORCHID-ness tells them apart.
-    ns.ip(&[
-        "addrlabel",
-        "add",
-        "prefix",
-        "2001:10::/28",
-        "dev",
-        "e0",
-        "label",
-        "1",
-    ]);
-    ns.add_addr("e0", "2001:db8::1/16");
-    ns.add_addr("e0", "2001:10::1/16");
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert_eq!(json["src"], "2001:db8::1");
-    assert_eq!(rule(&json, "2001:10::1"), 7.5);
-}
+nstest!(
+    fn rule_4_home_address_is_reported_unsupported_when_it_would_decide(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64 home");
+        ns.add_addr("e0", "2001:db8::2/64");
+        let (_, json, _) = explain(&ns, "2001:db8:9::9");
+        let kernel = kernel_source(&ns, "2001:db8:9::9").unwrap();
+        assert_eq!(json["kernel_src"].as_str().map(str::to_string), kernel);
+        assert!(
+            json["unsupported"]
+                .as_str()
+                .is_some_and(|r| r.contains("CONFIG_IPV6_MIP6")),
+            "{json}"
+        );
+    }
+);
 
-#[test]
-fn rule_8_longest_prefix_capped_at_prefix_length() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8:1::1/64");
-    ns.add_addr("e0", "2001:db8:2::1/64");
-    let json = agreed(&ns, "2001:db8:1::9");
-    assert_eq!(json["src"], "2001:db8:1::1");
-    assert_eq!(rule(&json, "2001:db8:2::1"), 8.0);
-    ns.add_addr("e0", "2001:db8:1::2/24");
-    let json = agreed(&ns, "2001:db8:1::9");
-    assert_eq!(rule(&json, "2001:db8:1::2"), 8.0);
-}
+nstest!(
+    fn rule_5_outgoing_interface(ns: Netns) {
+        one_interface(&ns);
+        ns.veth("e1", "p1");
+        ns.add_addr("e0", "2001:db8::1/64");
+        ns.add_addr("e1", "2001:db8::2/64");
+        ns.ip(&["-6", "route", "add", "2001:db8:9::/48", "dev", "e1"]);
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert_eq!(json["src"], "2001:db8::2");
+        assert_eq!(rule(&json, "2001:db8::1"), 5.0);
+    }
+);
 
-#[test]
-fn rule_9_optimistic_and_rule_3_without_use_optimistic() {
-    let Some(ns) = one_interface() else { return };
-    sysctl(
-        &ns,
-        &[
-            "net.ipv6.conf.e0.accept_dad=1".to_string(),
-            "net.ipv6.conf.e0.optimistic_dad=1".to_string(),
-            "net.ipv6.conf.e0.use_optimistic=1".to_string(),
-            "net.ipv6.neigh.e0.retrans_time_ms=100000".to_string(),
-        ],
-    );
-    ns.add_addr("e0", "2001:db8::2/64 nodad");
-    ns.ip(&["addr", "add", "2001:db8::1/64", "dev", "e0", "optimistic"]);
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert_eq!(json["src"], "2001:db8::2");
-    assert_eq!(rule(&json, "2001:db8::1"), 9.0, "{json}");
-    sysctl(&ns, &["net.ipv6.conf.e0.use_optimistic=0".to_string()]);
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert_eq!(rule(&json, "2001:db8::1"), 3.0, "{json}");
-}
+nstest!(
+    fn use_oif_addrs_only_leaves_other_interfaces_out(ns: Netns) {
+        one_interface(&ns);
+        ns.veth("e1", "p1");
+        ns.add_addr("e0", "2001:db8::1/64");
+        sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
+        ns.ip(&["-6", "route", "add", "2001:db8:9::/48", "dev", "e1"]);
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert!(
+            json["excluded"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["local"] == "2001:db8::1")
+        );
+    }
+);
 
-#[test]
-fn rule_10_kernel_order() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64");
-    ns.add_addr("e0", "2001:db8::2/64");
-    let json = agreed(&ns, "2001:db8:9::9");
-    // The newest address comes first in the kernel's list.
-    assert_eq!(json["src"], "2001:db8::2");
-    assert_eq!(rule(&json, "2001:db8::1"), 10.0);
-}
+nstest!(
+    fn rule_6_label(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "fd00::1/64");
+        ns.add_addr("e0", "2001:db8::1/64");
+        let json = agreed(&ns, "2a00::9");
+        assert_eq!(json["src"], "2001:db8::1");
+        assert_eq!(rule(&json, "fd00::1"), 6.0);
+        // A label that puts 2a00::/16 with the ULA turns the choice around.
+        ns.ip(&["addrlabel", "add", "prefix", "2a00::/16", "label", "5"]);
+        let json = agreed(&ns, "2a00::9");
+        assert_eq!(json["src"], "fd00::1");
+        assert_eq!(rule(&json, "2001:db8::1"), 6.0);
+    }
+);
 
-#[test]
-fn route_src_bypasses_the_rules() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64");
-    ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "2001:db8:9::/48",
-        "dev",
-        "e0",
-        "src",
-        "2001:db8::2",
-    ]);
-    let json = agreed(&ns, "2001:db8:9::9");
-    assert_eq!(json["route_prefsrc"], "2001:db8::2");
-    assert_eq!(json["decided_by"], "route_prefsrc");
-    let out = ns.nlsel(&["which", "2001:db8:9::9", "--explain"]);
-    out.expect_ok();
-    assert!(
-        out.stdout.contains("RFC 6724's rules are not consulted"),
-        "{}",
-        out.stdout
-    );
-}
+nstest!(
+    fn rule_orchid(ns: Netns) {
+        one_interface(&ns);
+        // Same label for both, so that only ORCHID-ness tells them apart.
+        ns.ip(&[
+            "addrlabel",
+            "add",
+            "prefix",
+            "2001:10::/28",
+            "dev",
+            "e0",
+            "label",
+            "1",
+        ]);
+        ns.add_addr("e0", "2001:db8::1/16");
+        ns.add_addr("e0", "2001:10::1/16");
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert_eq!(json["src"], "2001:db8::1");
+        assert_eq!(rule(&json, "2001:10::1"), 7.5);
+    }
+);
 
-#[test]
-fn host_route_src_is_the_configured_one_on_a_kernel_with_fib_match() {
-    // A host route to exactly the destination, with a src, reads the same whether the
-    // kernel honoured RTM_F_FIB_MATCH or (before 4.13) ignored it: nlsel asks once more,
-    // about ::, and this kernel answers as 4.13 on does, so the src decides, known.
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::1/64");
-    ns.add_addr("e0", "2001:db8::2/64");
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "2001:db8:5::5/128",
-        "dev",
-        "e0",
-        "src",
-        "2001:db8::1",
-    ]);
-    let json = agreed(&ns, "2001:db8:5::5");
-    assert_eq!(json["decided_by"], "route_prefsrc");
-    assert_eq!(json["route_prefsrc"], "2001:db8::1");
-    assert_eq!(json["unsupported"], Value::Null);
-    // Without a default route the question about :: is refused (ENETUNREACH): the same.
-    ns.ip(&["-6", "route", "del", "default"]);
-    let json = agreed(&ns, "2001:db8:5::5");
-    assert_eq!(json["decided_by"], "route_prefsrc");
-    assert_eq!(json["unsupported"], Value::Null);
-}
+nstest!(
+    fn rule_8_longest_prefix_capped_at_prefix_length(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8:1::1/64");
+        ns.add_addr("e0", "2001:db8:2::1/64");
+        let json = agreed(&ns, "2001:db8:1::9");
+        assert_eq!(json["src"], "2001:db8:1::1");
+        assert_eq!(rule(&json, "2001:db8:2::1"), 8.0);
+        ns.add_addr("e0", "2001:db8:1::2/24");
+        let json = agreed(&ns, "2001:db8:1::9");
+        assert_eq!(rule(&json, "2001:db8:1::2"), 8.0);
+    }
+);
 
-#[test]
-fn ipv4_names_what_decided() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "192.0.2.1/24");
-    ns.add_addr("e0", "192.0.2.2/24");
-    // The kernel's own prefix route carries a src; a route added without one does not.
-    let (_, json, _) = explain(&ns, "192.0.2.99");
-    assert_eq!(json["decided_by"], "route_prefsrc");
-    ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
-    let (code, json, _) = explain(&ns, "198.51.100.7");
-    assert_eq!(code, 0);
-    assert_eq!(json["decided_by"], "primary_address");
-    assert_eq!(json["kernel_src"], "192.0.2.1");
-    assert_eq!(json["candidates"].as_array().unwrap().len(), 2);
-    ns.ip(&[
-        "route",
-        "add",
-        "203.0.113.0/24",
-        "dev",
-        "e0",
-        "src",
-        "192.0.2.2",
-    ]);
-    let (_, json, _) = explain(&ns, "203.0.113.7");
-    assert_eq!(json["decided_by"], "route_prefsrc");
-    assert_eq!(
-        (&json["src"], &json["agrees"]),
-        (&Value::from("192.0.2.2"), &Value::Bool(true))
-    );
-}
+nstest!(
+    fn rule_9_optimistic_and_rule_3_without_use_optimistic(ns: Netns) {
+        one_interface(&ns);
+        sysctl(
+            &ns,
+            &[
+                "net.ipv6.conf.e0.accept_dad=1".to_string(),
+                "net.ipv6.conf.e0.optimistic_dad=1".to_string(),
+                "net.ipv6.conf.e0.use_optimistic=1".to_string(),
+                "net.ipv6.neigh.e0.retrans_time_ms=100000".to_string(),
+            ],
+        );
+        ns.add_addr("e0", "2001:db8::2/64 nodad");
+        ns.ip(&["addr", "add", "2001:db8::1/64", "dev", "e0", "optimistic"]);
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert_eq!(json["src"], "2001:db8::2");
+        assert_eq!(rule(&json, "2001:db8::1"), 9.0, "{json}");
+        sysctl(&ns, &["net.ipv6.conf.e0.use_optimistic=0".to_string()]);
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert_eq!(rule(&json, "2001:db8::1"), 3.0, "{json}");
+    }
+);
 
-#[test]
-fn probe_predicts_then_reports() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::2/64");
-    ns.add_addr("e0", "2001:db8::beef/64");
-    let dest = "2001:db8:9::9";
-    let run = ns.nlsel(&[
-        "-j",
-        "deprecate",
-        "--except",
-        "::2",
-        "--check",
-        "--probe",
-        dest,
-    ]);
-    run.expect_code(3);
-    let lines = run.lines();
-    let probes: Value = serde_json::from_str(lines[1]).expect("probe JSON");
-    let probe = &probes["probes"][0];
-    assert_eq!(probe["kernel_src"], "2001:db8::beef");
-    assert_eq!(probe["predicted_src"], "2001:db8::2");
-    ns.nlsel(&["deprecate", "--except", "::2"]).expect_ok();
-    assert_eq!(
-        ns.route_get_src(dest),
-        "2001:db8::2",
-        "the prediction came true"
-    );
-    let after = ns.nlsel(&["prefer", "2001:db8::beef", "--dry-run", "--probe", dest]);
-    after.expect_ok();
-    assert!(
+nstest!(
+    fn rule_10_kernel_order(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64");
+        ns.add_addr("e0", "2001:db8::2/64");
+        let json = agreed(&ns, "2001:db8:9::9");
+        // The newest address comes first in the kernel's list.
+        assert_eq!(json["src"], "2001:db8::2");
+        assert_eq!(rule(&json, "2001:db8::1"), 10.0);
+    }
+);
+
+nstest!(
+    fn route_src_bypasses_the_rules(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64");
+        ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:9::/48",
+            "dev",
+            "e0",
+            "src",
+            "2001:db8::2",
+        ]);
+        let json = agreed(&ns, "2001:db8:9::9");
+        assert_eq!(json["route_prefsrc"], "2001:db8::2");
+        assert_eq!(json["decided_by"], "route_prefsrc");
+        let out = ns.nlsel(&["which", "2001:db8:9::9", "--explain"]);
+        out.expect_ok();
+        assert!(
+            out.stdout.contains("RFC 6724's rules are not consulted"),
+            "{}",
+            out.stdout
+        );
+    }
+);
+
+nstest!(
+    fn host_route_src_is_the_configured_one_on_a_kernel_with_fib_match(ns: Netns) {
+        // A host route to exactly the destination, with a src, reads the same whether the
+        // kernel honoured RTM_F_FIB_MATCH or (before 4.13) ignored it: nlsel asks once more,
+        // about ::, and this kernel answers as 4.13 on does, so the src decides, known.
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::1/64");
+        ns.add_addr("e0", "2001:db8::2/64");
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:5::5/128",
+            "dev",
+            "e0",
+            "src",
+            "2001:db8::1",
+        ]);
+        let json = agreed(&ns, "2001:db8:5::5");
+        assert_eq!(json["decided_by"], "route_prefsrc");
+        assert_eq!(json["route_prefsrc"], "2001:db8::1");
+        assert_eq!(json["unsupported"], Value::Null);
+        // Without a default route the question about :: is refused (ENETUNREACH): the same.
+        ns.ip(&["-6", "route", "del", "default"]);
+        let json = agreed(&ns, "2001:db8:5::5");
+        assert_eq!(json["decided_by"], "route_prefsrc");
+        assert_eq!(json["unsupported"], Value::Null);
+    }
+);
+
+nstest!(
+    fn ipv4_names_what_decided(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "192.0.2.1/24");
+        ns.add_addr("e0", "192.0.2.2/24");
+        // The kernel's own prefix route carries a src; a route added without one does not.
+        let (_, json, _) = explain(&ns, "192.0.2.99");
+        assert_eq!(json["decided_by"], "route_prefsrc");
+        ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
+        let (code, json, _) = explain(&ns, "198.51.100.7");
+        assert_eq!(code, 0);
+        assert_eq!(json["decided_by"], "primary_address");
+        assert_eq!(json["kernel_src"], "192.0.2.1");
+        assert_eq!(json["candidates"].as_array().unwrap().len(), 2);
+        ns.ip(&[
+            "route",
+            "add",
+            "203.0.113.0/24",
+            "dev",
+            "e0",
+            "src",
+            "192.0.2.2",
+        ]);
+        let (_, json, _) = explain(&ns, "203.0.113.7");
+        assert_eq!(json["decided_by"], "route_prefsrc");
+        assert_eq!(
+            (&json["src"], &json["agrees"]),
+            (&Value::from("192.0.2.2"), &Value::Bool(true))
+        );
+    }
+);
+
+nstest!(
+    fn probe_predicts_then_reports(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::2/64");
+        ns.add_addr("e0", "2001:db8::beef/64");
+        let dest = "2001:db8:9::9";
+        let run = ns.nlsel(&[
+            "-j",
+            "deprecate",
+            "--except",
+            "::2",
+            "--check",
+            "--probe",
+            dest,
+        ]);
+        run.expect_code(3);
+        let lines = run.lines();
+        let probes: Value = serde_json::from_str(lines[1]).expect("probe JSON");
+        let probe = &probes["probes"][0];
+        assert_eq!(probe["kernel_src"], "2001:db8::beef");
+        assert_eq!(probe["predicted_src"], "2001:db8::2");
+        ns.nlsel(&["deprecate", "--except", "::2"]).expect_ok();
+        assert_eq!(
+            ns.route_get_src(dest),
+            "2001:db8::2",
+            "the prediction came true"
+        );
+        let after = ns.nlsel(&["prefer", "2001:db8::beef", "--dry-run", "--probe", dest]);
+        after.expect_ok();
+        assert!(
         after
             .stdout
             .contains(&format!("probe {dest}: the kernel uses 2001:db8::2 now, 2001:db8::beef after the change (predicted)")),
         "{}",
         after.stdout
     );
-    let real = ns.nlsel(&["prefer", "2001:db8::beef", "--probe", dest]);
-    real.expect_ok();
-    assert!(
-        real.stdout.ends_with(&format!(
-            "probe {dest}: the kernel uses 2001:db8::beef (as predicted)\n"
-        )),
-        "{}",
-        real.stdout
-    );
-}
+        let real = ns.nlsel(&["prefer", "2001:db8::beef", "--probe", dest]);
+        real.expect_ok();
+        assert!(
+            real.stdout.ends_with(&format!(
+                "probe {dest}: the kernel uses 2001:db8::beef (as predicted)\n"
+            )),
+            "{}",
+            real.stdout
+        );
+    }
+);
 
-#[test]
-fn a_probe_without_a_route_says_so_and_fails_nothing() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "2001:db8::2/64");
-    ns.add_addr("e0", "2001:db8::beef/64");
-    // No IPv4 route at all: 198.51.100.1 is unreachable; the IPv6 probe still answers.
-    let probes = ["--probe", "198.51.100.1", "--probe", "2001:db8:9::9"];
-    let dry = ns.nlsel(&[&["prefer", "2001:db8::2", "--dry-run"][..], &probes].concat());
-    dry.expect_ok();
-    assert!(
-        dry.stdout.contains("probe 198.51.100.1: no route\n"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
+nstest!(
+    fn a_probe_without_a_route_says_so_and_fails_nothing(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "2001:db8::2/64");
+        ns.add_addr("e0", "2001:db8::beef/64");
+        // No IPv4 route at all: 198.51.100.1 is unreachable; the IPv6 probe still answers.
+        let probes = ["--probe", "198.51.100.1", "--probe", "2001:db8:9::9"];
+        let dry = ns.nlsel(&[&["prefer", "2001:db8::2", "--dry-run"][..], &probes].concat());
+        dry.expect_ok();
+        assert!(
+            dry.stdout.contains("probe 198.51.100.1: no route\n"),
+            "{}",
+            dry.stdout
+        );
+        assert!(
         dry.stdout.contains("probe 2001:db8:9::9: the kernel uses 2001:db8::beef now, 2001:db8::2 after the change (predicted)"),
         "{}",
         dry.stdout
     );
-    let real = ns.nlsel(&[&["-j", "prefer", "2001:db8::2"][..], &probes].concat());
-    real.expect_ok();
-    let line = real.lines().last().copied().unwrap_or_default();
-    let json: Value = serde_json::from_str(line).expect("probe JSON");
-    assert_eq!(json["probes"][0]["no_route"], true, "{line}");
-    assert_eq!(json["probes"][0]["kernel_src"], Value::Null);
-    assert_eq!(json["probes"][1]["no_route"], false, "{line}");
-    assert_eq!(json["probes"][1]["kernel_src"], "2001:db8::2", "{line}");
-}
+        let real = ns.nlsel(&[&["-j", "prefer", "2001:db8::2"][..], &probes].concat());
+        real.expect_ok();
+        let line = real.lines().last().copied().unwrap_or_default();
+        let json: Value = serde_json::from_str(line).expect("probe JSON");
+        assert_eq!(json["probes"][0]["no_route"], true, "{line}");
+        assert_eq!(json["probes"][0]["kernel_src"], Value::Null);
+        assert_eq!(json["probes"][1]["no_route"], false, "{line}");
+        assert_eq!(json["probes"][1]["kernel_src"], "2001:db8::2", "{line}");
+    }
+);
 
 /// Waits until `ns` has a temporary address on `dev`, not tentative, and returns
 /// (temporary, public) addresses in 2001:db8:5::/64.
@@ -1091,62 +1104,53 @@ fn wait_slaac(ns: &Netns) -> (String, String) {
     );
 }
 
-#[test]
-fn rule_7_temporary_addresses_from_slaac() {
-    if !have_program("python3") {
-        skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
-        return;
-    }
-    for use_tempaddr in [1, 2] {
-        let Some(a) = Netns::new_or_skip() else {
-            return;
-        };
-        let Some(b) = Netns::new_or_skip() else {
-            return;
-        };
-        a.ip(&["link", "add", "e0", "type", "veth", "peer", "name", "ra0"]);
-        a.ip(&["link", "set", "ra0", "netns", b.name()]);
-        sysctl(
-            &a,
-            &[
-                "net.ipv6.conf.e0.accept_ra=2".to_string(),
-                "net.ipv6.conf.e0.autoconf=1".to_string(),
-                format!("net.ipv6.conf.e0.use_tempaddr={use_tempaddr}"),
-            ],
-        );
-        a.ip(&["link", "set", "e0", "up"]);
-        b.ip(&["link", "set", "ra0", "up"]);
-        b.settle();
-        a.settle();
-        a.ip(&["-6", "route", "add", "default", "dev", "e0"]);
-        let out = b.exec(&["python3", RA_SENDER, "ra0", "2001:db8:5::", "7200", "3600"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let (temporary, public) = wait_slaac(&a);
-        let json = agreed(&a, "2001:db8:9::9");
-        if use_tempaddr == 1 {
-            assert_eq!(json["src"], public.as_str());
-            assert_eq!(rule(&json, &temporary), 7.0, "{json}");
-        } else {
-            assert_eq!(json["src"], temporary.as_str());
-            assert_eq!(rule(&json, &public), 7.0, "{json}");
+nstest!(
+    fn rule_7_temporary_addresses_from_slaac(_py: Python3, namespaces: Namespaces) {
+        for use_tempaddr in [1, 2] {
+            let a = namespaces.make();
+            let b = namespaces.make();
+            a.ip(&["link", "add", "e0", "type", "veth", "peer", "name", "ra0"]);
+            a.ip(&["link", "set", "ra0", "netns", b.name()]);
+            sysctl(
+                &a,
+                &[
+                    "net.ipv6.conf.e0.accept_ra=2".to_string(),
+                    "net.ipv6.conf.e0.autoconf=1".to_string(),
+                    format!("net.ipv6.conf.e0.use_tempaddr={use_tempaddr}"),
+                ],
+            );
+            a.ip(&["link", "set", "e0", "up"]);
+            b.ip(&["link", "set", "ra0", "up"]);
+            b.settle();
+            a.settle();
+            a.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+            let out = b.exec(&["python3", RA_SENDER, "ra0", "2001:db8:5::", "7200", "3600"]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let (temporary, public) = wait_slaac(&a);
+            let json = agreed(&a, "2001:db8:9::9");
+            if use_tempaddr == 1 {
+                assert_eq!(json["src"], public.as_str());
+                assert_eq!(rule(&json, &temporary), 7.0, "{json}");
+            } else {
+                assert_eq!(json["src"], temporary.as_str());
+                assert_eq!(rule(&json, &public), 7.0, "{json}");
+            }
         }
     }
-}
+);
 
 /// Two veth pairs `e0`/`p0` and `e1`/`p1`, up, with the given addresses, settled.
-fn two_interfaces(addresses: &[(&str, &str)]) -> Option<Netns> {
-    let ns = Netns::new_or_skip()?;
+fn two_interfaces(ns: &Netns, addresses: &[(&str, &str)]) {
     ns.veth("e0", "p0");
     ns.veth("e1", "p1");
     for (dev, spec) in addresses {
         ns.add_addr(dev, &format!("{spec} nodad"));
     }
     ns.settle();
-    Some(ns)
 }
 
 /// `nlsel -j which ARGS` must answer what `connect()` gets for `query`.
@@ -1161,389 +1165,389 @@ fn which_is_connect(ns: &Netns, query: &Query) -> String {
     connected
 }
 
-#[test]
-fn scoped_destinations_are_asked_on_their_interface() {
-    let Some(ns) = two_interfaces(&[]) else {
-        return;
-    };
-    let link_local = |dev: &str| {
-        ns.addrs()
-            .into_iter()
-            .find(|a| a.ifname == dev && a.local.starts_with("fe80:"))
-            .expect("a link-local address")
-            .local
-    };
-    for dev in ["e0", "e1"] {
+nstest!(
+    fn scoped_destinations_are_asked_on_their_interface(ns: Netns) {
+        two_interfaces(&ns, &[]);
+        let link_local = |dev: &str| {
+            ns.addrs()
+                .into_iter()
+                .find(|a| a.ifname == dev && a.local.starts_with("fe80:"))
+                .expect("a link-local address")
+                .local
+        };
+        for dev in ["e0", "e1"] {
+            for dest in ["fe80::1", "ff02::1", "ff01::1"] {
+                let scoped = Query::to(&format!("{dest}%{dev}"));
+                assert_eq!(which_is_connect(&ns, &scoped), link_local(dev));
+                let bound = Query {
+                    dev: Some(dev.to_string()),
+                    ..Query::to(dest)
+                };
+                assert_eq!(which_is_connect(&ns, &bound), link_local(dev));
+            }
+        }
+        // Without a scope connect() fails (EINVAL): nlsel says the application must give one.
         for dest in ["fe80::1", "ff02::1", "ff01::1"] {
-            let scoped = Query::to(&format!("{dest}%{dev}"));
-            assert_eq!(which_is_connect(&ns, &scoped), link_local(dev));
-            let bound = Query {
-                dev: Some(dev.to_string()),
-                ..Query::to(dest)
-            };
-            assert_eq!(which_is_connect(&ns, &bound), link_local(dev));
+            let query = Query::to(dest);
+            assert_eq!(
+                connect_sources(&ns, std::slice::from_ref(&query)),
+                ["error 22"]
+            );
+            let (code, _, stderr) = which_json(&ns, &query.args());
+            assert_eq!(code, 2, "{stderr}");
+            assert!(stderr.contains(&format!("{dest}%IFACE")), "{stderr}");
+        }
+        // Multicast of scope 0 needs none (ipv6_addr_type gives it no scope type).
+        let reserved = Query {
+            dev: None,
+            ..Query::to("ff00::1")
+        };
+        let connected = connect_sources(&ns, std::slice::from_ref(&reserved)).remove(0);
+        let (code, _, stderr) = which_json(&ns, &reserved.args());
+        assert_ne!(code, 2, "{stderr}");
+        assert_ne!(connected, "error 22");
+        // connect() ignores a scope a destination does not need: nlsel refuses it.
+        let (code, _, stderr) = which_json(&ns, &["2001:db8::1%e0".to_string()]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("--dev"), "{stderr}");
+        let (code, _, stderr) = which_json(&ns, &["fe80::1%nosuch".to_string()]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("\"nosuch\" not found"), "{stderr}");
+    }
+);
+
+nstest!(
+    fn the_flow_takes_the_ecmp_path_a_udp_socket_takes(ns: Netns) {
+        two_interfaces(
+            &ns,
+            &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")],
+        );
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:99::/48",
+            "nexthop",
+            "via",
+            "fe80::1",
+            "dev",
+            "e0",
+            "nexthop",
+            "via",
+            "fe80::2",
+            "dev",
+            "e1",
+        ]);
+        let mut sources = BTreeSet::new();
+        let mut flowless_differs = false;
+        for n in 1..=40 {
+            let query = Query::to(&format!("2001:db8:99::{n:x}"));
+            let connected = which_is_connect(&ns, &query);
+            // `ip route get` without a protocol hashes another flow: the protocol must be asked.
+            let flowless = kernel_source(&ns, &query.dest).expect("a route");
+            flowless_differs |= flowless.as_deref() != Some(connected.as_str());
+            sources.insert(connected);
+        }
+        assert_eq!(sources.len(), 2, "both paths are taken: {sources:?}");
+        assert!(flowless_differs, "no destination tells the flow from none");
+        // --explain lists each path's source instead of one answer.
+        let (code, json, stderr) = explain(&ns, "2001:db8:99::1");
+        assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
+        let paths: BTreeSet<(String, String)> = json["paths"]
+            .as_array()
+            .expect("paths")
+            .iter()
+            .map(|p| (p["dev"].to_string(), p["src"].to_string()))
+            .collect();
+        let expected: BTreeSet<(String, String)> = [
+            ("\"e0\"", "\"2001:db8:1::1\""),
+            ("\"e1\"", "\"2001:db8:2::1\""),
+        ]
+        .iter()
+        .map(|(d, s)| (d.to_string(), s.to_string()))
+        .collect();
+        assert_eq!(paths, expected, "{json}");
+        let out = ns.nlsel(&["which", "2001:db8:99::1", "--explain"]);
+        assert!(
+            out.stdout.contains("ECMP: the route has 2 paths"),
+            "{}",
+            out.stdout
+        );
+        // --tcp asks TCP's hash: what `ip route get ... ipproto tcp` answers.
+        for n in 1..=10 {
+            let dest = format!("2001:db8:99::{n:x}");
+            let out = ns.ip(&["-6", "route", "get", &dest, "ipproto", "tcp"]);
+            let (code, json, stderr) = which_json(&ns, &[dest.clone(), "--tcp".to_string()]);
+            assert_eq!(code, 0, "{stderr}");
+            let src = json["src"].as_str().expect("a source");
+            assert!(
+                out.contains(&format!("src {src} ")),
+                "{dest}: {out} vs {json}"
+            );
         }
     }
-    // Without a scope connect() fails (EINVAL): nlsel says the application must give one.
-    for dest in ["fe80::1", "ff02::1", "ff01::1"] {
-        let query = Query::to(dest);
+);
+
+nstest!(
+    fn mapped_and_unspecified_destinations_as_connect_has_them(ns: Netns) {
+        two_interfaces(&ns, &[("e0", "2001:db8:1::1/64"), ("e0", "192.0.2.5/24")]);
+        ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+        // Over IPv4, as an application's dual-stack socket goes.
+        let mapped = Query::to("::ffff:192.0.2.9");
+        assert_eq!(which_is_connect(&ns, &mapped), "192.0.2.5");
+        let (_, json, _) = which_json(&ns, &mapped.args());
+        assert_eq!(json["dst"], "192.0.2.9");
+        // connect() to :: reaches ::1, not the default route.
+        assert_eq!(which_is_connect(&ns, &Query::to("::")), "::1");
+    }
+);
+
+nstest!(
+    fn a_source_specific_route_is_reached_as_connect_reaches_it(ns: Netns) {
+        two_interfaces(
+            &ns,
+            &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")],
+        );
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:2:5::/64",
+            "from",
+            "2001:db8:2::/64",
+            "dev",
+            "e1",
+        ]);
+        // No route from ::, so `ip route get` fails; connect() chooses 2001:db8:2::1 (longest
+        // matching prefix over every interface) and finds the route from it.
+        assert!(kernel_source(&ns, "2001:db8:2:5::9").is_err());
         assert_eq!(
-            connect_sources(&ns, std::slice::from_ref(&query)),
-            ["error 22"]
+            which_is_connect(&ns, &Query::to("2001:db8:2:5::9")),
+            "2001:db8:2::1"
         );
-        let (code, _, stderr) = which_json(&ns, &query.args());
-        assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains(&format!("{dest}%IFACE")), "{stderr}");
-    }
-    // Multicast of scope 0 needs none (ipv6_addr_type gives it no scope type).
-    let reserved = Query {
-        dev: None,
-        ..Query::to("ff00::1")
-    };
-    let connected = connect_sources(&ns, std::slice::from_ref(&reserved)).remove(0);
-    let (code, _, stderr) = which_json(&ns, &reserved.args());
-    assert_ne!(code, 2, "{stderr}");
-    assert_ne!(connected, "error 22");
-    // connect() ignores a scope a destination does not need: nlsel refuses it.
-    let (code, _, stderr) = which_json(&ns, &["2001:db8::1%e0".to_string()]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("--dev"), "{stderr}");
-    let (code, _, stderr) = which_json(&ns, &["fe80::1%nosuch".to_string()]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("\"nosuch\" not found"), "{stderr}");
-}
-
-#[test]
-fn the_flow_takes_the_ecmp_path_a_udp_socket_takes() {
-    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
-        return;
-    };
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "2001:db8:99::/48",
-        "nexthop",
-        "via",
-        "fe80::1",
-        "dev",
-        "e0",
-        "nexthop",
-        "via",
-        "fe80::2",
-        "dev",
-        "e1",
-    ]);
-    let mut sources = BTreeSet::new();
-    let mut flowless_differs = false;
-    for n in 1..=40 {
-        let query = Query::to(&format!("2001:db8:99::{n:x}"));
-        let connected = which_is_connect(&ns, &query);
-        // `ip route get` without a protocol hashes another flow: the protocol must be asked.
-        let flowless = kernel_source(&ns, &query.dest).expect("a route");
-        flowless_differs |= flowless.as_deref() != Some(connected.as_str());
-        sources.insert(connected);
-    }
-    assert_eq!(sources.len(), 2, "both paths are taken: {sources:?}");
-    assert!(flowless_differs, "no destination tells the flow from none");
-    // --explain lists each path's source instead of one answer.
-    let (code, json, stderr) = explain(&ns, "2001:db8:99::1");
-    assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
-    let paths: BTreeSet<(String, String)> = json["paths"]
-        .as_array()
-        .expect("paths")
-        .iter()
-        .map(|p| (p["dev"].to_string(), p["src"].to_string()))
-        .collect();
-    let expected: BTreeSet<(String, String)> = [
-        ("\"e0\"", "\"2001:db8:1::1\""),
-        ("\"e1\"", "\"2001:db8:2::1\""),
-    ]
-    .iter()
-    .map(|(d, s)| (d.to_string(), s.to_string()))
-    .collect();
-    assert_eq!(paths, expected, "{json}");
-    let out = ns.nlsel(&["which", "2001:db8:99::1", "--explain"]);
-    assert!(
-        out.stdout.contains("ECMP: the route has 2 paths"),
-        "{}",
-        out.stdout
-    );
-    // --tcp asks TCP's hash: what `ip route get ... ipproto tcp` answers.
-    for n in 1..=10 {
-        let dest = format!("2001:db8:99::{n:x}");
-        let out = ns.ip(&["-6", "route", "get", &dest, "ipproto", "tcp"]);
-        let (code, json, stderr) = which_json(&ns, &[dest.clone(), "--tcp".to_string()]);
-        assert_eq!(code, 0, "{stderr}");
-        let src = json["src"].as_str().expect("a source");
-        assert!(
-            out.contains(&format!("src {src} ")),
-            "{dest}: {out} vs {json}"
+        let (code, json, stderr) = explain(&ns, "2001:db8:2:5::9");
+        assert_eq!(
+            (code, &json["kernel_src"]),
+            (0, &Value::from("2001:db8:2::1")),
+            "{stderr}"
         );
+        assert_eq!(json["dev"], "e1");
+        // Bound to e0 the second lookup holds to e0, where no route leads: connect() fails.
+        let bound = Query {
+            dev: Some("e0".to_string()),
+            ..Query::to("2001:db8:2:5::9")
+        };
+        assert_eq!(
+            connect_sources(&ns, std::slice::from_ref(&bound)),
+            ["error 101"]
+        );
+        assert_eq!(which_json(&ns, &bound.args()).0, 1);
     }
-}
+);
 
-#[test]
-fn mapped_and_unspecified_destinations_as_connect_has_them() {
-    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e0", "192.0.2.5/24")]) else {
-        return;
-    };
-    ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
-    // Over IPv4, as an application's dual-stack socket goes.
-    let mapped = Query::to("::ffff:192.0.2.9");
-    assert_eq!(which_is_connect(&ns, &mapped), "192.0.2.5");
-    let (_, json, _) = which_json(&ns, &mapped.args());
-    assert_eq!(json["dst"], "192.0.2.9");
-    // connect() to :: reaches ::1, not the default route.
-    assert_eq!(which_is_connect(&ns, &Query::to("::")), "::1");
-}
-
-#[test]
-fn a_source_specific_route_is_reached_as_connect_reaches_it() {
-    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
-        return;
-    };
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "2001:db8:2:5::/64",
-        "from",
-        "2001:db8:2::/64",
-        "dev",
-        "e1",
-    ]);
-    // No route from ::, so `ip route get` fails; connect() chooses 2001:db8:2::1 (longest
-    // matching prefix over every interface) and finds the route from it.
-    assert!(kernel_source(&ns, "2001:db8:2:5::9").is_err());
-    assert_eq!(
-        which_is_connect(&ns, &Query::to("2001:db8:2:5::9")),
-        "2001:db8:2::1"
-    );
-    let (code, json, stderr) = explain(&ns, "2001:db8:2:5::9");
-    assert_eq!(
-        (code, &json["kernel_src"]),
-        (0, &Value::from("2001:db8:2::1")),
-        "{stderr}"
-    );
-    assert_eq!(json["dev"], "e1");
-    // Bound to e0 the second lookup holds to e0, where no route leads: connect() fails.
-    let bound = Query {
-        dev: Some("e0".to_string()),
-        ..Query::to("2001:db8:2:5::9")
-    };
-    assert_eq!(
-        connect_sources(&ns, std::slice::from_ref(&bound)),
-        ["error 101"]
-    );
-    assert_eq!(which_json(&ns, &bound.args()).0, 1);
-}
-
-#[test]
-fn explain_without_a_source_exits_1_as_which_does() {
-    let Some(ns) = one_interface() else { return };
-    // A route and no address to send from: no source.
-    ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
-    for args in [&["198.51.100.1"][..], &["198.51.100.1", "--explain"]] {
-        let out = ns.nlsel(&[&["which"][..], args].concat());
-        out.expect_code(1);
-        assert!(out.stderr.contains("no source address"), "{}", out.stderr);
+nstest!(
+    fn explain_without_a_source_exits_1_as_which_does(ns: Netns) {
+        one_interface(&ns);
+        // A route and no address to send from: no source.
+        ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
+        for args in [&["198.51.100.1"][..], &["198.51.100.1", "--explain"]] {
+            let out = ns.nlsel(&[&["which"][..], args].concat());
+            out.expect_code(1);
+            assert!(out.stderr.contains("no source address"), "{}", out.stderr);
+        }
     }
-}
+);
 
-#[test]
-fn a_nexthop_group_gives_its_first_members_source_whatever_the_path() {
-    let Some(ns) = two_interfaces(&[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")]) else {
-        return;
-    };
-    ns.ip_batch(
-        "nexthop add id 1 via fe80::1 dev e0\n\
+nstest!(
+    fn a_nexthop_group_gives_its_first_members_source_whatever_the_path(ns: Netns) {
+        two_interfaces(
+            &ns,
+            &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")],
+        );
+        ns.ip_batch(
+            "nexthop add id 1 via fe80::1 dev e0\n\
          nexthop add id 2 via fe80::2 dev e1\n\
          nexthop add id 10 group 2/1\n\
          nexthop add id 3 via fe80::1 dev e0\n\
          route add 2001:db8:99::/48 nhid 10\n\
          route add 2001:db8:98::/48 nhid 3\n",
-    );
-    // The single nexthop is not one of the group's: the kernel caches a route per nexthop
-    // and CPU, so a route through a group member can answer with the group's source on one
-    // CPU and its own on another (6.18), which nothing nlsel reads can tell.
-    // Group 2/1: its first member is e1's, so every flow gets e1's address, also the flows
-    // the hash sends out of e0.
-    let mut devices = BTreeSet::new();
-    for n in 1..=24 {
-        let dest = format!("2001:db8:99::{n:x}");
-        assert_eq!(which_is_connect(&ns, &Query::to(&dest)), "2001:db8:2::1");
-        let (code, json, stderr) = which_json(&ns, &[dest, "--explain".to_string()]);
-        assert_eq!(
-            (code, &json["agrees"]),
-            (0, &Value::from(true)),
-            "{json} {stderr}"
         );
-        assert_eq!(json["nexthop_group"], 10, "{json}");
-        devices.insert(json["dev"].as_str().unwrap_or("").to_string());
+        // The single nexthop is not one of the group's: the kernel caches a route per nexthop
+        // and CPU, so a route through a group member can answer with the group's source on one
+        // CPU and its own on another (6.18), which nothing nlsel reads can tell.
+        // Group 2/1: its first member is e1's, so every flow gets e1's address, also the flows
+        // the hash sends out of e0.
+        let mut devices = BTreeSet::new();
+        for n in 1..=24 {
+            let dest = format!("2001:db8:99::{n:x}");
+            assert_eq!(which_is_connect(&ns, &Query::to(&dest)), "2001:db8:2::1");
+            let (code, json, stderr) = which_json(&ns, &[dest, "--explain".to_string()]);
+            assert_eq!(
+                (code, &json["agrees"]),
+                (0, &Value::from(true)),
+                "{json} {stderr}"
+            );
+            assert_eq!(json["nexthop_group"], 10, "{json}");
+            devices.insert(json["dev"].as_str().unwrap_or("").to_string());
+        }
+        assert!(
+            devices.contains("e0"),
+            "no flow takes e0's path: {devices:?}"
+        );
+        // A single nexthop: its own device.
+        assert_eq!(
+            which_is_connect(&ns, &Query::to("2001:db8:98::1")),
+            "2001:db8:1::1"
+        );
+        assert_eq!(
+            explain(&ns, "2001:db8:98::1").1["nexthop_group"],
+            Value::Null
+        );
+        // use_oif_addrs_only on the first member's device, which has no global address: the
+        // kernel takes its link-local address, even for a global destination.
+        ns.ip(&["-6", "addr", "del", "2001:db8:2::1/64", "dev", "e1"]);
+        sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
+        let link_local = ns
+            .addrs()
+            .into_iter()
+            .find(|a| a.ifname == "e1" && a.local.starts_with("fe80:"))
+            .expect("e1's link-local address")
+            .local;
+        for n in 1..=8 {
+            let dest = format!("2001:db8:99::{n:x}");
+            assert_eq!(which_is_connect(&ns, &Query::to(&dest)), link_local);
+            assert_eq!(agreed(&ns, &dest)["src"], link_local.as_str());
+        }
     }
-    assert!(
-        devices.contains("e0"),
-        "no flow takes e0's path: {devices:?}"
-    );
-    // A single nexthop: its own device.
-    assert_eq!(
-        which_is_connect(&ns, &Query::to("2001:db8:98::1")),
-        "2001:db8:1::1"
-    );
-    assert_eq!(
-        explain(&ns, "2001:db8:98::1").1["nexthop_group"],
-        Value::Null
-    );
-    // use_oif_addrs_only on the first member's device, which has no global address: the
-    // kernel takes its link-local address, even for a global destination.
-    ns.ip(&["-6", "addr", "del", "2001:db8:2::1/64", "dev", "e1"]);
-    sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
-    let link_local = ns
-        .addrs()
-        .into_iter()
-        .find(|a| a.ifname == "e1" && a.local.starts_with("fe80:"))
-        .expect("e1's link-local address")
-        .local;
-    for n in 1..=8 {
-        let dest = format!("2001:db8:99::{n:x}");
-        assert_eq!(which_is_connect(&ns, &Query::to(&dest)), link_local);
-        assert_eq!(agreed(&ns, &dest)["src"], link_local.as_str());
-    }
-}
+);
 
-#[test]
-fn the_device_order_is_the_kernels_not_ifindex_order() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    // x1 (index 20) arrives before x0 (index 10); m0 (index 5) is moved in last.
-    let add = |ns: &Netns, name: &str, index: &str, peer: &str, peer_index: &str| {
-        ns.ip(&[
-            "link", "add", name, "index", index, "type", "veth", "peer", "name", peer, "index",
-            peer_index,
-        ]);
-    };
-    add(&ns, "x1", "20", "y1", "21");
-    add(&ns, "x0", "10", "y0", "11");
-    let Some(other) = Netns::new_or_skip() else {
-        return;
-    };
-    add(&other, "m0", "5", "n0", "6");
-    other.ip(&["link", "set", "m0", "netns", ns.name()]);
-    other.ip(&["link", "set", "n0", "netns", ns.name()]);
-    for dev in ["x1", "y1", "x0", "y0", "m0", "n0"] {
-        ns.ip(&["link", "set", dev, "up"]);
+nstest!(
+    fn the_device_order_is_the_kernels_not_ifindex_order(ns: Netns, other: Netns) {
+        // x1 (index 20) arrives before x0 (index 10); m0 (index 5) is moved in last.
+        let add = |ns: &Netns, name: &str, index: &str, peer: &str, peer_index: &str| {
+            ns.ip(&[
+                "link", "add", name, "index", index, "type", "veth", "peer", "name", peer, "index",
+                peer_index,
+            ]);
+        };
+        add(&ns, "x1", "20", "y1", "21");
+        add(&ns, "x0", "10", "y0", "11");
+        add(&other, "m0", "5", "n0", "6");
+        other.ip(&["link", "set", "m0", "netns", ns.name()]);
+        other.ip(&["link", "set", "n0", "netns", ns.name()]);
+        for dev in ["x1", "y1", "x0", "y0", "m0", "n0"] {
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+        // Equal on every rule but the last: same prefix length and match, none on the outgoing
+        // interface (y0).
+        ns.add_addr("x1", "2001:db8:1::1/64 nodad");
+        ns.add_addr("x0", "2001:db8:1::2/64 nodad");
+        ns.add_addr("m0", "2001:db8:1::3/64 nodad");
+        ns.settle();
+        ns.ip(&["-6", "route", "add", "default", "dev", "y0"]);
+        let dest = "2001:db8:9::9";
+        assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::1");
+        let json = agreed(&ns, dest);
+        assert_eq!(rule(&json, "2001:db8:1::2"), 10.0);
+        let position = |local: &str| {
+            json["candidates"]
+                .as_array()
+                .and_then(|c| c.iter().position(|c| c["local"] == local))
+                .expect("a candidate")
+        };
+        assert!(
+            position("2001:db8:1::1") < position("2001:db8:1::2"),
+            "{json}"
+        );
+        assert!(
+            position("2001:db8:1::2") < position("2001:db8:1::3"),
+            "{json}"
+        );
+        // Without x1's address: x0 (index 10) before m0 (index 5, moved in last).
+        ns.ip(&["-6", "addr", "del", "2001:db8:1::1/64", "dev", "x1"]);
+        assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::2");
+        assert_eq!(rule(&agreed(&ns, dest), "2001:db8:1::3"), 10.0);
     }
-    // Equal on every rule but the last: same prefix length and match, none on the outgoing
-    // interface (y0).
-    ns.add_addr("x1", "2001:db8:1::1/64 nodad");
-    ns.add_addr("x0", "2001:db8:1::2/64 nodad");
-    ns.add_addr("m0", "2001:db8:1::3/64 nodad");
-    ns.settle();
-    ns.ip(&["-6", "route", "add", "default", "dev", "y0"]);
-    let dest = "2001:db8:9::9";
-    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::1");
-    let json = agreed(&ns, dest);
-    assert_eq!(rule(&json, "2001:db8:1::2"), 10.0);
-    let position = |local: &str| {
-        json["candidates"]
-            .as_array()
-            .and_then(|c| c.iter().position(|c| c["local"] == local))
-            .expect("a candidate")
-    };
-    assert!(
-        position("2001:db8:1::1") < position("2001:db8:1::2"),
-        "{json}"
-    );
-    assert!(
-        position("2001:db8:1::2") < position("2001:db8:1::3"),
-        "{json}"
-    );
-    // Without x1's address: x0 (index 10) before m0 (index 5, moved in last).
-    ns.ip(&["-6", "addr", "del", "2001:db8:1::1/64", "dev", "x1"]);
-    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "2001:db8:1::2");
-    assert_eq!(rule(&agreed(&ns, dest), "2001:db8:1::3"), 10.0);
-}
+);
 
-#[test]
-fn a_label_entry_given_as_a_compatible_prefix_is_unsupported_not_wrong() {
-    let Some(ns) = two_interfaces(&[("e1", "fe80::5/64")]) else {
-        return;
-    };
-    // e0, the outgoing interface, has no address; ::1 and the link-local addresses tie
-    // until the label. The kernel keeps the entry for IPv4-compatible addresses only, so
-    // ::1 gets ::/0's label 1, the destination's; the dump shows it as ::/96 label 7.
-    ns.ip(&["-6", "addr", "flush", "dev", "e0"]);
-    ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
-    // Not ip_batch: it waits for every interface's link-local address, and e0 has none.
-    let labels = |commands: &str| {
-        let failed = ip_batch_force(&ns, commands);
-        assert!(failed.trim().is_empty(), "{failed}");
-    };
-    labels(
-        "addrlabel del prefix ::1/128 label 0\n\
+nstest!(
+    fn a_label_entry_given_as_a_compatible_prefix_is_unsupported_not_wrong(ns: Netns) {
+        two_interfaces(&ns, &[("e1", "fe80::5/64")]);
+        // e0, the outgoing interface, has no address; ::1 and the link-local addresses tie
+        // until the label. The kernel keeps the entry for IPv4-compatible addresses only, so
+        // ::1 gets ::/0's label 1, the destination's; the dump shows it as ::/96 label 7.
+        ns.ip(&["-6", "addr", "flush", "dev", "e0"]);
+        ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+        // Not ip_batch: it waits for every interface's link-local address, and e0 has none.
+        let labels = |commands: &str| {
+            let failed = ip_batch_force(&ns, commands);
+            assert!(failed.trim().is_empty(), "{failed}");
+        };
+        labels(
+            "addrlabel del prefix ::1/128 label 0\n\
          addrlabel del prefix ::/96 label 3\n\
          addrlabel add prefix ::2/96 label 7\n\
          addrlabel add prefix fe80::/10 label 5\n",
-    );
-    let dest = "f000::9";
-    assert_eq!(which_is_connect(&ns, &Query::to(dest)), "::1");
-    let (code, json, stderr) = explain(&ns, dest);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(json["kernel_src"], "::1");
-    assert_ne!(json["agrees"], false, "{json}");
-    assert!(
-        json["unsupported"]
-            .as_str()
-            .is_some_and(|reason| reason.contains("::/96")),
-        "{json}"
-    );
-    // Given as ::/96 the entry applies to ::1 too, and the kernel answers otherwise; the
-    // dump is the same, so it is still unsupported, and the model's reading agrees.
-    labels("addrlabel del prefix ::/96 label 7\naddrlabel add prefix ::/96 label 7\n");
-    let (code, json, stderr) = explain(&ns, dest);
-    assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
-    assert_ne!(json["kernel_src"], "::1");
-    assert_eq!(
-        Some(json["kernel_src"].as_str().unwrap_or("").to_string()),
-        kernel_source(&ns, dest).expect("a route")
-    );
-    assert!(json["unsupported"].is_string(), "{json}");
-}
-
-#[test]
-fn an_ipv4_mapped_address_is_never_a_usable_source() {
-    let Some(ns) = one_interface() else { return };
-    ns.add_addr("e0", "::ffff:10.0.0.1/128 nodad");
-    ns.settle();
-    // The kernel chooses it (scope global, the only one), and connect() refuses it.
-    let query = Query::to("2001:db8::1");
-    assert_eq!(
-        connect_sources(&ns, std::slice::from_ref(&query)),
-        ["error 97"]
-    );
-    assert_eq!(
-        kernel_source(&ns, "2001:db8::1"),
-        Ok(Some("::ffff:10.0.0.1".to_string()))
-    );
-    for explain in [false, true] {
-        let mut args = query.args();
-        if explain {
-            args.push("--explain".to_string());
-        }
-        let (code, json, stderr) = which_json(&ns, &args);
-        assert_eq!(code, 1, "{json} {stderr}");
-        assert!(stderr.contains("EAFNOSUPPORT"), "{stderr}");
-        if explain {
-            assert_eq!(json["agrees"], true, "{json}");
-        }
+        );
+        let dest = "f000::9";
+        assert_eq!(which_is_connect(&ns, &Query::to(dest)), "::1");
+        let (code, json, stderr) = explain(&ns, dest);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(json["kernel_src"], "::1");
+        assert_ne!(json["agrees"], false, "{json}");
+        assert!(
+            json["unsupported"]
+                .as_str()
+                .is_some_and(|reason| reason.contains("::/96")),
+            "{json}"
+        );
+        // Given as ::/96 the entry applies to ::1 too, and the kernel answers otherwise; the
+        // dump is the same, so it is still unsupported, and the model's reading agrees.
+        labels("addrlabel del prefix ::/96 label 7\naddrlabel add prefix ::/96 label 7\n");
+        let (code, json, stderr) = explain(&ns, dest);
+        assert_eq!((code, &json["agrees"]), (0, &Value::Bool(true)), "{stderr}");
+        assert_ne!(json["kernel_src"], "::1");
+        assert_eq!(
+            Some(json["kernel_src"].as_str().unwrap_or("").to_string()),
+            kernel_source(&ns, dest).expect("a route")
+        );
+        assert!(json["unsupported"].is_string(), "{json}");
     }
-    let out = ns.nlsel(&["which", "2001:db8::1", "--explain"]);
-    assert!(out.stdout.contains("EAFNOSUPPORT"), "{}", out.stdout);
-    // A global address of the destination's label beats it at rule 6.
-    ns.add_addr("e0", "2001:db8::5/64 nodad");
-    ns.settle();
-    assert_eq!(which_is_connect(&ns, &query), "2001:db8::5");
-    assert_eq!(rule(&agreed(&ns, "2001:db8::1"), "::ffff:10.0.0.1"), 6.0);
-}
+);
+
+nstest!(
+    fn an_ipv4_mapped_address_is_never_a_usable_source(ns: Netns) {
+        one_interface(&ns);
+        ns.add_addr("e0", "::ffff:10.0.0.1/128 nodad");
+        ns.settle();
+        // The kernel chooses it (scope global, the only one), and connect() refuses it.
+        let query = Query::to("2001:db8::1");
+        assert_eq!(
+            connect_sources(&ns, std::slice::from_ref(&query)),
+            ["error 97"]
+        );
+        assert_eq!(
+            kernel_source(&ns, "2001:db8::1"),
+            Ok(Some("::ffff:10.0.0.1".to_string()))
+        );
+        for explain in [false, true] {
+            let mut args = query.args();
+            if explain {
+                args.push("--explain".to_string());
+            }
+            let (code, json, stderr) = which_json(&ns, &args);
+            assert_eq!(code, 1, "{json} {stderr}");
+            assert!(stderr.contains("EAFNOSUPPORT"), "{stderr}");
+            if explain {
+                assert_eq!(json["agrees"], true, "{json}");
+            }
+        }
+        let out = ns.nlsel(&["which", "2001:db8::1", "--explain"]);
+        assert!(out.stdout.contains("EAFNOSUPPORT"), "{}", out.stdout);
+        // A global address of the destination's label beats it at rule 6.
+        ns.add_addr("e0", "2001:db8::5/64 nodad");
+        ns.settle();
+        assert_eq!(which_is_connect(&ns, &query), "2001:db8::5");
+        assert_eq!(rule(&agreed(&ns, "2001:db8::1"), "::ffff:10.0.0.1"), 6.0);
+    }
+);

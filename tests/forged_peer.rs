@@ -36,8 +36,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use common::{
-    Addr, BIN, Netns, Run, SEED_2, SEED_BEEF, SEED_IF, SEED_LOW2, addrs_from_json, have_program,
-    skip,
+    Addr, BIN, Netns, Python3, Run, SEED_2, SEED_BEEF, SEED_IF, SEED_LOW2, addrs_from_json, nstest,
 };
 
 const FORGER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/forge_peer.py");
@@ -313,120 +312,114 @@ impl Tally {
     }
 }
 
-#[test]
-fn forged_replies_from_user_space_are_ignored() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    if !have_program("python3") {
-        skip("python3 is not on PATH; it runs tests/forge_peer.py");
-        return;
-    }
-    ns.seed();
-    let mut batch = String::new();
-    for i in 0..BULK {
-        batch.push_str(&format!("addr add {}/64 dev venet0p\n", bulk(i)));
-    }
-    for i in 0..CHANGED {
-        batch.push_str(&format!("addr add {}/64 dev {SEED_IF}\n", changed(i)));
-    }
-    ns.ip_batch(&batch);
-    let venet0 = ns.ifindex(SEED_IF);
+nstest!(
+    fn forged_replies_from_user_space_are_ignored(ns: Netns, _py: Python3) {
+        ns.seed();
+        let mut batch = String::new();
+        for i in 0..BULK {
+            batch.push_str(&format!("addr add {}/64 dev venet0p\n", bulk(i)));
+        }
+        for i in 0..CHANGED {
+            batch.push_str(&format!("addr add {}/64 dev {SEED_IF}\n", changed(i)));
+        }
+        ns.ip_batch(&batch);
+        let venet0 = ns.ifindex(SEED_IF);
 
-    let initial = kernel_state(&ns, "setup");
-    let oracle = keys(&initial);
-    assert!(
-        oracle.len() > BULK + CHANGED + 3,
-        "setup incomplete: {} addresses",
-        oracle.len()
-    );
-    // What `deprecate --except ::2` must change: every global IPv6 address but the ::2 ones.
-    let deprecatable: BTreeSet<(String, u64)> = initial
-        .iter()
-        .filter(|a| a.is_global_v6() && a.local != SEED_2 && a.local != SEED_LOW2)
-        .map(|a| (a.local.clone(), a.prefixlen))
-        .collect();
-    assert_eq!(deprecatable.len(), CHANGED + 1, "setup incomplete");
-    assert!(deprecatable.contains(&(SEED_BEEF.to_owned(), 80)));
+        let initial = kernel_state(&ns, "setup");
+        let oracle = keys(&initial);
+        assert!(
+            oracle.len() > BULK + CHANGED + 3,
+            "setup incomplete: {} addresses",
+            oracle.len()
+        );
+        // What `deprecate --except ::2` must change: every global IPv6 address but the ::2 ones.
+        let deprecatable: BTreeSet<(String, u64)> = initial
+            .iter()
+            .filter(|a| a.is_global_v6() && a.local != SEED_2 && a.local != SEED_LOW2)
+            .map(|a| (a.local.clone(), a.prefixlen))
+            .collect();
+        assert_eq!(deprecatable.len(), CHANGED + 1, "setup incomplete");
+        assert!(deprecatable.contains(&(SEED_BEEF.to_owned(), 80)));
 
-    let started = Instant::now();
-    let mut forger = Forger::start(&ns, venet0);
-    let mut dumps = Tally::default();
-    let mut changes = Tally::default();
+        let started = Instant::now();
+        let mut forger = Forger::start(&ns, venet0);
+        let mut dumps = Tally::default();
+        let mut changes = Tally::default();
 
-    for _ in 0..SHOW_RUNS {
-        let (run, flood) = nlsel_flooded(&ns, &mut forger, FLAT_OUT, &["-j", "show"]);
-        dumps.add(flood);
-        let shown = keys(&addrs_from_json(&run.json()));
-        if shown != oracle {
-            let missing: Vec<_> = oracle.difference(&shown).take(5).collect();
-            let extra: Vec<_> = shown.difference(&oracle).take(5).collect();
-            panic!(
-                "`{}` under the flood ({flood:?}): {} addresses instead of {}; \
+        for _ in 0..SHOW_RUNS {
+            let (run, flood) = nlsel_flooded(&ns, &mut forger, FLAT_OUT, &["-j", "show"]);
+            dumps.add(flood);
+            let shown = keys(&addrs_from_json(&run.json()));
+            if shown != oracle {
+                let missing: Vec<_> = oracle.difference(&shown).take(5).collect();
+                let extra: Vec<_> = shown.difference(&oracle).take(5).collect();
+                panic!(
+                    "`{}` under the flood ({flood:?}): {} addresses instead of {}; \
                  missing {missing:?}, not in the kernel {extra:?}",
-                run.command,
-                shown.len(),
-                oracle.len()
+                    run.command,
+                    shown.len(),
+                    oracle.len()
+                );
+            }
+        }
+        assert_eq!(keys(&kernel_state(&ns, "show")), oracle);
+        let shown_at = started.elapsed();
+
+        let deprecate = ["-j", "deprecate", "--except", "::2"];
+        for _ in 0..CHANGE_ROUNDS {
+            let (run, flood) = nlsel_flooded(&ns, &mut forger, WHILE_CHANGING_US, &deprecate);
+            changes.add(flood);
+            assert_eq!(
+                actions(&run, "deprecate", venet0),
+                deprecatable,
+                "`{}` under the flood ({flood:?}) deprecated the wrong set",
+                run.command
+            );
+            for a in kernel_state(&ns, &run.command)
+                .iter()
+                .filter(|a| a.is_global_v6())
+            {
+                let want = deprecatable.contains(&(a.local.clone(), a.prefixlen));
+                assert_eq!(a.is_deprecated(), want, "after `{}`: {a:?}", run.command);
+            }
+
+            // Nothing left to do: the dumps alone.
+            let (again, flood) = nlsel_flooded(&ns, &mut forger, FLAT_OUT, &deprecate);
+            dumps.add(flood);
+            assert_eq!(again.json(), Value::Array(Vec::new()), "{}", again.command);
+
+            let (undo, flood) =
+                nlsel_flooded(&ns, &mut forger, WHILE_CHANGING_US, &["-j", "undeprecate"]);
+            changes.add(flood);
+            assert_eq!(
+                actions(&undo, "undeprecate", venet0),
+                deprecatable,
+                "`{}` under the flood ({flood:?}) undeprecated the wrong set",
+                undo.command
+            );
+            let after = kernel_state(&ns, &undo.command);
+            assert_eq!(keys(&after), oracle, "after `{}`", undo.command);
+            assert!(
+                after.iter().all(|a| !a.has("deprecated")),
+                "after `{}` an address is still deprecated",
+                undo.command
             );
         }
-    }
-    assert_eq!(keys(&kernel_state(&ns, "show")), oracle);
-    let shown_at = started.elapsed();
+        forger.finish();
 
-    let deprecate = ["-j", "deprecate", "--except", "::2"];
-    for _ in 0..CHANGE_ROUNDS {
-        let (run, flood) = nlsel_flooded(&ns, &mut forger, WHILE_CHANGING_US, &deprecate);
-        changes.add(flood);
-        assert_eq!(
-            actions(&run, "deprecate", venet0),
-            deprecatable,
-            "`{}` under the flood ({flood:?}) deprecated the wrong set",
-            run.command
-        );
-        for a in kernel_state(&ns, &run.command)
-            .iter()
-            .filter(|a| a.is_global_v6())
-        {
-            let want = deprecatable.contains(&(a.local.clone(), a.prefixlen));
-            assert_eq!(a.is_deprecated(), want, "after `{}`: {a:?}", run.command);
-        }
-
-        // Nothing left to do: the dumps alone.
-        let (again, flood) = nlsel_flooded(&ns, &mut forger, FLAT_OUT, &deprecate);
-        dumps.add(flood);
-        assert_eq!(again.json(), Value::Array(Vec::new()), "{}", again.command);
-
-        let (undo, flood) =
-            nlsel_flooded(&ns, &mut forger, WHILE_CHANGING_US, &["-j", "undeprecate"]);
-        changes.add(flood);
-        assert_eq!(
-            actions(&undo, "undeprecate", venet0),
-            deprecatable,
-            "`{}` under the flood ({flood:?}) undeprecated the wrong set",
-            undo.command
-        );
-        let after = kernel_state(&ns, &undo.command);
-        assert_eq!(keys(&after), oracle, "after `{}`", undo.command);
-        assert!(
-            after.iter().all(|a| !a.has("deprecated")),
-            "after `{}` an address is still deprecated",
-            undo.command
-        );
-    }
-    forger.finish();
-
-    eprintln!(
-        "forged datagrams while nlsel dumped: {dumps:?}; \
+        eprintln!(
+            "forged datagrams while nlsel dumped: {dumps:?}; \
          while it changed addresses: {changes:?}; \
          {SHOW_RUNS} show runs took {shown_at:.1?}, {CHANGE_ROUNDS} change rounds {:.1?}",
-        started.elapsed() - shown_at
-    );
-    // Forged datagrams the kernel queued (`delivered`) were shown above for information: the
-    // assertions on every run are what matters. A flood that was never aimed at a bound port
-    // would prove nothing, hence `live`.
-    assert!(
-        dumps.live > 0 && changes.live > 0,
-        "no forged datagram was aimed at nlsel's bound port, so nothing was shown: \
+            started.elapsed() - shown_at
+        );
+        // Forged datagrams the kernel queued (`delivered`) were shown above for information: the
+        // assertions on every run are what matters. A flood that was never aimed at a bound port
+        // would prove nothing, hence `live`.
+        assert!(
+            dumps.live > 0 && changes.live > 0,
+            "no forged datagram was aimed at nlsel's bound port, so nothing was shown: \
          while dumping {dumps:?}, while changing {changes:?}"
-    );
-}
+        );
+    }
+);

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Netns, parse_ip_json};
+use common::{Netns, nstest, parse_ip_json};
 use serde_json::Value;
 
 /// Links and addresses of every kind this kernel offers, in `ns`; `other` holds a veth peer.
@@ -170,34 +170,29 @@ fn settle_lifetimes(ours: &mut Value, before: &Value, after: &Value, key: &str) 
     }
 }
 
-#[test]
-fn json_show_is_ip_json_addr_show() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    let Some(other) = Netns::new_or_skip() else {
-        return;
-    };
-    let devs = scenario(&ns, &other);
-    let whole = parse_ip_json(&ns.ip(&["-j", "addr", "show"]));
-    // The scenario really produced what the comparison is meant to cover.
-    let text = whole.to_string();
-    for needle in [
-        "\"link_index\"",
-        "\"link_netnsid\"",
-        "\"altnames\"",
-        "\"M-DOWN\"",
-        "\"NO-CARRIER\"",
-        "\"secondary\"",
-        "\"deprecated\"",
-        "\"dynamic\"",
-        "\"group\":\"5\"",
-    ] {
-        assert!(text.contains(needle), "scenario lacks {needle}: {text}");
+nstest!(
+    fn json_show_is_ip_json_addr_show(ns: Netns, other: Netns) {
+        let devs = scenario(&ns, &other);
+        let whole = parse_ip_json(&ns.ip(&["-j", "addr", "show"]));
+        // The scenario really produced what the comparison is meant to cover.
+        let text = whole.to_string();
+        for needle in [
+            "\"link_index\"",
+            "\"link_netnsid\"",
+            "\"altnames\"",
+            "\"M-DOWN\"",
+            "\"NO-CARRIER\"",
+            "\"secondary\"",
+            "\"deprecated\"",
+            "\"dynamic\"",
+            "\"group\":\"5\"",
+        ] {
+            assert!(text.contains(needle), "scenario lacks {needle}: {text}");
+        }
+        assert_same_as_ip(&ns, &[]);
+        for dev in devs {
+            assert_same_as_ip(&ns, &["dev", dev]);
+        }
+        assert_same_as_ip(&other, &[]);
     }
-    assert_same_as_ip(&ns, &[]);
-    for dev in devs {
-        assert_same_as_ip(&ns, &["dev", dev]);
-    }
-    assert_same_as_ip(&other, &[]);
-}
+);

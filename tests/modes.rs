@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{FOREVER, Netns, SEED_2, SEED_BEEF, SEED_IF, SEED_LOW2};
+use common::{FOREVER, Netns, Python3, SEED_2, SEED_BEEF, SEED_IF, SEED_LOW2, nstest};
 use serde_json::Value;
 
 const TIMED: &str = "2001:db8:5::1";
@@ -39,127 +39,119 @@ fn word_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     w.windows(2).find(|p| p[0] == key).map(|p| p[1])
 }
 
-#[test]
-fn dry_run_prints_equivalent_ip_commands_and_changes_nothing() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    scenario(&ns);
-    let before = ns.snapshot();
+nstest!(
+    fn dry_run_prints_equivalent_ip_commands_and_changes_nothing(ns: Netns) {
+        scenario(&ns);
+        let before = ns.snapshot();
 
-    let run = ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--dry-run"]);
-    run.expect_ok();
-    ns.assert_unchanged(&before, &run.command);
+        let run = ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--dry-run"]);
+        run.expect_ok();
+        ns.assert_unchanged(&before, &run.command);
 
-    let lines = run.lines();
-    let mut seen = BTreeSet::new();
-    for line in &lines {
-        let w = words(line);
-        assert!(
-            w.len() >= 9 && w[..3] == ["ip", "addr", "change"] && w[4] == "dev",
-            "not an `ip addr change` command: {line}"
+        let lines = run.lines();
+        let mut seen = BTreeSet::new();
+        for line in &lines {
+            let w = words(line);
+            assert!(
+                w.len() >= 9 && w[..3] == ["ip", "addr", "change"] && w[4] == "dev",
+                "not an `ip addr change` command: {line}"
+            );
+            assert_eq!(w[5], SEED_IF, "{line}");
+            assert_eq!(word_after(line, "preferred_lft"), Some("0"), "{line}");
+            seen.insert(w[3].to_owned());
+        }
+        assert_eq!(
+            seen,
+            expected_victims(&ns),
+            "dry-run lines:\n{}",
+            run.stdout
         );
-        assert_eq!(w[5], SEED_IF, "{line}");
-        assert_eq!(word_after(line, "preferred_lft"), Some("0"), "{line}");
-        seen.insert(w[3].to_owned());
-    }
-    assert_eq!(
-        seen,
-        expected_victims(&ns),
-        "dry-run lines:\n{}",
-        run.stdout
-    );
 
-    let line_for = |local: &str| {
-        let cidr = ns.addr(local).cidr();
-        *lines
+        let line_for = |local: &str| {
+            let cidr = ns.addr(local).cidr();
+            *lines
+                .iter()
+                .find(|l| words(l)[3] == cidr)
+                .unwrap_or_else(|| panic!("no dry-run line for {cidr}"))
+        };
+        let timed = line_for(TIMED);
+        let valid: u64 = word_after(timed, "valid_lft")
+            .unwrap_or_else(|| panic!("no valid_lft in {timed}"))
+            .parse()
+            .unwrap_or_else(|_| panic!("valid_lft of a 3600 s address must be a number: {timed}"));
+        assert!(valid <= 3600 && valid > 3000, "{timed}");
+        for flag in ["nodad", "noprefixroute"] {
+            assert!(words(timed).contains(&flag), "{flag} missing: {timed}");
+        }
+        assert_eq!(
+            word_after(line_for(SEED_BEEF), "valid_lft"),
+            Some("forever")
+        );
+        assert_eq!(word_after(line_for(METRIC), "metric"), Some("300"));
+
+        // Feeding the printed commands to iproute2 must do what nlsel would have done.
+        for line in &lines {
+            ns.ip(&words(line)[1..]);
+        }
+        for local in [SEED_BEEF, TIMED, METRIC] {
+            assert!(ns.addr(local).is_deprecated(), "{local} after replay");
+        }
+        let t = ns.addr(TIMED);
+        assert!(t.valid <= 3600 && t.has("nodad") && t.has("noprefixroute"));
+        assert!(
+            !ns.routes6()
+                .iter()
+                .any(|r| r.starts_with("2001:db8:5::/64"))
+        );
+        assert!(!ns.addr(SEED_2).is_deprecated());
+        ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--check"])
+            .expect_code(0);
+    }
+);
+
+nstest!(
+    fn check_reports_work_then_nothing_after_apply(ns: Netns) {
+        scenario(&ns);
+        let before = ns.snapshot();
+
+        let check = ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--check"]);
+        check.expect_code(3);
+        ns.assert_unchanged(&before, &check.command);
+        let expected: BTreeSet<String> = expected_victims(&ns)
             .iter()
-            .find(|l| words(l)[3] == cidr)
-            .unwrap_or_else(|| panic!("no dry-run line for {cidr}"))
-    };
-    let timed = line_for(TIMED);
-    let valid: u64 = word_after(timed, "valid_lft")
-        .unwrap_or_else(|| panic!("no valid_lft in {timed}"))
-        .parse()
-        .unwrap_or_else(|_| panic!("valid_lft of a 3600 s address must be a number: {timed}"));
-    assert!(valid <= 3600 && valid > 3000, "{timed}");
-    for flag in ["nodad", "noprefixroute"] {
-        assert!(words(timed).contains(&flag), "{flag} missing: {timed}");
+            .map(|cidr| format!("would deprecate {cidr} dev {SEED_IF}"))
+            .collect();
+        assert_eq!(check.line_set(), expected);
+
+        ns.nlsel(&["deprecate", "--except", SEED_LOW2]).expect_ok();
+        let again = ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--check"]);
+        again.expect_code(0);
+        assert_eq!(again.stdout, "");
     }
-    assert_eq!(
-        word_after(line_for(SEED_BEEF), "valid_lft"),
-        Some("forever")
-    );
-    assert_eq!(word_after(line_for(METRIC), "metric"), Some("300"));
+);
 
-    // Feeding the printed commands to iproute2 must do what nlsel would have done.
-    for line in &lines {
-        ns.ip(&words(line)[1..]);
+nstest!(
+    fn quiet_prints_nothing_but_still_applies(ns: Netns) {
+        scenario(&ns);
+        let run = ns.nlsel(&["-q", "deprecate", "--except", SEED_LOW2]);
+        run.expect_ok();
+        assert_eq!(run.stdout, "", "-q must print nothing on stdout");
+        for local in [SEED_BEEF, TIMED, METRIC] {
+            assert!(ns.addr(local).is_deprecated(), "{local}");
+        }
     }
-    for local in [SEED_BEEF, TIMED, METRIC] {
-        assert!(ns.addr(local).is_deprecated(), "{local} after replay");
+);
+
+nstest!(
+    fn quiet_dry_run_prints_nothing(ns: Netns) {
+        scenario(&ns);
+        let before = ns.snapshot();
+        let run = ns.nlsel(&["-q", "deprecate", "--except", SEED_LOW2, "--dry-run"]);
+        run.expect_ok();
+        assert_eq!(run.stdout, "");
+        ns.assert_unchanged(&before, &run.command);
     }
-    let t = ns.addr(TIMED);
-    assert!(t.valid <= 3600 && t.has("nodad") && t.has("noprefixroute"));
-    assert!(
-        !ns.routes6()
-            .iter()
-            .any(|r| r.starts_with("2001:db8:5::/64"))
-    );
-    assert!(!ns.addr(SEED_2).is_deprecated());
-    ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--check"])
-        .expect_code(0);
-}
-
-#[test]
-fn check_reports_work_then_nothing_after_apply() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    scenario(&ns);
-    let before = ns.snapshot();
-
-    let check = ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--check"]);
-    check.expect_code(3);
-    ns.assert_unchanged(&before, &check.command);
-    let expected: BTreeSet<String> = expected_victims(&ns)
-        .iter()
-        .map(|cidr| format!("would deprecate {cidr} dev {SEED_IF}"))
-        .collect();
-    assert_eq!(check.line_set(), expected);
-
-    ns.nlsel(&["deprecate", "--except", SEED_LOW2]).expect_ok();
-    let again = ns.nlsel(&["deprecate", "--except", SEED_LOW2, "--check"]);
-    again.expect_code(0);
-    assert_eq!(again.stdout, "");
-}
-
-#[test]
-fn quiet_prints_nothing_but_still_applies() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    scenario(&ns);
-    let run = ns.nlsel(&["-q", "deprecate", "--except", SEED_LOW2]);
-    run.expect_ok();
-    assert_eq!(run.stdout, "", "-q must print nothing on stdout");
-    for local in [SEED_BEEF, TIMED, METRIC] {
-        assert!(ns.addr(local).is_deprecated(), "{local}");
-    }
-}
-
-#[test]
-fn quiet_dry_run_prints_nothing() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    scenario(&ns);
-    let before = ns.snapshot();
-    let run = ns.nlsel(&["-q", "deprecate", "--except", SEED_LOW2, "--dry-run"]);
-    run.expect_ok();
-    assert_eq!(run.stdout, "");
-    ns.assert_unchanged(&before, &run.command);
-}
+);
 
 fn field<'a>(obj: &'a Value, key: &str) -> &'a Value {
     obj.get(key)
@@ -193,59 +185,55 @@ fn check_deprecate_actions(ns: &Netns, actions: &[Value], applied: bool, before:
     assert_eq!(seen, expected_victims(ns));
 }
 
-#[test]
-fn json_lists_actions_with_documented_fields() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    scenario(&ns);
-    ns.veth("eth1", "eth1p");
-    ns.add_addr("eth1", "2001:db8:aaaa::5/64");
-    let before = ns.addrs();
+nstest!(
+    fn json_lists_actions_with_documented_fields(ns: Netns) {
+        scenario(&ns);
+        ns.veth("eth1", "eth1p");
+        ns.add_addr("eth1", "2001:db8:aaaa::5/64");
+        let before = ns.addrs();
 
-    let run = ns.nlsel(&["-j", "deprecate", "--except", SEED_LOW2]);
-    run.expect_ok();
-    let json = run.json();
-    let actions = json.as_array().expect("-j prints one JSON array");
-    check_deprecate_actions(&ns, actions, true, &before);
+        let run = ns.nlsel(&["-j", "deprecate", "--except", SEED_LOW2]);
+        run.expect_ok();
+        let json = run.json();
+        let actions = json.as_array().expect("-j prints one JSON array");
+        check_deprecate_actions(&ns, actions, true, &before);
 
-    let leaves: Vec<_> = actions.iter().filter(|a| a["action"] == "leave").collect();
-    assert_eq!(leaves.len(), 1, "{json}");
-    let leave = leaves[0];
-    assert_eq!(field(leave, "ifname"), "eth1");
-    assert_eq!(field(leave, "ifindex").as_u64(), Some(ns.ifindex("eth1")));
-    assert!(field(leave, "reason").is_string(), "{leave}");
-    assert!(
-        actions
-            .iter()
-            .all(|a| a["action"] == "deprecate" || a["action"] == "leave"),
-        "{json}"
-    );
-    for local in [SEED_BEEF, TIMED, METRIC] {
-        assert!(ns.addr(local).is_deprecated(), "{local}");
+        let leaves: Vec<_> = actions.iter().filter(|a| a["action"] == "leave").collect();
+        assert_eq!(leaves.len(), 1, "{json}");
+        let leave = leaves[0];
+        assert_eq!(field(leave, "ifname"), "eth1");
+        assert_eq!(field(leave, "ifindex").as_u64(), Some(ns.ifindex("eth1")));
+        assert!(field(leave, "reason").is_string(), "{leave}");
+        assert!(
+            actions
+                .iter()
+                .all(|a| a["action"] == "deprecate" || a["action"] == "leave"),
+            "{json}"
+        );
+        for local in [SEED_BEEF, TIMED, METRIC] {
+            assert!(ns.addr(local).is_deprecated(), "{local}");
+        }
     }
-}
+);
 
-#[test]
-fn json_dry_run_and_check_mark_actions_not_applied() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    scenario(&ns);
-    let before = ns.addrs();
-    let snap = ns.snapshot();
+nstest!(
+    fn json_dry_run_and_check_mark_actions_not_applied(ns: Netns) {
+        scenario(&ns);
+        let before = ns.addrs();
+        let snap = ns.snapshot();
 
-    let dry = ns.nlsel(&["-j", "deprecate", "--except", SEED_LOW2, "--dry-run"]);
-    dry.expect_ok();
-    let dry_json = dry.json();
-    check_deprecate_actions(&ns, dry_json.as_array().expect("array"), false, &before);
+        let dry = ns.nlsel(&["-j", "deprecate", "--except", SEED_LOW2, "--dry-run"]);
+        dry.expect_ok();
+        let dry_json = dry.json();
+        check_deprecate_actions(&ns, dry_json.as_array().expect("array"), false, &before);
 
-    let check = ns.nlsel(&["-j", "deprecate", "--except", SEED_LOW2, "--check"]);
-    check.expect_code(3);
-    let check_json = check.json();
-    check_deprecate_actions(&ns, check_json.as_array().expect("array"), false, &before);
-    ns.assert_unchanged(&snap, "-j --dry-run / --check");
-}
+        let check = ns.nlsel(&["-j", "deprecate", "--except", SEED_LOW2, "--check"]);
+        check.expect_code(3);
+        let check_json = check.json();
+        check_deprecate_actions(&ns, check_json.as_array().expect("array"), false, &before);
+        ns.assert_unchanged(&snap, "-j --dry-run / --check");
+    }
+);
 
 const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py");
 /// The SLAAC interface's MAC, the same in every namespace, so its addresses are too.
@@ -254,11 +242,10 @@ const SLAAC_PREFIX: &str = "2001:db8:9::";
 
 /// [`scenario`] plus every other kind of address `deprecate` changes: an IPv4 address (left
 /// alone), and a SLAAC address (protocol kernel_ra, from a Router Advertisement that `router`
-/// sends) on `slaac0`. Returns the router's namespace, which must live as long as `ns`.
-fn every_kind(ns: &Netns) -> Option<Netns> {
+/// sends) on `slaac0`; `router` must live as long as `ns`.
+fn every_kind(_py: &Python3, ns: &Netns, router: &Netns) {
     scenario(ns);
     ns.add_addr(SEED_IF, "192.0.2.7/24");
-    let router = Netns::new_or_skip()?;
     ns.ip(&[
         "link", "add", "slaac0", "address", SLAAC_MAC, "type", "veth", "peer", "name", "ra0",
     ]);
@@ -294,7 +281,6 @@ fn every_kind(ns: &Netns) -> Option<Netns> {
         std::thread::yield_now();
     }
     ns.settle();
-    Some(router)
 }
 
 /// Global and IPv4 addresses: what both namespaces of the test below have alike (link-local
@@ -308,68 +294,61 @@ fn comparable(ns: &Netns) -> common::Snapshot {
     common::Snapshot::of(&addrs)
 }
 
-/// The `--dry-run` lines, run as printed by `bash -e` with this host's `ip` (Debian 12's
-/// iproute2 6.1 refused `proto N` in them), leave every kind of address as nlsel's own run
-/// does; the SLAAC address's protocol, which `ip` before 6.2 cannot give, follows as a comment.
-#[test]
-fn dry_run_lines_run_under_bash_and_leave_what_nlsel_leaves() {
-    if !common::have_program("python3") {
-        common::skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
-        return;
+nstest!(
+    /// The `--dry-run` lines, run as printed by `bash -e` with this host's `ip` (Debian 12's
+    /// iproute2 6.1 refused `proto N` in them), leave every kind of address as nlsel's own run
+    /// does; the SLAAC address's protocol, which `ip` before 6.2 cannot give, follows as a comment.
+    fn dry_run_lines_run_under_bash_and_leave_what_nlsel_leaves(
+        py: Python3,
+        by_ip: Netns,
+        by_nlsel: Netns,
+        router_ip: Netns,
+        router_nlsel: Netns,
+    ) {
+        every_kind(&py, &by_ip, &router_ip);
+        every_kind(&py, &by_nlsel, &router_nlsel);
+        assert_eq!(comparable(&by_ip).len(), comparable(&by_nlsel).len());
+
+        let dry = by_ip.nlsel(&["deprecate", "--except", SEED_LOW2, "--dry-run"]);
+        dry.expect_ok();
+        let slaac_line = dry
+            .lines()
+            .into_iter()
+            .find(|line| line.contains(" 2001:db8:9:"))
+            .unwrap_or_else(|| panic!("no line for the SLAAC address:\n{}", dry.stdout))
+            .to_owned();
+        let (command, comment) = slaac_line
+            .split_once(" # ")
+            .unwrap_or_else(|| panic!("no protocol comment: {slaac_line}"));
+        assert!(!command.contains("proto"), "{slaac_line}");
+        assert_eq!(
+            comment, "proto kernel_ra with iproute2 6.2+",
+            "{slaac_line}"
+        );
+
+        assert!(
+            dry.lines()
+                .contains(&"# left alone: lone0 (no global IPv6 address matches --except)"),
+            "{}",
+            dry.stdout
+        );
+        let script = format!("set -e\n{}\n", dry.stdout);
+        let out = by_ip.exec(&["bash", "-e", "-c", &script]);
+        assert!(
+            out.status.success(),
+            "bash -e with this host's ip refused the dry-run lines:\n{}\n{}",
+            dry.stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        by_nlsel
+            .nlsel(&["deprecate", "--except", SEED_LOW2])
+            .expect_ok();
+        comparable(&by_nlsel).assert_same(&comparable(&by_ip), "ip's replay of --dry-run vs nlsel");
+        let slaac = by_ip
+            .addrs()
+            .into_iter()
+            .find(|a| a.local.starts_with("2001:db8:9:") && a.is_global_v6())
+            .expect("SLAAC address gone");
+        assert!(slaac.is_deprecated(), "{slaac:?}");
     }
-    let Some(by_ip) = Netns::new_or_skip() else {
-        return;
-    };
-    let Some(by_nlsel) = Netns::new_or_skip() else {
-        return;
-    };
-    let Some(_router_ip) = every_kind(&by_ip) else {
-        return;
-    };
-    let Some(_router_nlsel) = every_kind(&by_nlsel) else {
-        return;
-    };
-    assert_eq!(comparable(&by_ip).len(), comparable(&by_nlsel).len());
-
-    let dry = by_ip.nlsel(&["deprecate", "--except", SEED_LOW2, "--dry-run"]);
-    dry.expect_ok();
-    let slaac_line = dry
-        .lines()
-        .into_iter()
-        .find(|line| line.contains(" 2001:db8:9:"))
-        .unwrap_or_else(|| panic!("no line for the SLAAC address:\n{}", dry.stdout))
-        .to_owned();
-    let (command, comment) = slaac_line
-        .split_once(" # ")
-        .unwrap_or_else(|| panic!("no protocol comment: {slaac_line}"));
-    assert!(!command.contains("proto"), "{slaac_line}");
-    assert_eq!(
-        comment, "proto kernel_ra with iproute2 6.2+",
-        "{slaac_line}"
-    );
-
-    assert!(
-        dry.lines()
-            .contains(&"# left alone: lone0 (no global IPv6 address matches --except)"),
-        "{}",
-        dry.stdout
-    );
-    let script = format!("set -e\n{}\n", dry.stdout);
-    let out = by_ip.exec(&["bash", "-e", "-c", &script]);
-    assert!(
-        out.status.success(),
-        "bash -e with this host's ip refused the dry-run lines:\n{}\n{}",
-        dry.stdout,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    by_nlsel
-        .nlsel(&["deprecate", "--except", SEED_LOW2])
-        .expect_ok();
-    comparable(&by_nlsel).assert_same(&comparable(&by_ip), "ip's replay of --dry-run vs nlsel");
-    let slaac = by_ip
-        .addrs()
-        .into_iter()
-        .find(|a| a.local.starts_with("2001:db8:9:") && a.is_global_v6())
-        .expect("SLAAC address gone");
-    assert!(slaac.is_deprecated(), "{slaac:?}");
-}
+);

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{Netns, Rng, Run, have_program, seed, skip};
+use common::{Namespaces, Netns, Python3, Rng, Run, nstest, seed};
 use serde_json::Value;
 
 /// At least this many predictions compared per run.
@@ -109,14 +109,11 @@ fn probes(run: &Run) -> Vec<Value> {
 
 /// The host namespace `a` with interfaces e0 and e1, each a veth whose peer (r0, r1) is in the
 /// router namespace `b`.
-fn host_and_router() -> Option<(Netns, Netns)> {
-    let a = Netns::new_or_skip()?;
-    let b = Netns::new_or_skip()?;
+fn host_and_router(a: &Netns, b: &Netns) {
     for (host, router) in [("e0", "r0"), ("e1", "r1")] {
         a.ip(&["link", "add", host, "type", "veth", "peer", "name", router]);
         a.ip(&["link", "set", router, "netns", b.name()]);
     }
-    Some((a, b))
 }
 
 fn bring_up(a: &Netns, b: &Netns) {
@@ -257,123 +254,118 @@ fn command(rng: &mut Rng, addresses: &[String]) -> Vec<String> {
     vec!["deprecate".to_string(), "--except".to_string(), pattern]
 }
 
-#[test]
-fn predictions_match_the_kernel_after_the_change() {
-    if !have_program("python3") {
-        skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
-        return;
-    }
-    let seed = seed("NLSEL_PROBE_SEED", "probe");
-    let mut rng = Rng(seed);
-    let (mut cases, mut unpredicted, mut configs) = (0, 0, 0);
-    while cases < CASES {
-        assert!(
-            configs < 60,
-            "seed {seed}: only {cases} predictions in {configs} configurations"
-        );
-        let Some((a, b)) = host_and_router() else {
-            return;
-        };
-        configs += 1;
-        let mut setup = Vec::new();
-        let (addresses, destinations) = build(&a, &b, &mut rng, &mut setup);
-        if addresses.is_empty() {
-            continue;
-        }
-        for step in 0..3 {
-            let words = command(&mut rng, &addresses);
-            let probe_args: Vec<String> = destinations
-                .iter()
-                .flat_map(|d| ["--probe".to_string(), d.clone()])
-                .collect();
-            let check = rng.chance(30);
-            let mut dry: Vec<String> = vec!["-j".to_string()];
-            dry.extend(words.iter().cloned());
-            dry.push(if check { "--check" } else { "--dry-run" }.to_string());
-            dry.extend(probe_args.iter().cloned());
-            let dry_refs: Vec<&str> = dry.iter().map(String::as_str).collect();
-            let before = a.ip(&["addr", "show"]);
-            let routes_before = a.routes6().join("\n  ");
-            let predicted_run = a.nlsel(&dry_refs);
-            let context = || {
-                format!(
-                    "seed {seed} (NLSEL_PROBE_SEED={seed}), configuration {configs}, step {step}\nsetup:\n  {}\nroutes before:\n  {routes_before}\naddresses before:\n{before}\ncommand: {:?}\ndry run: {}\n{}\naddresses after:\n{}routes after:\n  {}",
-                    setup.join("\n  "),
-                    words,
-                    predicted_run.stdout,
-                    predicted_run.stderr,
-                    a.ip(&["addr", "show"]),
-                    a.routes6().join("\n  ")
-                )
-            };
+nstest!(
+    fn predictions_match_the_kernel_after_the_change(_py: Python3, namespaces: Namespaces) {
+        let seed = seed("NLSEL_PROBE_SEED", "probe");
+        let mut rng = Rng(seed);
+        let (mut cases, mut unpredicted, mut configs) = (0, 0, 0);
+        while cases < CASES {
             assert!(
-                [0, 3].contains(&predicted_run.code) && (predicted_run.code == 0 || check),
-                "{}",
-                context()
+                configs < 60,
+                "seed {seed}: only {cases} predictions in {configs} configurations"
             );
-            let predicted = probes(&predicted_run);
-            let mut real: Vec<String> = vec!["-j".to_string()];
-            real.extend(words.iter().cloned());
-            real.extend(probe_args.iter().cloned());
-            let real_refs: Vec<&str> = real.iter().map(String::as_str).collect();
-            let applied = a.nlsel(&real_refs);
-            assert_eq!(applied.code, 0, "{}\nreal run: {applied:?}", context());
-            let after = probes(&applied);
-            // A temporary address the change makes the kernel create leaves tentative soon.
-            a.settle();
-            let kernel = oracle(&a, &destinations, &context);
-            for (i, dest) in destinations.iter().enumerate() {
-                let prediction = &predicted[i]["predicted_src"];
-                // The real run predicts from the same state, and reports the kernel's answer.
-                assert_eq!(
-                    prediction,
-                    &after[i]["predicted_src"],
-                    "{dest}: {}",
+            let (a, b) = (namespaces.make(), namespaces.make());
+            host_and_router(&a, &b);
+            configs += 1;
+            let mut setup = Vec::new();
+            let (addresses, destinations) = build(&a, &b, &mut rng, &mut setup);
+            if addresses.is_empty() {
+                continue;
+            }
+            for step in 0..3 {
+                let words = command(&mut rng, &addresses);
+                let probe_args: Vec<String> = destinations
+                    .iter()
+                    .flat_map(|d| ["--probe".to_string(), d.clone()])
+                    .collect();
+                let check = rng.chance(30);
+                let mut dry: Vec<String> = vec!["-j".to_string()];
+                dry.extend(words.iter().cloned());
+                dry.push(if check { "--check" } else { "--dry-run" }.to_string());
+                dry.extend(probe_args.iter().cloned());
+                let dry_refs: Vec<&str> = dry.iter().map(String::as_str).collect();
+                let before = a.ip(&["addr", "show"]);
+                let routes_before = a.routes6().join("\n  ");
+                let predicted_run = a.nlsel(&dry_refs);
+                let context = || {
+                    format!(
+                        "seed {seed} (NLSEL_PROBE_SEED={seed}), configuration {configs}, step {step}\nsetup:\n  {}\nroutes before:\n  {routes_before}\naddresses before:\n{before}\ncommand: {:?}\ndry run: {}\n{}\naddresses after:\n{}routes after:\n  {}",
+                        setup.join("\n  "),
+                        words,
+                        predicted_run.stdout,
+                        predicted_run.stderr,
+                        a.ip(&["addr", "show"]),
+                        a.routes6().join("\n  ")
+                    )
+                };
+                assert!(
+                    [0, 3].contains(&predicted_run.code) && (predicted_run.code == 0 || check),
+                    "{}",
                     context()
                 );
-                if prediction.is_null() {
-                    unpredicted += 1;
-                    continue;
+                let predicted = probes(&predicted_run);
+                let mut real: Vec<String> = vec!["-j".to_string()];
+                real.extend(words.iter().cloned());
+                real.extend(probe_args.iter().cloned());
+                let real_refs: Vec<&str> = real.iter().map(String::as_str).collect();
+                let applied = a.nlsel(&real_refs);
+                assert_eq!(applied.code, 0, "{}\nreal run: {applied:?}", context());
+                let after = probes(&applied);
+                // A temporary address the change makes the kernel create leaves tentative soon.
+                a.settle();
+                let kernel = oracle(&a, &destinations, &context);
+                for (i, dest) in destinations.iter().enumerate() {
+                    let prediction = &predicted[i]["predicted_src"];
+                    // The real run predicts from the same state, and reports the kernel's answer.
+                    assert_eq!(
+                        prediction,
+                        &after[i]["predicted_src"],
+                        "{dest}: {}",
+                        context()
+                    );
+                    if prediction.is_null() {
+                        unpredicted += 1;
+                        continue;
+                    }
+                    cases += 1;
+                    assert_eq!(
+                        prediction.as_str(),
+                        kernel[i].as_deref(),
+                        "WRONG prediction for {dest}: {}",
+                        context()
+                    );
+                    assert_eq!(
+                        after[i]["kernel_src"].as_str(),
+                        kernel[i].as_deref(),
+                        "{dest}: {}",
+                        context()
+                    );
                 }
-                cases += 1;
-                assert_eq!(
-                    prediction.as_str(),
-                    kernel[i].as_deref(),
-                    "WRONG prediction for {dest}: {}",
-                    context()
-                );
-                assert_eq!(
-                    after[i]["kernel_src"].as_str(),
-                    kernel[i].as_deref(),
-                    "{dest}: {}",
-                    context()
-                );
             }
         }
+        common::report(&format!(
+            "probe: {cases} predictions compared, 0 wrong, {unpredicted} without a prediction, {configs} configurations (seed {seed})"
+        ));
     }
-    common::report(&format!(
-        "probe: {cases} predictions compared, 0 wrong, {unpredicted} without a prediction, {configs} configurations (seed {seed})"
-    ));
-}
+);
 
 /// A host whose e0 gets SLAAC addresses in 2001:db8:5::/64 (with temporaries, preferred over
 /// public addresses) and has the static 2001:db8:7::1/64, with the default route out of e0.
-fn slaac_host() -> Option<(Netns, Netns)> {
-    let (a, b) = host_and_router()?;
+fn slaac_host(a: &Netns, b: &Netns) {
+    host_and_router(a, b);
     sysctl(
-        &a,
+        a,
         &[
             "net.ipv6.conf.e0.accept_ra=2".to_string(),
             "net.ipv6.conf.e0.autoconf=1".to_string(),
             "net.ipv6.conf.e0.use_tempaddr=2".to_string(),
         ],
     );
-    bring_up(&a, &b);
-    advertise(&b, "r0", "2001:db8:5::");
-    wait_slaac(&a, "e0", "2001:db8:5:", true);
+    bring_up(a, b);
+    advertise(b, "r0", "2001:db8:5::");
+    wait_slaac(a, "e0", "2001:db8:5:", true);
     a.add_addr("e0", "2001:db8:7::1/64 nodad");
     a.ip(&["-6", "route", "add", "default", "dev", "e0"]);
-    Some((a, b))
 }
 
 fn temporary_in(a: &Netns, prefix: &str) -> String {
@@ -391,121 +383,117 @@ fn first_probe(a: &Netns, args: &[&str]) -> Value {
     probes(&run).remove(0)
 }
 
-#[test]
-fn deprecating_a_slaac_parent_is_predicted_to_deprecate_its_temporaries() {
-    if !have_program("python3") {
-        skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
-        return;
+nstest!(
+    fn deprecating_a_slaac_parent_is_predicted_to_deprecate_its_temporaries(
+        _py: Python3,
+        a: Netns,
+        _b: Netns,
+    ) {
+        slaac_host(&a, &_b);
+        let dest = "2001:db8:9::9";
+        let temporary = temporary_in(&a, "2001:db8:5:");
+        assert_eq!(a.route_get_src(dest), temporary);
+        let args = [
+            "-j",
+            "deprecate",
+            "--except",
+            "2001:db8:7::1",
+            "--probe",
+            dest,
+        ];
+        let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
+        assert_eq!(dry["kernel_src"], temporary.as_str(), "{dry}");
+        assert_eq!(dry["predicted_src"], "2001:db8:7::1", "{dry}");
+        let real = first_probe(&a, &args);
+        assert_eq!(a.route_get_src(dest), "2001:db8:7::1");
+        assert!(a.addr(&temporary).is_deprecated());
+        assert_eq!(real["kernel_src"], "2001:db8:7::1", "{real}");
+        assert_eq!(real["predicted_src"], "2001:db8:7::1", "{real}");
     }
-    let Some((a, _b)) = slaac_host() else {
-        return;
-    };
-    let dest = "2001:db8:9::9";
-    let temporary = temporary_in(&a, "2001:db8:5:");
-    assert_eq!(a.route_get_src(dest), temporary);
-    let args = [
-        "-j",
-        "deprecate",
-        "--except",
-        "2001:db8:7::1",
-        "--probe",
-        dest,
-    ];
-    let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
-    assert_eq!(dry["kernel_src"], temporary.as_str(), "{dry}");
-    assert_eq!(dry["predicted_src"], "2001:db8:7::1", "{dry}");
-    let real = first_probe(&a, &args);
-    assert_eq!(a.route_get_src(dest), "2001:db8:7::1");
-    assert!(a.addr(&temporary).is_deprecated());
-    assert_eq!(real["kernel_src"], "2001:db8:7::1", "{real}");
-    assert_eq!(real["predicted_src"], "2001:db8:7::1", "{real}");
-}
+);
 
-#[test]
-fn preferring_a_parent_is_predicted_to_restore_its_temporaries() {
-    let Some((a, b)) = host_and_router() else {
-        return;
-    };
-    sysctl(&a, &["net.ipv6.conf.e0.use_tempaddr=2".to_string()]);
-    bring_up(&a, &b);
-    a.add_addr("e0", "2001:db8:8::1/64 mngtmpaddr nodad");
-    a.add_addr("e0", "2001:db8:7::1/64 nodad");
-    a.ip(&["-6", "route", "add", "default", "dev", "e0"]);
-    let dest = "2001:db8:9::9";
-    wait_slaac(&a, "e0", "2001:db8:8:", true);
-    let temporary = temporary_in(&a, "2001:db8:8:");
-    a.nlsel(&["deprecate", "--except", "2001:db8:7::1"])
-        .expect_ok();
-    assert!(a.addr(&temporary).is_deprecated());
-    assert_eq!(a.route_get_src(dest), "2001:db8:7::1");
-    let args = ["-j", "prefer", "2001:db8:8::1", "--probe", dest];
-    let dry = first_probe(&a, &[&args[..], &["--check"]].concat());
-    assert_eq!(dry["predicted_src"], temporary.as_str(), "{dry}");
-    first_probe(&a, &args);
-    assert!(!a.addr(&temporary).is_deprecated());
-    assert_eq!(a.route_get_src(dest), temporary);
-}
+nstest!(
+    fn preferring_a_parent_is_predicted_to_restore_its_temporaries(a: Netns, b: Netns) {
+        host_and_router(&a, &b);
+        sysctl(&a, &["net.ipv6.conf.e0.use_tempaddr=2".to_string()]);
+        bring_up(&a, &b);
+        a.add_addr("e0", "2001:db8:8::1/64 mngtmpaddr nodad");
+        a.add_addr("e0", "2001:db8:7::1/64 nodad");
+        a.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+        let dest = "2001:db8:9::9";
+        wait_slaac(&a, "e0", "2001:db8:8:", true);
+        let temporary = temporary_in(&a, "2001:db8:8:");
+        a.nlsel(&["deprecate", "--except", "2001:db8:7::1"])
+            .expect_ok();
+        assert!(a.addr(&temporary).is_deprecated());
+        assert_eq!(a.route_get_src(dest), "2001:db8:7::1");
+        let args = ["-j", "prefer", "2001:db8:8::1", "--probe", dest];
+        let dry = first_probe(&a, &[&args[..], &["--check"]].concat());
+        assert_eq!(dry["predicted_src"], temporary.as_str(), "{dry}");
+        first_probe(&a, &args);
+        assert!(!a.addr(&temporary).is_deprecated());
+        assert_eq!(a.route_get_src(dest), temporary);
+    }
+);
 
-#[test]
-fn a_prefix_route_the_change_reinstalls_is_predicted() {
-    let Some((a, b)) = host_and_router() else {
-        return;
-    };
-    bring_up(&a, &b);
-    a.add_addr("e0", "2001:db8:1::1/64 nodad");
-    a.add_addr("e0", "2001:db8:1::2/64 nodad");
-    a.add_addr("e1", "2001:db8:2::1/64 nodad");
-    a.ip(&["-6", "route", "add", "default", "dev", "e1"]);
-    a.ip(&["-6", "route", "del", "2001:db8:1::/64", "dev", "e0"]);
-    let dest = "2001:db8:1::99";
-    // Out of e1 now, so e1's address wins at rule 5.
-    assert_eq!(a.route_get_src(dest), "2001:db8:2::1");
-    let args = [
-        "-j",
-        "deprecate",
-        "--dev",
-        "e0",
-        "--except",
-        "2001:db8:1::1",
-        "--probe",
-        dest,
-    ];
-    let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
-    assert_eq!(dry["kernel_src"], "2001:db8:2::1", "{dry}");
-    assert_eq!(dry["predicted_src"], "2001:db8:1::1", "{dry}");
-    let real = first_probe(&a, &args);
-    assert!(
-        a.routes6()
-            .iter()
-            .any(|r| r.starts_with("2001:db8:1::/64 dev e0"))
-    );
-    assert_eq!(a.route_get_src(dest), "2001:db8:1::1");
-    assert_eq!(real["kernel_src"], "2001:db8:1::1", "{real}");
-}
+nstest!(
+    fn a_prefix_route_the_change_reinstalls_is_predicted(a: Netns, b: Netns) {
+        host_and_router(&a, &b);
+        bring_up(&a, &b);
+        a.add_addr("e0", "2001:db8:1::1/64 nodad");
+        a.add_addr("e0", "2001:db8:1::2/64 nodad");
+        a.add_addr("e1", "2001:db8:2::1/64 nodad");
+        a.ip(&["-6", "route", "add", "default", "dev", "e1"]);
+        a.ip(&["-6", "route", "del", "2001:db8:1::/64", "dev", "e0"]);
+        let dest = "2001:db8:1::99";
+        // Out of e1 now, so e1's address wins at rule 5.
+        assert_eq!(a.route_get_src(dest), "2001:db8:2::1");
+        let args = [
+            "-j",
+            "deprecate",
+            "--dev",
+            "e0",
+            "--except",
+            "2001:db8:1::1",
+            "--probe",
+            dest,
+        ];
+        let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
+        assert_eq!(dry["kernel_src"], "2001:db8:2::1", "{dry}");
+        assert_eq!(dry["predicted_src"], "2001:db8:1::1", "{dry}");
+        let real = first_probe(&a, &args);
+        assert!(
+            a.routes6()
+                .iter()
+                .any(|r| r.starts_with("2001:db8:1::/64 dev e0"))
+        );
+        assert_eq!(a.route_get_src(dest), "2001:db8:1::1");
+        assert_eq!(real["kernel_src"], "2001:db8:1::1", "{real}");
+    }
+);
 
-#[test]
-fn a_destination_reached_only_by_a_reinstalled_prefix_route_is_predicted() {
-    let Some((a, b)) = host_and_router() else {
-        return;
-    };
-    bring_up(&a, &b);
-    a.add_addr("e0", "2001:db8:1::1/64 nodad");
-    a.add_addr("e0", "2001:db8:1::2/64 nodad");
-    a.ip(&["-6", "route", "del", "2001:db8:1::/64", "dev", "e0"]);
-    let dest = "2001:db8:1::99";
-    let args = ["-j", "prefer", "2001:db8:1::1", "--probe", dest];
-    let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
-    assert_eq!(dry["no_route"], true, "{dry}");
-    assert_eq!(dry["predicted_src"], "2001:db8:1::1", "{dry}");
-    let text = a.nlsel(&["prefer", "2001:db8:1::1", "--dry-run", "--probe", dest]);
-    assert!(
-        text.stdout.ends_with(&format!(
-            "probe {dest}: no route now, 2001:db8:1::1 after the change (predicted)\n"
-        )),
-        "{}",
-        text.stdout
-    );
-    let real = first_probe(&a, &args);
-    assert_eq!(real["no_route"], false, "{real}");
-    assert_eq!(a.route_get_src(dest), "2001:db8:1::1");
-}
+nstest!(
+    fn a_destination_reached_only_by_a_reinstalled_prefix_route_is_predicted(a: Netns, b: Netns) {
+        host_and_router(&a, &b);
+        bring_up(&a, &b);
+        a.add_addr("e0", "2001:db8:1::1/64 nodad");
+        a.add_addr("e0", "2001:db8:1::2/64 nodad");
+        a.ip(&["-6", "route", "del", "2001:db8:1::/64", "dev", "e0"]);
+        let dest = "2001:db8:1::99";
+        let args = ["-j", "prefer", "2001:db8:1::1", "--probe", dest];
+        let dry = first_probe(&a, &[&args[..], &["--dry-run"]].concat());
+        assert_eq!(dry["no_route"], true, "{dry}");
+        assert_eq!(dry["predicted_src"], "2001:db8:1::1", "{dry}");
+        let text = a.nlsel(&["prefer", "2001:db8:1::1", "--dry-run", "--probe", dest]);
+        assert!(
+            text.stdout.ends_with(&format!(
+                "probe {dest}: no route now, 2001:db8:1::1 after the change (predicted)\n"
+            )),
+            "{}",
+            text.stdout
+        );
+        let real = first_probe(&a, &args);
+        assert_eq!(real["no_route"], false, "{real}");
+        assert_eq!(a.route_get_src(dest), "2001:db8:1::1");
+    }
+);

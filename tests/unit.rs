@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{BIN, Run, have_program, quoted, skip};
+use common::{BIN, Netns, Run, have_program, nstest, quoted, skip};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -456,22 +456,20 @@ fn unit_with_unknown_option_is_a_usage_error() {
     assert_usage_error(&["deprecate", "--except", "::2", "--bogus"], &["--bogus"]);
 }
 
-/// A unit with `-n NETNS` may still fail to enter it: without CAP_SYS_ADMIN, or under a seccomp
-/// or RestrictNamespaces= filter (which tests/systemd/run.sh checks under a real systemd). The
-/// message names both causes. This one test needs root, to make the namespace.
-#[test]
-fn entering_a_namespace_without_permission_names_both_causes() {
-    let Some(ns) = common::Netns::new_or_skip() else {
-        return;
-    };
-    let path = format!("/run/netns/{}", ns.name());
-    let run = ns.nlsel_unprivileged(&["-n", &path, "show"]);
-    run.expect_code(1);
-    run.expect_one_error_line(&[
-        "network namespace",
-        &path,
-        "CAP_SYS_ADMIN",
-        "seccomp",
-        "RestrictNamespaces=",
-    ]);
-}
+nstest!(
+    /// A unit with `-n NETNS` may still fail to enter it: without CAP_SYS_ADMIN, or under a seccomp
+    /// or RestrictNamespaces= filter (which tests/systemd/run.sh checks under a real systemd). The
+    /// message names both causes. This one test needs root, to make the namespace.
+    fn entering_a_namespace_without_permission_names_both_causes(ns: Netns) {
+        let path = format!("/run/netns/{}", ns.name());
+        let run = ns.nlsel_unprivileged(&["-n", &path, "show"]);
+        run.expect_code(1);
+        run.expect_one_error_line(&[
+            "network namespace",
+            &path,
+            "CAP_SYS_ADMIN",
+            "seccomp",
+            "RestrictNamespaces=",
+        ]);
+    }
+);

@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use common::{BIN, FOREVER, Netns, have_program, skip};
+use common::{BIN, FOREVER, Netns, Python3, nstest};
 
 /// What nlsel prints on stderr once it is subscribed and the first pass is done.
 const READY: &str = "nlsel: watching for address changes";
@@ -252,14 +252,12 @@ fn deprecated(cidr: &str, dev: &str) -> String {
 
 /// A namespace with `venet0` (a veth whose peer stays in the namespace) carrying `KEPT/64` and
 /// `extra` (specs for `ip addr add`).
-fn venet0_with(extra: &[&str]) -> Option<Netns> {
-    let ns = Netns::new_or_skip()?;
+fn venet0_with(ns: &Netns, extra: &[&str]) {
     ns.veth(IF, "venet0p");
     ns.add_addr(IF, &format!("{KEPT}/64"));
     for spec in extra {
         ns.add_addr(IF, spec);
     }
-    Some(ns)
 }
 
 /// Panics unless the watch ended with exit 0, printed exactly `stdout`, and only the ready
@@ -291,80 +289,81 @@ fn assert_deprecated(ns: &Netns, local: &str) -> common::Addr {
     addr
 }
 
-#[test]
-fn new_address_is_deprecated() {
-    let Some(ns) = venet0_with(&[]) else { return };
-    let mut watch = Watch::start(
-        &ns,
-        &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
-    );
-    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
-    let line = deprecated("2001:db8::cafe/64", IF);
-    watch.wait_line(&line, 1);
+nstest!(
+    fn new_address_is_deprecated(ns: Netns) {
+        venet0_with(&ns, &[]);
+        let mut watch = Watch::start(
+            &ns,
+            &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
+        );
+        ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+        let line = deprecated("2001:db8::cafe/64", IF);
+        watch.wait_line(&line, 1);
 
-    let cafe = assert_deprecated(&ns, "2001:db8::cafe");
-    assert_eq!(cafe.valid, FOREVER, "valid lifetime must stay forever");
-    assert_preferred_forever(&ns, KEPT);
+        let cafe = assert_deprecated(&ns, "2001:db8::cafe");
+        assert_eq!(cafe.valid, FOREVER, "valid lifetime must stay forever");
+        assert_preferred_forever(&ns, KEPT);
 
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &[line]);
-}
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &[line]);
+    }
+);
 
-#[test]
-fn address_made_preferred_again_is_deprecated_again() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(
-        &ns,
-        &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
-    );
-    let line = deprecated("2001:db8::beef/64", IF);
-    // The first pass.
-    watch.wait_line(&line, 1);
-    assert_deprecated(&ns, "2001:db8::beef");
+nstest!(
+    fn address_made_preferred_again_is_deprecated_again(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let mut watch = Watch::start(
+            &ns,
+            &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
+        );
+        let line = deprecated("2001:db8::beef/64", IF);
+        // The first pass.
+        watch.wait_line(&line, 1);
+        assert_deprecated(&ns, "2001:db8::beef");
 
-    ns.ip(&[
-        "addr",
-        "change",
-        "2001:db8::beef/64",
-        "dev",
-        IF,
-        "preferred_lft",
-        "forever",
-    ]);
-    watch.wait_line(&line, 2);
-    let beef = assert_deprecated(&ns, "2001:db8::beef");
-    assert_eq!(beef.valid, FOREVER, "valid lifetime must stay forever");
-    assert_preferred_forever(&ns, KEPT);
+        ns.ip(&[
+            "addr",
+            "change",
+            "2001:db8::beef/64",
+            "dev",
+            IF,
+            "preferred_lft",
+            "forever",
+        ]);
+        watch.wait_line(&line, 2);
+        let beef = assert_deprecated(&ns, "2001:db8::beef");
+        assert_eq!(beef.valid, FOREVER, "valid lifetime must stay forever");
+        assert_preferred_forever(&ns, KEPT);
 
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &[line.clone(), line]);
-}
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &[line.clone(), line]);
+    }
+);
 
-#[test]
-fn interface_created_later_is_handled() {
-    let Some(ns) = venet0_with(&[]) else { return };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    // All in one batch, so that the link and its addresses arrive close together.
-    ns.ip_batch(
-        "link add veth1 type veth peer name veth1p\n\
+nstest!(
+    fn interface_created_later_is_handled(ns: Netns) {
+        venet0_with(&ns, &[]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        // All in one batch, so that the link and its addresses arrive close together.
+        ns.ip_batch(
+            "link add veth1 type veth peer name veth1p\n\
          link set veth1 up\n\
          link set veth1p up\n\
          addr add 2001:db8:3::2/64 dev veth1\n\
          addr add 2001:db8:3::bad/64 dev veth1\n",
-    );
-    let line = deprecated("2001:db8:3::bad/64", "veth1");
-    watch.wait_line(&line, 1);
+        );
+        let line = deprecated("2001:db8:3::bad/64", "veth1");
+        watch.wait_line(&line, 1);
 
-    let bad = assert_deprecated(&ns, "2001:db8:3::bad");
-    assert_eq!(bad.ifname, "veth1");
-    assert_preferred_forever(&ns, "2001:db8:3::2");
-    assert_preferred_forever(&ns, KEPT);
+        let bad = assert_deprecated(&ns, "2001:db8:3::bad");
+        assert_eq!(bad.ifname, "veth1");
+        assert_preferred_forever(&ns, "2001:db8:3::2");
+        assert_preferred_forever(&ns, KEPT);
 
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &[line]);
-}
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &[line]);
+    }
+);
 
 /// `timeout 1 ip -n NS monitor address`: asserts that no address notification at all was
 /// emitted in the namespace during that second.
@@ -388,120 +387,117 @@ fn assert_quiet_second(ns: &Netns, when: &str) {
     );
 }
 
-#[test]
-fn idle_watch_sends_nothing() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    let beef = deprecated("2001:db8::beef/64", IF);
-    watch.wait_line(&beef, 1);
-    ns.settle();
-    assert_quiet_second(&ns, "after the first pass");
+nstest!(
+    fn idle_watch_sends_nothing(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        let beef = deprecated("2001:db8::beef/64", IF);
+        watch.wait_line(&beef, 1);
+        ns.settle();
+        assert_quiet_second(&ns, "after the first pass");
 
-    // And again after it has handled a change: its own change must not make it loop.
-    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
-    let cafe = deprecated("2001:db8::cafe/64", IF);
-    watch.wait_line(&cafe, 1);
-    ns.settle();
-    assert_quiet_second(&ns, "after handling a new address");
+        // And again after it has handled a change: its own change must not make it loop.
+        ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+        let cafe = deprecated("2001:db8::cafe/64", IF);
+        watch.wait_line(&cafe, 1);
+        ns.settle();
+        assert_quiet_second(&ns, "after handling a new address");
 
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &[beef, cafe]);
-}
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &[beef, cafe]);
+    }
+);
 
-fn signal_ends_watch(signal: &str) {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+fn signal_ends_watch(ns: &Netns, signal: &str) {
+    venet0_with(ns, &["2001:db8::beef/64"]);
+    let mut watch = Watch::start(ns, &["deprecate", "--except", "::2", "--watch"]);
     let beef = deprecated("2001:db8::beef/64", IF);
     watch.wait_line(&beef, 1);
     let ended = watch.stop(signal);
     assert_clean_end(&ended, &[beef]);
     // Nothing was undone on the way out.
-    assert_deprecated(&ns, "2001:db8::beef");
-    assert_preferred_forever(&ns, KEPT);
+    assert_deprecated(ns, "2001:db8::beef");
+    assert_preferred_forever(ns, KEPT);
 }
 
-#[test]
-fn sigterm_ends_watch_with_exit_0() {
-    signal_ends_watch("TERM");
-}
-
-#[test]
-fn sigint_ends_watch_with_exit_0() {
-    signal_ends_watch("INT");
-}
-
-#[test]
-fn prefer_watch_deprecates_new_addresses() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["prefer", KEPT, "--watch"]);
-    let beef = deprecated("2001:db8::beef/64", IF);
-    watch.wait_line(&beef, 1);
-    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
-    let cafe = deprecated("2001:db8::cafe/64", IF);
-    watch.wait_line(&cafe, 1);
-    assert_deprecated(&ns, "2001:db8::beef");
-    assert_deprecated(&ns, "2001:db8::cafe");
-    assert_preferred_forever(&ns, KEPT);
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &[beef, cafe]);
-}
-
-/// Another program that resets the lifetime right after each change: nlsel changes the address
-/// at most once a second, never gives up on it, and warns once, at the third deferral.
-#[test]
-fn address_that_keeps_coming_back_is_changed_again_with_one_warning() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    let beef = deprecated("2001:db8::beef/64", IF);
-    let bring_back = || {
-        ns.ip(&[
-            "addr",
-            "change",
-            "2001:db8::beef/64",
-            "dev",
-            IF,
-            "preferred_lft",
-            "forever",
-        ]);
-    };
-    // Change 1 is the first pass; each later one answers a reset made right after the one
-    // before, so each is deferred to a second after it.
-    watch.wait_line(&beef, 1);
-    for n in 2..=6 {
-        bring_back();
-        watch.wait_line(&beef, n);
-        assert_deprecated(&ns, "2001:db8::beef");
+nstest!(
+    fn sigterm_ends_watch_with_exit_0(ns: Netns) {
+        signal_ends_watch(&ns, "TERM");
     }
-    let warning = |l: &str| {
-        l.starts_with("nlsel: warning: 2001:db8::beef/64 keeps coming back preferred")
-            && l.ends_with("changing it at most once a second")
-    };
-    watch.wait_lines(Stream::Stderr, 1, "the fight warning", warning);
-    // The fight is over: nothing is sent while idle.
-    ns.settle();
-    assert_quiet_second(&ns, "after the fight");
-    assert_preferred_forever(&ns, KEPT);
+);
 
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-    assert_eq!(ended.stdout, vec![beef; 6]);
-    assert_eq!(
-        ended.stderr.len(),
-        2,
-        "ready line and one warning: {:?}",
-        ended.stderr
-    );
-    assert_eq!(ended.stderr[0], READY);
-    assert!(warning(&ended.stderr[1]), "{:?}", ended.stderr);
-}
+nstest!(
+    fn sigint_ends_watch_with_exit_0(ns: Netns) {
+        signal_ends_watch(&ns, "INT");
+    }
+);
+
+nstest!(
+    fn prefer_watch_deprecates_new_addresses(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let mut watch = Watch::start(&ns, &["prefer", KEPT, "--watch"]);
+        let beef = deprecated("2001:db8::beef/64", IF);
+        watch.wait_line(&beef, 1);
+        ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF]);
+        let cafe = deprecated("2001:db8::cafe/64", IF);
+        watch.wait_line(&cafe, 1);
+        assert_deprecated(&ns, "2001:db8::beef");
+        assert_deprecated(&ns, "2001:db8::cafe");
+        assert_preferred_forever(&ns, KEPT);
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &[beef, cafe]);
+    }
+);
+
+nstest!(
+    /// Another program that resets the lifetime right after each change: nlsel changes the address
+    /// at most once a second, never gives up on it, and warns once, at the third deferral.
+    fn address_that_keeps_coming_back_is_changed_again_with_one_warning(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        let beef = deprecated("2001:db8::beef/64", IF);
+        let bring_back = || {
+            ns.ip(&[
+                "addr",
+                "change",
+                "2001:db8::beef/64",
+                "dev",
+                IF,
+                "preferred_lft",
+                "forever",
+            ]);
+        };
+        // Change 1 is the first pass; each later one answers a reset made right after the one
+        // before, so each is deferred to a second after it.
+        watch.wait_line(&beef, 1);
+        for n in 2..=6 {
+            bring_back();
+            watch.wait_line(&beef, n);
+            assert_deprecated(&ns, "2001:db8::beef");
+        }
+        let warning = |l: &str| {
+            l.starts_with("nlsel: warning: 2001:db8::beef/64 keeps coming back preferred")
+                && l.ends_with("changing it at most once a second")
+        };
+        watch.wait_lines(Stream::Stderr, 1, "the fight warning", warning);
+        // The fight is over: nothing is sent while idle.
+        ns.settle();
+        assert_quiet_second(&ns, "after the fight");
+        assert_preferred_forever(&ns, KEPT);
+
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+        assert_eq!(ended.stdout, vec![beef; 6]);
+        assert_eq!(
+            ended.stderr.len(),
+            2,
+            "ready line and one warning: {:?}",
+            ended.stderr
+        );
+        assert_eq!(ended.stderr[0], READY);
+        assert!(warning(&ended.stderr[1]), "{:?}", ended.stderr);
+    }
+);
 
 /// Sends one RA for `prefix` with valid 7200 s, preferred 3600 s from `ra0` in `ns`.
 fn send_ra(ns: &Netns, prefix: &str) {
@@ -515,74 +511,69 @@ fn send_ra(ns: &Netns, prefix: &str) {
     );
 }
 
-#[test]
-fn router_advertisement_address_is_deprecated_and_again_after_refresh() {
-    if !have_program("python3") {
-        skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
-        return;
+nstest!(
+    fn router_advertisement_address_is_deprecated_and_again_after_refresh(
+        _py: Python3,
+        a: Netns,
+        b: Netns,
+    ) {
+        // venet0 is created after the fixture disabled DAD for new interfaces in A.
+        a.ip(&["link", "add", IF, "type", "veth", "peer", "name", "ra0"]);
+        a.ip(&["link", "set", "ra0", "netns", b.name()]);
+        let sysctl = a.exec(&[
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.venet0.accept_ra=2",
+            "net.ipv6.conf.venet0.autoconf=1",
+        ]);
+        assert!(
+            sysctl.status.success(),
+            "sysctl: {}",
+            String::from_utf8_lossy(&sysctl.stderr)
+        );
+        a.ip(&["link", "set", IF, "up"]);
+        b.ip(&["link", "set", "ra0", "up"]);
+        // The RA must come from ra0's link-local address: wait until it has one, not tentative.
+        b.settle();
+        a.settle();
+        a.add_addr(IF, &format!("{KEPT}/64"));
+
+        let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
+        let slaac = |l: &str| l.starts_with("deprecated 2001:db8:5:") && l.ends_with(" dev venet0");
+
+        send_ra(&b, "2001:db8:5::");
+        let first = watch.wait_lines(Stream::Stdout, 1, "the SLAAC address's line", slaac);
+        let line = first[0].clone();
+        let cidr = line
+            .strip_prefix("deprecated ")
+            .and_then(|rest| rest.strip_suffix(" dev venet0"))
+            .expect("line shape");
+        let local = cidr.strip_suffix("/64").expect("a /64 SLAAC address");
+        let check = |when: &str| {
+            let addr = assert_deprecated(&a, local);
+            assert!(
+                addr.has("dynamic"),
+                "{when}: SLAAC address is dynamic: {addr:?}"
+            );
+            assert!(
+                addr.valid <= 7200 && addr.valid > 7000 && addr.valid != FOREVER,
+                "{when}: the valid lifetime must stay the RA's: {addr:?}"
+            );
+        };
+        check("after RA #1");
+        assert_preferred_forever(&a, KEPT);
+
+        // RFC 4862 5.5.3 e): the second RA resets the preferred lifetime to 3600.
+        send_ra(&b, "2001:db8:5::");
+        let both = watch.wait_lines(Stream::Stdout, 2, "the second line for it", slaac);
+        assert_eq!(both, [line.clone(), line.clone()], "same address twice");
+        check("after RA #2");
+        assert_preferred_forever(&a, KEPT);
+
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &[line.clone(), line]);
     }
-    let Some(a) = Netns::new_or_skip() else {
-        return;
-    };
-    let Some(b) = Netns::new_or_skip() else {
-        return;
-    };
-    // venet0 is created after the fixture disabled DAD for new interfaces in A.
-    a.ip(&["link", "add", IF, "type", "veth", "peer", "name", "ra0"]);
-    a.ip(&["link", "set", "ra0", "netns", b.name()]);
-    let sysctl = a.exec(&[
-        "sysctl",
-        "-qw",
-        "net.ipv6.conf.venet0.accept_ra=2",
-        "net.ipv6.conf.venet0.autoconf=1",
-    ]);
-    assert!(
-        sysctl.status.success(),
-        "sysctl: {}",
-        String::from_utf8_lossy(&sysctl.stderr)
-    );
-    a.ip(&["link", "set", IF, "up"]);
-    b.ip(&["link", "set", "ra0", "up"]);
-    // The RA must come from ra0's link-local address: wait until it has one, not tentative.
-    b.settle();
-    a.settle();
-    a.add_addr(IF, &format!("{KEPT}/64"));
-
-    let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
-    let slaac = |l: &str| l.starts_with("deprecated 2001:db8:5:") && l.ends_with(" dev venet0");
-
-    send_ra(&b, "2001:db8:5::");
-    let first = watch.wait_lines(Stream::Stdout, 1, "the SLAAC address's line", slaac);
-    let line = first[0].clone();
-    let cidr = line
-        .strip_prefix("deprecated ")
-        .and_then(|rest| rest.strip_suffix(" dev venet0"))
-        .expect("line shape");
-    let local = cidr.strip_suffix("/64").expect("a /64 SLAAC address");
-    let check = |when: &str| {
-        let addr = assert_deprecated(&a, local);
-        assert!(
-            addr.has("dynamic"),
-            "{when}: SLAAC address is dynamic: {addr:?}"
-        );
-        assert!(
-            addr.valid <= 7200 && addr.valid > 7000 && addr.valid != FOREVER,
-            "{when}: the valid lifetime must stay the RA's: {addr:?}"
-        );
-    };
-    check("after RA #1");
-    assert_preferred_forever(&a, KEPT);
-
-    // RFC 4862 5.5.3 e): the second RA resets the preferred lifetime to 3600.
-    send_ra(&b, "2001:db8:5::");
-    let both = watch.wait_lines(Stream::Stdout, 2, "the second line for it", slaac);
-    assert_eq!(both, [line.clone(), line.clone()], "same address twice");
-    check("after RA #2");
-    assert_preferred_forever(&a, KEPT);
-
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &[line.clone(), line]);
-}
+);
 
 // ---------------------------------------------------------------------------------------------
 // Temporary (privacy) addresses, RFC 8981: the kernel makes them from a SLAAC address (their
@@ -598,13 +589,7 @@ const DEST: &str = "2001:db8:9f16:8fc7::9";
 /// Namespace A with venet0 accepting Router Advertisements with `use_tempaddr` set, and B with
 /// its peer ra0, from which [`send_ra`] advertises. DAD is off in A (the fixture's default),
 /// which is what made the kernel's regeneration of temporaries fastest.
-fn slaac_pair(use_tempaddr: u8) -> Option<(Netns, Netns)> {
-    if !have_program("python3") {
-        skip("python3 is needed to send Router Advertisements (tests/ra_sender.py)");
-        return None;
-    }
-    let a = Netns::new_or_skip()?;
-    let b = Netns::new_or_skip()?;
+fn slaac_pair(_py: &Python3, a: &Netns, b: &Netns, use_tempaddr: u8) {
     a.ip(&[
         "link", "add", IF, "address", SLAAC_MAC, "type", "veth", "peer", "name", "ra0",
     ]);
@@ -627,7 +612,6 @@ fn slaac_pair(use_tempaddr: u8) -> Option<(Netns, Netns)> {
     b.settle();
     a.settle();
     a.ip(&["-6", "route", "add", "default", "dev", IF]);
-    Some((a, b))
 }
 
 /// Polls `done` until it holds; panics with `what` and the state after `GUARD`.
@@ -660,100 +644,107 @@ fn autoconfigure(a: &Netns, b: &Netns) {
     a.settle();
 }
 
-/// The temporary follows its deprecated parent: nlsel changes only the parent, the kernel
-/// deprecates the temporary, creates no preferred one, and the kept address is the source.
-#[test]
-fn temporaries_follow_their_deprecated_parent() {
-    let Some((a, b)) = slaac_pair(2) else { return };
-    a.add_addr(IF, &format!("{KEPT}/64"));
-    autoconfigure(&a, &b);
-    assert_eq!(
-        a.route_get_src(DEST),
-        temporaries(&a)[0].local,
-        "rule 7 before"
-    );
+nstest!(
+    /// The temporary follows its deprecated parent: nlsel changes only the parent, the kernel
+    /// deprecates the temporary, creates no preferred one, and the kept address is the source.
+    fn temporaries_follow_their_deprecated_parent(py: Python3, a: Netns, b: Netns) {
+        slaac_pair(&py, &a, &b, 2);
+        a.add_addr(IF, &format!("{KEPT}/64"));
+        autoconfigure(&a, &b);
+        assert_eq!(
+            a.route_get_src(DEST),
+            temporaries(&a)[0].local,
+            "rule 7 before"
+        );
 
-    let run = a.nlsel(&["deprecate", "--except", "::2"]);
-    run.expect_ok();
-    assert_eq!(run.lines(), [deprecated(&format!("{SLAAC_PARENT}/64"), IF)]);
-    assert_eq!(
-        run.stderr, "",
-        "no warning: the kept ::2 manages no temporaries"
-    );
-    wait_until(&a, "every temporary deprecated by the kernel", || {
-        temporaries(&a).iter().all(common::Addr::is_deprecated)
-    });
-    assert_deprecated(&a, SLAAC_PARENT);
-    assert_eq!(a.route_get_src(DEST), KEPT);
-    let again = a.nlsel(&["deprecate", "--except", "::2", "--check"]);
-    again.expect_code(0);
-}
-
-/// A kept, preferred SLAAC parent on an interface with use_tempaddr=2 loses to its own
-/// temporaries: nlsel says so once, naming the sysctl; `--check` still exits 0, since running
-/// the command would change nothing; with use_tempaddr=1 the warning goes.
-#[test]
-fn kept_parent_under_use_tempaddr_2_gets_a_warning_naming_the_sysctl() {
-    let Some((a, b)) = slaac_pair(2) else { return };
-    autoconfigure(&a, &b);
-    let before = a.snapshot();
-    let needles = [
-        "warning: venet0: kept 2001:db8:5::ff:fe00:1/64",
-        "use_tempaddr=2",
-        "net.ipv6.conf.venet0.use_tempaddr=1",
-    ];
-    for args in [
-        &["deprecate", "--except", "::ff:fe00:1", "--check"][..],
-        &["deprecate", "--except", "::ff:fe00:1"],
-    ] {
-        let run = a.nlsel(args);
-        run.expect_code(0);
-        assert_eq!(run.stdout, "", "{args:?}: nothing to change");
-        run.expect_one_error_line(&needles);
+        let run = a.nlsel(&["deprecate", "--except", "::2"]);
+        run.expect_ok();
+        assert_eq!(run.lines(), [deprecated(&format!("{SLAAC_PARENT}/64"), IF)]);
+        assert_eq!(
+            run.stderr, "",
+            "no warning: the kept ::2 manages no temporaries"
+        );
+        wait_until(&a, "every temporary deprecated by the kernel", || {
+            temporaries(&a).iter().all(common::Addr::is_deprecated)
+        });
+        assert_deprecated(&a, SLAAC_PARENT);
+        assert_eq!(a.route_get_src(DEST), KEPT);
+        let again = a.nlsel(&["deprecate", "--except", "::2", "--check"]);
+        again.expect_code(0);
     }
-    a.assert_unchanged(&before, "after the warnings");
-    // prefer leaves the lifetimes its router gave (preferred 3600 of valid 7200), and warns
-    // the same way.
-    let run = a.nlsel(&["prefer", SLAAC_PARENT]);
-    run.expect_code(0);
-    assert_eq!(
-        run.stdout, "",
-        "a router's preferred lifetime is not raised"
-    );
-    run.expect_one_error_line(&needles);
-    let parent = a.addr(SLAAC_PARENT);
-    assert!(parent.preferred <= 3600, "{parent:?}");
-    assert!(
-        temporaries(&a).iter().all(|t| !t.is_deprecated()),
-        "temporaries untouched"
-    );
+);
 
-    let sysctl = a.exec(&["sysctl", "-qw", "net.ipv6.conf.venet0.use_tempaddr=1"]);
-    assert!(sysctl.status.success());
-    let run = a.nlsel(&["deprecate", "--except", "::ff:fe00:1", "--check"]);
-    run.expect_code(0);
-    assert_eq!(run.stderr, "", "use_tempaddr=1 prefers the public address");
-    assert_eq!(a.route_get_src(DEST), SLAAC_PARENT);
-}
+nstest!(
+    /// A kept, preferred SLAAC parent on an interface with use_tempaddr=2 loses to its own
+    /// temporaries: nlsel says so once, naming the sysctl; `--check` still exits 0, since running
+    /// the command would change nothing; with use_tempaddr=1 the warning goes.
+    fn kept_parent_under_use_tempaddr_2_gets_a_warning_naming_the_sysctl(
+        py: Python3,
+        a: Netns,
+        b: Netns,
+    ) {
+        slaac_pair(&py, &a, &b, 2);
+        autoconfigure(&a, &b);
+        let before = a.snapshot();
+        let needles = [
+            "warning: venet0: kept 2001:db8:5::ff:fe00:1/64",
+            "use_tempaddr=2",
+            "net.ipv6.conf.venet0.use_tempaddr=1",
+        ];
+        for args in [
+            &["deprecate", "--except", "::ff:fe00:1", "--check"][..],
+            &["deprecate", "--except", "::ff:fe00:1"],
+        ] {
+            let run = a.nlsel(args);
+            run.expect_code(0);
+            assert_eq!(run.stdout, "", "{args:?}: nothing to change");
+            run.expect_one_error_line(&needles);
+        }
+        a.assert_unchanged(&before, "after the warnings");
+        // prefer leaves the lifetimes its router gave (preferred 3600 of valid 7200), and warns
+        // the same way.
+        let run = a.nlsel(&["prefer", SLAAC_PARENT]);
+        run.expect_code(0);
+        assert_eq!(
+            run.stdout, "",
+            "a router's preferred lifetime is not raised"
+        );
+        run.expect_one_error_line(&needles);
+        let parent = a.addr(SLAAC_PARENT);
+        assert!(parent.preferred <= 3600, "{parent:?}");
+        assert!(
+            temporaries(&a).iter().all(|t| !t.is_deprecated()),
+            "temporaries untouched"
+        );
 
-/// `prefer TEMP` would deprecate the temporary's own parent, and with it the temporary.
-#[test]
-fn prefer_of_a_temporary_is_refused_and_changes_nothing() {
-    let Some((a, b)) = slaac_pair(2) else { return };
-    a.add_addr(IF, &format!("{KEPT}/64"));
-    autoconfigure(&a, &b);
-    let before = a.snapshot();
-    let temporary = temporaries(&a)[0].local.clone();
-    let run = a.nlsel(&["prefer", &temporary]);
-    run.expect_code(1);
-    run.expect_one_error_line(&[
-        &temporary,
-        "temporary (privacy) address",
-        "nothing was changed",
-    ]);
-    assert_eq!(run.stdout, "");
-    a.assert_unchanged(&before, "after prefer TEMP");
-}
+        let sysctl = a.exec(&["sysctl", "-qw", "net.ipv6.conf.venet0.use_tempaddr=1"]);
+        assert!(sysctl.status.success());
+        let run = a.nlsel(&["deprecate", "--except", "::ff:fe00:1", "--check"]);
+        run.expect_code(0);
+        assert_eq!(run.stderr, "", "use_tempaddr=1 prefers the public address");
+        assert_eq!(a.route_get_src(DEST), SLAAC_PARENT);
+    }
+);
+
+nstest!(
+    /// `prefer TEMP` would deprecate the temporary's own parent, and with it the temporary.
+    fn prefer_of_a_temporary_is_refused_and_changes_nothing(py: Python3, a: Netns, b: Netns) {
+        slaac_pair(&py, &a, &b, 2);
+        a.add_addr(IF, &format!("{KEPT}/64"));
+        autoconfigure(&a, &b);
+        let before = a.snapshot();
+        let temporary = temporaries(&a)[0].local.clone();
+        let run = a.nlsel(&["prefer", &temporary]);
+        run.expect_code(1);
+        run.expect_one_error_line(&[
+            &temporary,
+            "temporary (privacy) address",
+            "nothing was changed",
+        ]);
+        assert_eq!(run.stdout, "");
+        a.assert_unchanged(&before, "after prefer TEMP");
+    }
+);
 
 // ---------------------------------------------------------------------------------------------
 // Soak tests: a watch left running, measured. Each is bounded in time (30 to 65 s); the sleeps
@@ -837,190 +828,198 @@ fn temporaries_ever(ns: &Netns, monitored: &[String]) -> std::collections::BTree
     seen
 }
 
-/// (a) A kept SLAAC parent with use_tempaddr=2 and an RA every 3 s for 30 s: nlsel creates no
-/// temporaries beyond what the kernel alone creates in a twin namespace given the same RAs,
-/// warns once, and uses < 0.2 s of CPU.
-#[test]
-fn soak_privacy_addresses_stay_bounded_and_cost_no_cpu() {
-    let Some((a, b)) = slaac_pair(2) else { return };
-    let Some((twin, twin_router)) = slaac_pair(2) else {
-        return;
-    };
-    autoconfigure(&a, &b);
-    autoconfigure(&twin, &twin_router);
-    let monitor = Monitor::start(&a);
-    let twin_monitor = Monitor::start(&twin);
-    let mut watch = Watch::start(&a, &["prefer", SLAAC_PARENT, "--watch"]);
-    let start = Instant::now();
-    for round in 0..10u32 {
-        let due = start + Duration::from_secs(3) * round;
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        send_ra(&b, SLAAC_PREFIX);
-        send_ra(&twin_router, SLAAC_PREFIX);
-    }
-    std::thread::sleep((start + Duration::from_secs(30)).saturating_duration_since(Instant::now()));
-    let cpu = cpu_seconds(watch.child.id());
-    let ended = watch.stop("TERM");
-    let ours = temporaries_ever(&a, &monitor.finish());
-    let kernel_alone = temporaries_ever(&twin, &twin_monitor.finish());
-    eprintln!(
-        "soak (a): temporaries with nlsel {}, kernel alone {}; CPU {cpu:.3} s",
-        ours.len(),
-        kernel_alone.len()
-    );
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-    assert!(
-        ours.len() <= kernel_alone.len(),
-        "nlsel made the kernel create temporaries: {ours:?} against {kernel_alone:?}"
-    );
-    assert!(cpu < 0.2, "watch used {cpu} s of CPU in 30 s");
-    let warnings: Vec<&String> = ended
-        .stderr
-        .iter()
-        .filter(|l| l.contains("use_tempaddr=2"))
-        .collect();
-    assert_eq!(
-        warnings.len(),
-        1,
-        "one warning while the state stays: {:?}",
-        ended.stderr
-    );
-    assert!(
-        ended
-            .stdout
-            .iter()
-            .all(|l| l == &format!("preferred {SLAAC_PARENT}/64 dev {IF}")),
-        "only the parent is ever changed: {:?}",
-        ended.stdout
-    );
-    assert!(temporaries(&a).iter().all(|t| !t.is_deprecated()));
-}
-
-/// (b) The old busy loop: a change refused by the limiter for an address then deleted. After
-/// it, 65 s idle must cost < 0.1 s of CPU.
-#[test]
-fn soak_fight_then_delete_then_65_s_idle_uses_no_cpu() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    watch.wait_line(&deprecated("2001:db8::beef/64", IF), 1);
-    for _ in 0..5 {
-        ns.ip(&[
-            "addr",
-            "change",
-            "2001:db8::beef/64",
-            "dev",
-            IF,
-            "preferred_lft",
-            "forever",
-        ]);
-    }
-    ns.ip(&["addr", "del", "2001:db8::beef/64", "dev", IF]);
-    ns.settle();
-    let pid = watch.child.id();
-    let before = cpu_seconds(pid);
-    std::thread::sleep(Duration::from_secs(65));
-    let after = cpu_seconds(pid);
-    eprintln!("soak (b): CPU {before:.3} s before the idle 65 s, {after:.3} s after");
-    assert!(
-        after - before < 0.1,
-        "idle watch used {} s of CPU in 65 s",
-        after - before
-    );
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-}
-
-/// (c) An RA every 3 s (RFC 4861's shortest MinRtrAdvInterval) for 30 s: every refresh is
-/// undone, none is deferred or warned about.
-#[test]
-fn soak_ra_every_3_s_is_undone_every_time() {
-    let Some((a, b)) = slaac_pair(0) else { return };
-    a.add_addr(IF, &format!("{KEPT}/64"));
-    let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
-    let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
-    let start = Instant::now();
-    let mut undone_after = Vec::new();
-    for round in 0..10u32 {
-        let due = start + Duration::from_secs(3) * round;
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        let started = Instant::now();
-        send_ra(&b, SLAAC_PREFIX);
-        // The RA leaves between the sender's start (python's start-up included) and its exit.
-        let exited = Instant::now();
-        watch.wait_line(&line, usize::try_from(round).unwrap() + 1);
-        undone_after.push((started.elapsed().as_millis(), exited.elapsed().as_micros()));
-        let addr = assert_deprecated(&a, SLAAC_PARENT);
+nstest!(
+    /// (a) A kept SLAAC parent with use_tempaddr=2 and an RA every 3 s for 30 s: nlsel creates no
+    /// temporaries beyond what the kernel alone creates in a twin namespace given the same RAs,
+    /// warns once, and uses < 0.2 s of CPU.
+    fn soak_privacy_addresses_stay_bounded_and_cost_no_cpu(
+        py: Python3,
+        a: Netns,
+        b: Netns,
+        twin: Netns,
+        twin_router: Netns,
+    ) {
+        slaac_pair(&py, &a, &b, 2);
+        slaac_pair(&py, &twin, &twin_router, 2);
+        autoconfigure(&a, &b);
+        autoconfigure(&twin, &twin_router);
+        let monitor = Monitor::start(&a);
+        let twin_monitor = Monitor::start(&twin);
+        let mut watch = Watch::start(&a, &["prefer", SLAAC_PARENT, "--watch"]);
+        let start = Instant::now();
+        for round in 0..10u32 {
+            let due = start + Duration::from_secs(3) * round;
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            send_ra(&b, SLAAC_PREFIX);
+            send_ra(&twin_router, SLAAC_PREFIX);
+        }
+        std::thread::sleep(
+            (start + Duration::from_secs(30)).saturating_duration_since(Instant::now()),
+        );
+        let cpu = cpu_seconds(watch.child.id());
+        let ended = watch.stop("TERM");
+        let ours = temporaries_ever(&a, &monitor.finish());
+        let kernel_alone = temporaries_ever(&twin, &twin_monitor.finish());
+        eprintln!(
+            "soak (a): temporaries with nlsel {}, kernel alone {}; CPU {cpu:.3} s",
+            ours.len(),
+            kernel_alone.len()
+        );
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
         assert!(
-            addr.valid <= 7200 && addr.valid > 7000,
-            "valid lifetime kept: {addr:?}"
+            ours.len() <= kernel_alone.len(),
+            "nlsel made the kernel create temporaries: {ours:?} against {kernel_alone:?}"
+        );
+        assert!(cpu < 0.2, "watch used {cpu} s of CPU in 30 s");
+        let warnings: Vec<&String> = ended
+            .stderr
+            .iter()
+            .filter(|l| l.contains("use_tempaddr=2"))
+            .collect();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "one warning while the state stays: {:?}",
+            ended.stderr
+        );
+        assert!(
+            ended
+                .stdout
+                .iter()
+                .all(|l| l == &format!("preferred {SLAAC_PARENT}/64 dev {IF}")),
+            "only the parent is ever changed: {:?}",
+            ended.stdout
+        );
+        assert!(temporaries(&a).iter().all(|t| !t.is_deprecated()));
+    }
+);
+
+nstest!(
+    /// (b) The old busy loop: a change refused by the limiter for an address then deleted. After
+    /// it, 65 s idle must cost < 0.1 s of CPU.
+    fn soak_fight_then_delete_then_65_s_idle_uses_no_cpu(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        watch.wait_line(&deprecated("2001:db8::beef/64", IF), 1);
+        for _ in 0..5 {
+            ns.ip(&[
+                "addr",
+                "change",
+                "2001:db8::beef/64",
+                "dev",
+                IF,
+                "preferred_lft",
+                "forever",
+            ]);
+        }
+        ns.ip(&["addr", "del", "2001:db8::beef/64", "dev", IF]);
+        ns.settle();
+        let pid = watch.child.id();
+        let before = cpu_seconds(pid);
+        std::thread::sleep(Duration::from_secs(65));
+        let after = cpu_seconds(pid);
+        eprintln!("soak (b): CPU {before:.3} s before the idle 65 s, {after:.3} s after");
+        assert!(
+            after - before < 0.1,
+            "idle watch used {} s of CPU in 65 s",
+            after - before
+        );
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+    }
+);
+
+nstest!(
+    /// (c) An RA every 3 s (RFC 4861's shortest MinRtrAdvInterval) for 30 s: every refresh is
+    /// undone, none is deferred or warned about.
+    fn soak_ra_every_3_s_is_undone_every_time(py: Python3, a: Netns, b: Netns) {
+        slaac_pair(&py, &a, &b, 0);
+        a.add_addr(IF, &format!("{KEPT}/64"));
+        let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
+        let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
+        let start = Instant::now();
+        let mut undone_after = Vec::new();
+        for round in 0..10u32 {
+            let due = start + Duration::from_secs(3) * round;
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            let started = Instant::now();
+            send_ra(&b, SLAAC_PREFIX);
+            // The RA leaves between the sender's start (python's start-up included) and its exit.
+            let exited = Instant::now();
+            watch.wait_line(&line, usize::try_from(round).unwrap() + 1);
+            undone_after.push((started.elapsed().as_millis(), exited.elapsed().as_micros()));
+            let addr = assert_deprecated(&a, SLAAC_PARENT);
+            assert!(
+                addr.valid <= 7200 && addr.valid > 7000,
+                "valid lifetime kept: {addr:?}"
+            );
+        }
+        eprintln!(
+            "soak (c): 10 RAs, each undone; (ms from the sender's start, µs from its exit) to nlsel's line: {undone_after:?}"
+        );
+        assert_preferred_forever(&a, KEPT);
+        let ended = watch.stop("TERM");
+        assert_clean_end(&ended, &vec![line; 10]);
+    }
+);
+
+nstest!(
+    /// (d) SIGTERM in the middle of a first pass that deprecates 6,000 addresses: exit 0 within
+    /// 1 s, measured by a bounded wait for the child.
+    fn soak_sigterm_during_a_large_batch_exits_0_within_1_s(ns: Netns) {
+        const COUNT: usize = 6000;
+        venet0_with(&ns, &[]);
+        let mut batch = String::new();
+        for i in 1..=COUNT {
+            batch.push_str(&format!("addr add 2001:db8::{i:x}:1/64 dev {IF}\n"));
+        }
+        ns.ip_batch(&batch);
+        let deprecated_count = || {
+            ns.ip(&["-6", "addr", "show", "dev", IF, "deprecated"])
+                .lines()
+                .filter(|l| l.trim_start().starts_with("inet6 "))
+                .count()
+        };
+        let mut child = Command::new(BIN)
+            .args(["-n", ns.name(), "deprecate", "--except", "::2", "--watch"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start nlsel");
+        let pid = child.id().to_string();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while deprecated_count() == 0 {
+            assert!(Instant::now() < deadline, "the batch never started");
+            std::thread::yield_now();
+        }
+        let signalled = Instant::now();
+        let kill = Command::new("kill")
+            .args(["-s", "TERM", &pid])
+            .status()
+            .expect("cannot run kill");
+        assert!(kill.success());
+        let (tx, ended) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let Ok(status) = ended.recv_timeout(Duration::from_secs(1)) else {
+            let _ = Command::new("kill").args(["-s", "KILL", &pid]).status();
+            panic!("nlsel did not end within 1 s of SIGTERM");
+        };
+        let status = status.expect("cannot reap nlsel");
+        let took = signalled.elapsed();
+        let done = deprecated_count();
+        eprintln!(
+            "soak (d): SIGTERM after the batch began, exit after {took:?}, {done} of {COUNT} deprecated"
+        );
+        assert_eq!(status.code(), Some(0), "{status:?}");
+        assert!(
+            done < COUNT,
+            "the batch was over before the signal: not a test of mid-batch"
         );
     }
-    eprintln!(
-        "soak (c): 10 RAs, each undone; (ms from the sender's start, µs from its exit) to nlsel's line: {undone_after:?}"
-    );
-    assert_preferred_forever(&a, KEPT);
-    let ended = watch.stop("TERM");
-    assert_clean_end(&ended, &vec![line; 10]);
-}
-
-/// (d) SIGTERM in the middle of a first pass that deprecates 6,000 addresses: exit 0 within
-/// 1 s, measured by a bounded wait for the child.
-#[test]
-fn soak_sigterm_during_a_large_batch_exits_0_within_1_s() {
-    const COUNT: usize = 6000;
-    let Some(ns) = venet0_with(&[]) else { return };
-    let mut batch = String::new();
-    for i in 1..=COUNT {
-        batch.push_str(&format!("addr add 2001:db8::{i:x}:1/64 dev {IF}\n"));
-    }
-    ns.ip_batch(&batch);
-    let deprecated_count = || {
-        ns.ip(&["-6", "addr", "show", "dev", IF, "deprecated"])
-            .lines()
-            .filter(|l| l.trim_start().starts_with("inet6 "))
-            .count()
-    };
-    let mut child = Command::new(BIN)
-        .args(["-n", ns.name(), "deprecate", "--except", "::2", "--watch"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cannot start nlsel");
-    let pid = child.id().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while deprecated_count() == 0 {
-        assert!(Instant::now() < deadline, "the batch never started");
-        std::thread::yield_now();
-    }
-    let signalled = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-s", "TERM", &pid])
-        .status()
-        .expect("cannot run kill");
-    assert!(kill.success());
-    let (tx, ended) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let Ok(status) = ended.recv_timeout(Duration::from_secs(1)) else {
-        let _ = Command::new("kill").args(["-s", "KILL", &pid]).status();
-        panic!("nlsel did not end within 1 s of SIGTERM");
-    };
-    let status = status.expect("cannot reap nlsel");
-    let took = signalled.elapsed();
-    let done = deprecated_count();
-    eprintln!(
-        "soak (d): SIGTERM after the batch began, exit after {took:?}, {done} of {COUNT} deprecated"
-    );
-    assert_eq!(status.code(), Some(0), "{status:?}");
-    assert!(
-        done < COUNT,
-        "the batch was over before the signal: not a test of mid-batch"
-    );
-}
+);
 
 // ---------------------------------------------------------------------------------------------
 // Issue 15: the loop acts on everything it has read, the kernel's RA refresh is no fight, the
@@ -1061,57 +1060,59 @@ fn add_lines(block: u16, count: u16) -> String {
         .collect()
 }
 
-/// Addresses added in batches while passes run: the notifications read during a pass (in its
-/// dumps, with its ACKs) are decided on before the loop waits again.
-#[test]
-fn batches_added_while_passes_run_are_all_deprecated() {
-    let Some(ns) = venet0_with(&[]) else { return };
-    let watch = Watch::start(
-        &ns,
-        &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
-    );
-    for block in 1..=3 {
-        ns.ip_batch(&add_lines(block, 300));
-    }
-    assert_none_left_preferred(&ns, &watch, "3 x 300 added in batches");
-}
-
-/// `--watch` started while 2,000 addresses are being added (a boot race): what the first pass
-/// read but did not see in its dump is decided on at once.
-#[test]
-fn watch_started_during_a_large_add_leaves_none_preferred() {
-    let Some(ns) = venet0_with(&[]) else { return };
-    let mut adder = Command::new("ip")
-        .args(["-n", ns.name(), "-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run ip -batch");
-    let mut stdin = adder.stdin.take().expect("stdin is piped");
-    let writer = std::thread::spawn(move || {
-        use std::io::Write as _;
-        for block in 1..=4 {
-            stdin
-                .write_all(add_lines(block, 500).as_bytes())
-                .expect("ip -batch took its input");
+nstest!(
+    /// Addresses added in batches while passes run: the notifications read during a pass (in its
+    /// dumps, with its ACKs) are decided on before the loop waits again.
+    fn batches_added_while_passes_run_are_all_deprecated(ns: Netns) {
+        venet0_with(&ns, &[]);
+        let watch = Watch::start(
+            &ns,
+            &["deprecate", "--except", "::2", "--dev", IF, "--watch"],
+        );
+        for block in 1..=3 {
+            ns.ip_batch(&add_lines(block, 300));
         }
-    });
-    let watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    writer.join().expect("writer thread");
-    let added = adder.wait_with_output().expect("ip -batch ran");
-    assert!(
-        added.status.success(),
-        "ip -batch: {}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    assert_eq!(
-        ns.addrs().iter().filter(|a| a.is_global_v6()).count(),
-        2001,
-        "all added"
-    );
-    assert_none_left_preferred(&ns, &watch, "2,000 added while the watch started");
-}
+        assert_none_left_preferred(&ns, &watch, "3 x 300 added in batches");
+    }
+);
+
+nstest!(
+    /// `--watch` started while 2,000 addresses are being added (a boot race): what the first pass
+    /// read but did not see in its dump is decided on at once.
+    fn watch_started_during_a_large_add_leaves_none_preferred(ns: Netns) {
+        venet0_with(&ns, &[]);
+        let mut adder = Command::new("ip")
+            .args(["-n", ns.name(), "-batch", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run ip -batch");
+        let mut stdin = adder.stdin.take().expect("stdin is piped");
+        let writer = std::thread::spawn(move || {
+            use std::io::Write as _;
+            for block in 1..=4 {
+                stdin
+                    .write_all(add_lines(block, 500).as_bytes())
+                    .expect("ip -batch took its input");
+            }
+        });
+        let watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        writer.join().expect("writer thread");
+        let added = adder.wait_with_output().expect("ip -batch ran");
+        assert!(
+            added.status.success(),
+            "ip -batch: {}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        assert_eq!(
+            ns.addrs().iter().filter(|a| a.is_global_v6()).count(),
+            2001,
+            "all added"
+        );
+        assert_none_left_preferred(&ns, &watch, "2,000 added while the watch started");
+    }
+);
 
 /// nlsel's netlink socket's receive queue in its namespace, from /proc/PID/net/netlink (the
 /// `Rmem` column of the row whose port id is the pid, as the first socket of a process gets).
@@ -1187,65 +1188,66 @@ fn send_ra_preferred(ns: &Netns, prefix: &str, preferred: u32) {
     assert!(status.success(), "ra_sender.py: {status:?}");
 }
 
-/// RAs faster than one a second: the kernel's refresh of a SLAAC address is undone at once
-/// every time, not held back by the limiter that bounds fights with other programs. The
-/// deprecated parent is sampled with `ip -j addr show` while RAs come every 0.9 s: preferred
-/// in < 1 % of 1,000 samples (a ratio of the kernel's states, not a timing: a loaded machine
-/// takes fewer samples per RA, not more preferred ones; about 30 RAs, so that one slow
-/// wake-up on a busy machine does not decide), and no fight warning.
-#[test]
-fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated() {
-    const SAMPLES: u32 = 1000;
-    let Some((a, b)) = slaac_pair(0) else { return };
-    a.add_addr(IF, &format!("{KEPT}/64"));
-    let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
-    send_ra(&b, SLAAC_PREFIX);
-    let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
-    watch.wait_line(&line, 1);
-    // At most 400 RAs (6 min); sampling ends it sooner.
-    let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 400, "0.9");
-    let (mut samples, mut preferred) = (0u32, 0u32);
-    while samples < SAMPLES && stream.try_wait().expect("ra_sender.py").is_none() {
-        let parent = a.addr(SLAAC_PARENT);
-        samples += 1;
-        preferred += u32::from(!parent.is_deprecated());
-        // Pacing, not synchronisation: the sampler's own `ip` processes would otherwise keep
-        // both CPUs busy and slow the very wake-up being sampled.
-        std::thread::sleep(Duration::from_millis(10));
+nstest!(
+    /// RAs faster than one a second: the kernel's refresh of a SLAAC address is undone at once
+    /// every time, not held back by the limiter that bounds fights with other programs. The
+    /// deprecated parent is sampled with `ip -j addr show` while RAs come every 0.9 s: preferred
+    /// in < 1 % of 1,000 samples (a ratio of the kernel's states, not a timing: a loaded machine
+    /// takes fewer samples per RA, not more preferred ones; about 30 RAs, so that one slow
+    /// wake-up on a busy machine does not decide), and no fight warning.
+    fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated(py: Python3, a: Netns, b: Netns) {
+        const SAMPLES: u32 = 1000;
+        slaac_pair(&py, &a, &b, 0);
+        a.add_addr(IF, &format!("{KEPT}/64"));
+        let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
+        send_ra(&b, SLAAC_PREFIX);
+        let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
+        watch.wait_line(&line, 1);
+        // At most 400 RAs (6 min); sampling ends it sooner.
+        let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 400, "0.9");
+        let (mut samples, mut preferred) = (0u32, 0u32);
+        while samples < SAMPLES && stream.try_wait().expect("ra_sender.py").is_none() {
+            let parent = a.addr(SLAAC_PARENT);
+            samples += 1;
+            preferred += u32::from(!parent.is_deprecated());
+            // Pacing, not synchronisation: the sampler's own `ip` processes would otherwise keep
+            // both CPUs busy and slow the very wake-up being sampled.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = stream.kill();
+        let _ = stream.wait();
+        eprintln!("sub-second RAs: the parent was preferred in {preferred} of {samples} samples");
+        assert_eq!(
+            samples, SAMPLES,
+            "the RA stream ended before the samples were taken"
+        );
+        assert!(
+            f64::from(preferred) < 0.01 * f64::from(samples),
+            "the parent was preferred in {preferred} of {samples} samples\n{}",
+            watch.transcript()
+        );
+        wait_until(&a, "the parent deprecated after the last RA", || {
+            a.addr(SLAAC_PARENT).is_deprecated()
+        });
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+        assert!(
+            ended.stdout.len() >= 2,
+            "RAs were undone: {:?}",
+            ended.stdout
+        );
+        assert!(
+            ended.stdout.iter().all(|l| l == &line),
+            "{:?}",
+            ended.stdout
+        );
+        assert_eq!(
+            ended.stderr,
+            [READY],
+            "no warning: the router is no other program"
+        );
     }
-    let _ = stream.kill();
-    let _ = stream.wait();
-    eprintln!("sub-second RAs: the parent was preferred in {preferred} of {samples} samples");
-    assert_eq!(
-        samples, SAMPLES,
-        "the RA stream ended before the samples were taken"
-    );
-    assert!(
-        f64::from(preferred) < 0.01 * f64::from(samples),
-        "the parent was preferred in {preferred} of {samples} samples\n{}",
-        watch.transcript()
-    );
-    wait_until(&a, "the parent deprecated after the last RA", || {
-        a.addr(SLAAC_PARENT).is_deprecated()
-    });
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-    assert!(
-        ended.stdout.len() >= 2,
-        "RAs were undone: {:?}",
-        ended.stdout
-    );
-    assert!(
-        ended.stdout.iter().all(|l| l == &line),
-        "{:?}",
-        ended.stdout
-    );
-    assert_eq!(
-        ended.stderr,
-        [READY],
-        "no warning: the router is no other program"
-    );
-}
+);
 
 /// The `preferred_lft` values `ip monitor address` showed for `local`.
 fn monitored_preferred(lines: &[String], local: &str) -> Vec<String> {
@@ -1262,114 +1264,113 @@ fn monitored_preferred(lines: &[String], local: &str) -> Vec<String> {
     values
 }
 
-/// `prefer SLAAC --watch` under a router that gives preferred 30 of valid 7200, then 0: the
-/// preferred lifetime is never raised above the router's, the router's 0 stays, and one
-/// warning says the router is deprecating the preferred address.
-#[test]
-fn prefer_keeps_the_routers_preferred_lifetime_and_its_deprecation() {
-    let Some((a, b)) = slaac_pair(0) else { return };
-    a.add_addr(IF, &format!("{KEPT}/64"));
-    send_ra_preferred(&b, SLAAC_PREFIX, 30);
-    wait_until(&a, "the SLAAC address", || {
-        a.find_addr(SLAAC_PARENT).is_some()
-    });
-    let monitor = Monitor::start(&a);
-    let mut watch = Watch::start(&a, &["prefer", SLAAC_PARENT, "--watch"]);
-    let kept = deprecated(&format!("{KEPT}/64"), IF);
-    watch.wait_line(&kept, 1);
-    send_ra_preferred(&b, SLAAC_PREFIX, 30);
-    wait_handled(&watch);
-    let parent = a.addr(SLAAC_PARENT);
-    assert!(
-        parent.preferred <= 30 && parent.valid <= 7200,
-        "the router's lifetimes: {parent:?}"
-    );
-    let warning = |l: &str| {
-        l.starts_with(&format!("nlsel: warning: {SLAAC_PARENT}/64 dev {IF}: its router is deprecating the address you prefer"))
-    };
-    for n in 0..3 {
-        send_ra_preferred(&b, SLAAC_PREFIX, 0);
-        if n == 0 {
-            watch.wait_lines(
-                Stream::Stderr,
-                1,
-                "the router's deprecation warning",
-                warning,
+nstest!(
+    /// `prefer SLAAC --watch` under a router that gives preferred 30 of valid 7200, then 0: the
+    /// preferred lifetime is never raised above the router's, the router's 0 stays, and one
+    /// warning says the router is deprecating the preferred address.
+    fn prefer_keeps_the_routers_preferred_lifetime_and_its_deprecation(
+        py: Python3,
+        a: Netns,
+        b: Netns,
+    ) {
+        slaac_pair(&py, &a, &b, 0);
+        a.add_addr(IF, &format!("{KEPT}/64"));
+        send_ra_preferred(&b, SLAAC_PREFIX, 30);
+        wait_until(&a, "the SLAAC address", || {
+            a.find_addr(SLAAC_PARENT).is_some()
+        });
+        let monitor = Monitor::start(&a);
+        let mut watch = Watch::start(&a, &["prefer", SLAAC_PARENT, "--watch"]);
+        let kept = deprecated(&format!("{KEPT}/64"), IF);
+        watch.wait_line(&kept, 1);
+        send_ra_preferred(&b, SLAAC_PREFIX, 30);
+        wait_handled(&watch);
+        let parent = a.addr(SLAAC_PARENT);
+        assert!(
+            parent.preferred <= 30 && parent.valid <= 7200,
+            "the router's lifetimes: {parent:?}"
+        );
+        let warning = |l: &str| {
+            l.starts_with(&format!("nlsel: warning: {SLAAC_PARENT}/64 dev {IF}: its router is deprecating the address you prefer"))
+        };
+        for n in 0..3 {
+            send_ra_preferred(&b, SLAAC_PREFIX, 0);
+            if n == 0 {
+                watch.wait_lines(
+                    Stream::Stderr,
+                    1,
+                    "the router's deprecation warning",
+                    warning,
+                );
+            }
+            wait_handled(&watch);
+            // The kernel sets the deprecated flag itself a moment later (addrconf_verify).
+            let parent = a.addr(SLAAC_PARENT);
+            assert_eq!(parent.preferred, 0, "the router's 0 stays: {parent:?}");
+        }
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+        assert_eq!(ended.stdout, [kept], "only the other address is changed");
+        assert_eq!(
+            ended.stderr.iter().filter(|l| warning(l)).count(),
+            1,
+            "one warning per episode: {:?}",
+            ended.stderr
+        );
+        let seen = monitored_preferred(&monitor.finish(), SLAAC_PARENT);
+        assert!(!seen.is_empty(), "the monitor saw the parent");
+        for value in &seen {
+            let secs: u64 = value.trim_end_matches("sec").parse().unwrap_or(u64::MAX);
+            assert!(
+                secs <= 30,
+                "preferred_lft {value} above the router's 30: {seen:?}"
             );
         }
-        wait_handled(&watch);
-        // The kernel sets the deprecated flag itself a moment later (addrconf_verify).
-        let parent = a.addr(SLAAC_PARENT);
-        assert_eq!(parent.preferred, 0, "the router's 0 stays: {parent:?}");
     }
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-    assert_eq!(ended.stdout, [kept], "only the other address is changed");
-    assert_eq!(
-        ended.stderr.iter().filter(|l| warning(l)).count(),
-        1,
-        "one warning per episode: {:?}",
-        ended.stderr
-    );
-    let seen = monitored_preferred(&monitor.finish(), SLAAC_PARENT);
-    assert!(!seen.is_empty(), "the monitor saw the parent");
-    for value in &seen {
-        let secs: u64 = value.trim_end_matches("sec").parse().unwrap_or(u64::MAX);
-        assert!(
-            secs <= 30,
-            "preferred_lft {value} above the router's 30: {seen:?}"
-        );
-    }
-}
+);
 
-/// `-n NS --watch` ends with exit 1 naming NS when NS is deleted, and a new watch works in the
-/// namespace added again under the same name.
-#[test]
-fn deleted_namespace_ends_the_watch_and_a_new_one_works() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    watch.wait_line(&deprecated("2001:db8::beef/64", IF), 1);
-    ns.ip_try(&["netns", "del", ns.name()]);
-    let deadline = Instant::now() + GUARD;
-    while watch.receive(deadline, "the end after ip netns del") {}
-    let status = watch.child.wait().expect("cannot reap nlsel");
-    assert_eq!(status.code(), Some(1), "{status:?} {:?}", watch.stderr);
-    let last = watch.stderr.last().cloned().unwrap_or_default();
-    assert!(
-        last.contains(&format!("network namespace \"{}\"", ns.name())) && last.contains("deleted"),
-        "the message names the namespace: {:?}",
-        watch.stderr
-    );
-    // The same name, a new namespace.
-    let added = Command::new("ip")
-        .args(["netns", "add", ns.name()])
-        .status()
-        .expect("ip netns add");
-    assert!(added.success());
-    ns.ip(&["link", "set", "lo", "up"]);
-    ns.veth(IF, "venet0p");
-    ns.ip(&["addr", "add", &format!("{KEPT}/64"), "dev", IF, "nodad"]);
-    let mut again = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF, "nodad"]);
-    again.wait_line(&deprecated("2001:db8::cafe/64", IF), 1);
-    assert_deprecated(&ns, "2001:db8::cafe");
-    let ended = again.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-}
+nstest!(
+    /// `-n NS --watch` ends with exit 1 naming NS when NS is deleted, and a new watch works in the
+    /// namespace added again under the same name.
+    fn deleted_namespace_ends_the_watch_and_a_new_one_works(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        watch.wait_line(&deprecated("2001:db8::beef/64", IF), 1);
+        ns.ip_try(&["netns", "del", ns.name()]);
+        let deadline = Instant::now() + GUARD;
+        while watch.receive(deadline, "the end after ip netns del") {}
+        let status = watch.child.wait().expect("cannot reap nlsel");
+        assert_eq!(status.code(), Some(1), "{status:?} {:?}", watch.stderr);
+        let last = watch.stderr.last().cloned().unwrap_or_default();
+        assert!(
+            last.contains(&format!("network namespace \"{}\"", ns.name()))
+                && last.contains("deleted"),
+            "the message names the namespace: {:?}",
+            watch.stderr
+        );
+        // The same name, a new namespace.
+        let added = Command::new("ip")
+            .args(["netns", "add", ns.name()])
+            .status()
+            .expect("ip netns add");
+        assert!(added.success());
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns.veth(IF, "venet0p");
+        ns.ip(&["addr", "add", &format!("{KEPT}/64"), "dev", IF, "nodad"]);
+        let mut again = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        ns.ip(&["addr", "add", "2001:db8::cafe/64", "dev", IF, "nodad"]);
+        again.wait_line(&deprecated("2001:db8::cafe/64", IF), 1);
+        assert_deprecated(&ns, "2001:db8::cafe");
+        let ended = again.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+    }
+);
 
 /// A signal that arrives before the handler is installed still ends the watch with exit 0:
 /// nlsel is started with SIGTERM (or SIGHUP) already pending, held blocked across exec, the
 /// earliest a signal can come.
-fn early_signal_ends_watch_with_exit_0(signal: &str) {
-    if !have_program("python3") {
-        skip("python3 is needed to start nlsel with a pending signal");
-        return;
-    }
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
+fn early_signal_ends_watch_with_exit_0(_py: &Python3, ns: &Netns, signal: &str) {
+    venet0_with(ns, &["2001:db8::beef/64"]);
     let script = format!(
         "import os, signal, sys\n\
          s = signal.SIG{signal}\n\
@@ -1412,137 +1413,135 @@ fn early_signal_ends_watch_with_exit_0(signal: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
     // It ended before it touched anything.
-    assert_preferred_forever(&ns, "2001:db8::beef");
+    assert_preferred_forever(ns, "2001:db8::beef");
 }
 
-#[test]
-fn sigterm_before_the_handler_ends_watch_with_exit_0() {
-    early_signal_ends_watch_with_exit_0("TERM");
-}
-
-#[test]
-fn sighup_before_the_handler_ends_watch_with_exit_0() {
-    early_signal_ends_watch_with_exit_0("HUP");
-}
-
-#[test]
-fn sighup_ends_watch_with_exit_0() {
-    signal_ends_watch("HUP");
-}
-
-/// stdout on a full device: the watch says so on stderr and ends with exit 1 at the first
-/// report it cannot write, instead of running on unheard.
-#[test]
-fn full_stdout_ends_the_watch_with_an_error() {
-    let Some(ns) = venet0_with(&["2001:db8::beef/64"]) else {
-        return;
-    };
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("cannot open /dev/full");
-    let mut child = Command::new(BIN)
-        .args(["-n", ns.name(), "deprecate", "--except", "::2", "--watch"])
-        .stdin(Stdio::null())
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start nlsel");
-    let pid = child.id().to_string();
-    let (tx, ended) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut stderr = String::new();
-        let _ = child
-            .stderr
-            .take()
-            .map(|mut e| e.read_to_string(&mut stderr));
-        let _ = tx.send((child.wait(), stderr));
-    });
-    let Ok((status, stderr)) = ended.recv_timeout(GUARD) else {
-        let _ = Command::new("kill").args(["-s", "KILL", &pid]).status();
-        panic!("nlsel with stdout on /dev/full did not end");
-    };
-    let status = status.expect("cannot reap nlsel");
-    assert_eq!(status.code(), Some(1), "{status:?}: {stderr}");
-    assert!(
-        stderr.contains("No space left on device"),
-        "the cause on stderr: {stderr}"
-    );
-}
-
-/// A pass that fails (the `--dev` link is gone) is reported once and retried at its timer
-/// only, not on every unrelated notification.
-#[test]
-fn failing_pass_is_reported_once_and_not_rerun_on_every_notification() {
-    let Some(ns) = venet0_with(&[]) else { return };
-    ns.veth("veth1", "veth1p");
-    ns.add_addr("veth1", "2001:db8:1::2/64");
-    let mut watch = Watch::start(
-        &ns,
-        &["deprecate", "--except", "::2", "--dev", "veth1", "--watch"],
-    );
-    ns.ip(&["link", "del", "veth1"]);
-    // A new address runs a pass, which fails; then 20 more notifications that would.
-    ns.ip(&["addr", "add", "2001:db8:9::1:0/64", "dev", IF]);
-    let failed = |l: &str| l.starts_with("nlsel: ") && l.contains("trying again");
-    watch.wait_lines(Stream::Stderr, 1, "the failure", failed);
-    for i in 1..=20 {
-        ns.ip(&["addr", "add", &format!("2001:db8:9::1:{i:x}/64"), "dev", IF]);
+nstest!(
+    fn sigterm_before_the_handler_ends_watch_with_exit_0(py: Python3, ns: Netns) {
+        early_signal_ends_watch_with_exit_0(&py, &ns, "TERM");
     }
-    wait_handled(&watch);
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-    assert_eq!(
-        ended.stderr.iter().filter(|l| failed(l)).count(),
-        1,
-        "one report of the failure: {:?}",
-        ended.stderr
-    );
-    assert!(ended.stdout.is_empty(), "{:?}", ended.stdout);
-}
+);
 
-/// The kept address failed duplicate address detection: said once while it stays so, not on
-/// every notification that runs a pass.
-#[test]
-fn dadfailed_warning_is_given_once_per_episode() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    let Some(peer) = Netns::new_or_skip() else {
-        return;
-    };
-    ns.ip(&["link", "add", IF, "type", "veth", "peer", "name", "dup0"]);
-    ns.ip(&["link", "set", "dup0", "netns", peer.name()]);
-    peer.ip(&["link", "set", "dup0", "up"]);
-    peer.ip(&["addr", "add", &format!("{KEPT}/64"), "dev", "dup0", "nodad"]);
-    let sysctl = ns.exec(&["sysctl", "-qw", "net.ipv6.conf.venet0.accept_dad=1"]);
-    assert!(sysctl.status.success());
-    ns.ip(&["link", "set", IF, "up"]);
-    ns.veth("veth1", "veth1p");
-    ns.ip(&["addr", "add", "2001:db8:1::2/64", "dev", "veth1"]);
-    peer.settle();
-    ns.ip(&["addr", "add", &format!("{KEPT}/64"), "dev", IF]);
-    wait_until(&ns, "DAD failure of the kept address", || {
-        ns.find_addr(KEPT).is_some_and(|a| a.has("dadfailed"))
-    });
-    ns.ip(&["addr", "add", "2001:db8::beef/64", "dev", IF, "nodad"]);
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    let dadfailed = |l: &str| l.contains("failed duplicate address detection");
-    for i in 1..=3u16 {
-        let cidr = format!("2001:db8:1::1:{i:x}/64");
-        ns.ip(&["addr", "add", &cidr, "dev", "veth1", "nodad"]);
-        watch.wait_line(&deprecated(&cidr, "veth1"), 1);
+nstest!(
+    fn sighup_before_the_handler_ends_watch_with_exit_0(py: Python3, ns: Netns) {
+        early_signal_ends_watch_with_exit_0(&py, &ns, "HUP");
     }
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-    assert_eq!(
-        ended.stderr.iter().filter(|l| dadfailed(l)).count(),
-        1,
-        "one warning while it stays: {:?}",
-        ended.stderr
-    );
-    assert_preferred_forever(&ns, "2001:db8::beef");
-}
+);
+
+nstest!(
+    fn sighup_ends_watch_with_exit_0(ns: Netns) {
+        signal_ends_watch(&ns, "HUP");
+    }
+);
+
+nstest!(
+    /// stdout on a full device: the watch says so on stderr and ends with exit 1 at the first
+    /// report it cannot write, instead of running on unheard.
+    fn full_stdout_ends_the_watch_with_an_error(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::beef/64"]);
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("cannot open /dev/full");
+        let mut child = Command::new(BIN)
+            .args(["-n", ns.name(), "deprecate", "--except", "::2", "--watch"])
+            .stdin(Stdio::null())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start nlsel");
+        let pid = child.id().to_string();
+        let (tx, ended) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stderr = String::new();
+            let _ = child
+                .stderr
+                .take()
+                .map(|mut e| e.read_to_string(&mut stderr));
+            let _ = tx.send((child.wait(), stderr));
+        });
+        let Ok((status, stderr)) = ended.recv_timeout(GUARD) else {
+            let _ = Command::new("kill").args(["-s", "KILL", &pid]).status();
+            panic!("nlsel with stdout on /dev/full did not end");
+        };
+        let status = status.expect("cannot reap nlsel");
+        assert_eq!(status.code(), Some(1), "{status:?}: {stderr}");
+        assert!(
+            stderr.contains("No space left on device"),
+            "the cause on stderr: {stderr}"
+        );
+    }
+);
+
+nstest!(
+    /// A pass that fails (the `--dev` link is gone) is reported once and retried at its timer
+    /// only, not on every unrelated notification.
+    fn failing_pass_is_reported_once_and_not_rerun_on_every_notification(ns: Netns) {
+        venet0_with(&ns, &[]);
+        ns.veth("veth1", "veth1p");
+        ns.add_addr("veth1", "2001:db8:1::2/64");
+        let mut watch = Watch::start(
+            &ns,
+            &["deprecate", "--except", "::2", "--dev", "veth1", "--watch"],
+        );
+        ns.ip(&["link", "del", "veth1"]);
+        // A new address runs a pass, which fails; then 20 more notifications that would.
+        ns.ip(&["addr", "add", "2001:db8:9::1:0/64", "dev", IF]);
+        let failed = |l: &str| l.starts_with("nlsel: ") && l.contains("trying again");
+        watch.wait_lines(Stream::Stderr, 1, "the failure", failed);
+        for i in 1..=20 {
+            ns.ip(&["addr", "add", &format!("2001:db8:9::1:{i:x}/64"), "dev", IF]);
+        }
+        wait_handled(&watch);
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+        assert_eq!(
+            ended.stderr.iter().filter(|l| failed(l)).count(),
+            1,
+            "one report of the failure: {:?}",
+            ended.stderr
+        );
+        assert!(ended.stdout.is_empty(), "{:?}", ended.stdout);
+    }
+);
+
+nstest!(
+    /// The kept address failed duplicate address detection: said once while it stays so, not on
+    /// every notification that runs a pass.
+    fn dadfailed_warning_is_given_once_per_episode(ns: Netns, peer: Netns) {
+        ns.ip(&["link", "add", IF, "type", "veth", "peer", "name", "dup0"]);
+        ns.ip(&["link", "set", "dup0", "netns", peer.name()]);
+        peer.ip(&["link", "set", "dup0", "up"]);
+        peer.ip(&["addr", "add", &format!("{KEPT}/64"), "dev", "dup0", "nodad"]);
+        let sysctl = ns.exec(&["sysctl", "-qw", "net.ipv6.conf.venet0.accept_dad=1"]);
+        assert!(sysctl.status.success());
+        ns.ip(&["link", "set", IF, "up"]);
+        ns.veth("veth1", "veth1p");
+        ns.ip(&["addr", "add", "2001:db8:1::2/64", "dev", "veth1"]);
+        peer.settle();
+        ns.ip(&["addr", "add", &format!("{KEPT}/64"), "dev", IF]);
+        wait_until(&ns, "DAD failure of the kept address", || {
+            ns.find_addr(KEPT).is_some_and(|a| a.has("dadfailed"))
+        });
+        ns.ip(&["addr", "add", "2001:db8::beef/64", "dev", IF, "nodad"]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        let dadfailed = |l: &str| l.contains("failed duplicate address detection");
+        for i in 1..=3u16 {
+            let cidr = format!("2001:db8:1::1:{i:x}/64");
+            ns.ip(&["addr", "add", &cidr, "dev", "veth1", "nodad"]);
+            watch.wait_line(&deprecated(&cidr, "veth1"), 1);
+        }
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+        assert_eq!(
+            ended.stderr.iter().filter(|l| dadfailed(l)).count(),
+            1,
+            "one warning while it stays: {:?}",
+            ended.stderr
+        );
+        assert_preferred_forever(&ns, "2001:db8::beef");
+    }
+);
 
 /// The `Drops` column of nlsel's NETLINK_ROUTE socket in /proc/PID/net/netlink.
 fn dropped(pid: u32) -> u64 {
@@ -1555,38 +1554,38 @@ fn dropped(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The kernel drops notifications (the watch is stopped while 30,000 of them flood its 8 MiB
-/// receive buffer, then 300 addresses are added, whose notifications are lost): the overrun
-/// leads to a full re-read, and none of the 300 is left preferred.
-#[test]
-fn overrun_leads_to_a_full_re_read() {
-    let Some(ns) = venet0_with(&["2001:db8::dead/64 preferred_lft 0"]) else {
-        return;
-    };
-    let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
-    let pid = watch.child.id();
-    let signal = |name: &str| {
-        let sent = Command::new("kill")
-            .args(["-s", name, &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-    };
-    signal("STOP");
-    // Notifications of a deprecated address, which call for nothing, until the queue is full.
-    let flood = format!("addr change 2001:db8::dead/64 dev {IF} preferred_lft 0\n").repeat(30_000);
-    ns.ip_batch(&flood);
-    ns.ip_batch(&add_lines(7, 300));
-    let drops = dropped(pid);
-    signal("CONT");
-    assert!(
-        drops > 0,
-        "the kernel dropped nothing: not a test of an overrun"
-    );
-    assert_none_left_preferred(&ns, &watch, "after an overrun");
-    watch.wait_lines(Stream::Stdout, 300, "300 deprecations", |l| {
-        l.starts_with("deprecated 2001:db8:7::")
-    });
-    let ended = watch.stop("TERM");
-    assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-}
+nstest!(
+    /// The kernel drops notifications (the watch is stopped while 30,000 of them flood its 8 MiB
+    /// receive buffer, then 300 addresses are added, whose notifications are lost): the overrun
+    /// leads to a full re-read, and none of the 300 is left preferred.
+    fn overrun_leads_to_a_full_re_read(ns: Netns) {
+        venet0_with(&ns, &["2001:db8::dead/64 preferred_lft 0"]);
+        let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
+        let pid = watch.child.id();
+        let signal = |name: &str| {
+            let sent = Command::new("kill")
+                .args(["-s", name, &pid.to_string()])
+                .status()
+                .expect("kill");
+            assert!(sent.success());
+        };
+        signal("STOP");
+        // Notifications of a deprecated address, which call for nothing, until the queue is full.
+        let flood =
+            format!("addr change 2001:db8::dead/64 dev {IF} preferred_lft 0\n").repeat(30_000);
+        ns.ip_batch(&flood);
+        ns.ip_batch(&add_lines(7, 300));
+        let drops = dropped(pid);
+        signal("CONT");
+        assert!(
+            drops > 0,
+            "the kernel dropped nothing: not a test of an overrun"
+        );
+        assert_none_left_preferred(&ns, &watch, "after an overrun");
+        watch.wait_lines(Stream::Stdout, 300, "300 deprecations", |l| {
+            l.starts_with("deprecated 2001:db8:7::")
+        });
+        let ended = watch.stop("TERM");
+        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
+    }
+);

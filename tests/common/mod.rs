@@ -6,8 +6,10 @@
 //! `nlsel -n NS`. iproute2 is the oracle: expected results are derived from the setup and
 //! checked with `ip -j addr show` and `ip -6 route get`, never copied from nlsel's output.
 //!
-//! When the tests cannot run (not root, no namespace support) they skip with a reason on
-//! stderr, except under `CI=true`, where a skip would hide a broken runner and so fails.
+//! A test declares what it needs as the parameters of an [`nstest!`] (namespaces, python3),
+//! which makes them before the body runs. When they cannot be had (not root, no namespace
+//! support, no python3) the test skips with a reason on stderr, except under `CI=true`, where a
+//! skip would hide a broken runner and so fails.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -61,6 +63,86 @@ pub fn skip(reason: &str) {
     }
 }
 
+/// Declares a test that needs a fixture: each parameter (a [`Netns`], [`Namespaces`],
+/// [`Python3`]) is made before the body runs, in order, and when one cannot be made the test
+/// skips with its reason (see [`skip`]: counted by `tools/test.sh`, a failure under
+/// `CI=true`). The one place that decides whether a test runs, like ripgrep's `rgtest!`:
+///
+/// ```ignore
+/// nstest!(
+///     /// What the test shows.
+///     fn name(ns: Netns, _py: Python3) {
+///         ns.seed();
+///     }
+/// );
+/// ```
+///
+/// The parenthesised item form is what rustfmt formats.
+#[allow(unused_macros)]
+macro_rules! nstest {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $fixture:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        #[test]
+        fn $name() {
+            $(
+                let Some($arg) = <$fixture as $crate::common::Fixture>::make_or_skip() else {
+                    return;
+                };
+            )*
+            $body
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use nstest;
+
+/// Something a test needs before it can run; see [`nstest!`].
+pub trait Fixture: Sized {
+    /// The fixture, or `None` after [`skip`] reported why it cannot be had.
+    fn make_or_skip() -> Option<Self>;
+}
+
+impl Fixture for Netns {
+    fn make_or_skip() -> Option<Netns> {
+        Netns::new_or_skip()
+    }
+}
+
+/// As many namespaces as a test wants, for one that makes them in a loop: the first is made
+/// before the test starts (or it skips); every later one must succeed.
+pub struct Namespaces {
+    first: std::cell::Cell<Option<Netns>>,
+}
+
+impl Namespaces {
+    pub fn make(&self) -> Netns {
+        self.first.take().unwrap_or_else(Netns::new)
+    }
+}
+
+impl Fixture for Namespaces {
+    fn make_or_skip() -> Option<Namespaces> {
+        Some(Namespaces {
+            first: std::cell::Cell::new(Some(Netns::new_or_skip()?)),
+        })
+    }
+}
+
+/// Proof that `python3` is on PATH: tests run it to send Router Advertisements
+/// (`tests/ra_sender.py`), forge netlink replies (`tests/forge_peer.py`) and call `connect()`.
+pub struct Python3;
+
+impl Fixture for Python3 {
+    fn make_or_skip() -> Option<Python3> {
+        if have_program("python3") {
+            Some(Python3)
+        } else {
+            skip("python3 is not on PATH (Debian package python3)");
+            None
+        }
+    }
+}
+
 fn effective_uid() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
@@ -88,20 +170,29 @@ pub struct Netns {
 
 impl Netns {
     /// Creates a fresh namespace with DAD disabled and `lo` up, or returns `None` after
-    /// reporting why the test is skipped (see [`skip`]).
+    /// reporting why the test is skipped (see [`skip`]). Tests get their namespaces from
+    /// [`nstest!`], which calls this; `tests/usage.rs` and `tests/doctor.rs` still call it
+    /// directly.
     pub fn new_or_skip() -> Option<Netns> {
+        Netns::create().map_err(|reason| skip(&reason)).ok()
+    }
+
+    /// A namespace a test makes after it started, when it already has one: failing to make
+    /// it is no reason to skip but a failure.
+    pub fn new() -> Netns {
+        Netns::create().unwrap_or_else(|reason| panic!("{reason}"))
+    }
+
+    /// A fresh namespace, or why none can be made.
+    fn create() -> Result<Netns, String> {
         match effective_uid() {
             Some(0) => {}
             Some(uid) => {
-                skip(&format!(
+                return Err(format!(
                     "needs root to create network namespaces (euid {uid})"
                 ));
-                return None;
             }
-            None => {
-                skip("cannot read the effective uid from /proc/self/status");
-                return None;
-            }
+            None => return Err("cannot read the effective uid from /proc/self/status".into()),
         }
         let name = format!(
             "nlsel-t-{}-{}",
@@ -115,11 +206,10 @@ impl Netns {
             added = run_output(Command::new("ip").args(["netns", "add", &name]));
         }
         if !added.status.success() {
-            skip(&format!(
+            return Err(format!(
                 "cannot create network namespace {name}: {}",
                 String::from_utf8_lossy(&added.stderr).trim()
             ));
-            return None;
         }
         let ns = Netns { name };
         ns.exec_ok(&[
@@ -129,7 +219,7 @@ impl Netns {
             "net.ipv6.conf.default.accept_dad=0",
         ]);
         ns.ip(&["link", "set", "lo", "up"]);
-        Some(ns)
+        Ok(ns)
     }
 
     pub fn name(&self) -> &str {
