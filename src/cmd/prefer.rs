@@ -117,8 +117,8 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.watch {
         return watch(ctx, args);
     }
-    let probes = super::which::predict_probes(ctx, args, &args.probes)?;
+    let probes = crate::apply::probe::predict_probes(ctx, args, &args.probes)?;
     let outcome = apply_rule(ctx, args, args.mode)?;
-    super::which::report_probes(ctx, args.mode, probes)?;
+    crate::apply::probe::report_probes(ctx, args.mode, probes)?;
     Ok(outcome)
 }

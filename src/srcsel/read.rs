@@ -25,7 +25,7 @@ pub struct ReadError {
     pub source: RequestError,
 }
 
-fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
+pub(super) fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
     let what = what.into();
     move |source| ReadError { what, source }
 }
@@ -271,6 +271,85 @@ pub fn route_answer<T: Transport>(
     Ok(answer)
 }
 
+/// The destination `connect()` asks the route for: an IPv4-mapped one goes over IPv4, and
+/// `::` is `::1` (`ip6_datagram_connect`).
+pub fn connect_destination(destination: IpAddr) -> IpAddr {
+    match destination {
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(destination, IpAddr::V4),
+        IpAddr::V4(_) => destination,
+    }
+}
+
+/// The route `flow` takes to `destination` as `connect()` finds it (`ip6_dst_lookup_tail`):
+/// when no route leads there from any source, the kernel chooses a source as if for no
+/// device and looks again from it, which a source-specific route (`from PREFIX`) answers.
+/// The source is then the model's choice, so the answer says no device decided it.
+pub fn connect_route(
+    conn: &mut Conn,
+    destination: IpAddr,
+    flow: &Flow,
+    configured: bool,
+) -> Result<RouteAnswer, ReadError> {
+    let error = match route_answer(conn, destination, None, flow, configured) {
+        Ok(answer) => return Ok(answer),
+        Err(error) => error,
+    };
+    let IpAddr::V6(v6) = destination else {
+        return Err(error);
+    };
+    if !error.is_no_route() {
+        return Err(error);
+    }
+    let state = read_source_state(conn)?;
+    let Some(source) = state.select(v6, None).chosen().map(|c| c.address.local) else {
+        return Err(error);
+    };
+    let answer = route_answer(conn, destination, Some(source), flow, configured)?;
+    // The kernel's second lookup holds to a bound device (RT6_LOOKUP_F_IFACE); a route request
+    // from a source does not, so a route out of another device is no route to it.
+    if flow.oif.is_some_and(|oif| answer.oif != Some(oif)) {
+        return Err(error);
+    }
+    Ok(RouteAnswer {
+        configured_prefsrc: None,
+        nexthop_oif: None,
+        nexthop_group: None,
+        nexthop_object: false,
+        paths: Vec::new(),
+        ..answer
+    })
+}
+
+/// The route `flow` takes to `destination`, for `--probe`; `None` when there is
+/// none, which is that probe's answer, not a failure (after a real run the changes are made).
+pub fn probe_route(
+    conn: &mut Conn,
+    destination: IpAddr,
+    flow: &Flow,
+    configured: bool,
+) -> Result<Option<RouteAnswer>, ReadError> {
+    match route_answer(conn, destination, None, flow, configured) {
+        Ok(answer) => Ok(Some(answer)),
+        Err(error) if error.is_no_route() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+impl ReadError {
+    /// The kernel refused for want of a route.
+    pub fn is_no_route(&self) -> bool {
+        matches!(&self.source, RequestError::Kernel(refusal) if is_no_route(refusal.errno))
+    }
+}
+
+/// Hundredths of a second since boot, the unit of an address's `cstamp`.
+fn uptime() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/uptime").ok()?;
+    let seconds = text.split_whitespace().next()?;
+    seconds.replace('.', "").parse().ok()
+}
+
 /// The address-label table, in the kernel's precedence order.
 pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, ReadError> {
     conn.dump(
@@ -317,6 +396,8 @@ fn read_conf(dir: &std::path::Path) -> Ipv6Conf {
         optimistic_dad: flag("optimistic_dad"),
         use_optimistic: flag("use_optimistic"),
         use_oif_addrs_only: flag("use_oif_addrs_only"),
+        temp_prefered_lft: read_setting(dir, "temp_prefered_lft"),
+        max_desync_factor: read_setting(dir, "max_desync_factor"),
     }
 }
 
@@ -371,6 +452,7 @@ pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
         labels,
         build: kernel_build(&all_dir),
         device_order_unknown: igmp6.is_none(),
+        uptime: uptime(),
     })
 }
 
@@ -392,6 +474,14 @@ mod tests {
     use super::*;
     use crate::nl::header::Message;
     use crate::nl::replay::{Replay, datagram, with_seq};
+
+    #[test]
+    fn connect_maps_unspecified_and_mapped_destinations() {
+        let ip = |text: &str| -> IpAddr { text.parse().unwrap() };
+        assert_eq!(connect_destination(ip("::")), ip("::1"));
+        assert_eq!(connect_destination(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_eq!(connect_destination(ip("2001:db8::1")), ip("2001:db8::1"));
+    }
 
     /// The resolved route (`rt6_fill_node` given the destination), which is also what a
     /// kernel before 4.13 answers when asked with `RTM_F_FIB_MATCH`.
