@@ -197,20 +197,14 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
                 let name = link.name.unwrap_or_default().to_vec();
                 interfaces.push(Interface {
                     ifindex: link.ifindex,
+                    use_tempaddr: read_use_tempaddr(&name),
                     name,
                     alt_names: link.alt_names().map(<[u8]>::to_vec).collect(),
-                    use_tempaddr: None,
                 });
             }
             Ok(())
         },
     )
-    .map(|mut interfaces| {
-        for interface in &mut interfaces {
-            interface.use_tempaddr = read_use_tempaddr(&interface.name);
-        }
-        interfaces
-    })
 }
 
 /// A link with what `ip addr show` prints about it, for `show`; the commands that change

@@ -211,42 +211,31 @@ pub fn execute(
     } else {
         missing_routes
     };
-    let mut warnings: Vec<Warning<'_>> = missing_routes
-        .iter()
-        .map(|&(change, (_, prefix, len))| Warning::PrefixRoute {
+    let warn = |warning: Warning<'_>| {
+        crate::warn!("{}", present::warning(&warning, interfaces));
+    };
+    for &(change, (_, prefix, len)) in &missing_routes {
+        warn(Warning::PrefixRoute {
             address: change.address,
             prefix,
             len,
             reinstalled: mode == Mode::Apply,
-        })
-        .collect();
-    warnings.extend(
-        plan.tentative_kept
-            .iter()
-            .map(|&i| Warning::TentativeKept(i)),
-    );
-    warnings.extend(
-        plan.dadfailed_kept
-            .iter()
-            .map(|&i| Warning::DadFailedKept(i)),
-    );
-    warnings.extend(
-        plan.no_preferred_kept
-            .iter()
-            .map(|&i| Warning::NoPreferredKept(i)),
-    );
-    warnings.extend(
-        plan.temporaries_win
-            .iter()
-            .map(|&a| Warning::TemporariesWin(a)),
-    );
-    warnings.extend(
-        plan.router_deprecates
-            .iter()
-            .map(|&a| Warning::RouterDeprecates(a)),
-    );
-    for warning in &warnings {
-        crate::warn!("{}", present::warning(warning, interfaces));
+        });
+    }
+    for &ifindex in &plan.tentative_kept {
+        warn(Warning::TentativeKept(ifindex));
+    }
+    for &ifindex in &plan.dadfailed_kept {
+        warn(Warning::DadFailedKept(ifindex));
+    }
+    for &ifindex in &plan.no_preferred_kept {
+        warn(Warning::NoPreferredKept(ifindex));
+    }
+    for &address in &plan.temporaries_win {
+        warn(Warning::TemporariesWin(address));
+    }
+    for &address in &plan.router_deprecates {
+        warn(Warning::RouterDeprecates(address));
     }
     if let Some((change, error, tally)) = failure {
         return Err(Failure::Partial {

@@ -43,7 +43,7 @@ pub fn predict_probes(
         .iter()
         .map(|c| (c.address.ifindex, c.address.local, c.preferred_lft))
         .collect();
-    let predictor = Predictor::new(before, &lifetimes, routes);
+    let predictor = Predictor::new(&before, &lifetimes, routes);
     let mut probes = Vec::new();
     for &destination in destinations {
         let asked = connect_destination(destination);

@@ -3,6 +3,7 @@
 //! [`Explanation`] and [`Probe`], with whether they agree already decided). Only strings come
 //! out of here; nothing is read or decided.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::json;
@@ -47,24 +48,24 @@ pub fn unsupported_text(unsupported: Unsupported) -> &'static str {
     }
 }
 
-fn scope_name(scope: i32) -> String {
-    match scope {
-        SCOPE_NODELOCAL => "node".to_string(),
-        SCOPE_LINKLOCAL => "link".to_string(),
-        SCOPE_SITELOCAL => "site".to_string(),
-        8 => "organization".to_string(),
-        SCOPE_GLOBAL => "global".to_string(),
+fn scope_name(scope: i32) -> Cow<'static, str> {
+    Cow::Borrowed(match scope {
+        SCOPE_NODELOCAL => "node",
+        SCOPE_LINKLOCAL => "link",
+        SCOPE_SITELOCAL => "site",
+        8 => "organization",
+        SCOPE_GLOBAL => "global",
         // `::` has no scope (`__ipv6_addr_type` gives it none).
-        other if other < 0 => "none".to_string(),
-        other => format!("{other}"),
-    }
+        other if other < 0 => "none",
+        other => return Cow::Owned(other.to_string()),
+    })
 }
 
-fn label_text(label: u32) -> String {
+fn label_text(label: u32) -> Cow<'static, str> {
     if label == LABEL_DEFAULT {
-        "none".to_string()
+        Cow::Borrowed("none")
     } else {
-        label.to_string()
+        Cow::Owned(label.to_string())
     }
 }
 
@@ -86,8 +87,8 @@ pub fn rule_name(rule: Rule) -> &'static str {
 }
 
 /// The rule's number as JSON writes it: `3`, `7.5`.
-pub fn rule_number(rule: Rule) -> String {
-    rule.number().to_string()
+pub fn rule_number(rule: Rule) -> &'static str {
+    rule.number()
 }
 
 /// Why `loser` lost to `winner` at `rule`, in plain words.
@@ -399,7 +400,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
         Decision::Ipv6(selection) => {
             object.string("decided_by", "rfc6724");
             dev(&mut object, "model_dev", selection.oif);
-            object.string("dst_scope", scope_name(selection.dst_scope));
+            object.string("dst_scope", &*scope_name(selection.dst_scope));
             match selection.dst_label {
                 LABEL_DEFAULT => object.raw("dst_label", "null"),
                 label => object.number("dst_label", label),
@@ -417,7 +418,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
                         .raw("rule_name", "null")
                         .string("reason", "the only candidate"),
                     Some((rule, why)) => entry
-                        .raw("rule", &rule_number(rule))
+                        .raw("rule", rule_number(rule))
                         .string("rule_name", rule_name(rule))
                         .string("reason", why),
                 };

@@ -43,22 +43,22 @@ impl Prediction {
 }
 
 /// The state before a plan and the addresses after it, ready to predict for any destination.
-pub struct Predictor {
-    before: SourceState,
+pub struct Predictor<'a> {
+    before: &'a SourceState,
     /// The addresses after the plan with doubtful temporaries preferred again, and without.
     states: [SourceState; 2],
     after: After,
     routes: Vec<PrefixRoute>,
 }
 
-impl Predictor {
+impl<'a> Predictor<'a> {
     /// `lifetimes` are the plan's `(ifindex, local, preferred_lft)`; `routes` the prefix
     /// routes missing now that its changes make the kernel re-install.
     pub fn new(
-        before: SourceState,
+        before: &'a SourceState,
         lifetimes: &[(u32, IpAddr, u32)],
         routes: Vec<PrefixRoute>,
-    ) -> Predictor {
+    ) -> Predictor<'a> {
         let conf = |ifindex| {
             let interface = before.interfaces.iter().find(|i| i.ifindex == ifindex);
             interface.map(|i| i.conf).unwrap_or_default()
@@ -69,8 +69,7 @@ impl Predictor {
             let conf = conf(temporary.ifindex);
             let cap = conf
                 .temp_prefered_lft
-                .unwrap_or(0)
-                .saturating_sub(conf.max_desync_factor.unwrap_or(i32::MAX));
+                .saturating_sub(conf.max_desync_factor);
             let age = before
                 .uptime
                 .map(|now| now.saturating_sub(u64::from(temporary.cstamp)) / 100);
@@ -100,7 +99,7 @@ impl Predictor {
         predict(
             kernel,
             destination,
-            &self.before,
+            self.before,
             &self.states,
             &self.after,
             &self.routes,

@@ -396,8 +396,8 @@ fn read_conf(dir: &std::path::Path) -> Ipv6Conf {
         optimistic_dad: flag("optimistic_dad"),
         use_optimistic: flag("use_optimistic"),
         use_oif_addrs_only: flag("use_oif_addrs_only"),
-        temp_prefered_lft: read_setting(dir, "temp_prefered_lft"),
-        max_desync_factor: read_setting(dir, "max_desync_factor"),
+        temp_prefered_lft: read_setting(dir, "temp_prefered_lft").unwrap_or(0),
+        max_desync_factor: read_setting(dir, "max_desync_factor").unwrap_or(i32::MAX),
     }
 }
 

@@ -14,10 +14,11 @@ pub struct Ipv6Conf {
     pub optimistic_dad: bool,
     pub use_optimistic: bool,
     pub use_oif_addrs_only: bool,
-    /// `temp_prefered_lft` and `max_desync_factor`, which bound a temporary address's
-    /// preferred lifetime (`--probe` asks whether one is surely still young).
-    pub temp_prefered_lft: Option<i32>,
-    pub max_desync_factor: Option<i32>,
+    /// `temp_prefered_lft` (0 when unreadable) and `max_desync_factor` (`i32::MAX` when
+    /// unreadable), which bound a temporary address's preferred lifetime (`--probe` asks
+    /// whether one is surely still young; unreadable, none is).
+    pub temp_prefered_lft: i32,
+    pub max_desync_factor: i32,
 }
 
 /// One entry of the address-label table, in the kernel's precedence order.
