@@ -19,6 +19,9 @@ pub struct Interface {
     pub ifindex: u32,
     pub name: Vec<u8>,
     pub alt_names: Vec<Vec<u8>>,
+    /// `net.ipv6.conf.NAME.use_tempaddr`, read with the dump ([`read_use_tempaddr`]), so that
+    /// a plan is made from what was read before it, not from `/proc` while it is made.
+    pub use_tempaddr: Option<i32>,
 }
 
 impl Interface {
@@ -194,6 +197,7 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
                 let name = link.name.unwrap_or_default().to_vec();
                 interfaces.push(Interface {
                     ifindex: link.ifindex,
+                    use_tempaddr: read_use_tempaddr(&name),
                     name,
                     alt_names: link.alt_names().map(<[u8]>::to_vec).collect(),
                 });
@@ -344,7 +348,7 @@ pub fn read_use_tempaddr(ifname: &[u8]) -> Option<i32> {
 }
 
 /// One integer setting `net.ipv6.conf.IFNAME.KEY`, as [`read_use_tempaddr`] reads it.
-pub fn read_ipv6_setting(ifname: &[u8], key: &str) -> Option<i32> {
+fn read_ipv6_setting(ifname: &[u8], key: &str) -> Option<i32> {
     use std::os::unix::ffi::OsStrExt;
     if ifname.is_empty() || ifname.contains(&b'/') || ifname == b"." || ifname == b".." {
         return None;
@@ -356,13 +360,13 @@ pub fn read_ipv6_setting(ifname: &[u8], key: &str) -> Option<i32> {
 }
 
 /// Whether the kernel prefers temporary addresses over public ones on `ifindex`: its
-/// `use_tempaddr` is 2 or more (`ipv6_use_tempaddr` in RFC 6724 rule 7's terms). Read now, in
-/// the current namespace; an interface that is gone or unreadable counts as not.
+/// `use_tempaddr` is 2 or more (`ipv6_use_tempaddr` in RFC 6724 rule 7's terms), as read with
+/// the interfaces; an interface that is gone or unreadable counts as not.
 pub fn prefers_temporaries(interfaces: &[Interface], ifindex: u32) -> bool {
     interfaces
         .iter()
         .find(|interface| interface.ifindex == ifindex)
-        .and_then(|interface| read_use_tempaddr(&interface.name))
+        .and_then(|interface| interface.use_tempaddr)
         .is_some_and(|value| value >= 2)
 }
 

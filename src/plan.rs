@@ -300,6 +300,33 @@ pub fn undeprecate<'a>(addresses: &'a [Address], only: Option<&[u32]>) -> Plan<'
     }
 }
 
+/// What a plan, or carrying it out (`crate::apply`), found worth a warning, for
+/// `present::warning` to put into words.
+#[derive(Debug, Clone, Copy)]
+pub enum Warning<'a> {
+    /// Another process deleted the address during the change, and the copy the kernel
+    /// re-created was removed (`crate::apply`'s race guard).
+    Recreated(&'a Change<'a>),
+    /// The change makes the kernel re-install a prefix route that was missing
+    /// (`reinstalled`: it did, in a real run).
+    PrefixRoute {
+        address: &'a Address,
+        prefix: IpAddr,
+        len: u8,
+        reinstalled: bool,
+    },
+    /// On this interface every address matching `--except` is still tentative.
+    TentativeKept(u32),
+    /// On this interface every address matching `--except` failed DAD.
+    DadFailedKept(u32),
+    /// On this interface no kept address is preferred.
+    NoPreferredKept(u32),
+    /// A kept address whose temporaries the kernel prefers (`use_tempaddr` 2).
+    TemporariesWin(&'a Address),
+    /// The address `prefer` keeps is being deprecated by its router.
+    RouterDeprecates(&'a Address),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

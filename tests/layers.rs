@@ -1,7 +1,8 @@
 //! The layers point one way: `cli → cmd → (watch → apply) → … → nl → sys`. A module may name only
-//! modules of a lower layer (`crate::NAME`), so that a change low down never needs to know
-//! who calls it. ARCHITECTURE.md explains the layers; this test keeps the two honest. It reads
-//! the source as text and needs no privileges.
+//! modules of a lower layer (`crate::NAME`, or `super::NAME` from a top-level file), so that
+//! a change low down never needs to know who calls it. ARCHITECTURE.md explains the layers;
+//! this test keeps the two honest. A second check keeps the words a user reads in
+//! `src/present/`. Both read the source as text and need no privileges.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -71,6 +72,81 @@ fn crate_paths(text: &str) -> Vec<(usize, String)> {
     found
 }
 
+/// The module path of a file under src/: `src/srcsel/select.rs` → `[srcsel, select]`,
+/// `src/apply/mod.rs` → `[apply]`.
+fn module_path(path: &Path, src: &Path) -> Vec<String> {
+    let relative = path.strip_prefix(src).unwrap().with_extension("");
+    let mut names: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str().unwrap().to_string())
+        .collect();
+    if names.last().is_some_and(|name| name == "mod") {
+        names.pop();
+    }
+    names
+}
+
+/// The top-level modules that `super::` paths reach, with their line numbers: each `super`
+/// leaves one module, the file's own or an inline one (`mod tests {`, which rustfmt closes
+/// with a `}` at its own indentation). A path that stays inside the file's top-level module
+/// names that module.
+fn super_paths(text: &str, file_path: &[String]) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut inline: Vec<(String, usize)> = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if inline
+            .last()
+            .is_some_and(|(_, open)| *open == indent && line.trim() == "}")
+        {
+            inline.pop();
+        }
+        let code = line.split("//").next().unwrap_or_default();
+        let mut rest = code;
+        while let Some(at) = rest.find("super::") {
+            rest = &rest[at..];
+            let mut ups = 0;
+            while let Some(after) = rest.strip_prefix("super::") {
+                ups += 1;
+                rest = after;
+            }
+            let mut path: Vec<String> = file_path.to_vec();
+            path.extend(inline.iter().map(|(name, _)| name.clone()));
+            path.truncate(path.len().saturating_sub(ups));
+            let names: Vec<String> = match rest.strip_prefix('{') {
+                Some(group) => group
+                    .split('}')
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|item| {
+                        item.trim()
+                            .split("::")
+                            .next()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .filter(|name| !name.is_empty())
+                    .collect(),
+                None => vec![
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect(),
+                ],
+            };
+            for name in names {
+                let top = path.first().cloned().unwrap_or(name);
+                found.push((number + 1, top));
+            }
+        }
+        let words: Vec<&str> = code.split_whitespace().collect();
+        if let [.., "mod", name, "{"] = words.as_slice() {
+            inline.push((name.to_string(), indent));
+        }
+    }
+    found
+}
+
 #[test]
 fn no_module_imports_from_a_higher_layer() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -88,7 +164,9 @@ fn no_module_imports_from_a_higher_layer() {
             panic!("src/{module} has no layer: add it to LAYERS in tests/layers.rs and to ARCHITECTURE.md")
         });
         let text = std::fs::read_to_string(file).unwrap();
-        for (line, name) in crate_paths(&text) {
+        let mut paths = crate_paths(&text);
+        paths.extend(super_paths(&text, &module_path(file, &src)));
+        for (line, name) in paths {
             // Macros exported at the crate root (`crate::warn!`) live in `output`.
             let target = if name == "warn" { "output" } else { &name };
             if target == module {
@@ -125,6 +203,28 @@ fn no_module_imports_from_a_higher_layer() {
 }
 
 #[test]
+fn super_paths_are_followed_out_of_files_and_inline_modules() {
+    let path = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let top = "use super::cmd::run;\nuse super::{plan::Plan, model};\n";
+    let names: Vec<String> = super_paths(top, &path(&["apply"]))
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(names, ["cmd", "plan", "model"]);
+    let nested = "use super::read;\n#[cfg(test)]\nmod tests {\n    use super::super::cli;\n    use super::*;\n}\nuse super::super::watch;\n";
+    let found = super_paths(nested, &path(&["srcsel", "select"]));
+    assert_eq!(
+        found,
+        [
+            (1, "srcsel".to_string()),
+            (4, "srcsel".to_string()),
+            (5, "srcsel".to_string()),
+            (7, "watch".to_string())
+        ]
+    );
+}
+
+#[test]
 fn the_crate_path_scanner_finds_imports_and_skips_comments() {
     let text = "use crate::apply::{Rule};\n// crate::cli is a comment\nlet x = crate::plan::Mode::Apply; crate::warn!(\"\");";
     let names: Vec<String> = crate_paths(text)
@@ -132,4 +232,185 @@ fn the_crate_path_scanner_finds_imports_and_skips_comments() {
         .map(|(_, name)| name)
         .collect();
     assert_eq!(names, ["apply", "plan", "warn"]);
+}
+
+/// The string literals of a file's code before its tests, with their line numbers and byte
+/// offsets: comments (`//`, `///`, `//!`) dropped, raw strings and escapes read as Rust reads
+/// them, a string that spans lines reported at its first.
+fn string_literals(text: &str) -> Vec<(usize, usize, String)> {
+    let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
+    let mut found = Vec::new();
+    let mut chars = code.char_indices().peekable();
+    let line_of = |at: usize| code[..at].matches('\n').count() + 1;
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '/' if chars.peek().is_some_and(|&(_, next)| next == '/') => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            // A char literal: '"' must not open a string. Lifetimes ('a) have no closing quote
+            // within three characters, and are skipped one character at a time.
+            '\'' => {
+                let rest = &code[at..];
+                if rest.starts_with("'\"'") || rest.starts_with("'\\\"'") {
+                    let skip = if rest.starts_with("'\"'") { 2 } else { 3 };
+                    for _ in 0..skip {
+                        chars.next();
+                    }
+                }
+            }
+            'r' if code[at..].starts_with("r\"") || code[at..].starts_with("r#") => {
+                let hashes = code[at + 1..].chars().take_while(|&c| c == '#').count();
+                let open = at + 1 + hashes;
+                if code[open..].starts_with('"') {
+                    let close = format!("\"{}", "#".repeat(hashes));
+                    if let Some(end) = code[open + 1..].find(&close) {
+                        found.push((line_of(at), at, code[open + 1..open + 1 + end].to_string()));
+                        let stop = open + 1 + end + close.len();
+                        while chars.peek().is_some_and(|&(i, _)| i < stop) {
+                            chars.next();
+                        }
+                    }
+                }
+            }
+            '"' => {
+                let mut literal = String::new();
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some((_, escaped)) = chars.next() {
+                                literal.push(if escaped == 'n' { '\n' } else { escaped });
+                            }
+                        }
+                        '"' => break,
+                        c => literal.push(c),
+                    }
+                }
+                found.push((line_of(at), at, literal));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Where a literal with words in it may stand outside `present/`: the code of its statement
+/// before it names one of these. `--help` is the subcommand's own text (ARCHITECTURE.md,
+/// "Where to add"); a context phrase ("reading addresses") is part of a typed error, which
+/// `failure.rs` composes into its one line; a usage error is the parser's, until the mode
+/// options have one set of messages (issue 19, item 2).
+const WORDS_MAY_FOLLOW: &[&str] = &[
+    "const HELP",
+    "Failure::request(",
+    "Failure::usage(",
+    "reading(",
+    "what:",
+    "truncated(",
+];
+
+/// Files under src/ whose words have not moved to `present/` yet, each with who moves them.
+/// Keep it short: a file leaves this list when its words are typed values.
+const WORDS_NOT_YET_IN_PRESENT: &[&str] = &[
+    // Each failure's one line (`Display for Kind`).
+    "failure.rs",
+    // The io::Error of a short send, which netlink never does.
+    "nl/socket.rs",
+    // lexopt's errors in words.
+    "cmd/mod.rs",
+    // doctor's reading errors of a unit's ExecStart and of a file.
+    "cmd/doctor.rs",
+    "hostfiles/",
+    // --watch's diagnostics, the READY status line, --except's parse errors, addr change's
+    // IPv4 warning.
+    "watch.rs",
+    "notify.rs",
+    "pattern.rs",
+    "cmd/addr_change.rs",
+];
+
+/// Modules compiled for tests only (`#[cfg(test)] mod NAME;`), whose words no user reads.
+const TEST_ONLY: &[&str] = &[
+    "nl/replay.rs",
+    "nl/strategies.rs",
+    "nl/captures.rs",
+    "nl/objects.rs",
+];
+
+/// Whether a literal reads as words for a person: three words in a row.
+fn is_prose(literal: &str) -> bool {
+    literal
+        .split(|c: char| !c.is_ascii_alphabetic() && c != ' ' && c != '\'')
+        .any(|run| run.split(' ').filter(|word| word.len() >= 2).count() >= 3)
+}
+
+/// The code of the statement before offset `at`: back to the last `;`, `{` or `}`.
+fn statement_before(code: &str, at: usize) -> &str {
+    let start = code[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
+    &code[start..at]
+}
+
+#[test]
+fn words_a_user_reads_come_from_present() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut violations = Vec::new();
+    let mut allowed_seen = 0;
+    for file in &files {
+        let relative = file.strip_prefix(&src).unwrap().to_str().unwrap();
+        if relative.starts_with("present/")
+            || relative == "output.rs"
+            || TEST_ONLY.contains(&relative)
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        let allowed = WORDS_NOT_YET_IN_PRESENT.iter().any(|entry| {
+            relative == *entry || (entry.ends_with('/') && relative.starts_with(entry))
+        });
+        for (line, at, literal) in string_literals(&text) {
+            let lead = statement_before(&text, at);
+            if !is_prose(&literal) || WORDS_MAY_FOLLOW.iter().any(|m| lead.contains(m)) {
+                continue;
+            }
+            if allowed {
+                allowed_seen += 1;
+                continue;
+            }
+            violations.push(format!(
+                "src/{relative}:{line}: \"{}\"",
+                literal.escape_debug()
+            ));
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "words for the user outside src/present/ (return a typed value and word it in present/):\n{}",
+        violations.join("\n")
+    );
+    // The list is not stale wholesale: its files still hold words (each leaves it when not).
+    assert!(allowed_seen > 0, "WORDS_NOT_YET_IN_PRESENT matched nothing");
+}
+
+#[test]
+fn the_literal_scanner_reads_strings_as_rust_does() {
+    let text = "let a = \"one two three\"; // \"not this one either\"\nlet c = '\"'; let r = r#\"raw \"quoted\" words here\"#;\n#[cfg(test)]\nlet t = \"never read at all\";";
+    let literals: Vec<(usize, String)> = string_literals(text)
+        .into_iter()
+        .map(|(line, _, literal)| (line, literal))
+        .collect();
+    assert_eq!(
+        literals,
+        [
+            (1, "one two three".to_string()),
+            (2, "raw \"quoted\" words here".to_string())
+        ]
+    );
+    assert!(is_prose("deleted by another process") && !is_prose("dev {}: {}"));
+    let code = "x(); Failure::usage(format!(\"a b c\"))";
+    assert!(statement_before(code, code.find('"').unwrap()).contains("Failure::usage("));
 }

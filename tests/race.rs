@@ -1,6 +1,6 @@
 //! The race the kernel leaves open: an RTM_NEWADDR for an address that no longer exists
 //! creates it. Another process deletes addresses while nlsel changes them; nlsel must never
-//! leave behind an address that was deleted (see src/apply.rs for the guard).
+//! leave behind an address that was deleted (see src/apply/race.rs for the guard).
 
 mod common;
 

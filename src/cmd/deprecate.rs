@@ -77,8 +77,8 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     if args.modes.watch {
         return watch(ctx, args);
     }
-    let probes = super::which::predict_probes(ctx, args, &args.modes.probes)?;
+    let probes = crate::apply::probe::predict_probes(ctx, args, &args.modes.probes)?;
     let outcome = apply_rule(ctx, args, args.modes.mode)?;
-    super::which::report_probes(ctx, args.modes.mode, probes)?;
+    crate::apply::probe::report_probes(ctx, args.modes.mode, probes)?;
     Ok(outcome)
 }

@@ -656,7 +656,8 @@ pub fn run(args: &Args, ctx: &mut Context, read_policy: ReadPolicy) -> Result<Ou
     let has_policy = !findings.iter().any(|f| f.code == "no-unit");
     for (destination, oif) in probes {
         let flow = Flow { oif, ..Flow::UDP };
-        let answer = super::which::probe_answer(ctx, destination, &flow, false)?;
+        let answer = crate::srcsel::read::probe_route(&mut ctx.conn, destination, &flow, false)
+            .map_err(crate::apply::probe::read_failure)?;
         let source = answer.as_ref().and_then(|a| a.source);
         let ifname = answer
             .and_then(|a| a.oif)
@@ -769,6 +770,7 @@ mod tests {
                 ifindex: 2,
                 name: b"venet0".to_vec(),
                 alt_names: Vec::new(),
+                use_tempaddr: None,
             }],
             addresses: vec![seed(SEED_2), beef],
         }

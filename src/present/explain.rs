@@ -1,103 +1,71 @@
 //! What `which --explain` and `--probe` print: plain words and JSON for a source-address
-//! choice, made from [`crate::srcsel`]'s result and the kernel's answer. Only strings come out
-//! of here; nothing is read or decided.
+//! choice, made from [`crate::srcsel`]'s result and the kernel's answer (its
+//! [`Explanation`] and [`Probe`], with whether they agree already decided). Only strings come
+//! out of here; nothing is read or decided.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::json;
 use crate::model::{Address, Interface, name_of};
-use crate::srcsel::read::RouteAnswer;
+use crate::srcsel::explain::{Decision, Explanation};
+use crate::srcsel::probe::{Prediction, Probe};
 use crate::srcsel::{
     Candidate, Exclusion, LABEL_DEFAULT, OifOnly, Rule, SCOPE_GLOBAL, SCOPE_LINKLOCAL,
-    SCOPE_NODELOCAL, SCOPE_SITELOCAL, Score, Selection, Verdict,
+    SCOPE_NODELOCAL, SCOPE_SITELOCAL, Score, Selection, Unsupported, Verdict,
 };
 
-/// Why nlsel cannot tell what decided on a kernel before 4.13.
-pub const FIB_MATCH_IGNORED: &str = "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown";
-/// Why `--probe` cannot predict: see `srcsel::after`.
-pub const DOUBTFUL_TEMPORARY: &str = "whether the change makes a temporary address preferred again depends on its age, which nlsel cannot tell";
-pub const NEW_TEMPORARY: &str = "the change makes the kernel create a temporary address, which wins once it is no longer tentative";
-pub const ROUTE_UNKNOWN: &str =
-    "the change re-installs a prefix route that may or may not take over the route used now";
-
-/// Why a route through a nexthop object can answer other than its own device says: the
-/// kernel caches a route per nexthop and CPU (`rt6i_pcpu`), and reuses one cached for another
-/// route through the same nexthop, with that route's source (seen on 6.18).
-pub const NEXTHOP_CACHE: &str = "the route uses a nexthop object, and the kernel reuses a route it cached per nexthop and CPU for another route through the same nexthop, with that route's source; which one a lookup meets is not visible";
-
-/// How the source for one destination was decided, as far as nlsel can tell.
-#[derive(Debug, Clone)]
-pub enum Decision {
-    /// The route was configured with `src`: RFC 6724 is not consulted at all.
-    RoutePrefsrc(IpAddr),
-    /// IPv6 without a configured source: the model's choice.
-    Ipv6(Selection),
-    /// IPv4 without a configured source: the kernel's primary-address choice, which nlsel
-    /// does not model; the outgoing interface's addresses are listed.
-    Ipv4Primary(Vec<Address>),
-}
-
-#[derive(Debug, Clone)]
-pub struct Explanation {
-    pub destination: IpAddr,
-    pub kernel: RouteAnswer,
-    pub decision: Decision,
-    /// The model's source for each path of an ECMP route, when they differ (empty else):
-    /// which one the flow gets depends on the path its hash picks.
-    pub path_sources: Vec<(u32, Option<IpAddr>)>,
-}
-
-impl Explanation {
-    /// nlsel's own answer, when it has one.
-    pub fn model_source(&self) -> Option<IpAddr> {
-        match &self.decision {
-            Decision::RoutePrefsrc(source) => Some(*source),
-            Decision::Ipv6(selection) => selection.chosen().map(|c| c.address.local),
-            Decision::Ipv4Primary(_) => None,
+/// Why the model cannot answer, in words.
+pub fn unsupported_text(unsupported: Unsupported) -> &'static str {
+    match unsupported {
+        Unsupported::HomeAddressRule => {
+            "home addresses (rule 4) count only in a kernel built with CONFIG_IPV6_MIP6=y, which nlsel cannot tell, and they decide here"
         }
-    }
-
-    /// Whether nlsel's answer is the kernel's; `None` when nlsel has no answer of its own,
-    /// or when the answers differ where the model says it cannot tell (unsupported).
-    pub fn agrees(&self) -> Option<bool> {
-        let agrees = self.model_source() == self.kernel.source;
-        match &self.decision {
-            Decision::Ipv4Primary(_) => None,
-            _ if self.unsupported().is_some() && !agrees => None,
-            _ => Some(agrees),
+        Unsupported::NotOptimisticRule => {
+            "optimistic addresses (rule 9) count only in a kernel built with CONFIG_IPV6_OPTIMISTIC_DAD, which nlsel cannot tell, and they decide here"
         }
-    }
-
-    pub fn unsupported(&self) -> Option<&'static str> {
-        match &self.decision {
-            _ if self.kernel.fib_match_ignored => Some(FIB_MATCH_IGNORED),
-            _ if self.kernel.nexthop_object && self.model_source() != self.kernel.source => {
-                Some(NEXTHOP_CACHE)
-            }
-            Decision::Ipv6(selection) => selection.unsupported,
-            _ => None,
+        Unsupported::DeviceOrderUnknown => {
+            "the kernel's device order could not be read (/proc/net/igmp6), and it decides here"
+        }
+        Unsupported::LabelTypeUnknown => {
+            "an address-label entry listed as ::/96 applies to all of ::/96 if it was added as ::/96, or only to IPv4-compatible addresses if added as, say, ::2/96; the kernel does not say which, and it decides here"
+        }
+        Unsupported::FibMatchIgnored => {
+            "this kernel ignores RTM_F_FIB_MATCH (it is older than 4.13), so whether the route's src decides is unknown"
+        }
+        Unsupported::NexthopCache => {
+            "the route uses a nexthop object, and the kernel reuses a route it cached per nexthop and CPU for another route through the same nexthop, with that route's source; which one a lookup meets is not visible"
+        }
+        Unsupported::DoubtfulTemporary => {
+            "whether the change makes a temporary address preferred again depends on its age, which nlsel cannot tell"
+        }
+        Unsupported::NewTemporary => {
+            "the change makes the kernel create a temporary address, which wins once it is no longer tentative"
+        }
+        Unsupported::RouteUnknown => {
+            "the change re-installs a prefix route that may or may not take over the route used now"
         }
     }
 }
 
-fn scope_name(scope: i32) -> String {
-    match scope {
-        SCOPE_NODELOCAL => "node".to_string(),
-        SCOPE_LINKLOCAL => "link".to_string(),
-        SCOPE_SITELOCAL => "site".to_string(),
-        8 => "organization".to_string(),
-        SCOPE_GLOBAL => "global".to_string(),
+fn scope_name(scope: i32) -> Cow<'static, str> {
+    Cow::Borrowed(match scope {
+        SCOPE_NODELOCAL => "node",
+        SCOPE_LINKLOCAL => "link",
+        SCOPE_SITELOCAL => "site",
+        8 => "organization",
+        SCOPE_GLOBAL => "global",
         // `::` has no scope (`__ipv6_addr_type` gives it none).
-        other if other < 0 => "none".to_string(),
-        other => format!("{other}"),
-    }
+        other if other < 0 => "none",
+        other => return Cow::Owned(other.to_string()),
+    })
 }
 
-fn label_text(label: u32) -> String {
+fn label_text(label: u32) -> Cow<'static, str> {
     if label == LABEL_DEFAULT {
-        "none".to_string()
+        Cow::Borrowed("none")
     } else {
-        label.to_string()
+        Cow::Owned(label.to_string())
     }
 }
 
@@ -119,8 +87,8 @@ pub fn rule_name(rule: Rule) -> &'static str {
 }
 
 /// The rule's number as JSON writes it: `3`, `7.5`.
-pub fn rule_number(rule: Rule) -> String {
-    rule.number().to_string()
+pub fn rule_number(rule: Rule) -> &'static str {
+    rule.number()
 }
 
 /// Why `loser` lost to `winner` at `rule`, in plain words.
@@ -284,7 +252,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
         )),
         Decision::Ipv4Primary(addresses) => {
             if let Some(reason) = explanation.unsupported() {
-                lines.push(format!("unsupported: {reason}"));
+                lines.push(format!("unsupported: {}", unsupported_text(reason)));
             }
             lines.push(
                 "decided by the kernel's primary-address choice on the outgoing interface (the route has no src); its IPv4 addresses:"
@@ -322,7 +290,7 @@ pub fn text(explanation: &Explanation, interfaces: &[Interface]) -> Vec<String> 
                 None => format!("nlsel's model chooses {model}, the kernel uses {kernel}"),
             });
             if let Some(reason) = explanation.unsupported() {
-                lines.push(format!("unsupported: {reason}"));
+                lines.push(format!("unsupported: {}", unsupported_text(reason)));
             }
             let scope = match selection.oif_only {
                 Some(why) => format!(
@@ -406,7 +374,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
         explanation.kernel.configured_prefsrc,
     );
     match explanation.unsupported() {
-        Some(reason) => object.string("unsupported", reason),
+        Some(reason) => object.string("unsupported", unsupported_text(reason)),
         None => object.raw("unsupported", "null"),
     };
     match explanation.kernel.nexthop_group {
@@ -432,7 +400,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
         Decision::Ipv6(selection) => {
             object.string("decided_by", "rfc6724");
             dev(&mut object, "model_dev", selection.oif);
-            object.string("dst_scope", scope_name(selection.dst_scope));
+            object.string("dst_scope", &*scope_name(selection.dst_scope));
             match selection.dst_label {
                 LABEL_DEFAULT => object.raw("dst_label", "null"),
                 label => object.number("dst_label", label),
@@ -450,7 +418,7 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
                         .raw("rule_name", "null")
                         .string("reason", "the only candidate"),
                     Some((rule, why)) => entry
-                        .raw("rule", &rule_number(rule))
+                        .raw("rule", rule_number(rule))
                         .string("rule_name", rule_name(rule))
                         .string("reason", why),
                 };
@@ -489,37 +457,6 @@ pub fn json(explanation: &Explanation, interfaces: &[Interface]) -> String {
     out
 }
 
-/// One `--probe` result.
-#[derive(Debug, Clone)]
-pub struct Probe {
-    pub destination: IpAddr,
-    /// What the kernel uses now (before a dry run; after a real run).
-    pub kernel: Option<IpAddr>,
-    /// The model's source after the plan, for `--dry-run` and `--check`.
-    pub predicted: Option<Prediction>,
-    /// The kernel has no route to the destination.
-    pub no_route: bool,
-    /// The change was made: `kernel` is after it.
-    pub applied: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Prediction {
-    pub source: Option<IpAddr>,
-    /// Whether the model, on today's state, gives what the kernel uses today: if not, the
-    /// prediction is not to be trusted.
-    pub model_agrees_now: bool,
-    /// Why the model cannot predict, if it cannot.
-    pub unsupported: Option<&'static str>,
-}
-
-impl Prediction {
-    /// The predicted source, when it is to be trusted.
-    fn trusted(&self) -> Option<Option<IpAddr>> {
-        (self.model_agrees_now && self.unsupported.is_none()).then_some(self.source)
-    }
-}
-
 pub fn probe_text(probe: &Probe) -> String {
     let dst = probe.destination;
     let now = match probe.no_route {
@@ -542,7 +479,10 @@ pub fn probe_text(probe: &Probe) -> String {
         Some(Prediction {
             unsupported: Some(reason),
             ..
-        }) => format!("probe {dst}: {now} now; after the change unknown: {reason}"),
+        }) => format!(
+            "probe {dst}: {now} now; after the change unknown: {}",
+            unsupported_text(*reason)
+        ),
         Some(prediction) => format!(
             "probe {dst}: {now} now, {} after the change (predicted)",
             option_text(prediction.source)
@@ -564,7 +504,7 @@ pub fn probes_json(probes: &[Probe]) -> String {
             if let Some(prediction) = &probe.predicted {
                 object.boolean("model_agrees_now", prediction.model_agrees_now);
                 if let Some(reason) = prediction.unsupported {
-                    object.string("unsupported", reason);
+                    object.string("unsupported", unsupported_text(reason));
                 }
             }
             object.end();
@@ -593,6 +533,7 @@ fn address_members<'o, 'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::srcsel::read::RouteAnswer;
 
     fn kernel(fib_match_ignored: bool) -> RouteAnswer {
         RouteAnswer {
@@ -609,31 +550,18 @@ mod tests {
     }
 
     #[test]
-    fn an_ignored_fib_match_is_unsupported_and_never_a_disagreement() {
-        let explanation = |fib_match_ignored| Explanation {
-            destination: "2001:db8:9::9".parse().unwrap(),
-            kernel: kernel(fib_match_ignored),
-            decision: Decision::RoutePrefsrc("2001:db8::2".parse().unwrap()),
+    fn an_ignored_fib_match_is_said_for_ipv4_too() {
+        let ipv4 = Explanation {
+            destination: "192.0.2.9".parse().unwrap(),
+            kernel: kernel(true),
+            decision: Decision::Ipv4Primary(Vec::new()),
             path_sources: Vec::new(),
         };
-        assert_eq!(explanation(false).agrees(), Some(false));
-        assert_eq!(explanation(false).unsupported(), None);
-        assert_eq!(explanation(true).agrees(), None);
-        assert_eq!(explanation(true).unsupported(), Some(FIB_MATCH_IGNORED));
-        let agreeing = Explanation {
-            decision: Decision::RoutePrefsrc("2001:db8::1".parse().unwrap()),
-            ..explanation(true)
-        };
-        assert_eq!(agreeing.agrees(), Some(true));
-        let ipv4 = Explanation {
-            decision: Decision::Ipv4Primary(Vec::new()),
-            ..explanation(true)
-        };
-        assert!(
-            text(&ipv4, &[])
-                .iter()
-                .any(|line| line == &format!("unsupported: {FIB_MATCH_IGNORED}"))
+        let expected = format!(
+            "unsupported: {}",
+            unsupported_text(Unsupported::FibMatchIgnored)
         );
+        assert!(text(&ipv4, &[]).iter().any(|line| line == &expected));
     }
 
     #[test]
@@ -644,7 +572,7 @@ mod tests {
             predicted: Some(Prediction {
                 source: Some("2001:db8::2".parse().unwrap()),
                 model_agrees_now: true,
-                unsupported: Some(FIB_MATCH_IGNORED),
+                unsupported: Some(Unsupported::FibMatchIgnored),
             }),
             no_route: false,
             applied: false,

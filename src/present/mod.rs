@@ -11,14 +11,18 @@ pub mod explain;
 pub mod json;
 mod link;
 pub mod packed;
+mod plan;
+mod show;
 pub mod unit;
+mod which;
 
-use std::net::IpAddr;
+pub use plan::{describe, plan_report, warning};
+pub use show::{show_json, show_text};
+pub use which::route_source;
 
-use crate::model::{Address, Interface, Link, PRESERVED_FLAGS, name_of};
+use crate::model::Address;
 use crate::nl::Family;
 use crate::nl::addr::{INFINITY_LIFE_TIME, IfaFlags, Scope};
-use crate::plan::{Action, Change, Mode, Plan, Step};
 
 /// Every address flag with the word iproute2 prints for it, in iproute2's order. Bit 0 is
 /// "secondary" for IPv4 and "temporary" for IPv6 (see [`flag_word`]); the permanent bit is
@@ -138,269 +142,14 @@ fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
-// ---- show --------------------------------------------------------------------------------
-
-/// `show`: the link lines of `ip addr show` per interface (of the `shown` out of all `links`),
-/// then one indented line per address.
-pub fn show_text(shown: &[&Link], links: &[Link], addresses: &[Address]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for interface in shown {
-        lines.extend(link::link_text(interface, links));
-        for address in addresses_of(addresses, interface.ifindex) {
-            lines.push(format!("    {}", address_line(address)));
-        }
-    }
-    lines
-}
-
-/// `-j show`: the array `ip -j addr show` prints, for the links `shown` out of all `links`.
-pub fn show_json(shown: &[&Link], links: &[Link], addresses: &[Address]) -> String {
-    let items: Vec<String> = shown
-        .iter()
-        .map(|interface| interface_json(interface, links, addresses))
-        .collect();
-    json::array(&items)
-}
-
-fn addresses_of(addresses: &[Address], ifindex: u32) -> impl Iterator<Item = &Address> {
-    addresses
-        .iter()
-        .filter(move |address| address.ifindex == ifindex)
-}
-
-fn address_line(address: &Address) -> String {
-    let mut words = vec![family_name(address.family), address_text(address)];
-    if let Some(broadcast) = address.broadcast {
-        words.push(format!("brd {broadcast}"));
-    }
-    words.push(format!("scope {}", scope_name(address.scope)));
-    words.extend(flag_names(address).into_iter().map(str::to_string));
-    if let Some(label) = &address.label {
-        words.push(format!("label {}", lossy(label)));
-    }
-    if let Some(metric) = address.rt_priority {
-        words.push(format!("metric {metric}"));
-    }
-    if let Some(proto) = address.proto {
-        words.push(format!("proto {}", address_protocol_name(proto)));
-    }
-    words.push(format!("valid_lft {}", lifetime_text(address.valid_lft)));
-    words.push(format!(
-        "preferred_lft {}",
-        lifetime_text(address.preferred_lft)
-    ));
-    words.join(" ")
-}
-
-fn interface_json(interface: &Link, links: &[Link], addresses: &[Address]) -> String {
-    let addr_info: Vec<String> = addresses_of(addresses, interface.ifindex)
-        .map(address_json)
-        .collect();
-    let mut item = String::new();
-    let mut object = json::Object::begin(&mut item);
-    link::link_keys(&mut object, interface, links);
-    object.raw("addr_info", &json::array(&addr_info));
-    object.end();
-    item
-}
-
-fn address_json(address: &Address) -> String {
-    let mut item = String::new();
-    let mut object = json::Object::begin(&mut item);
-    object
-        .string("family", family_name(address.family))
-        .display("local", address.local);
-    if let Some(peer) = address.peer {
-        object.display("address", peer);
-    }
-    object.number("prefixlen", address.prefixlen);
-    if let Some(broadcast) = address.broadcast {
-        object.display("broadcast", broadcast);
-    }
-    object.string("scope", scope_name(address.scope));
-    for name in flag_names(address) {
-        object.boolean(name, true);
-    }
-    if let Some(label) = &address.label {
-        object.string("label", label);
-    }
-    if let Some(metric) = address.rt_priority {
-        object.number("metric", metric);
-    }
-    if let Some(proto) = address.proto {
-        // As iproute2 6.2 and later print it; 6.1 does not know IFA_PROTO.
-        object.string("protocol", address_protocol_name(proto));
-    }
-    object
-        .number("valid_life_time", address.valid_lft)
-        .number("preferred_life_time", address.preferred_lft);
-    object.end();
-    item
-}
-
-/// `IFAPROT_*` names as iproute2 spells them (`rtnl_addrprot_n2a`); others are the number.
-fn address_protocol_name(proto: u8) -> String {
-    match proto {
-        0 => "unspec".to_string(),
-        1 => "kernel_lo".to_string(),
-        2 => "kernel_ra".to_string(),
-        3 => "kernel_ll".to_string(),
-        other => other.to_string(),
-    }
-}
-
-// ---- plans and changes -------------------------------------------------------------------
-
-/// Why an interface is left alone, in text and JSON alike.
-const LEFT_ALONE_REASON: &str = "no global IPv6 address matches --except";
-
-/// `VERB ADDR/LEN dev IFACE`, with the new lifetimes for `addr change`: the one way a change
-/// is named, in reports, warnings and errors.
-pub fn describe(change: &Change<'_>, interfaces: &[Interface], verb: &str) -> String {
-    let mut line = format!(
-        "{verb} {} dev {}",
-        address_text(change.address),
-        lossy(&name_of(interfaces, change.address.ifindex))
-    );
-    if change.action == Action::Change {
-        line.push_str(&format!(
-            " preferred_lft {} valid_lft {}",
-            lifetime_text(change.preferred_lft),
-            lifetime_text(change.valid_lft)
-        ));
-    }
-    line
-}
-
-/// The iproute2 command that would make the same change, for `--dry-run`. Unlike a bare
-/// `ip addr change`, it spells out what must be kept: the valid lifetime, the flags, the
-/// metric and the protocol.
-pub fn ip_command(change: &Change<'_>, interfaces: &[Interface]) -> String {
-    let address = change.address;
-    let mut words = vec![
-        "ip addr change".to_string(),
-        address_text(address),
-        "dev".to_string(),
-        shell_word(&name_of(interfaces, address.ifindex)),
-        format!("preferred_lft {}", lifetime_text(change.preferred_lft)),
-        format!("valid_lft {}", lifetime_text(change.valid_lft)),
-    ];
-    words.extend(flag_words(address.flags & PRESERVED_FLAGS, address.family).map(str::to_string));
-    if let Some(metric) = address.rt_priority {
-        words.push(format!("metric {metric}"));
-    }
-    // iproute2 before 6.2 refuses `proto` for an address (Debian 12 has 6.1), and without it
-    // the kernel resets the protocol: said after the command, where the shell ignores it.
-    if let Some(proto) = address.proto {
-        words.push(format!(
-            "# proto {} with iproute2 6.2+",
-            address_protocol_name(proto)
-        ));
-    }
-    words.join(" ")
-}
-
-fn change_json(change: &Change<'_>, interfaces: &[Interface], applied: bool) -> String {
-    let address = change.address;
-    let mut item = String::new();
-    let mut object = json::Object::begin(&mut item);
-    object
-        .string("action", change.action.name())
-        .number("ifindex", address.ifindex)
-        .string("ifname", name_of(interfaces, address.ifindex))
-        .display("local", address.local);
-    if let Some(peer) = address.peer {
-        object.display("address", peer);
-    }
-    object
-        .number("prefixlen", address.prefixlen)
-        .number("preferred_life_time", change.preferred_lft)
-        .number("valid_life_time", change.valid_lft)
-        .boolean("applied", applied);
-    object.end();
-    item
-}
-
-fn left_alone_json(ifindex: u32, interfaces: &[Interface]) -> String {
-    let mut item = String::new();
-    let mut object = json::Object::begin(&mut item);
-    object
-        .string("action", "leave")
-        .number("ifindex", ifindex)
-        .string("ifname", name_of(interfaces, ifindex))
-        .string("reason", LEFT_ALONE_REASON);
-    object.end();
-    item
-}
-
-/// The report of a plan carried out in `mode`: one line per step in text (changes that were
-/// not applied are left out), or one JSON array. `applied` has one entry per change.
-pub fn plan_report(
-    plan: &Plan<'_>,
-    interfaces: &[Interface],
-    mode: Mode,
-    applied: &[bool],
-    as_json: bool,
-) -> Vec<String> {
-    let mut applied = applied.iter().copied();
-    let mut lines = Vec::new();
-    for step in &plan.steps {
-        let line = match step {
-            Step::Change(change) => {
-                let was_applied = applied.next().unwrap_or(false);
-                if as_json {
-                    change_json(change, interfaces, was_applied)
-                } else {
-                    match mode {
-                        Mode::DryRun => ip_command(change, interfaces),
-                        Mode::Check => format!(
-                            "would {}",
-                            describe(change, interfaces, change.action.name())
-                        ),
-                        Mode::Apply if was_applied => {
-                            describe(change, interfaces, change.action.past_tense())
-                        }
-                        Mode::Apply => continue,
-                    }
-                }
-            }
-            Step::LeaveAlone { ifindex } if as_json => left_alone_json(*ifindex, interfaces),
-            // A comment among --dry-run's commands, so that the output runs as a script.
-            Step::LeaveAlone { ifindex } => format!(
-                "{}left alone: {} ({LEFT_ALONE_REASON})",
-                if mode == Mode::DryRun { "# " } else { "" },
-                lossy(&name_of(interfaces, *ifindex))
-            ),
-        };
-        lines.push(line);
-    }
-    if as_json {
-        return vec![json::array(&lines)];
-    }
-    lines
-}
-
-// ---- which -------------------------------------------------------------------------------
-
-/// `which`: `SRC dev IFACE`, or `{"dst", "src", "dev"}`.
-pub fn route_source(destination: IpAddr, source: IpAddr, device: &[u8], as_json: bool) -> String {
-    if !as_json {
-        return format!("{source} dev {}", lossy(device));
-    }
-    let mut line = String::new();
-    let mut object = json::Object::begin(&mut line);
-    object
-        .display("dst", destination)
-        .display("src", source)
-        .string("dev", device);
-    object.end();
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+
+    use crate::model::{Interface, Link};
     use crate::nl::addr::INFINITY_LIFE_TIME;
+    use crate::plan::{Action, Change, Mode, Plan, Step};
 
     fn address(family_v6: bool, flags: IfaFlags) -> Address {
         let text = if family_v6 {
@@ -421,6 +170,7 @@ mod tests {
             ifindex: 2,
             name: b"eth0".to_vec(),
             alt_names: Vec::new(),
+            use_tempaddr: None,
         }]
     }
 
@@ -434,7 +184,7 @@ mod tests {
             valid_lft: beef.valid_lft,
         };
         assert_eq!(
-            ip_command(&change, &eth0()),
+            plan::ip_command(&change, &eth0()),
             "ip addr change 2001:db8::beef/64 dev eth0 preferred_lft 0 valid_lft 3542 nodad noprefixroute"
         );
     }
@@ -494,11 +244,13 @@ mod tests {
                 ifindex: 1,
                 name: b"lo".to_vec(),
                 alt_names: Vec::new(),
+                use_tempaddr: None,
             },
             Interface {
                 ifindex: 2,
                 name: b"eth0".to_vec(),
                 alt_names: Vec::new(),
+                use_tempaddr: None,
             },
         ];
         let mut v4 = address(false, IfaFlags::PERMANENT);

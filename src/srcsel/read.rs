@@ -19,14 +19,12 @@ use crate::nl::request::{Conn, RequestError, Transport};
 use crate::nl::route::RouteMessage;
 use crate::nl::{Emit, Family};
 
-/// A request that failed, and what it was for ("reading routes"): every command's failed
-/// request, as `Failure`'s `Kind::Request`.
+/// A request that failed, and what it was reading.
 #[derive(Debug)]
 pub struct ReadError {
     pub what: String,
     pub source: RequestError,
 }
-
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.what, self.source)
@@ -39,10 +37,9 @@ impl std::error::Error for ReadError {
     }
 }
 
-/// Boxed where it is made, like `Failure`: a `Result` carrying it stays small.
-fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> Box<ReadError> {
+pub(super) fn reading(what: impl Into<String>) -> impl FnOnce(RequestError) -> ReadError {
     let what = what.into();
-    move |source| Box::new(ReadError { what, source })
+    move |source| ReadError { what, source }
 }
 
 /// `RTM_F_FIB_MATCH`: answer with the routing-table entry as configured, not the resolved
@@ -136,7 +133,7 @@ fn ask<T: Transport>(
 fn lookup<T: Transport>(
     conn: &mut Conn<T>,
     request: &RouteMessage,
-) -> Result<Option<RouteMessage>, Box<ReadError>> {
+) -> Result<Option<RouteMessage>, ReadError> {
     ask(conn, RTM_GETROUTE, request, RTM_NEWROUTE)
         .and_then(|payload| {
             let Some(payload) = payload else {
@@ -147,19 +144,14 @@ fn lookup<T: Transport>(
             route.paths().try_for_each(|path| path.map(drop))?;
             Ok(Some(route))
         })
-        .map_err(|source| {
-            reading(format!(
-                "route to \"{}\"",
-                request.dst.map(|d| d.to_string()).unwrap_or_default()
-            ))(source)
-        })
+        .map_err(reading(format!(
+            "route to \"{}\"",
+            request.dst.map(|d| d.to_string()).unwrap_or_default()
+        )))
 }
 
 /// Nexthop object `id`, when the kernel has it.
-fn nexthop<T: Transport>(
-    conn: &mut Conn<T>,
-    id: u32,
-) -> Result<Option<NexthopMessage>, Box<ReadError>> {
+fn nexthop<T: Transport>(conn: &mut Conn<T>, id: u32) -> Result<Option<NexthopMessage>, ReadError> {
     ask(
         conn,
         RTM_GETNEXTHOP,
@@ -170,7 +162,7 @@ fn nexthop<T: Transport>(
         Some(payload) => Ok(Some(NexthopMessage::parse(&payload)?.0)),
         None => Ok(None),
     })
-    .map_err(|source| reading(format!("nexthop {id}"))(source))
+    .map_err(reading(format!("nexthop {id}")))
 }
 
 /// The device the kernel takes the source from for a route using nexthop object `id`
@@ -179,7 +171,7 @@ fn nexthop<T: Transport>(
 fn nexthop_device<T: Transport>(
     conn: &mut Conn<T>,
     id: u32,
-) -> Result<(Option<u32>, bool), Box<ReadError>> {
+) -> Result<(Option<u32>, bool), ReadError> {
     let Some(object) = nexthop(conn, id)? else {
         return Ok((None, false));
     };
@@ -203,7 +195,7 @@ fn is_host_route_to(route: &RouteMessage, destination: IpAddr) -> bool {
 /// is a host route to: the unspecified address `::`. A kernel that knows the flag answers
 /// with the default route (`/0`) or refuses (ENETUNREACH, no route); one before 4.13 answers
 /// the resolved route, a `/128` to `::`. Any other refusal leaves it unknown, taken as ignored.
-fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, Box<ReadError>> {
+fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, ReadError> {
     let unspecified = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
     let request = RouteMessage {
         flags: RTM_F_FIB_MATCH,
@@ -211,10 +203,11 @@ fn ignores_fib_match<T: Transport>(conn: &mut Conn<T>) -> Result<bool, Box<ReadE
     };
     match lookup(conn, &request) {
         Ok(route) => Ok(route.is_some_and(|route| route.dst_len == 128)),
-        Err(error) => match &error.source {
-            RequestError::Kernel(refusal) => Ok(!is_no_route(refusal.errno)),
-            _ => Err(error),
-        },
+        Err(ReadError {
+            source: RequestError::Kernel(refusal),
+            ..
+        }) => Ok(!is_no_route(refusal.errno)),
+        Err(error) => Err(error),
     }
 }
 
@@ -233,7 +226,7 @@ pub fn route_answer<T: Transport>(
     source: Option<IpAddr>,
     flow: &Flow,
     configured: bool,
-) -> Result<RouteAnswer, Box<ReadError>> {
+) -> Result<RouteAnswer, ReadError> {
     let resolved = lookup(conn, &flow.request(destination, source, 0))?;
     // A route the kernel made up has no entry to show: IPv4 bound to a device the tables
     // have no route on takes the destination as on-link, and `RTM_F_FIB_MATCH` then refuses
@@ -241,9 +234,10 @@ pub fn route_answer<T: Transport>(
     let mut configured = match configured {
         false => None,
         true => match lookup(conn, &flow.request(destination, source, RTM_F_FIB_MATCH)) {
-            Err(error) if matches!(error.source, RequestError::Kernel(_)) && resolved.is_some() => {
-                None
-            }
+            Err(ReadError {
+                source: RequestError::Kernel(_),
+                ..
+            }) if resolved.is_some() => None,
             other => other?,
         },
     };
@@ -289,8 +283,87 @@ pub fn route_answer<T: Transport>(
     Ok(answer)
 }
 
+/// The destination `connect()` asks the route for: an IPv4-mapped one goes over IPv4, and
+/// `::` is `::1` (`ip6_datagram_connect`).
+pub fn connect_destination(destination: IpAddr) -> IpAddr {
+    match destination {
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(destination, IpAddr::V4),
+        IpAddr::V4(_) => destination,
+    }
+}
+
+/// The route `flow` takes to `destination` as `connect()` finds it (`ip6_dst_lookup_tail`):
+/// when no route leads there from any source, the kernel chooses a source as if for no
+/// device and looks again from it, which a source-specific route (`from PREFIX`) answers.
+/// The source is then the model's choice, so the answer says no device decided it.
+pub fn connect_route(
+    conn: &mut Conn,
+    destination: IpAddr,
+    flow: &Flow,
+    configured: bool,
+) -> Result<RouteAnswer, ReadError> {
+    let error = match route_answer(conn, destination, None, flow, configured) {
+        Ok(answer) => return Ok(answer),
+        Err(error) => error,
+    };
+    let IpAddr::V6(v6) = destination else {
+        return Err(error);
+    };
+    if !error.is_no_route() {
+        return Err(error);
+    }
+    let state = read_source_state(conn)?;
+    let Some(source) = state.select(v6, None).chosen().map(|c| c.address.local) else {
+        return Err(error);
+    };
+    let answer = route_answer(conn, destination, Some(source), flow, configured)?;
+    // The kernel's second lookup holds to a bound device (RT6_LOOKUP_F_IFACE); a route request
+    // from a source does not, so a route out of another device is no route to it.
+    if flow.oif.is_some_and(|oif| answer.oif != Some(oif)) {
+        return Err(error);
+    }
+    Ok(RouteAnswer {
+        configured_prefsrc: None,
+        nexthop_oif: None,
+        nexthop_group: None,
+        nexthop_object: false,
+        paths: Vec::new(),
+        ..answer
+    })
+}
+
+/// The route `flow` takes to `destination`, for `--probe`; `None` when there is
+/// none, which is that probe's answer, not a failure (after a real run the changes are made).
+pub fn probe_route(
+    conn: &mut Conn,
+    destination: IpAddr,
+    flow: &Flow,
+    configured: bool,
+) -> Result<Option<RouteAnswer>, ReadError> {
+    match route_answer(conn, destination, None, flow, configured) {
+        Ok(answer) => Ok(Some(answer)),
+        Err(error) if error.is_no_route() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+impl ReadError {
+    /// The kernel refused for want of a route.
+    pub fn is_no_route(&self) -> bool {
+        matches!(&self.source, RequestError::Kernel(refusal) if is_no_route(refusal.errno))
+    }
+}
+
+/// Hundredths of a second since boot, the unit of an address's `cstamp`.
+fn uptime() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/uptime").ok()?;
+    let seconds = text.split_whitespace().next()?;
+    seconds.replace('.', "").parse().ok()
+}
+
 /// The address-label table, in the kernel's precedence order.
-pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, Box<ReadError>> {
+pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, ReadError> {
     conn.dump(
         RTM_GETADDRLABEL,
         &AddrLabelMessage::dump_request(),
@@ -335,6 +408,8 @@ fn read_conf(dir: &std::path::Path) -> Ipv6Conf {
         optimistic_dad: flag("optimistic_dad"),
         use_optimistic: flag("use_optimistic"),
         use_oif_addrs_only: flag("use_oif_addrs_only"),
+        temp_prefered_lft: read_setting(dir, "temp_prefered_lft").unwrap_or(0),
+        max_desync_factor: read_setting(dir, "max_desync_factor").unwrap_or(i32::MAX),
     }
 }
 
@@ -356,7 +431,7 @@ pub fn device_order(igmp6: &str) -> Vec<u32> {
 }
 
 /// Everything the source-address choice depends on, as the kernel has it now.
-pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, Box<ReadError>> {
+pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, ReadError> {
     let mut interfaces = read_interfaces(conn).map_err(reading("reading interfaces"))?;
     let igmp6 = std::fs::read_to_string("/proc/net/igmp6").ok();
     if let Some(igmp6) = &igmp6 {
@@ -389,6 +464,7 @@ pub fn read_source_state(conn: &mut Conn) -> Result<SourceState, Box<ReadError>>
         labels,
         build: kernel_build(&all_dir),
         device_order_unknown: igmp6.is_none(),
+        uptime: uptime(),
     })
 }
 
@@ -410,6 +486,14 @@ mod tests {
     use super::*;
     use crate::nl::header::Message;
     use crate::nl::replay::{Replay, datagram, with_seq};
+
+    #[test]
+    fn connect_maps_unspecified_and_mapped_destinations() {
+        let ip = |text: &str| -> IpAddr { text.parse().unwrap() };
+        assert_eq!(connect_destination(ip("::")), ip("::1"));
+        assert_eq!(connect_destination(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_eq!(connect_destination(ip("2001:db8::1")), ip("2001:db8::1"));
+    }
 
     /// The resolved route (`rt6_fill_node` given the destination), which is also what a
     /// kernel before 4.13 answers when asked with `RTM_F_FIB_MATCH`.
