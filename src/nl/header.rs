@@ -418,7 +418,7 @@ mod tests {
                 };
                 let error = Message::parse(&bytes[..cut]).unwrap_err();
                 prop_assert_eq!(error, expected);
-                let truncated = matches!(error.kind(), ErrorKind::Truncated { .. });
+                let truncated = matches!(error.kind, ErrorKind::Truncated { .. });
                 prop_assert!(truncated);
                 // The iterator reports the same error, then nothing more.
                 let mut messages = Messages::new(&bytes[..cut]);

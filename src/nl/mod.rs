@@ -47,13 +47,12 @@ pub mod socket;
 #[cfg(test)]
 mod strategies;
 
-use core::fmt;
-
 /// Why a byte sequence could not be decoded, or a buffer was too small to encode into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Error {
-    what: &'static str,
-    kind: ErrorKind,
+    /// The wire object that was being read or written.
+    pub what: &'static str,
+    pub kind: ErrorKind,
 }
 
 /// The detail of an [`Error`].
@@ -80,24 +79,20 @@ impl Error {
         Self::new(what, ErrorKind::Truncated { needed, available })
     }
 
-    pub(crate) const fn length_too_small(what: &'static str, declared: usize, min: usize) -> Self {
-        Self::new(
-            what,
-            ErrorKind::LengthTooSmall {
-                declared,
-                minimum: min,
-            },
-        )
+    pub(crate) const fn length_too_small(
+        what: &'static str,
+        declared: usize,
+        minimum: usize,
+    ) -> Self {
+        Self::new(what, ErrorKind::LengthTooSmall { declared, minimum })
     }
 
-    pub(crate) const fn bad_payload_length(what: &'static str, expected: usize, n: usize) -> Self {
-        Self::new(
-            what,
-            ErrorKind::BadPayloadLength {
-                expected,
-                actual: n,
-            },
-        )
+    pub(crate) const fn bad_payload_length(
+        what: &'static str,
+        expected: usize,
+        actual: usize,
+    ) -> Self {
+        Self::new(what, ErrorKind::BadPayloadLength { expected, actual })
     }
 
     pub(crate) const fn too_long(what: &'static str, len: usize) -> Self {
@@ -106,41 +101,6 @@ impl Error {
 
     pub(crate) const fn overflow(what: &'static str, len: usize, by: usize) -> Self {
         Self::new(what, ErrorKind::Overflow { len, by })
-    }
-
-    /// The wire object that was being read or written.
-    pub fn what(&self) -> &'static str {
-        self.what
-    }
-
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = self.what;
-        match self.kind {
-            ErrorKind::Truncated { needed, available } => write!(
-                f,
-                "buffer is too small to read {what}: need {needed} bytes, have {available}"
-            ),
-            ErrorKind::LengthTooSmall { declared, minimum } => write!(
-                f,
-                "{what} declares length {declared}, less than its minimum {minimum}"
-            ),
-            ErrorKind::BadPayloadLength { expected, actual } => write!(
-                f,
-                "{what} has a payload of {actual} bytes, expected {expected}"
-            ),
-            ErrorKind::TooLong { len } => {
-                write!(f, "{what} of {len} bytes does not fit its length field")
-            }
-            ErrorKind::Overflow { len, by } => {
-                write!(f, "the length of {what} overflows: {len} plus {by} bytes")
-            }
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::nl;
 use crate::nl::request::{Call, KernelError, RequestError};
 use crate::sys::errno_text;
 
@@ -80,6 +81,33 @@ impl fmt::Display for RequestError {
                 f,
                 "no consistent dump in {attempts} attempts: the kernel's state kept changing, or it dropped messages"
             ),
+        }
+    }
+}
+
+/// The one line a decoding error gives: what was read, and the sizes that did not fit.
+impl fmt::Display for nl::Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self.what;
+        match self.kind {
+            nl::ErrorKind::Truncated { needed, available } => write!(
+                f,
+                "buffer is too small to read {what}: need {needed} bytes, have {available}"
+            ),
+            nl::ErrorKind::LengthTooSmall { declared, minimum } => write!(
+                f,
+                "{what} declares length {declared}, less than its minimum {minimum}"
+            ),
+            nl::ErrorKind::BadPayloadLength { expected, actual } => write!(
+                f,
+                "{what} has a payload of {actual} bytes, expected {expected}"
+            ),
+            nl::ErrorKind::TooLong { len } => {
+                write!(f, "{what} of {len} bytes does not fit its length field")
+            }
+            nl::ErrorKind::Overflow { len, by } => {
+                write!(f, "the length of {what} overflows: {len} plus {by} bytes")
+            }
         }
     }
 }
