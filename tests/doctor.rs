@@ -349,121 +349,117 @@ fn the_seed_host_with_this_units_unit_is_fine_once_applied() {
     );
 }
 
-#[test]
-fn networkd_addresses_are_fixed_by_the_printed_lines() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    ns.seed();
-    let tree = Tree::new(&ns);
-    let network = "/etc/systemd/network/10-venet0.network";
-    tree.write(
-        network,
-        &format!(
-            "[Match]\nName=venet0\n\n[Network]\nAddress={SEED_2}/80\nAddress={SEED_BEEF}/80\n"
-        ),
-    );
-    let ifindex = ns.ifindex(SEED_IF);
-    tree.write(
-        &format!("/run/systemd/netif/links/{ifindex}"),
-        &format!("# This is private data. Do not parse.\nADMIN_STATE=configured\nNETWORK_FILE={network}\n"),
-    );
-    tree.write(UNIT, &current_unit(&["deprecate", "--except", "::2"]));
-    tree.enable("nlsel.service");
-    ns.nlsel(&["deprecate", "--except", "::2"]).expect_ok();
-    let (code, findings) = tree.findings(&ns, &[]);
-    assert_eq!(code, 1);
-    assert_eq!(
-        codes(&findings),
-        [pair("problem", "undone-by-networkd"), pair("ok", "source")],
-        "{findings:#?}"
-    );
-    // Apply the fix literally: what follows "in FILE, write line N as:" up to the command
-    // replaces line N (line 6: ::beef's Address=).
-    let fix = findings[0]["fix"].as_str().unwrap();
-    let mut lines = fix.lines();
-    assert_eq!(
-        lines.next(),
-        Some(&*format!("in {network}, write line 6 as:"))
-    );
-    let snippet: Vec<&str> = lines
-        .take_while(|l| !l.starts_with("networkctl "))
-        .collect();
-    assert_eq!(
-        snippet,
-        [
-            "[Address]",
-            &*format!("Address={SEED_BEEF}/80"),
-            "PreferredLifetime=0",
-            "[Network]"
-        ]
-    );
-    let text = tree.read(network);
-    let mut fixed: Vec<&str> = text.lines().collect();
-    fixed.splice(5..6, snippet);
-    tree.write(network, &fixed.join("\n"));
-    // One definition of ::beef, as networkd wants it.
-    assert_eq!(tree.read(network).matches(SEED_BEEF).count(), 1);
-    let (code, findings) = tree.findings(&ns, &[]);
-    assert_eq!(code, 0, "{findings:#?}");
-    // The --watch unit also answers networkd's resets.
-    tree.write(network, &format!("[Network]\nAddress={SEED_BEEF}/80\n"));
-    tree.write(
-        UNIT,
-        &current_unit(&["deprecate", "--except", "::2", "--watch"]),
-    );
-    let (code, findings) = tree.findings(&ns, &[]);
-    assert_eq!(code, 0, "{findings:#?}");
-}
+nstest!(
+    fn networkd_addresses_are_fixed_by_the_printed_lines(ns: Netns) {
+        ns.seed();
+        let tree = Tree::new(&ns);
+        let network = "/etc/systemd/network/10-venet0.network";
+        tree.write(
+            network,
+            &format!(
+                "[Match]\nName=venet0\n\n[Network]\nAddress={SEED_2}/80\nAddress={SEED_BEEF}/80\n"
+            ),
+        );
+        let ifindex = ns.ifindex(SEED_IF);
+        tree.write(
+            &format!("/run/systemd/netif/links/{ifindex}"),
+            &format!("# This is private data. Do not parse.\nADMIN_STATE=configured\nNETWORK_FILE={network}\n"),
+        );
+        tree.write(UNIT, &current_unit(&["deprecate", "--except", "::2"]));
+        tree.enable("nlsel.service");
+        ns.nlsel(&["deprecate", "--except", "::2"]).expect_ok();
+        let (code, findings) = tree.findings(&ns, &[]);
+        assert_eq!(code, 1);
+        assert_eq!(
+            codes(&findings),
+            [pair("problem", "undone-by-networkd"), pair("ok", "source")],
+            "{findings:#?}"
+        );
+        // Apply the fix literally: what follows "in FILE, write line N as:" up to the command
+        // replaces line N (line 6: ::beef's Address=).
+        let fix = findings[0]["fix"].as_str().unwrap();
+        let mut lines = fix.lines();
+        assert_eq!(
+            lines.next(),
+            Some(&*format!("in {network}, write line 6 as:"))
+        );
+        let snippet: Vec<&str> = lines
+            .take_while(|l| !l.starts_with("networkctl "))
+            .collect();
+        assert_eq!(
+            snippet,
+            [
+                "[Address]",
+                &*format!("Address={SEED_BEEF}/80"),
+                "PreferredLifetime=0",
+                "[Network]"
+            ]
+        );
+        let text = tree.read(network);
+        let mut fixed: Vec<&str> = text.lines().collect();
+        fixed.splice(5..6, snippet);
+        tree.write(network, &fixed.join("\n"));
+        // One definition of ::beef, as networkd wants it.
+        assert_eq!(tree.read(network).matches(SEED_BEEF).count(), 1);
+        let (code, findings) = tree.findings(&ns, &[]);
+        assert_eq!(code, 0, "{findings:#?}");
+        // The --watch unit also answers networkd's resets.
+        tree.write(network, &format!("[Network]\nAddress={SEED_BEEF}/80\n"));
+        tree.write(
+            UNIT,
+            &current_unit(&["deprecate", "--except", "::2", "--watch"]),
+        );
+        let (code, findings) = tree.findings(&ns, &[]);
+        assert_eq!(code, 0, "{findings:#?}");
+    }
+);
 
-#[test]
-fn privacy_addresses_beside_a_kept_slaac_address() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    ns.veth("eth0", "eth0p");
-    let sysctl = |value: &str| {
-        ns.exec(&[
-            "sh",
-            "-c",
-            &format!("echo {value} > /proc/sys/net/ipv6/conf/eth0/use_tempaddr"),
-        ])
-    };
-    assert!(sysctl("2").status.success());
-    // As an RA would: the kernel makes a temporary address from it at once.
-    ns.add_addr("eth0", "2001:db8:1::2/64 mngtmpaddr nodad");
-    ns.add_addr("eth0", "2001:db8:1::beef/64 nodad");
-    let tree = Tree::new(&ns);
-    tree.write(
-        UNIT,
-        &current_unit(&["deprecate", "--except", "2001:db8:1::2"]),
-    );
-    tree.enable("nlsel.service");
-    ns.nlsel(&["deprecate", "--except", "2001:db8:1::2"])
-        .expect_ok();
-    let (_, findings) = tree.findings(&ns, &["--dev", "eth0"]);
-    assert_eq!(
-        codes(&findings),
-        [pair("problem", "privacy-addresses")],
-        "{findings:#?}"
-    );
-    assert_eq!(findings[0]["ifname"], "eth0");
-    assert!(
-        findings[0]["fix"]
-            .as_str()
-            .unwrap()
-            .starts_with("sysctl -w net.ipv6.conf.eth0.use_tempaddr=0\n")
-    );
-    assert!(sysctl("1").status.success());
-    let (code, findings) = tree.findings(&ns, &["--dev", "eth0"]);
-    assert_eq!(
-        (code, codes(&findings)),
-        (0, vec![pair("warning", "privacy-addresses")])
-    );
-    assert!(sysctl("0").status.success());
-    let (code, findings) = tree.findings(&ns, &["--dev", "eth0"]);
-    assert_eq!((code, findings.len()), (0, 0), "{findings:#?}");
-}
+nstest!(
+    fn privacy_addresses_beside_a_kept_slaac_address(ns: Netns) {
+        ns.veth("eth0", "eth0p");
+        let sysctl = |value: &str| {
+            ns.exec(&[
+                "sh",
+                "-c",
+                &format!("echo {value} > /proc/sys/net/ipv6/conf/eth0/use_tempaddr"),
+            ])
+        };
+        assert!(sysctl("2").status.success());
+        // As an RA would: the kernel makes a temporary address from it at once.
+        ns.add_addr("eth0", "2001:db8:1::2/64 mngtmpaddr nodad");
+        ns.add_addr("eth0", "2001:db8:1::beef/64 nodad");
+        let tree = Tree::new(&ns);
+        tree.write(
+            UNIT,
+            &current_unit(&["deprecate", "--except", "2001:db8:1::2"]),
+        );
+        tree.enable("nlsel.service");
+        ns.nlsel(&["deprecate", "--except", "2001:db8:1::2"])
+            .expect_ok();
+        let (_, findings) = tree.findings(&ns, &["--dev", "eth0"]);
+        assert_eq!(
+            codes(&findings),
+            [pair("problem", "privacy-addresses")],
+            "{findings:#?}"
+        );
+        assert_eq!(findings[0]["ifname"], "eth0");
+        assert!(
+            findings[0]["fix"]
+                .as_str()
+                .unwrap()
+                .starts_with("sysctl -w net.ipv6.conf.eth0.use_tempaddr=0\n")
+        );
+        assert!(sysctl("1").status.success());
+        let (code, findings) = tree.findings(&ns, &["--dev", "eth0"]);
+        assert_eq!(
+            (code, codes(&findings)),
+            (0, vec![pair("warning", "privacy-addresses")])
+        );
+        assert!(sysctl("0").status.success());
+        let (code, findings) = tree.findings(&ns, &["--dev", "eth0"]);
+        assert_eq!((code, findings.len()), (0, 0), "{findings:#?}");
+    }
+);
 
 #[test]
 fn unreadable_and_malformed_files_are_warnings_naming_them() {
@@ -537,16 +533,14 @@ fn unreadable_and_malformed_files_are_warnings_naming_them() {
     );
 }
 
-#[test]
-fn usage_errors_exit_2_and_unknown_interfaces_1() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    ns.nlsel(&["doctor", "--bogus"])
-        .expect_code(2)
-        .expect_one_error_line(&["\"--bogus\""]);
-    ns.nlsel(&["doctor", "--probe", "zzz"]).expect_code(2);
-    ns.nlsel(&["doctor", "--dev", "nope0"])
-        .expect_code(1)
-        .expect_one_error_line(&["nope0"]);
-}
+nstest!(
+    fn usage_errors_exit_2_and_unknown_interfaces_1(ns: Netns) {
+        ns.nlsel(&["doctor", "--bogus"])
+            .expect_code(2)
+            .expect_one_error_line(&["\"--bogus\""]);
+        ns.nlsel(&["doctor", "--probe", "zzz"]).expect_code(2);
+        ns.nlsel(&["doctor", "--dev", "nope0"])
+            .expect_code(1)
+            .expect_one_error_line(&["nope0"]);
+    }
+);

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, Netns, Run, SEED_IF, SEED_LOW2, assert_rejected, quoted};
+use common::{BIN, Netns, Run, SEED_IF, SEED_LOW2, assert_rejected, nstest, quoted};
 
 /// A usage error (exit 2) in a seed namespace; `needles` must appear in the message.
 fn usage_error(args: &[&str], needles: &[&str]) {
@@ -48,37 +48,33 @@ fn missing_netns_path_is_runtime_error() {
         .expect_one_error_line(&["network namespace", &quoted(&path)]);
 }
 
-#[test]
-fn unprivileged_deprecate_changes_nothing() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    ns.seed();
-    let before = ns.snapshot();
-    let run = ns.nlsel_unprivileged(&["deprecate", "--except", SEED_LOW2]);
-    run.expect_code(1).expect_one_error_line(&["CAP_NET_ADMIN"]);
-    ns.assert_unchanged(&before, &run.command);
-}
+nstest!(
+    fn unprivileged_deprecate_changes_nothing(ns: Netns) {
+        ns.seed();
+        let before = ns.snapshot();
+        let run = ns.nlsel_unprivileged(&["deprecate", "--except", SEED_LOW2]);
+        run.expect_code(1).expect_one_error_line(&["CAP_NET_ADMIN"]);
+        ns.assert_unchanged(&before, &run.command);
+    }
+);
 
-#[test]
-fn unprivileged_addr_change_changes_nothing() {
-    let Some(ns) = Netns::new_or_skip() else {
-        return;
-    };
-    ns.seed();
-    let before = ns.snapshot();
-    let run = ns.nlsel_unprivileged(&[
-        "addr",
-        "change",
-        "2001:db8:f1c1:8454:964::beef/80",
-        "dev",
-        SEED_IF,
-        "preferred_lft",
-        "0",
-    ]);
-    run.expect_code(1).expect_one_error_line(&["CAP_NET_ADMIN"]);
-    ns.assert_unchanged(&before, &run.command);
-}
+nstest!(
+    fn unprivileged_addr_change_changes_nothing(ns: Netns) {
+        ns.seed();
+        let before = ns.snapshot();
+        let run = ns.nlsel_unprivileged(&[
+            "addr",
+            "change",
+            "2001:db8:f1c1:8454:964::beef/80",
+            "dev",
+            SEED_IF,
+            "preferred_lft",
+            "0",
+        ]);
+        run.expect_code(1).expect_one_error_line(&["CAP_NET_ADMIN"]);
+        ns.assert_unchanged(&before, &run.command);
+    }
+);
 
 #[test]
 fn help_and_version() {
