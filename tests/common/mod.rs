@@ -326,6 +326,16 @@ impl Netns {
 
     fn is_settled(&self) -> bool {
         let json = self.addr_json(&[]);
+        // The kernel clears an address's tentative flag and then, a moment later in the same
+        // work item, inserts its local route (`addrconf_dad_completed`): until then a route
+        // lookup to the address leaves through its interface, not lo.
+        let local_routes =
+            parse_ip_json(&self.ip(&["-j", "-6", "route", "show", "table", "local"]));
+        let has_local_route = |address: &Value| {
+            local_routes
+                .as_array()
+                .is_some_and(|routes| routes.iter().any(|r| r["dst"] == *address))
+        };
         json.as_array()
             .expect("address dump is an array")
             .iter()
@@ -353,7 +363,12 @@ impl Netns {
                         && infos
                             .iter()
                             .any(|a| a["family"] == "inet6" && a["scope"] == "link"));
-                no_tentative && ready
+                let routed = link["operstate"] != "UP"
+                    || infos
+                        .iter()
+                        .filter(|a| a["family"] == "inet6")
+                        .all(|a| has_local_route(&a["local"]));
+                no_tentative && ready && routed
             })
     }
 
