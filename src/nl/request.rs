@@ -495,18 +495,22 @@ mod tests {
 
         fn dump_addresses(replay: Replay) -> (Result<Found, RequestError>, Replay) {
             let mut conn = Conn::over(replay, 1);
+            let mut found = Vec::new();
             let result = conn.dump(
                 RTM_GETADDR,
                 &AddrMessage::empty(Family::Inet6),
-                Vec::new,
-                |found, message| {
+                &mut |message| {
+                    let Some(message) = message else {
+                        found.clear();
+                        return Ok(());
+                    };
                     let (address, _) = AddrMessage::parse(message.payload)?;
                     let preferred = address.cacheinfo.map_or(0, |c| c.preferred_lft);
                     found.push((address.address.unwrap(), address.flags(), preferred));
                     Ok(())
                 },
             );
-            (result, conn.transport)
+            (result.map(|()| found), conn.transport)
         }
 
         #[test]
