@@ -633,7 +633,7 @@ mod tests {
                     }
                     Err(expected) => {
                         let error = walked.unwrap_err();
-                        prop_assert_eq!(error, expected);
+                        prop_assert_eq!(&error, &expected);
                         prop_assert!(error.what().starts_with("attribute"));
                         let truncated = matches!(
                             error.kind(),

@@ -49,9 +49,15 @@ mod strategies;
 
 use core::fmt;
 
-/// Why a byte sequence could not be decoded, or a buffer was too small to encode into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Error {
+/// Why a byte sequence could not be decoded, or a buffer was too small to encode into. Boxed,
+/// so that every `Result` of the decoders is one word larger than its value, not five: the
+/// error path is rare, and the copies of the larger results cost the release binary more
+/// than the allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(Box<ErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorInner {
     what: &'static str,
     kind: ErrorKind,
 }
@@ -72,15 +78,16 @@ pub enum ErrorKind {
 }
 
 impl Error {
-    const fn new(what: &'static str, kind: ErrorKind) -> Self {
-        Error { what, kind }
+    #[cold]
+    fn new(what: &'static str, kind: ErrorKind) -> Self {
+        Error(Box::new(ErrorInner { what, kind }))
     }
 
-    pub(crate) const fn truncated(what: &'static str, needed: usize, available: usize) -> Self {
+    pub(crate) fn truncated(what: &'static str, needed: usize, available: usize) -> Self {
         Self::new(what, ErrorKind::Truncated { needed, available })
     }
 
-    pub(crate) const fn length_too_small(what: &'static str, declared: usize, min: usize) -> Self {
+    pub(crate) fn length_too_small(what: &'static str, declared: usize, min: usize) -> Self {
         Self::new(
             what,
             ErrorKind::LengthTooSmall {
@@ -90,7 +97,7 @@ impl Error {
         )
     }
 
-    pub(crate) const fn bad_payload_length(what: &'static str, expected: usize, n: usize) -> Self {
+    pub(crate) fn bad_payload_length(what: &'static str, expected: usize, n: usize) -> Self {
         Self::new(
             what,
             ErrorKind::BadPayloadLength {
@@ -100,28 +107,28 @@ impl Error {
         )
     }
 
-    pub(crate) const fn too_long(what: &'static str, len: usize) -> Self {
+    pub(crate) fn too_long(what: &'static str, len: usize) -> Self {
         Self::new(what, ErrorKind::TooLong { len })
     }
 
-    pub(crate) const fn overflow(what: &'static str, len: usize, by: usize) -> Self {
+    pub(crate) fn overflow(what: &'static str, len: usize, by: usize) -> Self {
         Self::new(what, ErrorKind::Overflow { len, by })
     }
 
     /// The wire object that was being read or written.
     pub fn what(&self) -> &'static str {
-        self.what
+        self.0.what
     }
 
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = self.what;
-        match self.kind {
+        let what = self.0.what;
+        match self.0.kind {
             ErrorKind::Truncated { needed, available } => write!(
                 f,
                 "buffer is too small to read {what}: need {needed} bytes, have {available}"
