@@ -113,8 +113,9 @@ impl KernelError {
 pub enum RequestError {
     /// A system call failed.
     Io { call: Call, source: io::Error },
-    /// The kernel refused the request.
-    Kernel(KernelError),
+    /// The kernel refused the request. Boxed, like [`Error`], to keep every `Result` of a
+    /// request small.
+    Kernel(Box<KernelError>),
     /// The kernel's answer could not be decoded.
     Decode(Error),
     /// Every attempt at a dump was interrupted by concurrent changes or overruns.
@@ -302,9 +303,8 @@ impl<T: Transport> Conn<T> {
                 NLMSG_ERROR => {
                     let (error, _) = ErrorMessage::parse(message.header.flags, message.payload)?;
                     match error.errno() {
-                        Some(errno) => Err(RequestError::Kernel(KernelError::from_ext_ack(
-                            errno,
-                            &error.ext_ack,
+                        Some(errno) => Err(RequestError::Kernel(Box::new(
+                            KernelError::from_ext_ack(errno, &error.ext_ack),
                         ))),
                         None => Ok(Done::Yes),
                     }
@@ -372,7 +372,7 @@ mod tests {
 
         fn kernel_error(result: Result<(), RequestError>) -> KernelError {
             match result {
-                Err(RequestError::Kernel(error)) => error,
+                Err(RequestError::Kernel(error)) => *error,
                 other => panic!("expected the kernel's refusal, got {other:?}"),
             }
         }

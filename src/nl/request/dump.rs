@@ -47,7 +47,7 @@ impl<T: Transport> Conn<T> {
                             Some(libc::EINTR) => consistent = false,
                             Some(errno) => {
                                 let error = KernelError::from_ext_ack(errno, &done.ext_ack);
-                                return Err(RequestError::Kernel(error));
+                                return Err(RequestError::Kernel(Box::new(error)));
                             }
                             None => {}
                         }
@@ -58,7 +58,7 @@ impl<T: Transport> Conn<T> {
                             ErrorMessage::parse(message.header.flags, message.payload)?;
                         if let Some(errno) = error.errno() {
                             let error = KernelError::from_ext_ack(errno, &error.ext_ack);
-                            return Err(RequestError::Kernel(error));
+                            return Err(RequestError::Kernel(Box::new(error)));
                         }
                         return Ok(Done::Yes);
                     }
