@@ -187,12 +187,12 @@ impl Address {
 
 /// Every interface, in the kernel's order.
 pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> {
-    conn.dump(
-        RTM_GETLINK,
-        &LinkMessage::by_index(0),
-        Vec::new,
-        |interfaces, message| {
-            if message.header.msg_type == RTM_NEWLINK {
+    let mut interfaces = Vec::new();
+    conn.dump(RTM_GETLINK, &LinkMessage::by_index(0), &mut |message| {
+        match message {
+            // The dump starts again: what was kept may be stale.
+            None => interfaces.clear(),
+            Some(message) if message.header.msg_type == RTM_NEWLINK => {
                 let (link, _) = LinkMessage::parse(message.payload)?;
                 let name = link.name.unwrap_or_default().to_vec();
                 interfaces.push(Interface {
@@ -202,9 +202,11 @@ pub fn read_interfaces(conn: &mut Conn) -> Result<Vec<Interface>, RequestError> 
                     alt_names: link.alt_names().map(<[u8]>::to_vec).collect(),
                 });
             }
-            Ok(())
-        },
-    )
+            Some(_) => {}
+        }
+        Ok(())
+    })?;
+    Ok(interfaces)
 }
 
 /// A link with what `ip addr show` prints about it, for `show`; the commands that change
@@ -264,17 +266,18 @@ impl Link {
 
 /// Every link with its link-level details, in the kernel's order.
 pub fn read_links(conn: &mut Conn) -> Result<Vec<Link>, RequestError> {
-    conn.dump(
-        RTM_GETLINK,
-        &LinkMessage::by_index(0),
-        Vec::new,
-        |links, message| {
-            if message.header.msg_type == RTM_NEWLINK {
+    let mut links = Vec::new();
+    conn.dump(RTM_GETLINK, &LinkMessage::by_index(0), &mut |message| {
+        match message {
+            None => links.clear(),
+            Some(message) if message.header.msg_type == RTM_NEWLINK => {
                 links.push(Link::from_message(&LinkMessage::parse(message.payload)?.0));
             }
-            Ok(())
-        },
-    )
+            Some(_) => {}
+        }
+        Ok(())
+    })?;
+    Ok(links)
 }
 
 /// Every address of `family` (`Family::Unspec` for all), in the kernel's order, kept only when
@@ -293,20 +296,21 @@ fn read_addresses_kept(
     family: Family,
     keep: &mut dyn FnMut(&Address) -> bool,
 ) -> Result<Vec<Address>, RequestError> {
-    conn.dump(
-        RTM_GETADDR,
-        &AddrMessage::empty(family),
-        Vec::new,
-        |addresses, message| {
-            if message.header.msg_type == RTM_NEWADDR {
+    let mut addresses = Vec::new();
+    conn.dump(RTM_GETADDR, &AddrMessage::empty(family), &mut |message| {
+        match message {
+            None => addresses.clear(),
+            Some(message) if message.header.msg_type == RTM_NEWADDR => {
                 let (parsed, _) = AddrMessage::parse(message.payload)?;
                 if let Some(address) = Address::from_message(&parsed).filter(|a| keep(a)) {
                     addresses.push(address);
                 }
             }
-            Ok(())
-        },
-    )
+            Some(_) => {}
+        }
+        Ok(())
+    })?;
+    Ok(addresses)
 }
 
 /// A route to a whole prefix through an interface, as the kernel installs for an address:
@@ -323,7 +327,13 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
         dst_len: 0,
         ..RouteMessage::get(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
     };
-    conn.dump(RTM_GETROUTE, &request, Vec::new, |routes, message| {
+    let mut routes = Vec::new();
+    conn.dump(RTM_GETROUTE, &request, &mut |message| {
+        // None: the dump starts again.
+        let Some(message) = message else {
+            routes.clear();
+            return Ok(());
+        };
         if message.header.msg_type == RTM_NEWROUTE {
             let (route, _) = RouteMessage::parse(message.payload)?;
             let table = route.table_id.unwrap_or(u32::from(route.table));
@@ -337,7 +347,8 @@ pub fn read_ipv6_prefix_routes(conn: &mut Conn) -> Result<Vec<PrefixRoute>, Requ
             }
         }
         Ok(())
-    })
+    })?;
+    Ok(routes)
 }
 
 /// `net.ipv6.conf.IFNAME.use_tempaddr` in the current network namespace (the `/proc/sys/net`

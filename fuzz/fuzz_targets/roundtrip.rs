@@ -29,7 +29,7 @@ fn emit_body(body: &dyn Emit) -> Option<Vec<u8>> {
     let mut buf = vec![0xa5; len + GUARD];
     match body.emit(&mut buf[..len]) {
         Ok(()) => {}
-        Err(error) if matches!(error.kind, ErrorKind::TooLong { .. }) => return None,
+        Err(error) if matches!(error.kind(), ErrorKind::TooLong { .. }) => return None,
         Err(error) => panic!("emit into buffer_len() bytes failed: {error}"),
     }
     assert!(

@@ -173,7 +173,7 @@ pub fn execute(
             .iter()
             .enumerate()
             .find_map(|(i, result)| match result {
-                Some(Err(error)) => Some((i, RequestError::Kernel(error.clone()))),
+                Some(Err(error)) => Some((i, RequestError::Kernel(Box::new(error.clone())))),
                 _ => None,
             });
         let unanswered = || {

@@ -527,9 +527,9 @@ mod tests {
     #[test]
     fn errors_say_what_and_how_many_bytes() {
         let error = Attr::parse(&[12, 0, 1, 0, 0, 0]).unwrap_err();
-        assert_eq!(error.what, "attribute");
+        assert_eq!(error.what(), "attribute");
         assert_eq!(
-            error.kind,
+            error.kind(),
             ErrorKind::Truncated {
                 needed: 12,
                 available: 6
@@ -541,7 +541,7 @@ mod tests {
         );
         let error = Attr::parse(&[2, 0, 1, 0]).unwrap_err();
         assert_eq!(
-            error.kind,
+            error.kind(),
             ErrorKind::LengthTooSmall {
                 declared: 2,
                 minimum: RTA_HDRLEN
@@ -549,9 +549,9 @@ mod tests {
         );
         let (attr, _) = Attr::parse(&[5, 0, 8, 0, 1, 0, 0, 0]).unwrap();
         let error = attr.u32("IFA_FLAGS").unwrap_err();
-        assert_eq!(error.what, "IFA_FLAGS");
+        assert_eq!(error.what(), "IFA_FLAGS");
         assert_eq!(
-            error.kind,
+            error.kind(),
             ErrorKind::BadPayloadLength {
                 expected: 4,
                 actual: 1
@@ -633,10 +633,10 @@ mod tests {
                     }
                     Err(expected) => {
                         let error = walked.unwrap_err();
-                        prop_assert_eq!(error, expected);
-                        prop_assert!(error.what.starts_with("attribute"));
+                        prop_assert_eq!(&error, &expected);
+                        prop_assert!(error.what().starts_with("attribute"));
                         let truncated = matches!(
-                            error.kind,
+                            error.kind(),
                             ErrorKind::Truncated { needed, available } if available < needed
                         );
                         prop_assert!(truncated);

@@ -202,7 +202,7 @@ fn messages_stop_after_a_truncated_message() {
     let cut = &bytes[..100]; // inside the second message (76..160)
     let items: Vec<_> = Messages::new(cut).collect();
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0].unwrap().header.len, 76);
+    assert_eq!(items[0].as_ref().unwrap().header.len, 76);
     assert_eq!(items[1], Err(Error::truncated("netlink message", 84, 24)));
 }
 

@@ -417,8 +417,8 @@ mod tests {
                     Error::truncated("netlink message", len, cut)
                 };
                 let error = Message::parse(&bytes[..cut]).unwrap_err();
-                prop_assert_eq!(error, expected);
-                let truncated = matches!(error.kind, ErrorKind::Truncated { .. });
+                prop_assert_eq!(&error, &expected);
+                let truncated = matches!(error.kind(), ErrorKind::Truncated { .. });
                 prop_assert!(truncated);
                 // The iterator reports the same error, then nothing more.
                 let mut messages = Messages::new(&bytes[..cut]);

@@ -47,12 +47,17 @@ pub mod socket;
 #[cfg(test)]
 mod strategies;
 
-/// Why a byte sequence could not be decoded, or a buffer was too small to encode into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Error {
-    /// The wire object that was being read or written.
-    pub what: &'static str,
-    pub kind: ErrorKind,
+/// Why a byte sequence could not be decoded, or a buffer was too small to encode into. Boxed,
+/// so that every `Result` of the decoders is one word larger than its value, not five: the
+/// error path is rare, and the copies of the larger results cost the release binary more
+/// than the allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(Box<ErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorInner {
+    what: &'static str,
+    kind: ErrorKind,
 }
 
 /// The detail of an [`Error`].
@@ -71,36 +76,38 @@ pub enum ErrorKind {
 }
 
 impl Error {
-    const fn new(what: &'static str, kind: ErrorKind) -> Self {
-        Error { what, kind }
+    #[cold]
+    fn new(what: &'static str, kind: ErrorKind) -> Self {
+        Error(Box::new(ErrorInner { what, kind }))
     }
 
-    pub(crate) const fn truncated(what: &'static str, needed: usize, available: usize) -> Self {
+    pub(crate) fn truncated(what: &'static str, needed: usize, available: usize) -> Self {
         Self::new(what, ErrorKind::Truncated { needed, available })
     }
 
-    pub(crate) const fn length_too_small(
-        what: &'static str,
-        declared: usize,
-        minimum: usize,
-    ) -> Self {
+    pub(crate) fn length_too_small(what: &'static str, declared: usize, minimum: usize) -> Self {
         Self::new(what, ErrorKind::LengthTooSmall { declared, minimum })
     }
 
-    pub(crate) const fn bad_payload_length(
-        what: &'static str,
-        expected: usize,
-        actual: usize,
-    ) -> Self {
+    pub(crate) fn bad_payload_length(what: &'static str, expected: usize, actual: usize) -> Self {
         Self::new(what, ErrorKind::BadPayloadLength { expected, actual })
     }
 
-    pub(crate) const fn too_long(what: &'static str, len: usize) -> Self {
+    pub(crate) fn too_long(what: &'static str, len: usize) -> Self {
         Self::new(what, ErrorKind::TooLong { len })
     }
 
-    pub(crate) const fn overflow(what: &'static str, len: usize, by: usize) -> Self {
+    pub(crate) fn overflow(what: &'static str, len: usize, by: usize) -> Self {
         Self::new(what, ErrorKind::Overflow { len, by })
+    }
+
+    /// The wire object that was being read or written.
+    pub fn what(&self) -> &'static str {
+        self.0.what
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
     }
 }
 

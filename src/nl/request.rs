@@ -113,8 +113,9 @@ impl KernelError {
 pub enum RequestError {
     /// A system call failed.
     Io { call: Call, source: io::Error },
-    /// The kernel refused the request.
-    Kernel(KernelError),
+    /// The kernel refused the request. Boxed, like [`Error`], to keep every `Result` of a
+    /// request small.
+    Kernel(Box<KernelError>),
     /// The kernel's answer could not be decoded.
     Decode(Error),
     /// Every attempt at a dump was interrupted by concurrent changes or overruns.
@@ -302,9 +303,8 @@ impl<T: Transport> Conn<T> {
                 NLMSG_ERROR => {
                     let (error, _) = ErrorMessage::parse(message.header.flags, message.payload)?;
                     match error.errno() {
-                        Some(errno) => Err(RequestError::Kernel(KernelError::from_ext_ack(
-                            errno,
-                            &error.ext_ack,
+                        Some(errno) => Err(RequestError::Kernel(Box::new(
+                            KernelError::from_ext_ack(errno, &error.ext_ack),
                         ))),
                         None => Ok(Done::Yes),
                     }
@@ -372,7 +372,7 @@ mod tests {
 
         fn kernel_error(result: Result<(), RequestError>) -> KernelError {
             match result {
-                Err(RequestError::Kernel(error)) => error,
+                Err(RequestError::Kernel(error)) => *error,
                 other => panic!("expected the kernel's refusal, got {other:?}"),
             }
         }
@@ -495,18 +495,22 @@ mod tests {
 
         fn dump_addresses(replay: Replay) -> (Result<Found, RequestError>, Replay) {
             let mut conn = Conn::over(replay, 1);
+            let mut found = Vec::new();
             let result = conn.dump(
                 RTM_GETADDR,
                 &AddrMessage::empty(Family::Inet6),
-                Vec::new,
-                |found, message| {
+                &mut |message| {
+                    let Some(message) = message else {
+                        found.clear();
+                        return Ok(());
+                    };
                     let (address, _) = AddrMessage::parse(message.payload)?;
                     let preferred = address.cacheinfo.map_or(0, |c| c.preferred_lft);
                     found.push((address.address.unwrap(), address.flags(), preferred));
                     Ok(())
                 },
             );
-            (result, conn.transport)
+            (result.map(|()| found), conn.transport)
         }
 
         #[test]

@@ -88,8 +88,8 @@ impl fmt::Display for RequestError {
 /// The one line a decoding error gives: what was read, and the sizes that did not fit.
 impl fmt::Display for nl::Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = self.what;
-        match self.kind {
+        let what = self.what();
+        match self.kind() {
             nl::ErrorKind::Truncated { needed, available } => write!(
                 f,
                 "buffer is too small to read {what}: need {needed} bytes, have {available}"

@@ -364,26 +364,31 @@ fn uptime() -> Option<u64> {
 
 /// The address-label table, in the kernel's precedence order.
 pub fn read_labels(conn: &mut Conn) -> Result<Vec<LabelEntry>, ReadError> {
+    let mut labels = Vec::new();
     conn.dump(
         RTM_GETADDRLABEL,
         &AddrLabelMessage::dump_request(),
-        Vec::new,
-        |labels, message| {
-            if message.header.msg_type == RTM_NEWADDRLABEL {
-                let (entry, _) = AddrLabelMessage::parse(message.payload)?;
-                if let (Some(IpAddr::V6(prefix)), Some(label)) = (entry.address, entry.label) {
-                    labels.push(LabelEntry {
-                        prefix,
-                        prefixlen: entry.prefixlen,
-                        ifindex: entry.ifindex,
-                        label,
-                    });
+        &mut |message| {
+            match message {
+                None => labels.clear(),
+                Some(message) if message.header.msg_type == RTM_NEWADDRLABEL => {
+                    let (entry, _) = AddrLabelMessage::parse(message.payload)?;
+                    if let (Some(IpAddr::V6(prefix)), Some(label)) = (entry.address, entry.label) {
+                        labels.push(LabelEntry {
+                            prefix,
+                            prefixlen: entry.prefixlen,
+                            ifindex: entry.ifindex,
+                            label,
+                        });
+                    }
                 }
+                Some(_) => {}
             }
             Ok(())
         },
     )
-    .map_err(reading("reading the address-label table"))
+    .map_err(reading("reading the address-label table"))?;
+    Ok(labels)
 }
 
 fn conf_dir(name: &[u8]) -> PathBuf {

@@ -10,30 +10,11 @@ use crate::nl::{Emit, Error};
 pub const MAX_DUMP_ATTEMPTS: u32 = 8;
 
 impl<T: Transport> Conn<T> {
-    /// Dumps objects of one kind. `each` sees every message of the dump in order and folds it
-    /// into a state made by `init`; when the dump must start again, so does the state.
-    pub fn dump<State>(
-        &mut self,
-        msg_type: u16,
-        body: &dyn Emit,
-        mut init: impl FnMut() -> State,
-        mut each: impl FnMut(&mut State, Message<'_>) -> Result<(), Error>,
-    ) -> Result<State, RequestError> {
-        let mut state = init();
-        self.dump_messages(msg_type, body, &mut |message| match message {
-            Some(message) => each(&mut state, message),
-            None => {
-                state = init();
-                Ok(())
-            }
-        })?;
-        Ok(state)
-    }
-
-    /// [`Conn::dump`] without its state, so that it is compiled once for every kind of object
-    /// (each copy cost the release binary about 600 bytes): `each` sees `Some` message of the
-    /// dump in order, and `None` when the dump starts again.
-    fn dump_messages(
+    /// Dumps objects of one kind: `each` sees `Some` message of the dump in order, and `None`
+    /// when the dump starts again (the caller then forgets what it kept). Not generic, so that
+    /// it is compiled once for every kind of object (each copy of the generic version it
+    /// replaced cost the release binary about 600 bytes).
+    pub fn dump(
         &mut self,
         msg_type: u16,
         body: &dyn Emit,
@@ -66,7 +47,7 @@ impl<T: Transport> Conn<T> {
                             Some(libc::EINTR) => consistent = false,
                             Some(errno) => {
                                 let error = KernelError::from_ext_ack(errno, &done.ext_ack);
-                                return Err(RequestError::Kernel(error));
+                                return Err(RequestError::Kernel(Box::new(error)));
                             }
                             None => {}
                         }
@@ -77,7 +58,7 @@ impl<T: Transport> Conn<T> {
                             ErrorMessage::parse(message.header.flags, message.payload)?;
                         if let Some(errno) = error.errno() {
                             let error = KernelError::from_ext_ack(errno, &error.ext_ack);
-                            return Err(RequestError::Kernel(error));
+                            return Err(RequestError::Kernel(Box::new(error)));
                         }
                         return Ok(Done::Yes);
                     }
