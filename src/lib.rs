@@ -28,4 +28,7 @@ mod present;
 mod srcsel;
 #[allow(unsafe_code)]
 mod sys;
+
+/// The memory allocator the binary uses (`src/main.rs`).
+pub use sys::Allocator;
 mod watch;

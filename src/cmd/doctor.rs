@@ -10,7 +10,9 @@
 //! or parsed is a warning naming it, never an `ok`.
 
 use std::ffi::OsString;
+use std::io;
 use std::net::{IpAddr, Ipv6Addr};
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use lexopt::prelude::*;
@@ -33,6 +35,7 @@ use crate::plan::Action;
 use crate::present::doctor::{self as words, Finding, Level, TooLate};
 use crate::present::packed::Text;
 use crate::srcsel::read::Flow;
+use crate::sys::directory_names;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -142,7 +145,11 @@ fn io_warning(path: &str, error: std::io::Error, findings: &mut Vec<Finding>) {
 /// The names in a directory, sorted; a missing directory has none, an unreadable one is a
 /// warning.
 fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> {
-    let entries = match std::fs::read_dir(under(root, dir)) {
+    let path = std::ffi::CString::new(under(root, dir).into_os_string().into_vec());
+    let entries = match path
+        .map_err(io::Error::from)
+        .and_then(|p| directory_names(&p))
+    {
         Ok(entries) => entries,
         Err(error) => {
             io_warning(dir, error, findings);
@@ -153,7 +160,7 @@ fn list_dir(root: &Path, dir: &str, findings: &mut Vec<Finding>) -> Vec<String> 
     // binary 4 KiB.
     let mut names: Vec<String> = Vec::new();
     for entry in entries {
-        if let Some(name) = entry.ok().and_then(|e| e.file_name().into_string().ok()) {
+        if let Ok(name) = String::from_utf8(entry) {
             let at = names.iter().take_while(|n| **n < name).count();
             names.insert(at, name);
         }
