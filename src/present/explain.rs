@@ -533,21 +533,7 @@ fn address_members<'o, 'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::srcsel::read::RouteAnswer;
-
-    fn kernel(fib_match_ignored: bool) -> RouteAnswer {
-        RouteAnswer {
-            source: Some("2001:db8::1".parse().unwrap()),
-            oif: Some(2),
-            configured_prefsrc: None,
-            nexthop_oif: Some(2),
-            nexthop_group: None,
-            nexthop_object: false,
-            paths: Vec::new(),
-            fib_match_ignored,
-            matched: None,
-        }
-    }
+    use crate::srcsel::explain::tests::kernel;
 
     #[test]
     fn an_ignored_fib_match_is_said_for_ipv4_too() {

@@ -136,10 +136,11 @@ pub fn explain(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn kernel(fib_match_ignored: bool) -> RouteAnswer {
+    /// The kernel's answer for 2001:db8::1 out of ifindex 2, as the explanation tests use it.
+    pub(crate) fn kernel(fib_match_ignored: bool) -> RouteAnswer {
         RouteAnswer {
             source: Some("2001:db8::1".parse().unwrap()),
             oif: Some(2),
