@@ -12,13 +12,19 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
-/// What `--watch` says once its first pass is applied; `systemctl status` shows the STATUS=.
-const READY: &str = "READY=1\nSTATUS=first pass applied; watching for address changes\n";
+/// The datagram that says the service is ready, with the `STATUS=` line `systemctl status`
+/// shows: one `KEY=VALUE` per line, so `status` is one line.
+fn ready_state(status: &str) -> String {
+    ["READY=1\nSTATUS=", status, "\n"].concat()
+}
 
-/// Tells the service manager that the service is ready. Sends nothing, successfully, when
-/// `$NOTIFY_SOCKET` is not set.
-pub fn ready() -> io::Result<()> {
-    send(std::env::var_os("NOTIFY_SOCKET").as_deref(), READY)
+/// Tells the service manager that the service is ready, and `status` (one line). Sends
+/// nothing, successfully, when `$NOTIFY_SOCKET` is not set.
+pub fn ready(status: &str) -> io::Result<()> {
+    send(
+        std::env::var_os("NOTIFY_SOCKET").as_deref(),
+        &ready_state(status),
+    )
 }
 
 /// Sends `state` to the socket `target` names, if any.
@@ -58,7 +64,7 @@ mod tests {
                 .unwrap();
         }
         let mut buffer = [0u8; 256];
-        let expected = READY;
+        let expected = &ready_state("ready");
 
         send(Some(path.as_os_str()), expected).unwrap();
         let n = listener.recv(&mut buffer).unwrap();
@@ -77,15 +83,15 @@ mod tests {
     /// Without `$NOTIFY_SOCKET` nothing is sent, and that is no error.
     #[test]
     fn no_socket_sends_nothing() {
-        send(None, READY).unwrap();
+        send(None, &ready_state("ready")).unwrap();
     }
 
     /// systemd reads `READY=1` as a line of its own, and shows the STATUS= line.
     #[test]
     fn ready_is_what_systemd_parses() {
-        let lines: Vec<&str> = READY.lines().collect();
-        assert_eq!(lines.first(), Some(&"READY=1"));
-        assert!(lines.iter().any(|line| line.starts_with("STATUS=")));
-        assert!(READY.ends_with('\n'));
+        let state = ready_state("first pass applied");
+        let lines: Vec<&str> = state.lines().collect();
+        assert_eq!(lines, ["READY=1", "STATUS=first pass applied"]);
+        assert!(state.ends_with('\n'));
     }
 }

@@ -18,22 +18,21 @@ pub enum Pattern {
     Host(Ipv6Addr),
 }
 
-/// Why a pattern could not be read; the text names the value.
+/// Why a pattern could not be read; `text` is the value as given (`present/usage.rs` words it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternError {
     pub text: String,
-    pub reason: &'static str,
+    pub problem: PatternProblem,
 }
 
-impl fmt::Display for PatternError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid pattern \"{}\": {}",
-            self.text.escape_debug(),
-            self.reason
-        )
-    }
+/// What is wrong with a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternProblem {
+    NotAnAddress,
+    /// The prefix length is not a number from 0 to 128.
+    BadPrefixLength,
+    /// An IPv4 address: nlsel selects among IPv6 addresses.
+    Ipv4,
 }
 
 /// The mask of the first `len` bits of an IPv6 address (`len` ≤ 128).
@@ -81,18 +80,16 @@ pub fn parse_address_text(text: &str) -> Result<(IpAddr, Option<u8>), AddressTex
 
 impl Pattern {
     pub fn parse(text: &str) -> Result<Pattern, PatternError> {
-        let error = |reason| PatternError {
+        let error = |problem| PatternError {
             text: text.to_string(),
-            reason,
+            problem,
         };
         let (addr, len) = parse_address_text(text).map_err(|problem| match problem {
-            AddressTextError::NotAnAddress => error("not an IPv6 address"),
-            AddressTextError::BadPrefixLength { .. } => {
-                error("prefix length must be a number from 0 to 128")
-            }
+            AddressTextError::NotAnAddress => error(PatternProblem::NotAnAddress),
+            AddressTextError::BadPrefixLength { .. } => error(PatternProblem::BadPrefixLength),
         })?;
         let IpAddr::V6(addr) = addr else {
-            return Err(error("an IPv4 address; nlsel selects among IPv6 addresses"));
+            return Err(error(PatternProblem::Ipv4));
         };
         match len {
             None => Ok(Pattern::Host(addr)),
@@ -177,9 +174,17 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_rejected_with_their_text() {
-        for text in ["10.0.0.1", "zzz", "::2/129", "::2/", "::2/x", ""] {
+        for (text, problem) in [
+            ("10.0.0.1", PatternProblem::Ipv4),
+            ("10.0.0.1/8", PatternProblem::Ipv4),
+            ("zzz", PatternProblem::NotAnAddress),
+            ("", PatternProblem::NotAnAddress),
+            ("::2/129", PatternProblem::BadPrefixLength),
+            ("::2/", PatternProblem::BadPrefixLength),
+            ("::2/x", PatternProblem::BadPrefixLength),
+        ] {
             let error = Pattern::parse(text).unwrap_err();
-            assert_eq!(error.text, text);
+            assert_eq!((error.text.as_str(), error.problem), (text, problem));
         }
     }
 

@@ -325,6 +325,12 @@ pub enum Warning<'a> {
     TemporariesWin(&'a Address),
     /// The address `prefer` keeps is being deprecated by its router.
     RouterDeprecates(&'a Address),
+    /// `addr change` on an IPv4 address whose lifetimes are both forever: the kernel ignores
+    /// the preferred lifetime `preferred` asked for.
+    Ipv4PreferredIgnored {
+        address: &'a Address,
+        preferred: u32,
+    },
 }
 
 #[cfg(test)]

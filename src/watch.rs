@@ -61,7 +61,7 @@ use crate::nl::header::{RTM_DELADDR, RTM_NEWADDR, RTM_NEWLINK, RTNLGRP_IPV6_IFAD
 use crate::nl::link::LinkMessage;
 use crate::nl::request::Notification;
 use crate::plan::{Mode, Plan, Step};
-use crate::present::address_text;
+use crate::present;
 use crate::sys::{block_signals, exit_on_signals, poll_readable};
 
 /// The signals that end `--watch` with exit 0. SIGHUP too: a daemon's SIGHUP asks it to read
@@ -298,7 +298,9 @@ fn pass(
     let now = Instant::now();
     limiter.start_pass(now, addresses.iter().map(key_of));
     plan.steps.retain(|step| {
-        let Step::Change(change) = step else { return true };
+        let Step::Change(change) = step else {
+            return true;
+        };
         // The kernel's own refresh from a Router Advertisement is undone at once, however
         // often the router sends: only what other programs do is a fight to bound.
         if change.address.lifetimes_from_router() {
@@ -308,10 +310,7 @@ fn pass(
             Admission::Now => true,
             Admission::Deferred { warn } => {
                 if warn {
-                    crate::warn!(
-                        "{} keeps coming back preferred (another program resets its lifetime); changing it at most once a second",
-                        address_text(change.address)
-                    );
+                    crate::warn!("{}", present::watch::limited(change.address));
                 }
                 false
             }
@@ -429,14 +428,14 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
     drop(ctx.conn.take_notifications());
     let interfaces = pass(ctx, rule, &mut limiter, &mut reported)?;
     // Type=notify: units ordered after this one start only once the first pass is applied.
-    if let Err(source) = crate::notify::ready() {
-        crate::warn!("cannot tell systemd the service is ready ($NOTIFY_SOCKET): {source}");
+    if let Err(source) = crate::notify::ready(present::watch::READY_STATUS) {
+        crate::warn!("{}", present::watch::not_ready(&source));
     }
     let mut known_links: Vec<u32> = interfaces
         .iter()
         .map(|interface| interface.ifindex)
         .collect();
-    crate::output::diagnostic(format_args!("watching for address changes"));
+    crate::output::diagnostic(format_args!("{}", present::watch::WATCHING));
     // After a failed pass: when to try again, and the wait after that.
     let mut retry: Option<(Instant, Duration)> = None;
     loop {
@@ -465,9 +464,7 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
             match pass(ctx, rule, &mut limiter, &mut reported) {
                 Ok(interfaces) => {
                     if retry.take().is_some() {
-                        crate::output::diagnostic(format_args!(
-                            "the pass succeeded again; watching for address changes"
-                        ));
+                        crate::output::diagnostic(format_args!("{}", present::watch::RECOVERED));
                     }
                     known_links = interfaces
                         .iter()
@@ -481,8 +478,8 @@ pub fn watch(ctx: &mut Context, rule: &dyn Rule) -> Result<Outcome, Failure> {
                     });
                     if retry.is_none() {
                         crate::output::diagnostic(format_args!(
-                            "{failure}; trying again after 1 s, then at most every {} s, until it succeeds",
-                            MAX_RETRY.as_secs()
+                            "{}",
+                            present::watch::retrying(&failure, MAX_RETRY)
                         ));
                     }
                     retry = Some((Instant::now() + wait, wait));

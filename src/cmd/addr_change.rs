@@ -12,11 +12,11 @@ use crate::context::{Context, Outcome};
 use crate::failure::{Failure, Kind};
 use crate::model::{Address, resolve_names};
 use crate::nl::addr::INFINITY_LIFE_TIME;
-use crate::pattern::{AddressTextError, parse_address_text};
+use crate::pattern::parse_address_text;
 use crate::plan::Mode;
-use crate::plan::{Action, Change, Plan, Step};
-use crate::present::lifetime_text;
+use crate::plan::{Action, Change, Plan, Step, Warning};
 use crate::present::packed::Text;
+use crate::present::{self, lifetime_text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -44,14 +44,8 @@ fn parse_lifetime(keyword: &str, text: &str) -> Result<u32, Failure> {
 
 fn parse_address(text: &str) -> Result<(IpAddr, Option<u8>), Failure> {
     parse_address_text(text).map_err(|problem| {
-        let reason = match problem {
-            AddressTextError::NotAnAddress => "not an IP address".to_string(),
-            AddressTextError::BadPrefixLength { max } => {
-                format!("prefix length must be a number from 0 to {max}")
-            }
-        };
         Failure::usage(format!(
-            "invalid address \"{}\": {reason}",
+            "invalid address \"{}\": {problem}",
             text.escape_debug()
         ))
     })
@@ -99,7 +93,7 @@ pub fn parse(parser: &mut lexopt::Parser) -> Result<Parsed<Args>, Failure> {
         ));
     }
     if let (Some(preferred), Some(valid)) = (preferred_lft, valid_lft) {
-        check_lifetimes(preferred, valid, "")?;
+        check_lifetimes(preferred, valid, None)?;
     }
     if valid_lft == Some(0) {
         return Err(Failure::usage(
@@ -126,12 +120,13 @@ fn ipv4_effective_preferred(current: &Address, preferred: u32, valid: u32) -> Op
     ignored.then_some(INFINITY_LIFE_TIME)
 }
 
-fn check_lifetimes(preferred: u32, valid: u32, kept: &str) -> Result<(), Failure> {
+fn check_lifetimes(preferred: u32, valid: u32, kept: Option<&str>) -> Result<(), Failure> {
     if preferred > valid {
         return Err(Failure::usage(format!(
-            "preferred_lft {} exceeds valid_lft {}{kept}",
+            "preferred_lft {} exceeds valid_lft {}{}",
             lifetime_text(preferred),
-            lifetime_text(valid)
+            lifetime_text(valid),
+            kept.map_or(String::new(), |kept| format!(" ({kept} kept; give it too)"))
         )));
     }
     Ok(())
@@ -163,20 +158,20 @@ pub fn run(args: &Args, ctx: &mut Context) -> Result<Outcome, Failure> {
     }
     let valid = args.valid_lft.unwrap_or(current.valid_lft);
     let preferred = args.preferred_lft.unwrap_or(current.preferred_lft);
+    // The lifetime not given is the address's own: the error says so.
     let kept = match (args.preferred_lft, args.valid_lft) {
-        (None, _) => " (preferred_lft kept; give it too)",
-        (_, None) => " (valid_lft kept; give it too)",
-        _ => "",
+        (None, _) => Some("preferred_lft"),
+        (_, None) => Some("valid_lft"),
+        _ => None,
     };
     check_lifetimes(preferred, valid, kept)?;
     let preferred = match ipv4_effective_preferred(current, preferred, valid) {
         Some(effective) => {
-            crate::warn!(
-                "{} dev {}: IPv4 keeps an address with valid_lft forever preferred forever; preferred_lft {} is ignored by the kernel",
-                args.address,
-                String::from_utf8_lossy(&args.dev),
-                lifetime_text(preferred)
-            );
+            let warning = Warning::Ipv4PreferredIgnored {
+                address: current,
+                preferred,
+            };
+            crate::warn!("{}", present::warning(&warning, &interfaces));
             effective
         }
         None => preferred,

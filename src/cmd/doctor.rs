@@ -606,15 +606,7 @@ fn privacy(
                 findings.push(words::privacy_addresses(&ifname, value, address.local))
             }
             Some(_) => {}
-            None => findings.push(words::unreadable(
-                &[
-                    "/proc/sys/net/ipv6/conf/",
-                    &String::from_utf8_lossy(&ifname),
-                    "/use_tempaddr",
-                ]
-                .concat(),
-                "cannot be read".into(),
-            )),
+            None => findings.push(words::use_tempaddr_unreadable(&ifname)),
         }
     }
 }

@@ -33,32 +33,7 @@ pub fn interface_name(value: OsString) -> Vec<u8> {
 
 /// Turns a lexopt error into a usage failure that names the value in double quotes.
 pub fn usage_error(error: lexopt::Error) -> Failure {
-    let quote = |text: &str| format!("\"{}\"", text.escape_debug());
-    let message = match error {
-        lexopt::Error::MissingValue {
-            option: Some(option),
-        } => {
-            format!("missing value for option {}", quote(&option))
-        }
-        lexopt::Error::MissingValue { option: None } => "missing value".to_string(),
-        lexopt::Error::UnexpectedOption(option) => format!("unknown option {}", quote(&option)),
-        lexopt::Error::UnexpectedArgument(value) => {
-            format!("unexpected argument {}", quote(&value.to_string_lossy()))
-        }
-        lexopt::Error::UnexpectedValue { option, value } => format!(
-            "option {} takes no value, got {}",
-            quote(&option),
-            quote(&value.to_string_lossy())
-        ),
-        lexopt::Error::NonUnicodeValue(value) => {
-            format!(
-                "argument {} is not valid UTF-8",
-                quote(&value.to_string_lossy())
-            )
-        }
-        other => other.to_string(),
-    };
-    Failure::usage(message)
+    Failure::usage(crate::present::option_error(error))
 }
 
 /// The value after a keyword such as `dev` or `preferred_lft`; its absence names the keyword.

@@ -9,6 +9,9 @@ use std::net::IpAddr;
 
 use super::{ParseError, address_of, find};
 
+/// What a generated file's header says, in any case: text nlsel looks for, not words it says.
+const GENERATED_MARKERS: &[&str] = &["auto-generated", "do not edit"];
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Interfaces<'a> {
     /// The header says the file is generated.
@@ -44,8 +47,9 @@ pub fn parse(text: &str) -> Result<Interfaces<'_>, ParseError> {
         let content = raw.trim();
         if content.starts_with('#') {
             parsed.generated |= header
-                && (find(content, "auto-generated", true).is_some()
-                    || find(content, "do not edit", true).is_some());
+                && GENERATED_MARKERS
+                    .iter()
+                    .any(|marker| find(content, marker, true).is_some());
             continue;
         }
         if content.is_empty() {

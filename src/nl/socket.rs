@@ -138,12 +138,9 @@ impl Socket {
         loop {
             match sys::send_to(self.fd.as_fd(), bytes, &addr) {
                 Ok(sent) if sent == bytes.len() => return Ok(()),
-                Ok(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "short netlink send",
-                    ));
-                }
+                // A netlink datagram is taken whole or refused; a short count would be a
+                // kernel bug, reported by its kind (present/errno.rs words errors).
+                Ok(_) => return Err(io::ErrorKind::WriteZero.into()),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(error),
             }

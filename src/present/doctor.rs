@@ -372,6 +372,20 @@ pub fn unreadable(file: &str, why: String) -> Finding {
     )
 }
 
+/// An interface's `use_tempaddr`, which decides whether it makes privacy addresses, could not
+/// be read.
+pub fn use_tempaddr_unreadable(ifname: &[u8]) -> Finding {
+    unreadable(
+        &[
+            "/proc/sys/net/ipv6/conf/",
+            &String::from_utf8_lossy(ifname),
+            "/use_tempaddr",
+        ]
+        .concat(),
+        "cannot be read".into(),
+    )
+}
+
 pub fn parse_error(what: &str, line: usize) -> String {
     format!("line {line}: expected {what}")
 }

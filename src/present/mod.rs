@@ -1,6 +1,6 @@
-//! Everything nlsel prints on stdout, in one place: iproute2-style text and the JSON reports,
-//! side by side, so that a new command reuses the same words and policy code stays free of
-//! formatting. Functions here take parsed state and return lines; they do no I/O.
+//! Every word nlsel says, in one place: iproute2-style text and the JSON reports on stdout,
+//! side by side, and the failures, warnings and diagnostics on stderr, so that a new command
+//! reuses the same words and policy code stays free of formatting. Functions here take parsed state and return lines; they do no I/O.
 //!
 //! Words follow iproute2 (`ip addr show`, `ip -j addr show`): one flag table, one spelling of
 //! an address and of a lifetime.
@@ -8,16 +8,20 @@
 pub mod doctor;
 mod errno;
 pub mod explain;
+mod failure;
 pub mod json;
 mod link;
 pub mod packed;
 mod plan;
 mod show;
 pub mod unit;
+mod usage;
+pub mod watch;
 mod which;
 
 pub use plan::{describe, plan_report, warning};
 pub use show::{show_json, show_text};
+pub use usage::option_error;
 pub use which::route_source;
 
 use crate::model::Address;

@@ -206,6 +206,13 @@ impl fmt::Display for Words<'_> {
                 address_text(address),
                 name(address.ifindex)
             ),
+            Warning::Ipv4PreferredIgnored { address, preferred } => write!(
+                f,
+                "{} dev {}: IPv4 keeps an address with valid_lft forever preferred forever; preferred_lft {} is ignored by the kernel",
+                address.local,
+                name(address.ifindex),
+                lifetime_text(preferred)
+            ),
         }
     }
 }
