@@ -131,15 +131,12 @@ fn read_text(root: &Path, path: &str, findings: &mut Vec<Finding>) -> Option<Str
         .ok()
 }
 
-/// A read error's warning (InvalidData: bytes that are not UTF-8); none for a missing file.
+/// A read error's warning; none for a missing file.
 #[inline(never)]
 fn io_warning(path: &str, error: std::io::Error, findings: &mut Vec<Finding>) {
-    let why = match error.kind() {
-        std::io::ErrorKind::NotFound => return,
-        std::io::ErrorKind::InvalidData => "not UTF-8".into(),
-        _ => error.to_string(),
-    };
-    findings.push(words::unreadable(path, why));
+    if error.kind() != std::io::ErrorKind::NotFound {
+        findings.push(words::unreadable_file(path, &error));
+    }
 }
 
 /// The names in a directory, sorted; a missing directory has none, an unreadable one is a

@@ -372,6 +372,16 @@ pub fn unreadable(file: &str, why: String) -> Finding {
     )
 }
 
+/// A file that could not be read (`InvalidData`, from `read_to_string`: bytes that are not
+/// UTF-8).
+pub fn unreadable_file(file: &str, error: &std::io::Error) -> Finding {
+    let why = match error.kind() {
+        std::io::ErrorKind::InvalidData => "not UTF-8".into(),
+        _ => error.to_string(),
+    };
+    unreadable(file, why)
+}
+
 /// An interface's `use_tempaddr`, which decides whether it makes privacy addresses, could not
 /// be read.
 pub fn use_tempaddr_unreadable(ifname: &[u8]) -> Finding {
