@@ -18,8 +18,9 @@
 #       replaces the file's and `systemctl restart networking` leaves ::beef deprecated; with
 #       it, the printed unit commands run and a restart deprecates ::beef again; malformed and
 #       unreadable interfaces files (the main one, sourced ones) -> a warning naming each;
-#   D4. netplan (netplan.io rendering to networkd) listing both -> netplan; the printed YAML
-#       applied with `netplan apply` keeps ::beef deprecated.
+#   D4. netplan (netplan.io rendering to networkd) listing both -> netplan, and no
+#       undone-by-networkd for the /run/systemd/network/10-netplan-venet0.network networkd
+#       applies; the printed YAML applied with `netplan apply` keeps ::beef deprecated.
 # Every doctor run is `-j`: its output must have exactly the documented keys
 # ({"findings":[{"level","code","ifname","message","fix"}]}) and its exit status must be 1 when
 # a finding is a problem, else 0.
@@ -547,6 +548,10 @@ in_ct systemctl restart nlsel.service
 check "netplan: the oneshot deprecated ::beef" is_deprecated "$HIDE"
 checked_doctor "netplan"
 check "netplan: netplan on venet0" has problem netplan venet0
+check "netplan: networkd applied the file netplan generated" \
+  in_ct grep -qx "NETWORK_FILE=/run/systemd/network/10-netplan-venet0.network" \
+  "/run/systemd/netif/links/$(in_ct cat /sys/class/net/venet0/ifindex)"
+check "netplan: no undone-by-networkd for that file (netplan would undo its fix)" lacks undone-by-networkd
 check "netplan: the fix gives lifetime: 0 for ::beef" fix_has netplan "$HIDE" "lifetime: 0"
 monitor_during "$tmp/netplan-undone.log" in_ct netplan apply
 check "netplan: netplan apply does set ::beef preferred again (the test sees it)" \
