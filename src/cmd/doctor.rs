@@ -408,6 +408,40 @@ fn managers(
             .iter()
             .any(|a| a.ifindex == ifindex && a.local == address)
     };
+    // netplan: it regenerates networkd's files, whichever unit runs. Read first (its
+    // findings still come last), so that the networkd check knows which addresses of
+    // netplan's generated files a netplan finding already covers.
+    let mut netplan_findings = Vec::new();
+    let mut covered: Vec<(u32, IpAddr)> = Vec::new();
+    for name in list_dir(root, "/etc/netplan", &mut netplan_findings) {
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        let file = ["/etc/netplan/", &name].concat();
+        let Some(text) = read_text(root, &file, &mut netplan_findings) else {
+            continue;
+        };
+        match netplan::addresses(&text) {
+            Ok(found) => {
+                for address in found.iter().filter(|a| !a.deprecated) {
+                    let Some(interface) = named(kernel, address.ifname) else {
+                        continue;
+                    };
+                    if deprecates(interface.ifindex, address.address) {
+                        covered.push((interface.ifindex, address.address));
+                        netplan_findings.push(words::netplan(
+                            &interface.name,
+                            &file,
+                            address.line,
+                            address.indent,
+                            address.value,
+                        ));
+                    }
+                }
+            }
+            Err(error) => netplan_findings.push(parse_warning(&file, error)),
+        }
+    }
     for &ifindex in &ifindexes {
         let ifname = name_of(&kernel.interfaces, ifindex);
         // systemd-networkd: the link's .network file, as networkd says it applied it.
@@ -423,9 +457,15 @@ fn managers(
                 Ok(assigned) => {
                     // Loops, not into_iter().filter().map().collect(): an in-place collect
                     // is a kilobyte of code per use.
+                    // In a file netplan generates, an address its netplan finding names
+                    // is fixed in the YAML: an edit of the file itself would be lost.
+                    let generated = netplan::generated(&file);
                     let mut preferred = Vec::new();
                     for a in assigned {
-                        if !a.deprecated && deprecates(ifindex, a.address) {
+                        if !a.deprecated
+                            && deprecates(ifindex, a.address)
+                            && !(generated && covered.contains(&(ifindex, a.address)))
+                        {
                             preferred.push(a);
                         }
                     }
@@ -500,35 +540,7 @@ fn managers(
             }
         }
     }
-    // netplan: it regenerates networkd's files, whichever unit runs.
-    for name in list_dir(root, "/etc/netplan", findings) {
-        if !name.ends_with(".yaml") {
-            continue;
-        }
-        let file = ["/etc/netplan/", &name].concat();
-        let Some(text) = read_text(root, &file, findings) else {
-            continue;
-        };
-        match netplan::addresses(&text) {
-            Ok(found) => {
-                for address in found.iter().filter(|a| !a.deprecated) {
-                    let Some(interface) = named(kernel, address.ifname) else {
-                        continue;
-                    };
-                    if deprecates(interface.ifindex, address.address) {
-                        findings.push(words::netplan(
-                            &interface.name,
-                            &file,
-                            address.line,
-                            address.indent,
-                            address.value,
-                        ));
-                    }
-                }
-            }
-            Err(error) => findings.push(parse_warning(&file, error)),
-        }
-    }
+    findings.append(&mut netplan_findings);
 }
 
 /// The interface a manager's file names.
@@ -1016,6 +1028,54 @@ iface venet0 inet6 static
         // The netplan fix applied literally is read as deprecated.
         let fixed = "network:\n  ethernets:\n    venet0:\n      addresses:\n        - \"2001:db8:f1c1:8454:964::beef/80\":\n            lifetime: 0\n";
         assert!(netplan::addresses(fixed).unwrap()[0].deprecated);
+    }
+
+    #[test]
+    fn netplans_generated_network_file_is_left_to_the_netplan_finding() {
+        let generated = "/run/systemd/network/10-netplan-venet0.network";
+        let rendered = "[Match]\nName=venet0\n\n[Network]\nLinkLocalAddressing=no\n\
+                        Address=2001:db8:f1c1:8454:964::2/80\n\
+                        Address=2001:db8:f1c1:8454:964::beef/80\n";
+        let yaml = "network:\n  ethernets:\n    venet0:\n      addresses:\n        \
+                    - 2001:db8:f1c1:8454:964::2/80\n        - 2001:db8:f1c1:8454:964::beef/80\n";
+        let link = |file: &str| format!("ADMIN_STATE=configured\nNETWORK_FILE={file}\n");
+        let tree = Tree::new(&[
+            (UNIT, &current_unit(false)),
+            ("/etc/netplan/50-venet0.yaml", yaml),
+            (generated, rendered),
+            ("/run/systemd/netif/links/2", &link(generated)),
+        ]);
+        tree.enable("nlsel.service");
+        // netplan's finding alone: its fix is the YAML's, and an edit of the file netplan
+        // renders would be lost at the next `netplan apply`.
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert_eq!(
+            codes(&findings),
+            [("netplan", Level::Problem)],
+            "{findings:#?}"
+        );
+        assert_eq!(findings[0].ifname.as_deref(), Some(&b"venet0"[..]));
+        // The YAML fixed but not applied: netplan has nothing to say, and networkd's file
+        // still sets ::beef preferred.
+        tree.write(
+            "/etc/netplan/50-venet0.yaml",
+            &yaml.replace("beef/80\n", "beef/80:\n            lifetime: 0\n"),
+        );
+        let findings = findings_of(&tree, &seed_kernel(true));
+        assert_eq!(codes(&findings), [("undone-by-networkd", Level::Problem)]);
+        assert!(findings[0].message.contains(generated), "{findings:#?}");
+        // The user's copy under /etc/systemd/network shadows netplan's: both are reported.
+        let copy = "/etc/systemd/network/10-netplan-venet0.network";
+        tree.write("/etc/netplan/50-venet0.yaml", yaml);
+        tree.write(copy, rendered);
+        tree.write("/run/systemd/netif/links/2", &link(copy));
+        assert_eq!(
+            codes(&findings_of(&tree, &seed_kernel(true))),
+            [
+                ("undone-by-networkd", Level::Problem),
+                ("netplan", Level::Problem)
+            ]
+        );
     }
 
     #[test]

@@ -140,6 +140,17 @@ pub fn addresses<'a>(text: &'a str) -> Result<Vec<NetplanAddress<'a>>, ParseErro
     Ok(found)
 }
 
+/// Whether networkd's `.network` file `path` (its link state's `NETWORK_FILE=`, a file
+/// directly in one of its directories) is one netplan renders: netplan writes
+/// `/run/systemd/network/10-netplan-ID.network` for each definition (ID URI-escaped) and
+/// removes every `10-netplan-*` there before it writes them again, so an edit there is lost.
+/// A copy under /etc/systemd/network shadows it and is the user's own.
+#[inline(never)]
+pub fn generated(path: &str) -> bool {
+    path.strip_prefix("/run/systemd/network/10-netplan-")
+        .is_some_and(|id| id.ends_with(".network"))
+}
+
 fn entry<'a>(
     ifname: &'a str,
     value: &'a str,
@@ -228,6 +239,19 @@ network:
             3
         );
         assert_eq!(addresses("e:\n  addresses: [::1\n").unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn the_network_files_netplan_generates() {
+        assert!(generated("/run/systemd/network/10-netplan-venet0.network"));
+        // A match: definition's ID, URI-escaped.
+        assert!(generated("/run/systemd/network/10-netplan-all-en.network"));
+        assert!(generated("/run/systemd/network/10-netplan-a%2Fb.network"));
+        // The user's copy under /etc, another name, another kind.
+        assert!(!generated("/etc/systemd/network/10-netplan-venet0.network"));
+        assert!(!generated("/run/systemd/network/10-venet0.network"));
+        assert!(!generated("/run/systemd/network/20-netplan-venet0.network"));
+        assert!(!generated("/run/systemd/network/10-netplan-venet0.link"));
     }
 
     proptest! {

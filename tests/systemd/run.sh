@@ -251,21 +251,7 @@ echo "== 9. Debian's ifupdown with a seed-shaped /etc/network/interfaces: $ifupd
 systemctl --root="$root" disable --quiet networking.service
 rm "$root/etc/systemd/system/networking.service"
 systemctl --root="$root" enable --quiet networking.service
-cat >"$root/etc/network/interfaces" <<EOF
-# Shaped like the seed's OpenVZ file: venet0 made in pre-up, its addresses added by up lines.
-auto lo
-iface lo inet loopback
-
-auto venet0
-iface venet0 inet6 static
-	address ::2
-	netmask 128
-	pre-up ip tuntap add dev venet0 mode tun
-	up ip -6 r a default dev venet0
-	up ip addr add $KEEP/80 dev venet0
-	up ip addr add $HIDE/80 dev venet0
-	post-down ip tuntap del dev venet0 mode tun
-EOF
+write_seed_interfaces # the seed-shaped file (lib.sh)
 t=$SECONDS
 boot_series "ifupdown, oneshot" nlsel-boot-oneshot.service ExecMainExitTimestampMonotonic "$ifupdown_boots"
 boot_series "ifupdown, --watch" nlsel-boot-watch.service ActiveEnterTimestampMonotonic "$ifupdown_boots"
@@ -296,26 +282,7 @@ stop_container
 systemctl --root="$root" disable --quiet nlsel-boot-watch.service
 
 # networkd's own way, without nlsel: PreferredLifetime=0 in an [Address] section.
-cat >"$root/etc/systemd/network/venet0.network" <<EOF
-[Match]
-Name=venet0
-
-[Link]
-RequiredForOnline=no-carrier
-
-[Network]
-ConfigureWithoutCarrier=yes
-LinkLocalAddressing=no
-IPv6AcceptRA=no
-Address=$KEEP/80
-
-[Address]
-Address=$HIDE/80
-PreferredLifetime=0
-
-[Route]
-Destination=::/0
-EOF
+write_networkd_venet0 deprecated
 boot
 check "networkd PreferredLifetime=0: ::beef deprecated at boot" eventually is_deprecated "$HIDE"
 monitor_reconfigure "$tmp/reconfigure0.log"
