@@ -12,6 +12,34 @@ use std::time::{Duration, Instant};
 
 use common::{BIN, Netns, Run, nstest};
 
+/// Runs nlsel with `args`, which must succeed with `warning` on stderr and leave `working`,
+/// the interface's only usable address, not deprecated.
+fn spares_the_only_working_address(ns: &Netns, args: &[&str], warning: &str, working: &str) {
+    let run = ns.nlsel(args);
+    run.expect_ok();
+    assert!(run.stderr.contains(warning), "no warning: {run:?}");
+    assert!(
+        !ns.addr(working).is_deprecated(),
+        "the only working address was deprecated: {run:?}"
+    );
+}
+
+/// `ip -n NS BEFORE... NAME AFTER...`, which must succeed: for names that are not UTF-8.
+fn ip_naming(ns: &Netns, before: &[&str], name: &OsStr, after: &[&str]) {
+    let out = Command::new("ip")
+        .args(["-n", ns.name()])
+        .args(before)
+        .arg(name)
+        .args(after)
+        .output()
+        .expect("run ip");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 nstest!(
     /// A kept address still in duplicate address detection (on a down link it stays tentative)
     /// is no source the kernel can use: deprecating the others would leave the interface with no
@@ -26,16 +54,11 @@ nstest!(
             "setup: ::2 not tentative"
         );
 
-        let run = ns.nlsel(&["deprecate", "--except", "::2"]);
-        run.expect_ok();
-        assert!(
-            run.stderr
-                .contains("vt0: every address matching --except is still tentative"),
-            "no warning: {run:?}"
-        );
-        assert!(
-            !ns.addr("2001:db8:6::beef").is_deprecated(),
-            "the only working address was deprecated: {run:?}"
+        spares_the_only_working_address(
+            &ns,
+            &["deprecate", "--except", "::2"],
+            "vt0: every address matching --except is still tentative",
+            "2001:db8:6::beef",
         );
     }
 );
@@ -64,15 +87,11 @@ nstest!(
             std::thread::yield_now();
         }
 
-        let run = ns.nlsel(&["deprecate", "--except", "::2", "--dev", "vt0"]);
-        run.expect_ok();
-        assert!(
-            run.stderr.contains("failed duplicate address detection"),
-            "no warning: {run:?}"
-        );
-        assert!(
-            !ns.addr("2001:db8:7::beef").is_deprecated(),
-            "the only working address was deprecated: {run:?}"
+        spares_the_only_working_address(
+            &ns,
+            &["deprecate", "--except", "::2", "--dev", "vt0"],
+            "failed duplicate address detection",
+            "2001:db8:7::beef",
         );
     }
 );
@@ -175,17 +194,7 @@ nstest!(
             );
         }
         // A finite valid lifetime makes the preferred one count again.
-        let run = ns.nlsel(&[
-            "addr",
-            "change",
-            "10.5.0.1",
-            "dev",
-            "venet0",
-            "preferred_lft",
-            "100",
-            "valid_lft",
-            "200",
-        ]);
+        let run = ns.nlsel(&[&change[..], &["valid_lft", "200"]].concat());
         run.expect_ok();
         assert_eq!(
             run.stdout,
@@ -265,33 +274,14 @@ nstest!(
         let raw = OsStr::from_bytes(b"v\xff0");
         let lossy = OsStr::from_bytes("v\u{fffd}0".as_bytes());
         for (name, peer) in [(raw, "p0"), (lossy, "p1")] {
-            let out = Command::new("ip")
-                .args(["-n", ns.name(), "link", "add"])
-                .arg(name)
-                .args(["type", "veth", "peer", "name", peer])
-                .output()
-                .expect("ip link add");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            ip_naming(
+                &ns,
+                &["link", "add"],
+                name,
+                &["type", "veth", "peer", "name", peer],
             );
-            for args in [
-                &["addr", "add", "2001:db8:8::2/64", "dev"][..],
-                &["addr", "add", "2001:db8:8::beef/64", "dev"][..],
-            ] {
-                let out = Command::new("ip")
-                    .args(["-n", ns.name()])
-                    .args(args)
-                    .arg(name)
-                    .arg("nodad")
-                    .output()
-                    .expect("ip addr add");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+            for address in ["2001:db8:8::2/64", "2001:db8:8::beef/64"] {
+                ip_naming(&ns, &["addr", "add", address, "dev"], name, &["nodad"]);
             }
         }
         let dry = ns.nlsel(&["deprecate", "--except", "::2", "--dry-run"]);

@@ -31,15 +31,7 @@ const RA_SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ra_sender.py
 
 /// `nlsel -n NS -j which DEST --explain`, parsed, with its exit code.
 fn explain(ns: &Netns, dest: &str) -> (i32, Value, String) {
-    let out = Command::new(BIN)
-        .args(["-n", ns.name(), "-j", "which", dest, "--explain"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run nlsel");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
+    which_json(ns, &[dest.to_string(), "--explain".to_string()])
 }
 
 /// The source `ip -6 route get DEST` reports: `Ok(None)` for a route without one, `Err` when
@@ -707,10 +699,19 @@ fn mip6_built_in() -> bool {
     }
 }
 
-/// A namespace with one veth pair `e0`/`p0` up and a default route through `e0`.
-fn one_interface(ns: &Netns) {
+/// A namespace with one veth pair `e0`/`p0` up, a default route through `e0`, and then
+/// `addresses` added to `e0`, in order.
+fn one_interface(ns: &Netns, addresses: &[&str]) {
     ns.veth("e0", "p0");
     ns.ip(&["-6", "route", "add", "default", "dev", "e0"]);
+    for spec in addresses {
+        ns.add_addr("e0", spec);
+    }
+}
+
+/// `ip -6 route add PREFIX dev e0 src SRC`.
+fn route_with_src(ns: &Netns, prefix: &str, src: &str) {
+    ns.ip(&["-6", "route", "add", prefix, "dev", "e0", "src", src]);
 }
 
 /// Asks about `dest`, checks the model agrees with `ip -6 route get`, and returns the JSON.
@@ -739,9 +740,7 @@ fn rule(json: &Value, local: &str) -> f64 {
 
 nstest!(
     fn rule_1_same_address(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64");
-        ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
+        one_interface(&ns, &["2001:db8::1/64", "2001:db8::2/64 preferred_lft 0"]);
         let json = agreed(&ns, "2001:db8::2");
         assert_eq!(json["src"], "2001:db8::2");
         assert_eq!(rule(&json, "2001:db8::1"), 1.0);
@@ -750,8 +749,7 @@ nstest!(
 
 nstest!(
     fn rule_2_scope(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64");
+        one_interface(&ns, &["2001:db8::1/64"]);
         let json = agreed(&ns, "2001:db8:9::9");
         let link_local = json["candidates"]
             .as_array()
@@ -767,9 +765,7 @@ nstest!(
 
 nstest!(
     fn rule_3_deprecated(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64");
-        ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
+        one_interface(&ns, &["2001:db8::1/64", "2001:db8::2/64 preferred_lft 0"]);
         let json = agreed(&ns, "2001:db8:9::9");
         assert_eq!(json["src"], "2001:db8::1");
         assert_eq!(rule(&json, "2001:db8::2"), 3.0);
@@ -779,9 +775,7 @@ nstest!(
 
 nstest!(
     fn rule_4_home_address_is_reported_unsupported_when_it_would_decide(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64 home");
-        ns.add_addr("e0", "2001:db8::2/64");
+        one_interface(&ns, &["2001:db8::1/64 home", "2001:db8::2/64"]);
         let (_, json, _) = explain(&ns, "2001:db8:9::9");
         let kernel = kernel_source(&ns, "2001:db8:9::9").unwrap();
         assert_eq!(json["kernel_src"].as_str().map(str::to_string), kernel);
@@ -796,7 +790,7 @@ nstest!(
 
 nstest!(
     fn rule_5_outgoing_interface(ns: Netns) {
-        one_interface(&ns);
+        one_interface(&ns, &[]);
         ns.veth("e1", "p1");
         ns.add_addr("e0", "2001:db8::1/64");
         ns.add_addr("e1", "2001:db8::2/64");
@@ -809,7 +803,7 @@ nstest!(
 
 nstest!(
     fn use_oif_addrs_only_leaves_other_interfaces_out(ns: Netns) {
-        one_interface(&ns);
+        one_interface(&ns, &[]);
         ns.veth("e1", "p1");
         ns.add_addr("e0", "2001:db8::1/64");
         sysctl(&ns, &["net.ipv6.conf.e1.use_oif_addrs_only=1".to_string()]);
@@ -827,9 +821,7 @@ nstest!(
 
 nstest!(
     fn rule_6_label(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "fd00::1/64");
-        ns.add_addr("e0", "2001:db8::1/64");
+        one_interface(&ns, &["fd00::1/64", "2001:db8::1/64"]);
         let json = agreed(&ns, "2a00::9");
         assert_eq!(json["src"], "2001:db8::1");
         assert_eq!(rule(&json, "fd00::1"), 6.0);
@@ -843,7 +835,7 @@ nstest!(
 
 nstest!(
     fn rule_orchid(ns: Netns) {
-        one_interface(&ns);
+        one_interface(&ns, &[]);
         // Same label for both, so that only ORCHID-ness tells them apart.
         ns.ip(&[
             "addrlabel",
@@ -865,9 +857,7 @@ nstest!(
 
 nstest!(
     fn rule_8_longest_prefix_capped_at_prefix_length(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8:1::1/64");
-        ns.add_addr("e0", "2001:db8:2::1/64");
+        one_interface(&ns, &["2001:db8:1::1/64", "2001:db8:2::1/64"]);
         let json = agreed(&ns, "2001:db8:1::9");
         assert_eq!(json["src"], "2001:db8:1::1");
         assert_eq!(rule(&json, "2001:db8:2::1"), 8.0);
@@ -879,7 +869,7 @@ nstest!(
 
 nstest!(
     fn rule_9_optimistic_and_rule_3_without_use_optimistic(ns: Netns) {
-        one_interface(&ns);
+        one_interface(&ns, &[]);
         sysctl(
             &ns,
             &[
@@ -902,9 +892,7 @@ nstest!(
 
 nstest!(
     fn rule_10_kernel_order(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64");
-        ns.add_addr("e0", "2001:db8::2/64");
+        one_interface(&ns, &["2001:db8::1/64", "2001:db8::2/64"]);
         let json = agreed(&ns, "2001:db8:9::9");
         // The newest address comes first in the kernel's list.
         assert_eq!(json["src"], "2001:db8::2");
@@ -914,19 +902,8 @@ nstest!(
 
 nstest!(
     fn route_src_bypasses_the_rules(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64");
-        ns.add_addr("e0", "2001:db8::2/64 preferred_lft 0");
-        ns.ip(&[
-            "-6",
-            "route",
-            "add",
-            "2001:db8:9::/48",
-            "dev",
-            "e0",
-            "src",
-            "2001:db8::2",
-        ]);
+        one_interface(&ns, &["2001:db8::1/64", "2001:db8::2/64 preferred_lft 0"]);
+        route_with_src(&ns, "2001:db8:9::/48", "2001:db8::2");
         let json = agreed(&ns, "2001:db8:9::9");
         assert_eq!(json["route_prefsrc"], "2001:db8::2");
         assert_eq!(json["decided_by"], "route_prefsrc");
@@ -945,19 +922,8 @@ nstest!(
         // A host route to exactly the destination, with a src, reads the same whether the
         // kernel honoured RTM_F_FIB_MATCH or (before 4.13) ignored it: nlsel asks once more,
         // about ::, and this kernel answers as 4.13 on does, so the src decides, known.
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::1/64");
-        ns.add_addr("e0", "2001:db8::2/64");
-        ns.ip(&[
-            "-6",
-            "route",
-            "add",
-            "2001:db8:5::5/128",
-            "dev",
-            "e0",
-            "src",
-            "2001:db8::1",
-        ]);
+        one_interface(&ns, &["2001:db8::1/64", "2001:db8::2/64"]);
+        route_with_src(&ns, "2001:db8:5::5/128", "2001:db8::1");
         let json = agreed(&ns, "2001:db8:5::5");
         assert_eq!(json["decided_by"], "route_prefsrc");
         assert_eq!(json["route_prefsrc"], "2001:db8::1");
@@ -972,9 +938,7 @@ nstest!(
 
 nstest!(
     fn ipv4_names_what_decided(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "192.0.2.1/24");
-        ns.add_addr("e0", "192.0.2.2/24");
+        one_interface(&ns, &["192.0.2.1/24", "192.0.2.2/24"]);
         // The kernel's own prefix route carries a src; a route added without one does not.
         let (_, json, _) = explain(&ns, "192.0.2.99");
         assert_eq!(json["decided_by"], "route_prefsrc");
@@ -1004,9 +968,7 @@ nstest!(
 
 nstest!(
     fn probe_predicts_then_reports(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::2/64");
-        ns.add_addr("e0", "2001:db8::beef/64");
+        one_interface(&ns, &["2001:db8::2/64", "2001:db8::beef/64"]);
         let dest = "2001:db8:9::9";
         let run = ns.nlsel(&[
             "-j",
@@ -1052,9 +1014,7 @@ nstest!(
 
 nstest!(
     fn a_probe_without_a_route_says_so_and_fails_nothing(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "2001:db8::2/64");
-        ns.add_addr("e0", "2001:db8::beef/64");
+        one_interface(&ns, &["2001:db8::2/64", "2001:db8::beef/64"]);
         // No IPv4 route at all: 198.51.100.1 is unreachable; the IPv6 probe still answers.
         let probes = ["--probe", "198.51.100.1", "--probe", "2001:db8:9::9"];
         let dry = ns.nlsel(&[&["prefer", "2001:db8::2", "--dry-run"][..], &probes].concat());
@@ -1143,6 +1103,9 @@ nstest!(
     }
 );
 
+/// One global address on each of [`two_interfaces`]' interfaces, in networks of their own.
+const TWO_NETWORKS: &[(&str, &str)] = &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")];
+
 /// Two veth pairs `e0`/`p0` and `e1`/`p1`, up, with the given addresses, settled.
 fn two_interfaces(ns: &Netns, addresses: &[(&str, &str)]) {
     ns.veth("e0", "p0");
@@ -1218,10 +1181,7 @@ nstest!(
 
 nstest!(
     fn the_flow_takes_the_ecmp_path_a_udp_socket_takes(ns: Netns) {
-        two_interfaces(
-            &ns,
-            &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")],
-        );
+        two_interfaces(&ns, TWO_NETWORKS);
         ns.ip(&[
             "-6",
             "route",
@@ -1304,10 +1264,7 @@ nstest!(
 
 nstest!(
     fn a_source_specific_route_is_reached_as_connect_reaches_it(ns: Netns) {
-        two_interfaces(
-            &ns,
-            &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")],
-        );
+        two_interfaces(&ns, TWO_NETWORKS);
         ns.ip(&[
             "-6",
             "route",
@@ -1347,7 +1304,7 @@ nstest!(
 
 nstest!(
     fn explain_without_a_source_exits_1_as_which_does(ns: Netns) {
-        one_interface(&ns);
+        one_interface(&ns, &[]);
         // A route and no address to send from: no source.
         ns.ip(&["route", "add", "198.51.100.0/24", "dev", "e0"]);
         for args in [&["198.51.100.1"][..], &["198.51.100.1", "--explain"]] {
@@ -1360,10 +1317,7 @@ nstest!(
 
 nstest!(
     fn a_nexthop_group_gives_its_first_members_source_whatever_the_path(ns: Netns) {
-        two_interfaces(
-            &ns,
-            &[("e0", "2001:db8:1::1/64"), ("e1", "2001:db8:2::1/64")],
-        );
+        two_interfaces(&ns, TWO_NETWORKS);
         ns.ip_batch(
             "nexthop add id 1 via fe80::1 dev e0\n\
          nexthop add id 2 via fe80::2 dev e1\n\
@@ -1517,8 +1471,7 @@ nstest!(
 
 nstest!(
     fn an_ipv4_mapped_address_is_never_a_usable_source(ns: Netns) {
-        one_interface(&ns);
-        ns.add_addr("e0", "::ffff:10.0.0.1/128 nodad");
+        one_interface(&ns, &["::ffff:10.0.0.1/128 nodad"]);
         ns.settle();
         // The kernel chooses it (scope global, the only one), and connect() refuses it.
         let query = Query::to("2001:db8::1");

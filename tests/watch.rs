@@ -275,6 +275,20 @@ fn assert_clean_end(ended: &Ended, stdout: &[String]) {
     assert_eq!(ended.stderr, [READY], "watch's stderr");
 }
 
+/// `ip addr change CIDR dev venet0 preferred_lft forever`: what another program does to undo
+/// nlsel's change.
+fn prefer_forever(ns: &Netns, cidr: &str) {
+    ns.ip(&[
+        "addr",
+        "change",
+        cidr,
+        "dev",
+        IF,
+        "preferred_lft",
+        "forever",
+    ]);
+}
+
 fn assert_preferred_forever(ns: &Netns, local: &str) {
     let addr = ns.addr(local);
     assert!(
@@ -321,15 +335,7 @@ nstest!(
         watch.wait_line(&line, 1);
         assert_deprecated(&ns, "2001:db8::beef");
 
-        ns.ip(&[
-            "addr",
-            "change",
-            "2001:db8::beef/64",
-            "dev",
-            IF,
-            "preferred_lft",
-            "forever",
-        ]);
+        prefer_forever(&ns, "2001:db8::beef/64");
         watch.wait_line(&line, 2);
         let beef = assert_deprecated(&ns, "2001:db8::beef");
         assert_eq!(beef.valid, FOREVER, "valid lifetime must stay forever");
@@ -457,15 +463,7 @@ nstest!(
         let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
         let beef = deprecated("2001:db8::beef/64", IF);
         let bring_back = || {
-            ns.ip(&[
-                "addr",
-                "change",
-                "2001:db8::beef/64",
-                "dev",
-                IF,
-                "preferred_lft",
-                "forever",
-            ]);
+            prefer_forever(&ns, "2001:db8::beef/64");
         };
         // Change 1 is the first pass; each later one answers a reset made right after the one
         // before, so each is deferred to a second after it.
@@ -499,6 +497,35 @@ nstest!(
     }
 );
 
+/// Namespace A's venet0 (`ip link add venet0 LINK...`) accepting Router Advertisements, with
+/// `sysctls` set on it too, and B with its peer ra0; both up, and both settled, since an RA must
+/// come from ra0's link-local address, not tentative.
+fn ra_link(a: &Netns, b: &Netns, link: &[&str], sysctls: &[&str]) {
+    let add = [
+        &["link", "add", IF][..],
+        link,
+        &["type", "veth", "peer", "name", "ra0"],
+    ];
+    a.ip(&add.concat());
+    a.ip(&["link", "set", "ra0", "netns", b.name()]);
+    let on = [
+        "sysctl",
+        "-qw",
+        "net.ipv6.conf.venet0.accept_ra=2",
+        "net.ipv6.conf.venet0.autoconf=1",
+    ];
+    let sysctl = a.exec(&[&on[..], sysctls].concat());
+    assert!(
+        sysctl.status.success(),
+        "sysctl: {}",
+        String::from_utf8_lossy(&sysctl.stderr)
+    );
+    a.ip(&["link", "set", IF, "up"]);
+    b.ip(&["link", "set", "ra0", "up"]);
+    b.settle();
+    a.settle();
+}
+
 /// Sends one RA for `prefix` with valid 7200 s, preferred 3600 s from `ra0` in `ns`.
 fn send_ra(ns: &Netns, prefix: &str) {
     let out = ns.exec(&["python3", RA_SENDER, "ra0", prefix, "7200", "3600"]);
@@ -518,24 +545,7 @@ nstest!(
         b: Netns,
     ) {
         // venet0 is created after the fixture disabled DAD for new interfaces in A.
-        a.ip(&["link", "add", IF, "type", "veth", "peer", "name", "ra0"]);
-        a.ip(&["link", "set", "ra0", "netns", b.name()]);
-        let sysctl = a.exec(&[
-            "sysctl",
-            "-qw",
-            "net.ipv6.conf.venet0.accept_ra=2",
-            "net.ipv6.conf.venet0.autoconf=1",
-        ]);
-        assert!(
-            sysctl.status.success(),
-            "sysctl: {}",
-            String::from_utf8_lossy(&sysctl.stderr)
-        );
-        a.ip(&["link", "set", IF, "up"]);
-        b.ip(&["link", "set", "ra0", "up"]);
-        // The RA must come from ra0's link-local address: wait until it has one, not tentative.
-        b.settle();
-        a.settle();
+        ra_link(&a, &b, &[], &[]);
         a.add_addr(IF, &format!("{KEPT}/64"));
 
         let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
@@ -590,27 +600,12 @@ const DEST: &str = "2001:db8:9f16:8fc7::9";
 /// its peer ra0, from which [`send_ra`] advertises. DAD is off in A (the fixture's default),
 /// which is what made the kernel's regeneration of temporaries fastest.
 fn slaac_pair(_py: &Python3, a: &Netns, b: &Netns, use_tempaddr: u8) {
-    a.ip(&[
-        "link", "add", IF, "address", SLAAC_MAC, "type", "veth", "peer", "name", "ra0",
-    ]);
-    a.ip(&["link", "set", "ra0", "netns", b.name()]);
-    let sysctl = a.exec(&[
-        "sysctl",
-        "-qw",
-        "net.ipv6.conf.venet0.accept_ra=2",
-        "net.ipv6.conf.venet0.autoconf=1",
-        &format!("net.ipv6.conf.venet0.use_tempaddr={use_tempaddr}"),
-    ]);
-    assert!(
-        sysctl.status.success(),
-        "sysctl: {}",
-        String::from_utf8_lossy(&sysctl.stderr)
+    ra_link(
+        a,
+        b,
+        &["address", SLAAC_MAC],
+        &[&format!("net.ipv6.conf.venet0.use_tempaddr={use_tempaddr}")],
     );
-    a.ip(&["link", "set", IF, "up"]);
-    b.ip(&["link", "set", "ra0", "up"]);
-    // The RA must come from ra0's link-local address: wait until it has one, not tentative.
-    b.settle();
-    a.settle();
     a.ip(&["-6", "route", "add", "default", "dev", IF]);
 }
 
@@ -902,15 +897,7 @@ nstest!(
         let mut watch = Watch::start(&ns, &["deprecate", "--except", "::2", "--watch"]);
         watch.wait_line(&deprecated("2001:db8::beef/64", IF), 1);
         for _ in 0..5 {
-            ns.ip(&[
-                "addr",
-                "change",
-                "2001:db8::beef/64",
-                "dev",
-                IF,
-                "preferred_lft",
-                "forever",
-            ]);
+            prefer_forever(&ns, "2001:db8::beef/64");
         }
         ns.ip(&["addr", "del", "2001:db8::beef/64", "dev", IF]);
         ns.settle();
@@ -1189,63 +1176,38 @@ fn send_ra_preferred(ns: &Netns, prefix: &str, preferred: u32) {
 }
 
 nstest!(
-    /// RAs faster than one a second: the kernel's refresh of a SLAAC address is undone at once
-    /// every time, not held back by the limiter that bounds fights with other programs. The
-    /// deprecated parent is sampled with `ip -j addr show` while RAs come every 0.9 s: preferred
-    /// in < 1 % of 1,000 samples (a ratio of the kernel's states, not a timing: a loaded machine
-    /// takes fewer samples per RA, not more preferred ones; about 30 RAs, so that one slow
-    /// wake-up on a busy machine does not decide), and no fight warning.
+    /// RAs faster than one a second: the kernel's refresh of a SLAAC address is undone every
+    /// time, at once, not held back by the limiter that bounds fights with other programs. Each
+    /// RA is sent as soon as the refresh before it was undone, so they come far sooner than
+    /// `MIN_INTERVAL` (1 s) after nlsel's last change: were a router's address limited, its
+    /// changes would be deferred, the third deferral would warn, and stderr must hold the ready
+    /// line only. What is asserted is what happened (one line and a deprecated parent for each
+    /// RA, no warning), not how often the parent was seen preferred, which depends on how soon
+    /// a loaded machine wakes nlsel (10 of 1,000 samples once, with the CPUs shared).
     fn sub_second_ra_stream_keeps_the_slaac_parent_deprecated(py: Python3, a: Netns, b: Netns) {
-        const SAMPLES: u32 = 1000;
+        const RAS: usize = 30;
         slaac_pair(&py, &a, &b, 0);
         a.add_addr(IF, &format!("{KEPT}/64"));
         let mut watch = Watch::start(&a, &["deprecate", "--except", "::2", "--watch"]);
         send_ra(&b, SLAAC_PREFIX);
         let line = deprecated(&format!("{SLAAC_PARENT}/64"), IF);
         watch.wait_line(&line, 1);
-        // At most 400 RAs (6 min); sampling ends it sooner.
-        let mut stream = ra_stream(&b, SLAAC_PREFIX, 3600, 400, "0.9");
-        let (mut samples, mut preferred) = (0u32, 0u32);
-        while samples < SAMPLES && stream.try_wait().expect("ra_sender.py").is_none() {
-            let parent = a.addr(SLAAC_PARENT);
-            samples += 1;
-            preferred += u32::from(!parent.is_deprecated());
-            // Pacing, not synchronisation: the sampler's own `ip` processes would otherwise keep
-            // both CPUs busy and slow the very wake-up being sampled.
-            std::thread::sleep(Duration::from_millis(10));
+        let start = Instant::now();
+        for n in 2..=RAS + 1 {
+            send_ra(&b, SLAAC_PREFIX);
+            watch.wait_line(&line, n);
+            assert!(
+                a.addr(SLAAC_PARENT).is_deprecated(),
+                "RA #{n} was not undone\n{}",
+                watch.transcript()
+            );
         }
-        let _ = stream.kill();
-        let _ = stream.wait();
-        eprintln!("sub-second RAs: the parent was preferred in {preferred} of {samples} samples");
-        assert_eq!(
-            samples, SAMPLES,
-            "the RA stream ended before the samples were taken"
+        eprintln!(
+            "sub-second RAs: {RAS} refreshes undone in {:?}",
+            start.elapsed()
         );
-        assert!(
-            f64::from(preferred) < 0.01 * f64::from(samples),
-            "the parent was preferred in {preferred} of {samples} samples\n{}",
-            watch.transcript()
-        );
-        wait_until(&a, "the parent deprecated after the last RA", || {
-            a.addr(SLAAC_PARENT).is_deprecated()
-        });
         let ended = watch.stop("TERM");
-        assert_eq!(ended.status.code(), Some(0), "{:?}", ended.stderr);
-        assert!(
-            ended.stdout.len() >= 2,
-            "RAs were undone: {:?}",
-            ended.stdout
-        );
-        assert!(
-            ended.stdout.iter().all(|l| l == &line),
-            "{:?}",
-            ended.stdout
-        );
-        assert_eq!(
-            ended.stderr,
-            [READY],
-            "no warning: the router is no other program"
-        );
+        assert_clean_end(&ended, &vec![line; RAS + 1]);
     }
 );
 
