@@ -191,16 +191,25 @@ fn git_commit(root: &Path) -> Option<String> {
     let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
         return is_commit(head).then(|| head.to_string());
     };
+    // Cargo reruns this script on every build for a watched path that does not exist, and
+    // relinks the binary under any test still running from it: so only what exists is watched.
+    // A ref not found loose (a worktree's refs live in the common directory; a packed ref has
+    // no file) is watched through the directory it would be written to.
     for dir in [&git_dir, &common_dir] {
         let loose = dir.join(reference);
-        println!("cargo::rerun-if-changed={}", loose.display());
         if let Ok(text) = fs::read_to_string(&loose) {
+            println!("cargo::rerun-if-changed={}", loose.display());
             let text = text.trim();
             return is_commit(text).then(|| text.to_string());
         }
+        if let Some(parent) = loose.parent().filter(|parent| parent.is_dir()) {
+            println!("cargo::rerun-if-changed={}", parent.display());
+        }
     }
     let packed_path = common_dir.join("packed-refs");
-    println!("cargo::rerun-if-changed={}", packed_path.display());
+    if packed_path.exists() {
+        println!("cargo::rerun-if-changed={}", packed_path.display());
+    }
     let packed = fs::read_to_string(packed_path).ok()?;
     packed.lines().find_map(|line| {
         let (commit, name) = line.split_once(' ')?;
