@@ -71,6 +71,9 @@ eventually() {
   "$@"
 }
 
+# --keep-unit boots the container in the caller's own cgroup. Two harnesses booting at once
+# in one cgroup share it, and a unit inside then fails with status=219/CGROUP (seen once):
+# run the harnesses one after another, as .ci/run does.
 boot() {
   boots=$((boots + 1))
   systemd-nspawn -D "$root" --boot --private-network --register=no --keep-unit \
