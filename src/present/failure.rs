@@ -29,7 +29,7 @@ impl fmt::Display for ChangeTally {
 
 /// An interface name for a message: quoted, with odd bytes escaped.
 fn quoted(bytes: &[u8]) -> String {
-    format!("\"{}\"", String::from_utf8_lossy(bytes).escape_debug())
+    super::quoted(&String::from_utf8_lossy(bytes))
 }
 
 impl fmt::Display for Failure {

@@ -72,6 +72,12 @@ pub fn flag_names(address: &Address) -> Vec<&'static str> {
     flag_words(shown_flags(address), address.family).collect()
 }
 
+/// A value named in a message: in double quotes, escaped, so that an empty or odd value stays
+/// visible on one line.
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.escape_debug())
+}
+
 /// A lifetime as iproute2 writes it.
 pub fn lifetime_text(seconds: u32) -> String {
     if seconds == INFINITY_LIFE_TIME {

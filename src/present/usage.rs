@@ -4,31 +4,28 @@
 
 use std::fmt;
 
+use super::quoted;
 use crate::pattern::{AddressTextError, PatternError, PatternProblem};
-
-fn quote(text: &str) -> String {
-    format!("\"{}\"", text.escape_debug())
-}
 
 /// A lexopt error in words.
 pub fn option_error(error: lexopt::Error) -> String {
     match error {
         lexopt::Error::MissingValue {
             option: Some(option),
-        } => format!("missing value for option {}", quote(&option)),
+        } => format!("missing value for option {}", quoted(&option)),
         lexopt::Error::MissingValue { option: None } => "missing value".to_string(),
-        lexopt::Error::UnexpectedOption(option) => format!("unknown option {}", quote(&option)),
+        lexopt::Error::UnexpectedOption(option) => format!("unknown option {}", quoted(&option)),
         lexopt::Error::UnexpectedArgument(value) => {
-            format!("unexpected argument {}", quote(&value.to_string_lossy()))
+            format!("unexpected argument {}", quoted(&value.to_string_lossy()))
         }
         lexopt::Error::UnexpectedValue { option, value } => format!(
             "option {} takes no value, got {}",
-            quote(&option),
-            quote(&value.to_string_lossy())
+            quoted(&option),
+            quoted(&value.to_string_lossy())
         ),
         lexopt::Error::NonUnicodeValue(value) => format!(
             "argument {} is not valid UTF-8",
-            quote(&value.to_string_lossy())
+            quoted(&value.to_string_lossy())
         ),
         other => other.to_string(),
     }
@@ -52,7 +49,7 @@ impl fmt::Display for PatternError {
             PatternProblem::BadPrefixLength => "prefix length must be a number from 0 to 128",
             PatternProblem::Ipv4 => "an IPv4 address; nlsel selects among IPv6 addresses",
         };
-        write!(f, "invalid pattern {}: {reason}", quote(&self.text))
+        write!(f, "invalid pattern {}: {reason}", quoted(&self.text))
     }
 }
 
